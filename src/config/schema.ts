@@ -1,0 +1,140 @@
+// warden.yaml schema (DESIGN.md §3). Strict objects: an unknown key is an error with its path,
+// so a typo never silently turns a guardrail off.
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8080');
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, "expected a duration such as '90s', '15m', '2h'");
+
+const groupList = z.array(z.string().min(1));
+const nameList = z.array(z.string().min(1));
+
+export const listenSchema = z.strictObject({
+  api: hostPort.default('127.0.0.1:8080'),
+  postgres: hostPort.optional(),
+  mysql: hostPort.optional(),
+  ssh: hostPort.optional(),
+  http: hostPort.optional(),
+});
+
+export const tlsSchema = z.strictObject({
+  cert: z.string().min(1),
+  key: z.string().min(1),
+});
+
+export const issuerSchema = z.strictObject({
+  issuer: z.string().url(),
+  audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  groupsClaim: z.string().min(1).default('groups'),
+  /** Allowed JWS algorithms; asymmetric only. */
+  algorithms: z
+    .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+    .min(1)
+    .optional(),
+  /** JWKS URL when the issuer has no discovery document. */
+  jwksUri: z.string().url().optional(),
+  /** Allowed clock skew, seconds. */
+  clockSkew: z.number().int().min(0).max(300).default(30),
+});
+
+export const identitySchema = z.strictObject({
+  dev: z.boolean().default(false),
+  /** Dev issuer: default token lifetime. */
+  devTokenTtl: duration.default('15m'),
+  issuers: z.array(issuerSchema).default([]),
+});
+
+export const connectionSchema = z.strictObject({
+  type: z.enum(['postgres', 'mysql', 'ssh', 'http', 'kubernetes']),
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  database: z.string().min(1).optional(),
+  user: z.string().min(1).optional(),
+  password: z.string().optional(),
+  /** TLS to the target: disable | prefer | require | verify-full. */
+  tls: z.enum(['disable', 'prefer', 'require', 'verify-full']).optional(),
+  caCert: z.string().optional(),
+  /** SSH: private key (PEM, usually `${file:…}`) and the expected host key fingerprint. */
+  privateKey: z.string().optional(),
+  hostKey: z.string().optional(),
+  /** HTTP / Kubernetes: upstream base URL and headers added by the gateway (e.g. credentials). */
+  url: z.string().url().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  token: z.string().optional(),
+  /** Max result rows kept per statement in the recording. */
+  recordRows: z.number().int().min(0).default(1000),
+});
+
+export const approversSchema = z.strictObject({
+  groups: groupList.min(1),
+  count: z.number().int().min(1).default(1),
+});
+
+export const accessSchema = z.strictObject({
+  groups: groupList.min(1),
+  connections: nameList.min(1),
+  jit: z.boolean().default(false),
+  maxDuration: duration.optional(),
+  approvers: approversSchema.optional(),
+});
+
+export const ruleSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'rule names use letters, digits, . _ -'),
+  when: z.string().min(1),
+  action: z.enum(['allow', 'mask', 'review', 'block']),
+  message: z.string().optional(),
+  groups: groupList.optional(),
+  connections: nameList.optional(),
+  approvers: approversSchema.optional(),
+  hold: duration.optional(),
+  /** How many times an approval may be used (review rules). */
+  uses: z.number().int().min(1).default(1),
+  /** How long an approval stays valid (review rules). */
+  approvalTtl: duration.default('1h'),
+});
+
+export const detectorSchema = z.enum(['email', 'credit_card', 'us_ssn', 'phone', 'iban', 'secret']);
+
+export const maskingSchema = z.strictObject({
+  connections: nameList.min(1),
+  columns: z.array(z.string().min(1)).default([]),
+  detect: z.array(detectorSchema).default([]),
+  groups: groupList.optional(),
+  unmaskedFor: groupList.default([]),
+});
+
+export const webhookSchema = z.strictObject({
+  url: z.string().url(),
+  /** `json` (signed with HMAC-SHA256 when `secret` is set) or `slack` (incoming-webhook text). */
+  format: z.enum(['json', 'slack']).default('json'),
+  secret: z.string().optional(),
+  events: z.array(z.string()).optional(),
+});
+
+export const configSchema = z.strictObject({
+  listen: listenSchema.default({ api: '127.0.0.1:8080' }),
+  tls: tlsSchema.optional(),
+  store: z.string().regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'expected sqlite:PATH or postgres://…').default('sqlite:./warden-data/warden.db'),
+  recordings: z.string().min(1).default('./warden-data/recordings'),
+  /** Where the dev issuer's key and generated TLS material live. */
+  dataDir: z.string().min(1).default('./warden-data'),
+  /** Groups allowed to read the audit log and all sessions through the API. */
+  admins: groupList.default(['admins']),
+  identity: identitySchema.default({ dev: false, devTokenTtl: '15m', issuers: [] }),
+  connections: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'connection names use letters, digits, _ -'), connectionSchema).default({}),
+  access: z.array(accessSchema).default([]),
+  rules: z.array(ruleSchema).default([]),
+  masking: z.array(maskingSchema).default([]),
+  notifications: z.strictObject({ webhooks: z.array(webhookSchema).default([]) }).default({ webhooks: [] }),
+});
+
+export type WardenConfig = z.infer<typeof configSchema>;
+export type ConnectionConfig = z.infer<typeof connectionSchema>;
+export type RuleConfig = z.infer<typeof ruleSchema>;
+export type AccessConfig = z.infer<typeof accessSchema>;
+export type MaskingConfig = z.infer<typeof maskingSchema>;
+export type IssuerConfig = z.infer<typeof issuerSchema>;

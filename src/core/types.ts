@@ -1,0 +1,143 @@
+// Domain types shared by every concern. Pure types, no runtime code: the core's vocabulary.
+// Names follow ../shared/DESIGN.md, because rules (CEL) and users rely on them.
+
+/** A verified caller. Produced only by src/identity after a full token check. */
+export interface Identity {
+  sub: string;
+  issuer: string;
+  groups: string[];
+  /** All token claims (never the raw token). */
+  claims: Record<string, unknown>;
+  /** Token expiry, epoch milliseconds. Re-checked on every operation. */
+  expiresAt: number;
+  /** `jti` when present; used for revocation. */
+  tokenId?: string;
+}
+
+export type ConnectionType = 'postgres' | 'mysql' | 'ssh' | 'http' | 'kubernetes';
+
+export interface ConnectionRef {
+  name: string;
+  type: ConnectionType;
+}
+
+export type SqlKind =
+  | 'select' | 'insert' | 'update' | 'delete' | 'merge' | 'copy' | 'create' | 'alter' | 'drop'
+  | 'truncate' | 'comment' | 'grant' | 'revoke' | 'set' | 'reset' | 'set_role' | 'show'
+  | 'transaction' | 'explain' | 'prepare' | 'execute' | 'deallocate' | 'declare' | 'fetch'
+  | 'close' | 'listen' | 'notify' | 'do' | 'call' | 'load' | 'vacuum' | 'analyze' | 'cluster'
+  | 'reindex' | 'lock' | 'refresh' | 'alter_system' | 'other' | 'unparsed';
+
+/** `op.sql`: the facts rules use. Field names are the contract (DESIGN.md §1, SQL facts). */
+export interface SqlFacts {
+  kinds: SqlKind[];
+  tables: string[];
+  writtenTables: string[];
+  functions: string[];
+  writes: boolean;
+  allWritesFiltered: boolean;
+  copyProgram: boolean;
+  serverFile: boolean;
+  settings: string[];
+  multiStatement: boolean;
+  parsed: boolean;
+  fingerprint: string;
+}
+
+/** `op.command`: an SSH exec or shell line. */
+export interface CommandFacts {
+  text: string;
+  argv: string[];
+}
+
+/** `op.http`. */
+export interface HttpFacts {
+  method: string;
+  path: string;
+  query: Record<string, string | string[]>;
+  headers: Record<string, string>;
+  json: unknown;
+}
+
+/** `op.k8s`. */
+export interface K8sFacts {
+  verb: string;
+  resource: string;
+  namespace: string;
+  name: string;
+  subresource: string;
+  command: string[];
+}
+
+export interface SessionFacts {
+  event: 'connect' | 'disconnect' | 'port-forward' | 'sftp';
+  detail?: string;
+}
+
+interface OperationBase {
+  /** Unique per operation (ULID-like, sortable). */
+  id: string;
+  /** Session id this operation belongs to. */
+  session: string;
+  connection: ConnectionRef;
+  identity: Identity;
+  /** The operation as the client sent it (SQL text, command line, `METHOD /path`). */
+  text: string;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+export type Operation =
+  | (OperationBase & { kind: 'sql'; sql: SqlFacts; /** normalized text (literals removed) */ normalized: string })
+  | (OperationBase & { kind: 'command'; command: CommandFacts })
+  | (OperationBase & { kind: 'http'; http: HttpFacts })
+  | (OperationBase & { kind: 'k8s'; k8s: K8sFacts })
+  | (OperationBase & { kind: 'session'; session_: SessionFacts });
+
+export type OperationKind = Operation['kind'];
+
+export type Effect = 'allow' | 'mask' | 'review' | 'block';
+
+/** Stable reason codes, so logs, UIs and tests can explain a decision without parsing text. */
+export type ReasonCode =
+  | 'access-granted'
+  | 'jit-grant'
+  | 'no-access-grant'
+  | 'rule-matched'
+  | 'masking-applies'
+  | 'identity-expired'
+  | 'identity-revoked'
+  | 'policy-error'
+  | 'review-approved';
+
+export interface Reason {
+  code: ReasonCode;
+  rule?: string;
+  message: string;
+}
+
+export type DetectorName = 'email' | 'credit_card' | 'us_ssn' | 'phone' | 'iban' | 'secret';
+
+/** What to mask in this operation's response, resolved for this identity and connection. */
+export interface MaskPlan {
+  /** Source column names (lower-case, bare `email` or qualified `public.customers.email`). */
+  columns: string[];
+  /** Content detectors applied to every text value. */
+  detect: DetectorName[];
+}
+
+export interface ReviewRequirement {
+  groups: string[];
+  count: number;
+  /** Milliseconds to hold the operation open waiting for approval; 0 = refuse at once. */
+  holdMs: number;
+}
+
+export interface Decision {
+  effect: Effect;
+  /** Names of every rule that matched (all of them, not only the winning one). */
+  rules: string[];
+  reasons: Reason[];
+  masking: MaskPlan | null;
+  review: ReviewRequirement | null;
+}
