@@ -1,0 +1,22 @@
+export { openStore, redactStoreUrl } from './open.js';
+export type { Store } from './open.js';
+export type { Database, AuditLogTable } from './schema.js';
+export type { SessionRepository } from './sessions.js';
+export type { ReviewRepository } from './reviews.js';
+export type { AccessRequestRepository } from './access-requests.js';
+export type { RevocationRepository } from './revocations.js';
+export type {
+  AccessRequest,
+  AccessRequestPatch,
+  AccessRequestState,
+  Approval,
+  ApproversRequired,
+  NewSession,
+  RecordingFormat,
+  Review,
+  ReviewPatch,
+  ReviewState,
+  Revocation,
+  Session,
+  StoreDialect,
+} from './types.js';

@@ -1,0 +1,110 @@
+// Schema migrations, in code, one list for both dialects. Append new migrations; never edit
+// one that has shipped.
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { StoreDialect } from './types.js';
+
+function initial(dialect: StoreDialect): Migration {
+  // SQLite: `integer primary key` makes seq the rowid (no second index). PostgreSQL: bigint.
+  const seqType = dialect === 'sqlite' ? 'integer' : 'bigint';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('seq', seqType, (c) => c.primaryKey())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text')
+        .addColumn('session', 'text')
+        .addColumn('connection', 'text')
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
+
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('connection', 'text', (c) => c.notNull())
+        .addColumn('connection_type', 'text', (c) => c.notNull())
+        .addColumn('sub', 'text', (c) => c.notNull())
+        .addColumn('groups', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('recording_path', 'text', (c) => c.notNull())
+        .addColumn('operations', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('end_reason', 'text')
+        .execute();
+      await db.schema.createIndex('sessions_started_at').on('sessions').column('started_at').execute();
+      await db.schema.createIndex('sessions_sub').on('sessions').columns(['sub', 'started_at']).execute();
+
+      await db.schema
+        .createTable('reviews')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('requester_sub', 'text', (c) => c.notNull())
+        .addColumn('requester_groups', 'text', (c) => c.notNull())
+        .addColumn('connection', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('normalized', 'text', (c) => c.notNull())
+        .addColumn('op_hash', 'text', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('rules', 'text', (c) => c.notNull())
+        .addColumn('reasons', 'text', (c) => c.notNull())
+        .addColumn('approvers_required', 'text', (c) => c.notNull())
+        .addColumn('approvals', 'text', (c) => c.notNull())
+        .addColumn('uses_left', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_at', 'bigint')
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('reviews_lookup').on('reviews').columns(['requester_sub', 'connection', 'op_hash']).execute();
+      await db.schema.createIndex('reviews_state').on('reviews').columns(['state', 'created_at']).execute();
+
+      await db.schema
+        .createTable('access_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('sub', 'text', (c) => c.notNull())
+        .addColumn('groups', 'text', (c) => c.notNull())
+        .addColumn('connection', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('duration_ms', 'bigint', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('approvals', 'text', (c) => c.notNull())
+        .addColumn('approvers_required', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_at', 'bigint')
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('access_requests_lookup').on('access_requests').columns(['sub', 'connection']).execute();
+      await db.schema.createIndex('access_requests_state').on('access_requests').columns(['state', 'created_at']).execute();
+
+      await db.schema
+        .createTable('revocations')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('revocations_pk', ['kind', 'value'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      for (const t of ['revocations', 'access_requests', 'reviews', 'sessions', 'audit_log']) {
+        await db.schema.dropTable(t).ifExists().execute();
+      }
+    },
+  };
+}
+
+export class WardenMigrations implements MigrationProvider {
+  constructor(private readonly dialect: StoreDialect) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return { '0001_initial': initial(this.dialect) };
+  }
+}
+
+export const MIGRATION_TABLE = 'warden_migration';
+export const MIGRATION_LOCK_TABLE = 'warden_migration_lock';

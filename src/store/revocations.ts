@@ -1,0 +1,56 @@
+import type { Kysely } from 'kysely';
+import { revocationFromRow, revocationToRow } from './rows.js';
+import type { Database } from './schema.js';
+import type { Revocation } from './types.js';
+
+export interface RevocationRepository {
+  /** Revokes a token id or a whole subject. Revoking again keeps the first time and reason. */
+  revoke(r: Revocation): Promise<void>;
+  /**
+   * True when the token id is revoked, or the subject is. With `issuedAt` (token `iat`, epoch
+   * ms), a subject revocation only covers tokens issued at or before it, so the subject can
+   * sign in again with a fresh token.
+   */
+  isRevoked(q: { tokenId?: string; sub?: string; issuedAt?: number }): Promise<boolean>;
+  listRevocations(q?: { limit?: number }): Promise<Revocation[]>;
+}
+
+export function revocationRepository(db: Kysely<Database>): RevocationRepository {
+  return {
+    async revoke(r) {
+      await db
+        .insertInto('revocations')
+        .values(revocationToRow(r))
+        .onConflict((oc) => oc.columns(['kind', 'value']).doNothing())
+        .execute();
+    },
+    async isRevoked(q) {
+      if (q.tokenId === undefined && q.sub === undefined) throw new TypeError('isRevoked needs tokenId or sub');
+      const row = await db
+        .selectFrom('revocations')
+        .select('kind')
+        .where((eb) => {
+          const ors = [];
+          if (q.tokenId !== undefined) ors.push(eb.and([eb('kind', '=', 'token'), eb('value', '=', q.tokenId)]));
+          if (q.sub !== undefined) {
+            const bySub = [eb('kind', '=', 'sub'), eb('value', '=', q.sub)];
+            if (q.issuedAt !== undefined) bySub.push(eb('at', '>=', q.issuedAt));
+            ors.push(eb.and(bySub));
+          }
+          return eb.or(ors);
+        })
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+    async listRevocations(q = {}) {
+      const rows = await db
+        .selectFrom('revocations')
+        .selectAll()
+        .orderBy('at', 'desc')
+        .limit(q.limit ?? 1000)
+        .execute();
+      return rows.map(revocationFromRow);
+    },
+  };
+}

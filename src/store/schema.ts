@@ -1,0 +1,81 @@
+// Table shapes as kysely sees them. Times are epoch milliseconds (bigint in PostgreSQL, read
+// back as numbers); JSON columns are text in both dialects so one mapping serves both.
+export interface AuditLogTable {
+  seq: number;
+  id: string;
+  at: number;
+  type: string;
+  actor: string | null;
+  session: string | null;
+  connection: string | null;
+  /** Canonical JSON text; hashed byte for byte. */
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  connection: string;
+  connection_type: string;
+  sub: string;
+  groups: string;
+  started_at: number;
+  ended_at: number | null;
+  format: string;
+  recording_path: string;
+  operations: number;
+  end_reason: string | null;
+}
+
+export interface ReviewsTable {
+  id: string;
+  state: string;
+  requester_sub: string;
+  requester_groups: string;
+  connection: string;
+  kind: string;
+  text: string;
+  normalized: string;
+  op_hash: string;
+  params: string;
+  rules: string;
+  reasons: string;
+  approvers_required: string;
+  approvals: string;
+  uses_left: number;
+  created_at: number;
+  decided_at: number | null;
+  expires_at: number;
+}
+
+export interface AccessRequestsTable {
+  id: string;
+  sub: string;
+  groups: string;
+  connection: string;
+  reason: string;
+  duration_ms: number;
+  state: string;
+  approvals: string;
+  approvers_required: string;
+  created_at: number;
+  decided_at: number | null;
+  expires_at: number;
+}
+
+export interface RevocationsTable {
+  /** `token` (value is a token's jti) or `sub` (value is a subject). */
+  kind: string;
+  value: string;
+  at: number;
+  reason: string;
+}
+
+export interface Database {
+  audit_log: AuditLogTable;
+  sessions: SessionsTable;
+  reviews: ReviewsTable;
+  access_requests: AccessRequestsTable;
+  revocations: RevocationsTable;
+}

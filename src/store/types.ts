@@ -1,0 +1,89 @@
+// Domain objects the store hands out. Rows never leave src/store; see rows.ts for the mapping.
+
+export type StoreDialect = 'sqlite' | 'postgres';
+
+export type RecordingFormat = 'jsonl' | 'asciicast';
+
+export interface Session {
+  id: string;
+  connection: string;
+  connectionType: string;
+  sub: string;
+  groups: string[];
+  startedAt: number;
+  endedAt: number | null;
+  format: RecordingFormat;
+  recordingPath: string;
+  operations: number;
+  endReason: string | null;
+}
+
+export type NewSession = Omit<Session, 'endedAt' | 'operations' | 'endReason'> & { operations?: number };
+
+export interface Approval {
+  sub: string;
+  at: number;
+  reason?: string;
+}
+
+export interface ApproversRequired {
+  groups: string[];
+  count: number;
+}
+
+export type ReviewState = 'pending' | 'approved' | 'denied' | 'expired' | 'executed';
+
+export interface Review {
+  id: string;
+  state: ReviewState;
+  requester: { sub: string; groups: string[] };
+  connection: string;
+  /** Operation kind (`sql`, `command`, `http`, …). */
+  kind: string;
+  /** The operation as the client sent it. */
+  text: string;
+  normalized: string;
+  /** Hash of the exact operation an approval allows. */
+  opHash: string;
+  params: unknown;
+  rules: string[];
+  reasons: unknown[];
+  approversRequired: ApproversRequired;
+  approvals: Approval[];
+  /** Executions an approval still allows. */
+  usesLeft: number;
+  createdAt: number;
+  decidedAt: number | null;
+  expiresAt: number;
+}
+
+/** Fields a review may change after it is created. */
+export type ReviewPatch = Partial<Pick<Review, 'state' | 'approvals' | 'usesLeft' | 'decidedAt' | 'expiresAt'>>;
+
+export type AccessRequestState = 'pending' | 'approved' | 'denied' | 'revoked' | 'expired';
+
+export interface AccessRequest {
+  id: string;
+  sub: string;
+  groups: string[];
+  connection: string;
+  reason: string;
+  durationMs: number;
+  state: AccessRequestState;
+  approvals: Approval[];
+  approversRequired: ApproversRequired;
+  createdAt: number;
+  decidedAt: number | null;
+  /** While pending: when the request lapses. Once approved: when the grant ends. */
+  expiresAt: number;
+}
+
+export type AccessRequestPatch = Partial<Pick<AccessRequest, 'state' | 'approvals' | 'decidedAt' | 'expiresAt'>>;
+
+export interface Revocation {
+  kind: 'token' | 'sub';
+  /** A token id (`jti`) or a subject. */
+  value: string;
+  at: number;
+  reason: string;
+}
