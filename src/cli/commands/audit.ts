@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { ApiClient, type ClientOptions } from '../client.js';
+import { CliExit } from '../exit.js';
+import { withClient } from '../options.js';
+
+interface AuditEntry {
+  seq: number;
+  id: string;
+  at: number;
+  type: string;
+  actor: string | null;
+  session: string | null;
+  connection: string | null;
+  data: Record<string, unknown>;
+}
+
+export function registerAudit(program: Command): void {
+  withClient(
+    program
+      .command('audit')
+      .description('the audit log; --verify checks the hash chain')
+      .option('--since <when>', 'ISO time or a duration ago, e.g. 1h')
+      .option('--limit <n>', 'entries', '200')
+      .option('--verify', 'verify the hash chain (exit 1 when broken)'),
+  ).action(async (opts: ClientOptions & { since?: string; limit: string; verify?: boolean }) => {
+    const api = ApiClient.from(opts);
+    if (opts.verify) {
+      const v = await api.request<{ ok: boolean; checked: number; firstBad?: { seq: number; id: string; reason: string } }>('GET', '/api/v1/audit/verify');
+      if (opts.json) process.stdout.write(`${JSON.stringify(v)}\n`);
+      if (v.ok) {
+        if (!opts.json) process.stdout.write(`audit chain intact: ${v.checked} entries verified\n`);
+        return;
+      }
+      throw new CliExit(1, `audit chain BROKEN at entry #${v.firstBad?.seq} (${v.firstBad?.id}): ${v.firstBad?.reason}; ${v.checked} entries checked`);
+    }
+    const q = new URLSearchParams({ limit: String(Number(opts.limit) || 200) });
+    if (opts.since) q.set('since', sinceToIso(opts.since));
+    const { entries } = await api.request<{ entries: AuditEntry[] }>('GET', `/api/v1/audit?${q}`);
+    if (opts.json) {
+      for (const e of entries) process.stdout.write(`${JSON.stringify(e)}\n`);
+      return;
+    }
+    for (const e of entries) {
+      const d = e.data;
+      const what = e.type === 'operation' ? `${d.effect} ${d.kind} ${JSON.stringify(d.text)}${Array.isArray(d.rules) && d.rules.length ? ` rules=${d.rules.join(',')}` : ''}` : JSON.stringify(d);
+      process.stdout.write(`#${e.seq} ${new Date(e.at).toISOString()} ${e.type} ${e.actor ?? '-'} ${e.connection ?? '-'} ${what}\n`);
+    }
+  });
+}
+
+function sinceToIso(since: string): string {
+  const m = /^(\d+)(s|m|h|d)$/.exec(since);
+  if (m) {
+    const ms = Number(m[1]) * ({ s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 } as Record<string, number>)[m[2] as string]!;
+    return new Date(Date.now() - ms).toISOString();
+  }
+  const t = Date.parse(since);
+  if (Number.isNaN(t)) throw new CliExit(2, `warden: --since: '${since}' is neither a time nor a duration like 1h`);
+  return new Date(t).toISOString();
+}

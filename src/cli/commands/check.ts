@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { checkConfigFile } from '../../config/index.js';
+import { CliExit } from '../exit.js';
+import { withConfig } from '../options.js';
+
+export function registerCheck(program: Command): void {
+  withConfig(program.command('check').description('validate the config; print every error with its YAML path')).action(
+    async (opts: { config: string }) => {
+      const result = await checkConfigFile(opts.config);
+      if (result.ok) {
+        process.stdout.write(`${result.summary}\n`);
+        return;
+      }
+      for (const issue of result.issues) process.stderr.write(`${opts.config}: ${issue.path}: ${issue.message}\n`);
+      throw new CliExit(2, `${result.issues.length} error${result.issues.length === 1 ? '' : 's'} in ${opts.config}`);
+    },
+  );
+}

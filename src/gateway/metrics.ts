@@ -1,0 +1,36 @@
+// Prometheus metrics for the whole gateway. One registry per Gateway instance, so tests that
+// start several gateways in one process do not collide.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly decisions = new Counter({
+    name: 'warden_decisions_total',
+    help: 'Operations decided, by effect, connection type and operation kind',
+    labelNames: ['effect', 'protocol', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly sessionsOpen = new Gauge({
+    name: 'warden_sessions_open',
+    help: 'Client sessions currently open, by protocol',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  });
+  readonly sessionsRejected = new Counter({
+    name: 'warden_sessions_rejected_total',
+    help: 'Sessions refused at connect time, by reason code',
+    labelNames: ['protocol', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly decideSeconds = new Histogram({
+    name: 'warden_decide_seconds',
+    help: 'Time to decide one operation (identity re-check, analysis, policy, audit)',
+    labelNames: ['protocol'] as const,
+    buckets: [0.00002, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+    registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
+  }
+}

@@ -1,0 +1,115 @@
+// Assemble and start a complete gateway from a loaded config: store, audit, recorder, identity,
+// policy, approvals, the API listener and every configured protocol front door.
+import { mkdir } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApi, type ApiOptions } from '../api/server.js';
+import { AuditLog } from '../audit/index.js';
+import { initAnalysis } from '../analysis/index.js';
+import { Approvals } from '../approvals/index.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import type { WardenConfig } from '../config/schema.js';
+import { DevIssuer, IdentityVerifier } from '../identity/index.js';
+import { Policy } from '../policy/index.js';
+import { loadEngines, type ProtocolServer } from '../protocols/index.js';
+import { Recorder } from '../recording/index.js';
+import { openStore } from '../store/index.js';
+import { Gateway } from './gateway.js';
+import { createLogger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
+import { RevocationCache } from './revocations.js';
+import { loadTlsMaterial } from './tls.js';
+import { freePort } from './free-port.js';
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+  apiPlugins?: ApiOptions['plugins'];
+  defaultMetrics?: boolean;
+}
+
+export interface RunningGateway {
+  gateway: Gateway;
+  api: FastifyInstance;
+  apiUrl: string;
+  /** Bound ports by front door name (`api`, `postgres`, …). */
+  ports: Record<string, number>;
+  devIssuer: DevIssuer | null;
+  close(): Promise<void>;
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
+}
+
+export async function startGateway(config: WardenConfig, opts: StartOptions = {}): Promise<RunningGateway> {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger();
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await mkdir(config.recordings, { recursive: true, mode: 0o700 });
+  await initAnalysis();
+
+  const store = await openStore(config.store);
+  const audit = new AuditLog(store, { clock });
+  const recorder = new Recorder(config.recordings, store, { clock });
+  const revocations = new RevocationCache(store);
+  await revocations.start();
+  const metrics = new GatewayMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
+  const policy = new Policy(config);
+  const approvals = new Approvals({ config, store, audit, clock, logger });
+  await approvals.start();
+
+  // The dev issuer's URL names the API's port, so a port 0 (tests) is resolved to a free port
+  // before anything else is built.
+  const apiAddr = splitHostPort(config.listen.api);
+  const apiPort = apiAddr.port === 0 ? await freePort(apiAddr.host) : apiAddr.port;
+  const urlHost = apiAddr.host.includes(':') ? `[${apiAddr.host}]` : apiAddr.host;
+  const apiUrl = `http://${urlHost}:${apiPort}`;
+
+  let devIssuer: DevIssuer | null = null;
+  const identityConfig = { ...config.identity, issuers: [...config.identity.issuers] };
+  if (config.identity.dev) {
+    devIssuer = await DevIssuer.load(config.dataDir, `${apiUrl}/dev`);
+    identityConfig.issuers.push({ issuer: devIssuer.issuer, audience: 'warden', groupsClaim: 'groups', clockSkew: 30 });
+  }
+  const verifier = new IdentityVerifier(identityConfig, { clock, ...(devIssuer ? { devIssuer } : {}) });
+  const gateway = new Gateway({ config, policy, verifier, store, audit, recorder, approvals, revocations, clock, logger, metrics });
+  const api = await buildApi({ gateway, devIssuer, plugins: opts.apiPlugins ?? [] });
+  await api.listen({ host: apiAddr.host, port: apiPort });
+
+  const ports: Record<string, number> = { api: apiPort };
+  const servers: ProtocolServer[] = [];
+  const tls = await loadTlsMaterial(config);
+  for (const engine of await loadEngines()) {
+    const address = config.listen[engine.name];
+    if (!address) continue;
+    const { host, port } = splitHostPort(address);
+    const server = await engine.listen(gateway, host, port, { tls });
+    servers.push(server);
+    ports[engine.name] = server.port;
+  }
+  logger.info({ ports, store: config.store.startsWith('sqlite:') ? 'sqlite' : 'postgres', dev: !!devIssuer }, 'warden started');
+  await audit.append({ type: 'gateway.start', data: { ports, dev: !!devIssuer } });
+
+  let closed = false;
+  return {
+    gateway,
+    api,
+    apiUrl,
+    ports,
+    devIssuer,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const s of servers) await s.close().catch(() => {});
+      for (const session of [...gateway.sessions.values()]) await session.close('gateway shutting down').catch(() => {});
+      await api.close().catch(() => {});
+      revocations.stop();
+      approvals.stop();
+      await audit.append({ type: 'gateway.stop', data: {} }).catch(() => {});
+      await audit.flush?.();
+      await store.close();
+    },
+  };
+}
