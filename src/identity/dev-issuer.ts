@@ -61,7 +61,8 @@ export class DevIssuer {
     if (!Array.isArray(opts.groups) || !opts.groups.every((g) => typeof g === 'string' && g !== '')) {
       throw new TypeError('mint: groups must be a list of non-empty strings');
     }
-    if (!Number.isSafeInteger(opts.ttlMs) || opts.ttlMs <= 0) throw new TypeError('mint: ttlMs must be a positive integer');
+    if (!Number.isSafeInteger(opts.ttlMs) || opts.ttlMs <= 0)
+      throw new TypeError('mint: ttlMs must be a positive integer');
     const now = Math.floor(this.#clock.now() / 1000);
     return new SignJWT({ ...opts.extra, groups: [...opts.groups] })
       .setProtectedHeader({ alg: ALG, kid: this.kid, typ: 'at+jwt' })
@@ -138,7 +139,14 @@ async function readKeyFile(file: string): Promise<JWK | undefined> {
     throw new Error(`${file} is not a JSON key (delete it to create a new dev issuer key)`);
   }
   const k = jwk as JWK;
-  if (typeof jwk !== 'object' || jwk === null || k.kty !== 'EC' || k.crv !== 'P-256' || !k.d || typeof k.kid !== 'string') {
+  if (
+    typeof jwk !== 'object' ||
+    jwk === null ||
+    k.kty !== 'EC' ||
+    k.crv !== 'P-256' ||
+    !k.d ||
+    typeof k.kid !== 'string'
+  ) {
     throw new Error(`${file} is not an ES256 private key (delete it to create a new dev issuer key)`);
   }
   // Keep the private key private even if it was copied in with a looser mode.

@@ -21,7 +21,11 @@ export function tokenError(
   extra: { issuer?: string; cause?: unknown } = {},
 ): WardenError {
   const code =
-    reason === 'expired' ? 'WARDEN_TOKEN_EXPIRED' : reason === 'unknown-issuer' ? 'WARDEN_ISSUER_UNKNOWN' : 'WARDEN_TOKEN_INVALID';
+    reason === 'expired'
+      ? 'WARDEN_TOKEN_EXPIRED'
+      : reason === 'unknown-issuer'
+        ? 'WARDEN_ISSUER_UNKNOWN'
+        : 'WARDEN_TOKEN_INVALID';
   const detail: Record<string, unknown> = { reason };
   if (extra.issuer !== undefined) detail.issuer = extra.issuer;
   return new WardenError(code, message, { cause: extra.cause, detail });
@@ -29,7 +33,7 @@ export function tokenError(
 
 /** Untrusted text (a claim value) shortened and made single-line before it goes in a message. */
 export function quoteUntrusted(value: unknown, max = 120): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const line = text.replace(/[\u0000-\u001f\u007f]/g, '?');
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }

@@ -11,11 +11,11 @@ import {
   jwtVerify,
   type ProtectedHeaderParameters,
 } from 'jose';
+import type { WardenConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { isWardenError } from '../core/errors.js';
 import type { Identity } from '../core/types.js';
-import type { WardenConfig } from '../config/schema.js';
 import { type AsymmetricAlgorithm, DEFAULT_ALGORITHMS } from './algorithms.js';
 import type { DevIssuer } from './dev-issuer.js';
 import { groupsFromClaims } from './groups.js';
@@ -199,7 +199,9 @@ function toTokenError(e: unknown, trusted: TrustedIssuer): Error {
       return tokenError('not-yet-valid', `token is not valid before ${at(e.payload.nbf)}`, { issuer });
     }
     if (e.claim === 'iss') {
-      return tokenError('wrong-issuer', `token issuer does not exactly match the configured issuer ${issuer}`, { issuer });
+      return tokenError('wrong-issuer', `token issuer does not exactly match the configured issuer ${issuer}`, {
+        issuer,
+      });
     }
     if (e.claim === 'aud') {
       const want = Array.isArray(trusted.audience) ? trusted.audience.join("', '") : trusted.audience;
