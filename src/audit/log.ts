@@ -1,0 +1,156 @@
+// The audit log. Every decision in the data path is appended here, so appends are
+// group-committed: entries arriving while the event loop turns are written in one transaction,
+// and entries arriving during a write go in the next one. Writers in other gateway processes
+// sharing a PostgreSQL store are excluded by an advisory lock, and the last hash is read inside
+// the lock, so all processes extend one chain.
+import type { Writable } from 'node:stream';
+import { type Clock, systemClock } from '../core/clock.js';
+import { WardenError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { Kysely } from 'kysely';
+import type { AuditLogTable, Database, Store } from '../store/index.js';
+import { canonicalJson } from './canonical.js';
+import { chainHash, GENESIS_HASH } from './chain.js';
+import { type AuditEntry, type AuditRecord, recordFromRow } from './record.js';
+import { stripSecrets } from './redact.js';
+import { type VerifyResult, verifyChain } from './verify.js';
+
+/** Entries per transaction; later arrivals wait for the next one. */
+const MAX_BATCH = 1000;
+/** Rows per INSERT statement (10 parameters each). */
+const ROWS_PER_INSERT = 100;
+const LOCK = 'audit_log';
+
+interface Pending {
+  row: Omit<AuditLogTable, 'seq' | 'prev_hash' | 'hash'>;
+  resolve(r: AuditRecord): void;
+  reject(e: unknown): void;
+}
+
+export class AuditLog {
+  private readonly clock: Clock;
+  private queue: Pending[] = [];
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    opts: { clock?: Clock } = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /**
+   * Appends one entry. Resolves once it is committed; rejects with WARDEN_AUDIT_WRITE_FAILED
+   * when it is not, so the caller can refuse the operation (fail closed).
+   */
+  append(entry: AuditEntry): Promise<AuditRecord> {
+    if (typeof entry?.type !== 'string' || entry.type === '') throw new TypeError('audit entry needs a type');
+    const at = this.clock.now();
+    const row = {
+      id: newId('au', at),
+      at,
+      type: entry.type,
+      actor: entry.actor ?? null,
+      session: entry.session ?? null,
+      connection: entry.connection ?? null,
+      data: canonicalJson(stripSecrets(entry.data ?? {})),
+    };
+    return new Promise<AuditRecord>((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves when every entry appended so far is committed or rejected. */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Entries in seq order. `since` is epoch ms (inclusive); `afterSeq` pages on. */
+  async list(q: { since?: number; afterSeq?: number; limit?: number; type?: string } = {}): Promise<AuditRecord[]> {
+    const rows = await this.store.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .$if(q.since !== undefined, (qb) => qb.where('at', '>=', q.since as number))
+      .$if(q.afterSeq !== undefined, (qb) => qb.where('seq', '>', q.afterSeq as number))
+      .$if(q.type !== undefined, (qb) => qb.where('type', '=', q.type as string))
+      .orderBy('seq', 'asc')
+      .limit(q.limit ?? 1000)
+      .execute();
+    return rows.map(recordFromRow);
+  }
+
+  verify(): Promise<VerifyResult> {
+    return verifyChain(this.store.db);
+  }
+
+  /** Writes every entry as one JSON line, in seq order, honouring back-pressure. */
+  async exportJsonl(out: NodeJS.WritableStream): Promise<number> {
+    let afterSeq = 0;
+    let count = 0;
+    for (;;) {
+      const page = await this.list({ afterSeq, limit: 1000 });
+      for (const rec of page) {
+        if (!out.write(`${JSON.stringify(rec)}\n`)) await drained(out as Writable);
+        count++;
+      }
+      if (page.length < 1000) return count;
+      afterSeq = page[page.length - 1].seq;
+    }
+  }
+
+  private schedule(): void {
+    if (this.running) return;
+    // Wait for the rest of this turn of the event loop, so concurrent appends share a commit.
+    this.running = new Promise<void>((r) => setImmediate(r)).then(() => this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      // Checked and cleared synchronously, so an append can never slip between the two.
+      if (this.queue.length === 0) {
+        this.running = undefined;
+        return;
+      }
+      const batch = this.queue.splice(0, MAX_BATCH);
+      try {
+        const records = await this.store.exclusive(LOCK, (db) => writeBatch(db, batch));
+        for (const [i, p] of batch.entries()) p.resolve(records[i]);
+      } catch (e) {
+        const err = new WardenError('WARDEN_AUDIT_WRITE_FAILED', undefined, { cause: e });
+        for (const p of batch) p.reject(err);
+      }
+    }
+  }
+}
+
+async function writeBatch(db: Kysely<Database>, batch: Pending[]): Promise<AuditRecord[]> {
+  const last = await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  let seq = last ? Number(last.seq) : 0;
+  let prev = last?.hash ?? GENESIS_HASH;
+  const rows: AuditLogTable[] = batch.map(({ row }) => {
+    const hash = chainHash(prev, row, row.data);
+    const full = { ...row, seq: ++seq, prev_hash: prev, hash };
+    prev = hash;
+    return full;
+  });
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    await db.insertInto('audit_log').values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+  }
+  return rows.map(recordFromRow);
+}
+
+function drained(out: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      out.off('error', onError);
+      resolve();
+    };
+    const onError = (e: Error) => {
+      out.off('drain', onDrain);
+      reject(e);
+    };
+    out.once('drain', onDrain);
+    out.once('error', onError);
+  });
+}

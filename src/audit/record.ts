@@ -1,0 +1,38 @@
+import type { AuditLogTable } from '../store/index.js';
+
+export interface AuditEntry {
+  type: string;
+  actor?: string;
+  session?: string;
+  connection?: string;
+  data: Record<string, unknown>;
+}
+
+export interface AuditRecord {
+  seq: number;
+  id: string;
+  /** Epoch milliseconds. */
+  at: number;
+  type: string;
+  actor: string | null;
+  session: string | null;
+  connection: string | null;
+  data: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export function recordFromRow(r: AuditLogTable): AuditRecord {
+  return {
+    seq: Number(r.seq),
+    id: r.id,
+    at: Number(r.at),
+    type: r.type,
+    actor: r.actor,
+    session: r.session,
+    connection: r.connection,
+    data: JSON.parse(r.data) as Record<string, unknown>,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
