@@ -1,0 +1,108 @@
+// The variables one decide() hands to every rule. Built once per Policy and refilled per
+// operation (decide is synchronous, so one set is never shared by two evaluations): CEL sees
+// CelMaps over long-lived Maps with a fixed set of keys, instead of converting fresh plain objects
+// on every field access.
+import { type CelInput, type CelMap, celMap } from '@bufbuild/cel';
+import { reflect } from '@bufbuild/protobuf/reflect';
+import { TimestampSchema, timestampFromMs } from '@bufbuild/protobuf/wkt';
+import type { Operation } from '../core/types.js';
+import { NO_COMMAND, NO_HTTP, NO_K8S, NO_SQL, UNPARSED_SQL } from './context.js';
+
+type Facts = object;
+// Values are facts from analysis and token claims: JSON-shaped data, which CEL converts lazily.
+type Slots = Map<string, CelInput>;
+
+function factsMap(facts: Facts): Slots {
+  return new Map(Object.entries(facts) as [string, CelInput][]);
+}
+
+function fill(map: Slots, facts: Facts): void {
+  for (const key of map.keys()) map.set(key, (facts as Record<string, CelInput>)[key] as CelInput);
+}
+
+const EMPTY_SQL = celMap(factsMap(NO_SQL));
+const EMPTY_COMMAND = celMap(factsMap(NO_COMMAND));
+const EMPTY_HTTP = celMap(factsMap(NO_HTTP));
+const EMPTY_K8S = celMap(factsMap(NO_K8S));
+const EMPTY_SESSION = celMap(new Map<string, CelInput>([['id', ''], ['event', ''], ['detail', '']]));
+
+export class Activation {
+  private readonly identity = new Map<string, CelInput>([['sub', ''], ['groups', []], ['issuer', ''], ['claims', {} as CelInput]]);
+  private readonly connection = new Map<string, CelInput>([['name', ''], ['type', '']]);
+  private readonly op = new Map<string, CelInput>([
+    ['id', ''],
+    ['kind', ''],
+    ['text', ''],
+    ['sql', EMPTY_SQL],
+    ['command', EMPTY_COMMAND],
+    ['http', EMPTY_HTTP],
+    ['k8s', EMPTY_K8S],
+    ['session', EMPTY_SESSION],
+  ]);
+  // One reusable map per kind of facts; the op map points at it only for that kind.
+  private readonly sql = factsMap(NO_SQL);
+  private readonly command = factsMap(NO_COMMAND);
+  private readonly http = factsMap(NO_HTTP);
+  private readonly k8s = factsMap(NO_K8S);
+  private readonly session = new Map<string, CelInput>([['id', ''], ['event', ''], ['detail', '']]);
+  private readonly sqlCel = celMap(this.sql);
+  private readonly commandCel = celMap(this.command);
+  private readonly httpCel = celMap(this.http);
+  private readonly k8sCel = celMap(this.k8s);
+  private readonly sessionCel = celMap(this.session);
+
+  /** The object passed to every rule's program. `now` is only set when some rule reads it. */
+  readonly vars: { identity: CelMap; connection: CelMap; op: CelMap; now?: unknown } = {
+    identity: celMap(this.identity),
+    connection: celMap(this.connection),
+    op: celMap(this.op),
+  };
+
+  constructor(private readonly needsNow: boolean) {}
+
+  load(op: Operation): void {
+    const id = op.identity;
+    this.identity.set('sub', id.sub);
+    this.identity.set('groups', id.groups);
+    this.identity.set('issuer', id.issuer);
+    this.identity.set('claims', id.claims as CelInput);
+    this.connection.set('name', op.connection.name);
+    this.connection.set('type', op.connection.type);
+
+    const o = this.op;
+    o.set('id', op.id);
+    o.set('kind', op.kind);
+    o.set('text', op.text);
+    o.set('sql', EMPTY_SQL);
+    o.set('command', EMPTY_COMMAND);
+    o.set('http', EMPTY_HTTP);
+    o.set('k8s', EMPTY_K8S);
+    this.session.set('id', op.session);
+    this.session.set('event', '');
+    this.session.set('detail', '');
+    o.set('session', this.sessionCel);
+    switch (op.kind) {
+      case 'sql':
+        fill(this.sql, op.sql ?? UNPARSED_SQL);
+        o.set('sql', this.sqlCel);
+        break;
+      case 'command':
+        fill(this.command, op.command ?? NO_COMMAND);
+        o.set('command', this.commandCel);
+        break;
+      case 'http':
+        fill(this.http, op.http ?? NO_HTTP);
+        o.set('http', this.httpCel);
+        break;
+      case 'k8s':
+        fill(this.k8s, op.k8s ?? NO_K8S);
+        o.set('k8s', this.k8sCel);
+        break;
+      case 'session':
+        this.session.set('event', op.session_?.event ?? '');
+        this.session.set('detail', op.session_?.detail ?? '');
+        break;
+    }
+    if (this.needsNow) this.vars.now = reflect(TimestampSchema, timestampFromMs(op.at));
+  }
+}
