@@ -1,0 +1,11 @@
+// Public face of SQL and command analysis.
+export { analyzeCommand } from './command.js';
+export { initAnalysis } from './pg-parser.js';
+export {
+  analyzePostgres,
+  clearSqlAnalysisCache,
+  type SqlAnalysis,
+  type SqlContext,
+  sqlAnalysisCacheSize,
+} from './postgres.js';
+export { type NormalizedSql, normalizeSql } from './sql-lexer.js';
