@@ -1,0 +1,37 @@
+// Which source columns are masked by name. Config columns are lower-case and bare (`email`),
+// `table.column` or `schema.table.column`; a configured name matches a source name equal to it
+// or ending with `.<it>`, so `customers.email` covers `public.customers.email` but not
+// `orders.email`, and bare `email` covers every table's `email`.
+
+export class ColumnMatcher {
+  private readonly exact: ReadonlySet<string>;
+  /** Last segments of configured columns: JSON keys carry no table, so any match counts. */
+  private readonly leaves: ReadonlySet<string>;
+  readonly size: number;
+
+  constructor(columns: readonly string[]) {
+    this.exact = new Set(columns);
+    this.leaves = new Set(columns.map((c) => c.slice(c.lastIndexOf('.') + 1)));
+    this.size = this.exact.size;
+  }
+
+  /** True when any of `names` (one source column under its known names) is configured. */
+  matches(names: readonly string[]): boolean {
+    if (this.size === 0) return false;
+    for (const raw of names) {
+      const name = raw.toLowerCase();
+      if (this.exact.has(name)) return true;
+      for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.', dot + 1)) {
+        if (this.exact.has(name.slice(dot + 1))) return true;
+      }
+    }
+    return false;
+  }
+
+  /** A JSON object key: matches any configured column's last segment (fails toward masking). */
+  matchesKey(key: string): boolean {
+    if (this.leaves.has(key)) return true;
+    const lower = key.toLowerCase();
+    return lower !== key && this.leaves.has(lower);
+  }
+}

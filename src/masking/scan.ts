@@ -1,0 +1,132 @@
+// One pass over a cell that answers "could any detector match here?" before any regex runs.
+// The same flags are computed from a JS string (char codes) and from UTF-8 bytes: every byte of
+// a multi-byte UTF-8 sequence is >= 0x80, so ASCII triggers are found identically in both, and
+// a clean cell costs one tight loop and no allocation.
+
+export const H_AT = 1; // '@' (email, URL credentials)
+export const H_DIGITS8 = 2; // a run of >= 8 digits, soft separators allowed (phone)
+export const H_DIGITS9 = 4; // >= 9 (SSN)
+export const H_DIGITS13 = 8; // >= 13 (card)
+export const H_IBAN = 16; // two upper-case letters then two digits
+export const H_PEM = 32; // '-----'
+export const H_TOKEN = 64; // eyJ, AKIA/ASIA, gh?_, pat_, xox?-, (b)earer
+export const H_KV = 128; // a secret-ish keyword (pass, pwd, secret, token, key, basic) and '=' or ':'
+const H_ASSIGN = 256;
+const H_KEYWORD = 512;
+
+/** Flags for a JS string. */
+export function scanString(s: string): number {
+  let flags = 0;
+  let run = 0;
+  let maxRun = 0;
+  let dashes = 0;
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++run > maxRun) maxRun = run;
+      if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
+      dashes = 0;
+    } else {
+      if (c === 45) {
+        if (++dashes >= 5) flags |= H_PEM;
+      } else dashes = 0;
+      if (c >= 128 || SOFT[c] === 0) run = 0;
+      if (c < 128 && TRIGGER[c] !== 0) flags |= triggerFlags(c, p1, p2, p3);
+    }
+    p3 = p2;
+    p2 = p1;
+    p1 = c;
+  }
+  return finish(flags, maxRun);
+}
+
+/** Flags for UTF-8 bytes `buf[start, end)`; equal to scanString of the decoded text. */
+export function scanBytes(buf: Uint8Array, start: number, end: number): number {
+  let flags = 0;
+  let run = 0;
+  let maxRun = 0;
+  let dashes = 0;
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c >= 48 && c <= 57) {
+      if (++run > maxRun) maxRun = run;
+      if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
+      dashes = 0;
+    } else {
+      if (c === 45) {
+        if (++dashes >= 5) flags |= H_PEM;
+      } else dashes = 0;
+      if (c >= 128 || SOFT[c] === 0) run = 0;
+      if (c < 128 && TRIGGER[c] !== 0) flags |= triggerFlags(c, p1, p2, p3);
+    }
+    p3 = p2;
+    p2 = p1;
+    p1 = c;
+  }
+  return finish(flags, maxRun);
+}
+
+function finish(flags: number, maxRun: number): number {
+  if (maxRun >= 8) flags |= maxRun >= 13 ? H_DIGITS8 | H_DIGITS9 | H_DIGITS13 : maxRun >= 9 ? H_DIGITS8 | H_DIGITS9 : H_DIGITS8;
+  if ((flags & (H_ASSIGN | H_KEYWORD)) === (H_ASSIGN | H_KEYWORD)) flags |= H_KV;
+  return flags;
+}
+
+// Separators that do not break a digit run: space, ( ) + - . /
+const SOFT = new Uint8Array(128);
+for (const ch of ' ()+-./') SOFT[ch.charCodeAt(0)] = 1;
+
+// Characters that end a trigger sequence; looked up before the (rarer) sequence test.
+const TRIGGER = new Uint8Array(128);
+for (const ch of '@=:J_-ARrSsDdTtNnYyCc') TRIGGER[ch.charCodeAt(0)] = 1;
+
+function triggerFlags(c: number, p1: number, p2: number, p3: number): number {
+  switch (c) {
+    case 64: // @
+      return H_AT;
+    case 61: // =
+    case 58: // :
+      return H_ASSIGN;
+    case 74: // J of eyJ (base64 of '{"')
+      return p1 === 121 && p2 === 101 ? H_TOKEN : 0;
+    case 95: // _ of gh[pousr]_ or pat_
+      if (p3 === 103 && p2 === 104 && (p1 === 112 || p1 === 111 || p1 === 117 || p1 === 115 || p1 === 114)) {
+        return H_TOKEN;
+      }
+      return p3 === 112 && p2 === 97 && p1 === 116 ? H_TOKEN : 0;
+    case 45: // - of xox[baprs]-
+      return p3 === 111 && p2 === 120 && (p1 === 98 || p1 === 97 || p1 === 112 || p1 === 114 || p1 === 115)
+        ? H_TOKEN
+        : 0;
+    case 65: // A of AKIA / ASIA
+      if (p1 === 73 && (p2 === 75 || p2 === 83) && p3 === 65) return H_TOKEN;
+      break;
+  }
+  // Case-insensitive keyword endings; `x | 0x20` maps only letters onto a-z.
+  const l1 = p1 | 0x20;
+  const l2 = p2 | 0x20;
+  const l3 = p3 | 0x20;
+  switch (c | 0x20) {
+    case 114: // r: (b)earer
+      return l1 === 101 && l2 === 114 && l3 === 97 ? H_TOKEN : 0;
+    case 115: // s: pass
+      return l1 === 115 && l2 === 97 && l3 === 112 ? H_KEYWORD : 0;
+    case 100: // d: pwd
+      return l1 === 119 && l2 === 112 ? H_KEYWORD : 0;
+    case 116: // t: (se)cret
+      return l1 === 101 && l2 === 114 && l3 === 99 ? H_KEYWORD : 0;
+    case 110: // n: (t)oken
+      return l1 === 101 && l2 === 107 && l3 === 111 ? H_KEYWORD : 0;
+    case 121: // y: key
+      return l1 === 101 && l2 === 107 ? H_KEYWORD : 0;
+    case 99: // c: (b)asic
+      return l1 === 105 && l2 === 115 && l3 === 97 ? H_KEYWORD : 0;
+  }
+  return 0;
+}
