@@ -1,0 +1,13 @@
+// Public face of the upstream side: authenticated connections to the target PostgreSQL,
+// cancel requests, a side-connection query helper and the column catalog.
+export { type ColumnKey, type ColumnSource, CatalogLookup } from './catalog.js';
+export {
+  closeUpstream,
+  connectUpstream,
+  sendCancel,
+  type UpstreamConnection,
+  type UpstreamOptions,
+  type UpstreamTlsMode,
+} from './connect.js';
+export { isUpstreamError, UpstreamError, type UpstreamErrorCode } from './errors.js';
+export { type SimpleQueryResult, simpleQuery } from './query.js';
