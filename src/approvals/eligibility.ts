@@ -1,0 +1,113 @@
+// Who may do what with a review or an access request, and which settings apply: pure functions
+// over the config, so the rules read in one place and are unit-tested without a store.
+import { parseDuration } from '../core/duration.js';
+import { WardenError } from '../core/errors.js';
+import type { AccessConfig, WardenConfig } from '../config/schema.js';
+import type { Approval, ApproversRequired } from '../store/index.js';
+
+/** A pending review or access request lapses after this long without a decision. */
+export const PENDING_TTL_MS = 24 * 60 * 60 * 1000;
+/** JIT entries without `maxDuration` grant at most this long. */
+export const DEFAULT_MAX_JIT_MS = 8 * 60 * 60 * 1000;
+
+/** Why an approver was refused: a stable reason in the problem's detail. */
+export type RefusalReason = 'self-approval' | 'not-approver' | 'already-approved' | 'not-pending' | 'not-approved';
+
+interface Actor {
+  sub: string;
+  groups: readonly string[];
+}
+
+export function inAnyGroup(groups: readonly string[], wanted: readonly string[]): boolean {
+  return groups.some((g) => wanted.includes(g));
+}
+
+export function isAdmin(config: WardenConfig, who: Actor): boolean {
+  return inAnyGroup(who.groups, config.admins);
+}
+
+/** The admins approve whatever names no approver group (a rule or JIT entry without `approvers`). */
+export function withDefaultApprovers(config: WardenConfig, required: ApproversRequired | null | undefined): ApproversRequired {
+  if (required && required.groups.length > 0) return { groups: [...required.groups], count: Math.max(1, required.count) };
+  return { groups: [...config.admins], count: Math.max(1, required?.count ?? 1) };
+}
+
+/**
+ * Checks one approver against a pending item; throws WARDEN_REVIEW_FORBIDDEN with a stable
+ * `reason` in its detail. The requester never decides its own item, whatever its groups.
+ */
+export function assertMayDecide(
+  what: string,
+  item: { state: string; requesterSub: string; approversRequired: ApproversRequired; approvals: Approval[] },
+  approver: Actor,
+): void {
+  const refuse = (reason: RefusalReason, message: string) => {
+    throw new WardenError('WARDEN_REVIEW_FORBIDDEN', message, { detail: { reason, state: item.state } });
+  };
+  if (item.state !== 'pending') refuse('not-pending', `${what} is already ${item.state}`);
+  if (approver.sub === item.requesterSub) refuse('self-approval', `${what} was requested by you; another approver must decide it`);
+  if (!inAnyGroup(approver.groups, item.approversRequired.groups)) {
+    refuse('not-approver', `${what} needs an approver from ${item.approversRequired.groups.join(', ')}`);
+  }
+  if (item.approvals.some((a) => a.sub === approver.sub)) refuse('already-approved', `you already approved ${what}`);
+}
+
+/** Visibility: your own items, items you may approve, or everything for admins. */
+export function mayView(config: WardenConfig, viewer: Actor, item: { requesterSub: string; approversRequired: ApproversRequired }): boolean {
+  return viewer.sub === item.requesterSub || inAnyGroup(viewer.groups, item.approversRequired.groups) || isAdmin(config, viewer);
+}
+
+export interface ReviewSettings {
+  uses: number;
+  approvalTtlMs: number;
+}
+
+/**
+ * Uses and approval TTL for a review: when several review rules matched, the strictest (fewest
+ * uses, shortest TTL), like the policy takes the strictest approver requirement.
+ */
+export function reviewSettings(config: WardenConfig, ruleNames: readonly string[]): ReviewSettings {
+  const matched = new Set(ruleNames);
+  const rules = config.rules.filter((r) => r.action === 'review' && matched.has(r.name));
+  if (rules.length === 0) return { uses: 1, approvalTtlMs: parseDuration('1h') };
+  return {
+    uses: Math.min(...rules.map((r) => r.uses)),
+    approvalTtlMs: Math.min(...rules.map((r) => parseDuration(r.approvalTtl))),
+  };
+}
+
+export interface JitTerms {
+  entry: AccessConfig;
+  maxDurationMs: number;
+  approversRequired: ApproversRequired;
+}
+
+/**
+ * The JIT entry that lets this identity request this connection, or null. Several may match:
+ * the one allowing the longest grant wins, so a request is never capped below what is allowed.
+ */
+export function jitTerms(config: WardenConfig, groups: readonly string[], connection: string): JitTerms | null {
+  let best: JitTerms | null = null;
+  for (const entry of config.access) {
+    if (!entry.jit || !entry.connections.includes(connection) || !inAnyGroup(groups, entry.groups)) continue;
+    const maxDurationMs = entry.maxDuration ? parseDuration(entry.maxDuration) : DEFAULT_MAX_JIT_MS;
+    if (!best || maxDurationMs > best.maxDurationMs) {
+      best = { entry, maxDurationMs, approversRequired: withDefaultApprovers(config, entry.approvers) };
+    }
+  }
+  return best;
+}
+
+/** Connection → groups whose JIT grants still count (hot path: activeGrants). */
+export function jitGroupsByConnection(config: WardenConfig): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const entry of config.access) {
+    if (!entry.jit) continue;
+    for (const c of entry.connections) {
+      const set = out.get(c) ?? new Set<string>();
+      for (const g of entry.groups) set.add(g);
+      out.set(c, set);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,15 @@
+// Approvals and just-in-time access: per-operation reviews, time-bound grants, notifications.
+export { Approvals, type ApprovalsDeps } from './approvals.js';
+export type { Actor } from './context.js';
+export { ACCESS_STATES } from './access.js';
+export { REVIEW_STATES } from './reviews.js';
+export { DEFAULT_MAX_JIT_MS, PENDING_TTL_MS, type RefusalReason } from './eligibility.js';
+export {
+  EVENT_HEADER,
+  type NotificationEvent,
+  Notifier,
+  SIGNATURE_HEADER,
+  signBody,
+  slackText,
+  type WebhookTarget,
+} from './notify.js';

@@ -1,0 +1,166 @@
+// Webhook notifications for reviews and access requests. Delivery never blocks the operation
+// path: `emit` returns at once, each webhook is POSTed in the background with retries and
+// exponential backoff, and a final failure is logged (with the URL's origin only: Slack and
+// similar webhook URLs carry their credential in the path).
+import { createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AccessRequest, Review } from '../store/index.js';
+
+export type ReviewEvent = 'review.created' | 'review.approved' | 'review.denied' | 'review.expired' | 'review.executed';
+export type AccessEvent = 'access.requested' | 'access.approved' | 'access.denied' | 'access.revoked' | 'access.expired';
+export type NotificationEvent = ReviewEvent | AccessEvent;
+
+export type Notification =
+  | { event: ReviewEvent; review: Review; at: number }
+  | { event: AccessEvent; request: AccessRequest; at: number };
+
+export interface WebhookTarget {
+  url: string;
+  format: 'json' | 'slack';
+  secret?: string | undefined;
+  /** Event names, or a prefix such as `review.*`; omitted = every event. */
+  events?: string[] | undefined;
+}
+
+export interface NotifierOptions {
+  webhooks: readonly WebhookTarget[];
+  logger: Pick<Logger, 'warn' | 'debug'>;
+  /** Total attempts per delivery. */
+  attempts?: number;
+  /** First retry delay; doubled on each further retry. */
+  baseDelayMs?: number;
+  /** Per-attempt timeout. */
+  timeoutMs?: number;
+}
+
+export const SIGNATURE_HEADER = 'x-warden-signature';
+export const EVENT_HEADER = 'x-warden-event';
+
+/** `sha256=<hex HMAC-SHA256 of the raw body>`: what receivers recompute to trust a delivery. */
+export function signBody(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+export function wantsEvent(target: WebhookTarget, event: string): boolean {
+  if (!target.events || target.events.length === 0) return true;
+  return target.events.some((e) => e === event || e === '*' || (e.endsWith('.*') && event.startsWith(e.slice(0, -1))));
+}
+
+export class Notifier {
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly attempts: number;
+  private readonly baseDelayMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly opts: NotifierOptions) {
+    this.attempts = opts.attempts ?? 3;
+    this.baseDelayMs = opts.baseDelayMs ?? 200;
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+  }
+
+  /** Fire and forget: returns at once; failures are logged, never thrown. */
+  emit(n: Notification): void {
+    for (const target of this.opts.webhooks) {
+      if (!wantsEvent(target, n.event)) continue;
+      const p = this.deliver(target, n).finally(() => this.inFlight.delete(p));
+      this.inFlight.add(p);
+    }
+  }
+
+  /** Resolves when every delivery started so far has finished (tests, shutdown). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async deliver(target: WebhookTarget, n: Notification): Promise<void> {
+    const body = JSON.stringify(target.format === 'slack' ? { text: slackText(n) } : jsonPayload(n));
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'warden-webhook',
+      [EVENT_HEADER]: n.event,
+    };
+    if (target.secret) headers[SIGNATURE_HEADER] = signBody(target.secret, body);
+    let lastError = '';
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+      try {
+        const res = await fetch(target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) return;
+        lastError = `HTTP ${res.status}`;
+        // A 4xx other than 408/429 will not get better by retrying.
+        if (res.status < 500 && res.status !== 408 && res.status !== 429) break;
+      } catch (err) {
+        lastError = (err as Error).name === 'TimeoutError' ? 'timed out' : String((err as Error).cause ?? (err as Error).message);
+      }
+      if (attempt < this.attempts) await sleep(this.baseDelayMs * 2 ** (attempt - 1));
+    }
+    this.opts.logger.warn({ webhook: originOf(target.url), event: n.event, error: lastError }, 'webhook delivery failed');
+  }
+}
+
+/** The JSON body: `{ event, review | request, at }`, `at` as an ISO timestamp. */
+export function jsonPayload(n: Notification): Record<string, unknown> {
+  const at = new Date(n.at).toISOString();
+  return 'review' in n ? { event: n.event, review: reviewForNotification(n.review), at } : { event: n.event, request: n.request, at };
+}
+
+/**
+ * A review as notifications show it: SQL with its literals removed (the normalized text), so a
+ * value in a statement never leaves the gateway through a webhook; `warden reviews show` has the
+ * exact text for the approver.
+ */
+function reviewForNotification(r: Review): Omit<Review, 'params'> {
+  const { params: _params, ...rest } = r;
+  return r.kind === 'sql' ? { ...rest, text: r.normalized } : { ...rest, text: clip(r.text, 2000) };
+}
+
+/** Slack incoming-webhook text (also understood by Mattermost and Rocket.Chat). */
+export function slackText(n: Notification): string {
+  if ('review' in n) {
+    const r = reviewForNotification(n.review);
+    const op = `\`${clip(r.text.replace(/\s+/g, ' '), 300).replace(/`/g, "'")}\``;
+    const who = `${r.requester.sub} on ${r.connection}`;
+    switch (n.event) {
+      case 'review.created':
+        return `:hourglass: Review ${r.id}: ${who} wants to run ${op} (${r.rules.join(', ') || 'policy'}). Needs ${r.approversRequired.count} approval(s) from ${r.approversRequired.groups.join(' or ')}: \`warden reviews approve ${r.id}\``;
+      case 'review.approved':
+        return `:white_check_mark: Review ${r.id} approved by ${r.approvals.map((a) => a.sub).join(', ')}: ${who} may run ${op}`;
+      case 'review.denied':
+        return `:no_entry: Review ${r.id} denied: ${who}, ${op}`;
+      case 'review.expired':
+        return `:zzz: Review ${r.id} expired: ${who}, ${op}`;
+      case 'review.executed':
+        return `:arrow_forward: Review ${r.id}: approved operation ran for ${who}: ${op}`;
+    }
+  }
+  const a = n.request;
+  const minutes = Math.round(a.durationMs / 60_000);
+  switch (n.event) {
+    case 'access.requested':
+      return `:key: Access request ${a.id}: ${a.sub} asks for ${a.connection} for ${minutes}m ("${clip(a.reason, 300)}"). Needs ${a.approversRequired.count} approval(s) from ${a.approversRequired.groups.join(' or ')}: \`warden access approve ${a.id}\``;
+    case 'access.approved':
+      return `:white_check_mark: Access request ${a.id} approved: ${a.sub} may use ${a.connection} until ${new Date(a.expiresAt).toISOString()}`;
+    case 'access.denied':
+      return `:no_entry: Access request ${a.id} denied: ${a.sub} on ${a.connection}`;
+    case 'access.revoked':
+      return `:octagonal_sign: Access grant ${a.id} revoked: ${a.sub} on ${a.connection}`;
+    case 'access.expired':
+      return `:zzz: Access ${a.id} expired: ${a.sub} on ${a.connection}`;
+  }
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
