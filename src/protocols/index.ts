@@ -1,15 +1,11 @@
-// Every protocol engine, registered in one place.
+// Every protocol engine, registered in one place (Teleport's RegisterEngine idea).
 import type { ProtocolEngine } from './engine.js';
+import { postgresEngine } from './postgres/index.js';
 
 export type { EngineContext, ProtocolEngine, ProtocolServer } from './engine.js';
 
-export async function loadEngines(): Promise<ProtocolEngine[]> {
-  const engines: ProtocolEngine[] = [];
-  try {
-    const pg = await import('./postgres/index.js');
-    engines.push(pg.postgresEngine);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-  }
-  return engines;
+export const ENGINES: readonly ProtocolEngine[] = [postgresEngine];
+
+export async function loadEngines(): Promise<readonly ProtocolEngine[]> {
+  return ENGINES;
 }

@@ -1,0 +1,60 @@
+// How each result column is treated when a response is masked. Built once per RowDescription;
+// applied to every DataRow. Masking policy itself lives in the core Masker; this file only knows
+// Postgres types and formats.
+import type { Masker } from '../../masking/index.js';
+import type { FieldDescription } from './wire/index.js';
+
+export const enum CellMode {
+  /** Leave the bytes as they are. */
+  Pass = 0,
+  /** Text value: run content detectors, rewrite only if something matched. */
+  DetectText = 1,
+  /** json/jsonb: mask by keys and content, keep it valid JSON. */
+  DetectJson = 2,
+  /** Non-text value shown as text: if a detector matches, the value becomes NULL. */
+  DetectOrNull = 3,
+  /** Masked by column name, text type: replace with redacted text. */
+  RedactText = 4,
+  /** Masked by column name, non-text type: NULL. */
+  Null = 5,
+}
+
+// Types whose values are plain UTF-8 text in both formats.
+const TEXT_TYPES = new Set([25, 1043, 1042, 19, 18, 705, 0]);
+const JSON_TYPES = new Set([114, 3802]);
+
+import type { SourceOf } from './column-sources.js';
+
+export interface ColumnPlan {
+  fields: FieldDescription[];
+  modes: CellMode[];
+  /** True when some column is not Pass (otherwise rows are forwarded untouched). */
+  active: boolean;
+}
+
+export function buildColumnPlan(fields: FieldDescription[], masker: Masker, sources: readonly SourceOf[]): ColumnPlan {
+  const modes = new Array<CellMode>(fields.length);
+  let active = false;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as FieldDescription;
+    const src = sources[i];
+    const names = [f.name.toLowerCase()];
+    if (src && src !== 'unknown') names.push(src.column, `${src.table}.${src.column}`, `${src.schema}.${src.table}.${src.column}`);
+    const isText = TEXT_TYPES.has(f.typeOID);
+    const isJson = JSON_TYPES.has(f.typeOID);
+    let mode: CellMode;
+    if (src === 'unknown' || masker.columnIsMasked(names)) mode = isText ? CellMode.RedactText : CellMode.Null;
+    else if (isText) mode = CellMode.DetectText;
+    else if (isJson) mode = f.format === 0 || f.typeOID === 3802 ? CellMode.DetectJson : CellMode.Pass;
+    else mode = f.format === 0 ? CellMode.DetectOrNull : CellMode.Pass;
+    modes[i] = mode;
+    if (mode !== CellMode.Pass) active = true;
+  }
+  return { fields, modes, active };
+}
+
+/** Apply result formats chosen at Bind to a statement-level RowDescription (all text there). */
+export function withResultFormats(fields: FieldDescription[], formats: number[]): FieldDescription[] {
+  if (formats.length === 0) return fields;
+  return fields.map((f, i) => ({ ...f, format: (formats.length === 1 ? formats[0] : formats[i]) ?? 0 }));
+}

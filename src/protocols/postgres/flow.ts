@@ -1,0 +1,21 @@
+import type { Socket } from 'node:net';
+
+/** Pause a socket while any reason holds (backpressure, an awaited decision…), resume when none do. */
+export class Flow {
+  private reasons = 0;
+  constructor(private readonly socket: Socket) {}
+
+  pause(reason: number): void {
+    if (this.reasons === 0) this.socket.pause();
+    this.reasons |= reason;
+  }
+
+  resume(reason: number): void {
+    if (!(this.reasons & reason)) return;
+    this.reasons &= ~reason;
+    if (this.reasons === 0) this.socket.resume();
+  }
+}
+
+export const PAUSE_BACKPRESSURE = 1;
+export const PAUSE_DECIDING = 2;

@@ -1,0 +1,2 @@
+// PostgreSQL front door. Public face: the engine (registered in src/protocols/index.ts).
+export { postgresEngine, upstreamOptions } from './engine.js';

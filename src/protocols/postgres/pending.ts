@@ -1,0 +1,50 @@
+// What the client is waiting for, in order. Every client message that the server answers pushes
+// an entry; every server message is matched against the head. Refusals made by the gateway are
+// queued as `synthetic` entries so they reach the client in protocol order, after the answers to
+// the messages the client sent before them.
+import type { ResultContext } from './result.js';
+import type { Portal, Statement } from './statements.js';
+
+export type Pending =
+  | { t: 'simple'; ctx: ResultContext | null }
+  | { t: 'parse' }
+  | { t: 'bind' }
+  | { t: 'close' }
+  | { t: 'describe'; stmt: Statement | null; portal: Portal | null; internal: boolean }
+  | { t: 'execute'; ctx: ResultContext; portal: Portal }
+  | { t: 'sync' }
+  | { t: 'synthetic'; frames: Buffer[]; readyForQuery: boolean };
+
+export class PendingQueue {
+  private items: Pending[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  peek(): Pending | undefined {
+    return this.items[this.head];
+  }
+
+  push(p: Pending): void {
+    this.items.push(p);
+  }
+
+  shift(): Pending | undefined {
+    const p = this.items[this.head];
+    if (p === undefined) return undefined;
+    this.items[this.head] = undefined as unknown as Pending;
+    this.head++;
+    if (this.head > 64 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return p;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+}
