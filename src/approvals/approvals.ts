@@ -176,3 +176,9 @@ export class Approvals implements ApprovalsPort {
     }
   }
 }
+
+/** The Approvals behind a gateway's ApprovalsPort (the REST routes need more than the port). */
+export function approvalsOf(port: ApprovalsPort): Approvals {
+  if (!(port instanceof Approvals)) throw new TypeError('this gateway was built without the approvals concern');
+  return port;
+}

@@ -1,5 +1,5 @@
 // Approvals and just-in-time access: per-operation reviews, time-bound grants, notifications.
-export { Approvals, type ApprovalsDeps } from './approvals.js';
+export { Approvals, type ApprovalsDeps, approvalsOf } from './approvals.js';
 export type { Actor } from './context.js';
 export { ACCESS_STATES } from './access.js';
 export { REVIEW_STATES } from './reviews.js';

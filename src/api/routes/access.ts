@@ -1,0 +1,104 @@
+import type { FastifyInstance } from 'fastify';
+import { ACCESS_STATES, approvalsOf } from '../../approvals/index.js';
+import { parseDuration } from '../../core/duration.js';
+import { WardenError } from '../../core/errors.js';
+import type { Gateway } from '../../gateway/index.js';
+import type { AccessRequestState } from '../../store/index.js';
+
+const reasonBody = {
+  type: 'object',
+  properties: { reason: { type: 'string', maxLength: 1000 } },
+  additionalProperties: false,
+} as const;
+
+interface NewAccessRequest {
+  connection: string;
+  /** `30m`, `2h`, … or milliseconds. */
+  duration: string | number;
+  reason: string;
+}
+
+/**
+ * Just-in-time access: request, list, approve, deny, revoke. Visibility as for reviews: your
+ * own, those you may approve, everything for admins.
+ */
+export function registerAccessRoutes(app: FastifyInstance, gw: Gateway): void {
+  const approvals = approvalsOf(gw.approvals);
+
+  app.post<{ Body: NewAccessRequest }>(
+    '/access-requests',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['connection', 'duration', 'reason'],
+          properties: {
+            connection: { type: 'string', minLength: 1, maxLength: 200 },
+            duration: { anyOf: [{ type: 'string', minLength: 2 }, { type: 'integer', minimum: 1 }] },
+            reason: { type: 'string', minLength: 1, maxLength: 1000 },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { connection, duration, reason } = req.body;
+      const request = await approvals.requestAccess(req.identity!, connection, durationMs(duration), reason);
+      reply.code(201);
+      return { request };
+    },
+  );
+
+  app.get<{ Querystring: { state?: string; limit?: number } }>(
+    '/access-requests',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: { state: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+        },
+      },
+    },
+    async (req) => {
+      const state = accessState(req.query.state ?? 'all');
+      return { requests: await approvals.listAccess(req.identity!, state, req.query.limit ?? 500) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/access-requests/:id', async (req) => ({
+    request: await approvals.getAccess(req.identity!, req.params.id),
+  }));
+
+  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
+    '/access-requests/:id/approve',
+    { schema: { body: reasonBody } },
+    async (req) => ({ request: await approvals.approveAccess(req.params.id, req.identity!, req.body?.reason) }),
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
+    '/access-requests/:id/deny',
+    { schema: { body: reasonBody } },
+    async (req) => ({ request: await approvals.denyAccess(req.params.id, req.identity!, req.body?.reason) }),
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
+    '/access-requests/:id/revoke',
+    { schema: { body: reasonBody } },
+    async (req) => ({ request: await approvals.revokeAccess(req.params.id, req.identity!, req.body?.reason) }),
+  );
+}
+
+function accessState(text: string): AccessRequestState | undefined {
+  if (text === 'all') return undefined;
+  if ((ACCESS_STATES as readonly string[]).includes(text)) return text as AccessRequestState;
+  throw new WardenError('WARDEN_USAGE', `unknown access request state '${text}' (expected ${ACCESS_STATES.join(', ')} or all)`);
+}
+
+function durationMs(d: string | number): number {
+  if (typeof d === 'number') return d;
+  try {
+    return parseDuration(d);
+  } catch {
+    throw new WardenError('WARDEN_USAGE', `invalid duration '${d}' (expected e.g. 30m, 2h)`);
+  }
+}
