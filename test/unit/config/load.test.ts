@@ -14,6 +14,9 @@ import {
 } from '../../../src/config/index.js';
 import { isWardenError } from '../../../src/core/errors.js';
 
+/** `${scheme:arg}` — a config reference (built so no string literal looks like a template). */
+const ref = (r: string) => '$' + '{' + r + '}';
+
 const EXAMPLE = fileURLToPath(new URL('../../../examples/warden.yaml', import.meta.url));
 
 function issuesOf(fn: () => unknown): { path: string; message: string; line?: number }[] {
@@ -181,8 +184,8 @@ connections:
 tls: { cert: tls/cert.pem, key: /etc/warden/key.pem }
 `;
 
-  it('resolves ${env:…} and ${file:…} (relative to the config folder)', () => {
-    const { config } = parseConfig(text('${file:./db-password}', 'Bearer ${env:API_TOKEN}'), {
+  it('resolves env: and file: references (files relative to the config folder)', () => {
+    const { config } = parseConfig(text(ref('file:./db-password'), `Bearer ${ref('env:API_TOKEN')}`), {
       baseDir: dir,
       env: { STORE_PW: 'store-pw', API_TOKEN: 'tok-123' },
     });
@@ -194,7 +197,7 @@ tls: { cert: tls/cert.pem, key: /etc/warden/key.pem }
 
   it('names a missing reference and its path, never another secret', () => {
     const issues = issuesOf(() =>
-      parseConfig(text('${file:./missing-file}', '${env:API_TOKEN}'), {
+      parseConfig(text(ref('file:./missing-file'), ref('env:API_TOKEN')), {
         baseDir: dir,
         env: { STORE_PW: 'store-pw' },
       }),
