@@ -1,0 +1,161 @@
+// Session recordings: one append-only file per session, written with synchronous appends so a
+// crash loses at most the event being written. Terminals are asciicast v2; queries and
+// requests are JSON lines. Callers hand in what the client sent and received after masking.
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stripSecrets } from '../audit/index.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import type { Store } from '../store/index.js';
+import type { AsciicastEvent, AsciicastHeader, RecordingMeta } from './types.js';
+
+const SAFE_SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export class Recorder {
+  private readonly clock: Clock;
+  private readonly dir: string;
+
+  constructor(
+    dir: string,
+    private readonly store: Store,
+    opts: { clock?: Clock } = {},
+  ) {
+    this.dir = resolve(dir);
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** Opens the session's file and creates its row (await `ready` to know the row exists). */
+  start(meta: RecordingMeta): SessionRecording {
+    if (!SAFE_SESSION_ID.test(meta.session)) throw new TypeError('session id is not a safe file name');
+    if (meta.format !== 'jsonl' && meta.format !== 'asciicast') throw new TypeError('format must be jsonl or asciicast');
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const path = join(this.dir, `${meta.session}.${meta.format === 'jsonl' ? 'jsonl' : 'cast'}`);
+    return new SessionRecording(path, meta, this.store, this.clock);
+  }
+}
+
+export class SessionRecording {
+  readonly path: string;
+  readonly session: string;
+  readonly format: 'jsonl' | 'asciicast';
+  /** Resolves once the session row is stored; end() waits for it too. */
+  readonly ready: Promise<void>;
+  private readonly startedAt: number;
+  private fd: number | undefined;
+  private operations = 0;
+
+  constructor(
+    path: string,
+    meta: RecordingMeta,
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {
+    this.path = path;
+    this.session = meta.session;
+    this.format = meta.format;
+    this.startedAt = clock.now();
+    this.fd = openSync(path, 'a', 0o600);
+    if (meta.format === 'asciicast') {
+      const header: AsciicastHeader = {
+        version: 2,
+        width: meta.width ?? 80,
+        height: meta.height ?? 24,
+        timestamp: Math.floor(this.startedAt / 1000),
+        title: `${meta.sub}@${meta.connection}`,
+        warden: { session: meta.session, connection: meta.connection, sub: meta.sub, groups: meta.groups },
+      };
+      this.writeLine(JSON.stringify(header));
+    } else {
+      this.event({
+        type: 'session.start',
+        session: meta.session,
+        connection: meta.connection,
+        connectionType: meta.connectionType,
+        sub: meta.sub,
+        groups: meta.groups,
+      });
+    }
+    this.ready = store
+      .createSession({
+        id: meta.session,
+        connection: meta.connection,
+        connectionType: meta.connectionType,
+        sub: meta.sub,
+        groups: meta.groups,
+        startedAt: this.startedAt,
+        format: meta.format,
+        recordingPath: path,
+      })
+      .then(() => undefined);
+    // end() reports a failure; until then it must not surface as an unhandled rejection.
+    this.ready.catch(() => undefined);
+  }
+
+  get ended(): boolean {
+    return this.fd === undefined;
+  }
+
+  /**
+   * A structured event (jsonl: one line with `t` and `at` added; asciicast: a marker). An event
+   * with an `effect` (a decided operation) counts as an operation. Ignored after end().
+   */
+  event(e: Record<string, unknown>): void {
+    if (this.fd === undefined) return;
+    const { t: _t, at: _at, ...rest } = stripSecrets(e);
+    if ('effect' in rest) this.operations++;
+    const at = this.clock.now();
+    const t = this.offset(at);
+    if (this.format === 'jsonl') this.writeLine(JSON.stringify({ t, at, ...rest }));
+    else this.writeCast([t, 'm', JSON.stringify(rest)]);
+  }
+
+  /** Counts an operation that has no structured event (e.g. a shell command line). */
+  countOperation(): void {
+    this.operations++;
+  }
+
+  output(data: string): void {
+    this.stream('o', data);
+  }
+
+  input(data: string): void {
+    this.stream('i', data);
+  }
+
+  resize(width: number, height: number): void {
+    if (this.fd === undefined) return;
+    if (this.format === 'asciicast') this.writeCast([this.offset(this.clock.now()), 'r', `${width}x${height}`]);
+    else this.event({ type: 'resize', width, height });
+  }
+
+  /** Closes the file and ends the session row. Safe to call twice. */
+  async end(reason?: string): Promise<void> {
+    if (this.fd === undefined) return;
+    const at = this.clock.now();
+    if (this.format === 'jsonl') this.event({ type: 'session.end', reason: reason ?? null, operations: this.operations });
+    closeSync(this.fd);
+    this.fd = undefined;
+    await this.ready;
+    await this.store.endSession(this.session, { at, reason, operations: this.operations });
+  }
+
+  private stream(code: 'o' | 'i', data: string): void {
+    if (this.fd === undefined || data === '') return;
+    const at = this.clock.now();
+    if (this.format === 'asciicast') this.writeCast([this.offset(at), code, data]);
+    else this.event({ type: code === 'o' ? 'output' : 'input', data });
+  }
+
+  private offset(at: number): number {
+    return Math.max(0, at - this.startedAt) / 1000;
+  }
+
+  private writeCast(e: AsciicastEvent): void {
+    this.writeLine(JSON.stringify(e));
+  }
+
+  private writeLine(line: string): void {
+    if (this.fd === undefined) return;
+    // One write per line: a crash cuts at most this line, which readRecording tolerates.
+    writeSync(this.fd, `${line}\n`);
+  }
+}
