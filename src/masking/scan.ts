@@ -5,7 +5,7 @@
 
 export const H_AT = 1; // '@' (email, URL credentials)
 export const H_DIGITS8 = 2; // a run of >= 8 digits, soft separators allowed (phone)
-export const H_DIGITS9 = 4; // >= 9 (SSN)
+export const H_DIGITS9 = 4; // a run of >= 9 digits joined by '-' only (SSN)
 export const H_DIGITS13 = 8; // >= 13 (card)
 export const H_IBAN = 16; // two upper-case letters then two digits
 export const H_PEM = 32; // '-----'
@@ -17,74 +17,103 @@ const H_KEYWORD = 512;
 /** Flags for a JS string. */
 export function scanString(s: string): number {
   let flags = 0;
-  let run = 0;
+  let run = 0; // digits joined by any soft separator (phone, card)
+  let dashRun = 0; // digits joined by '-' only (SSN)
   let maxRun = 0;
+  let maxDashRun = 0;
   let dashes = 0;
   let p1 = 0;
   let p2 = 0;
   let p3 = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (++run > maxRun) maxRun = run;
-      if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
-      dashes = 0;
+    const k = c < 128 ? CLASS[c]! : 0;
+    if (k !== 0) {
+      if (k === DIGIT) {
+        if (++run > maxRun) maxRun = run;
+        if (++dashRun > maxDashRun) maxDashRun = dashRun;
+        if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
+        dashes = 0;
+      } else {
+        if (c === 45) {
+          if (++dashes >= 5) flags |= H_PEM;
+        } else {
+          dashes = 0;
+          if ((k & SOFT) === 0) run = 0;
+          dashRun = 0;
+        }
+        if ((k & TRIGGER) !== 0) flags |= triggerFlags(c, p1, p2, p3);
+      }
     } else {
-      if (c === 45) {
-        if (++dashes >= 5) flags |= H_PEM;
-      } else dashes = 0;
-      if (c >= 128 || SOFT[c] === 0) run = 0;
-      if (c < 128 && TRIGGER[c] !== 0) flags |= triggerFlags(c, p1, p2, p3);
+      run = 0;
+      dashRun = 0;
+      dashes = 0;
     }
     p3 = p2;
     p2 = p1;
     p1 = c;
   }
-  return finish(flags, maxRun);
+  return finish(flags, maxRun, maxDashRun);
 }
 
 /** Flags for UTF-8 bytes `buf[start, end)`; equal to scanString of the decoded text. */
 export function scanBytes(buf: Uint8Array, start: number, end: number): number {
   let flags = 0;
   let run = 0;
+  let dashRun = 0;
   let maxRun = 0;
+  let maxDashRun = 0;
   let dashes = 0;
   let p1 = 0;
   let p2 = 0;
   let p3 = 0;
   for (let i = start; i < end; i++) {
     const c = buf[i]!;
-    if (c >= 48 && c <= 57) {
-      if (++run > maxRun) maxRun = run;
-      if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
-      dashes = 0;
+    const k = c < 128 ? CLASS[c]! : 0;
+    if (k !== 0) {
+      if (k === DIGIT) {
+        if (++run > maxRun) maxRun = run;
+        if (++dashRun > maxDashRun) maxDashRun = dashRun;
+        if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
+        dashes = 0;
+      } else {
+        if (c === 45) {
+          if (++dashes >= 5) flags |= H_PEM;
+        } else {
+          dashes = 0;
+          if ((k & SOFT) === 0) run = 0;
+          dashRun = 0;
+        }
+        if ((k & TRIGGER) !== 0) flags |= triggerFlags(c, p1, p2, p3);
+      }
     } else {
-      if (c === 45) {
-        if (++dashes >= 5) flags |= H_PEM;
-      } else dashes = 0;
-      if (c >= 128 || SOFT[c] === 0) run = 0;
-      if (c < 128 && TRIGGER[c] !== 0) flags |= triggerFlags(c, p1, p2, p3);
+      run = 0;
+      dashRun = 0;
+      dashes = 0;
     }
     p3 = p2;
     p2 = p1;
     p1 = c;
   }
-  return finish(flags, maxRun);
+  return finish(flags, maxRun, maxDashRun);
 }
 
-function finish(flags: number, maxRun: number): number {
-  if (maxRun >= 8) flags |= maxRun >= 13 ? H_DIGITS8 | H_DIGITS9 | H_DIGITS13 : maxRun >= 9 ? H_DIGITS8 | H_DIGITS9 : H_DIGITS8;
+function finish(flags: number, maxRun: number, maxDashRun: number): number {
+  if (maxRun >= 8) flags |= maxRun >= 13 ? H_DIGITS8 | H_DIGITS13 : H_DIGITS8;
+  if (maxDashRun >= 9) flags |= H_DIGITS9;
   if ((flags & (H_ASSIGN | H_KEYWORD)) === (H_ASSIGN | H_KEYWORD)) flags |= H_KV;
   return flags;
 }
 
-// Separators that do not break a digit run: space, ( ) + - . /
-const SOFT = new Uint8Array(128);
-for (const ch of ' ()+-./') SOFT[ch.charCodeAt(0)] = 1;
-
-// Characters that end a trigger sequence; looked up before the (rarer) sequence test.
-const TRIGGER = new Uint8Array(128);
-for (const ch of '@=:J_-ARrSsDdTtNnYyCc') TRIGGER[ch.charCodeAt(0)] = 1;
+// Character classes for ASCII; everything else (letters without a role, bytes >= 0x80) is 0
+// and takes the loop's fast path.
+const DIGIT = 1;
+const SOFT = 2; // does not break a digit run: space ( ) + - . /
+const TRIGGER = 4; // may end a trigger sequence (see triggerFlags)
+const CLASS = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) CLASS[c] = DIGIT;
+for (const ch of ' ()+-./') CLASS[ch.charCodeAt(0)]! |= SOFT;
+for (const ch of '@=:J_-ARrSsDdTtNnYyCc') CLASS[ch.charCodeAt(0)]! |= TRIGGER;
 
 function triggerFlags(c: number, p1: number, p2: number, p3: number): number {
   switch (c) {

@@ -4,7 +4,8 @@ import type { Detector } from './types.js';
 
 // Anchored at each '@' (found with indexOf): the local part is walked leftwards by hand and the
 // domain is matched with a sticky regex, so a long text without '@' costs one indexOf.
-const DOMAIN = /[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}(?![A-Za-z0-9-])/y;
+const DOMAIN =
+  /[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}(?![A-Za-z0-9-])/y;
 
 const LOCAL = new Uint8Array(128);
 for (let c = 48; c <= 57; c++) LOCAL[c] = 1;

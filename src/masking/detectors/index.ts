@@ -14,7 +14,14 @@ export { PRIVATE_KEY_BEGIN, privateKeyEnd, SECRET_KEY } from './secret.js';
  * Priority order: an earlier detector's match wins an overlap. Secrets first (a password inside
  * a URL beats the email-looking `pass@host`), then the validated numbers, then email and phone.
  */
-const ORDER: readonly Detector[] = [secretDetector, ibanDetector, cardDetector, ssnDetector, emailDetector, phoneDetector];
+const ORDER: readonly Detector[] = [
+  secretDetector,
+  ibanDetector,
+  cardDetector,
+  ssnDetector,
+  emailDetector,
+  phoneDetector,
+];
 
 export const DETECTOR_NAMES: readonly DetectorName[] = ORDER.map((d) => d.name);
 

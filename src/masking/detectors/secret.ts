@@ -78,13 +78,7 @@ function findTokens(text: string, out: MatchSet): void {
 }
 
 /** Redacts capture group 1, which ends `after` characters before the end of the match. */
-function findGroupAtEnd(
-  re: RegExp,
-  text: string,
-  out: MatchSet,
-  marker: string,
-  after: number,
-): void {
+function findGroupAtEnd(re: RegExp, text: string, out: MatchSet, marker: string, after: number): void {
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const end = m.index + m[0].length - after;
