@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { type Env, makeEnv, reviewDecision, sqlOp, testConfig, who } from './fixture.js';
+
+interface Delivery {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+const SECRET = 'webhook-test-secret';
+
+describe('webhook notifications', () => {
+  let server: Server;
+  let base: string;
+  const deliveries: Delivery[] = [];
+  /** Paths that answer 500 to their first delivery. */
+  const failFirst = new Set<string>(['/flaky']);
+  let env: Env;
+
+  before(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const path = req.url ?? '/';
+        deliveries.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        if (failFirst.delete(path)) {
+          res.writeHead(500).end('try again');
+          return;
+        }
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const config = testConfig({
+      notifications: {
+        webhooks: [
+          { url: `${base}/json`, secret: SECRET },
+          { url: `${base}/flaky`, secret: SECRET, events: ['review.created'] },
+          { url: `${base}/slack/T000/B000/XXXX`, format: 'slack', events: ['review.*', 'access.requested'] },
+        ],
+      },
+    });
+    env = await makeEnv({ config, deps: { webhookRetry: { baseDelayMs: 20 } } });
+  });
+  after(async () => {
+    await env.close();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  const to = (path: string) => deliveries.filter((d) => d.path === path);
+
+  test('review events are POSTed as signed JSON; a 500 is retried; Slack gets text', async () => {
+    const agent = who('agent-n', ['agents']);
+    const op = sqlOp(agent, "DELETE FROM orders WHERE note = 'secret-literal' OR true");
+    const t = await env.approvals.createReview(op, reviewDecision());
+    await env.approvals.approve(t.id, who('dana', ['dba']));
+    await env.approvals.consumeApproval(op);
+    await env.approvals.notifier.drain();
+
+    const json = to('/json');
+    assert.deepEqual(
+      json.map((d) => d.headers['x-warden-event']),
+      ['review.created', 'review.approved', 'review.executed'],
+    );
+    for (const d of json) {
+      const expected = `sha256=${createHmac('sha256', SECRET).update(d.body).digest('hex')}`;
+      assert.equal(d.headers['x-warden-signature'], expected, 'HMAC-SHA256 of the raw body');
+      assert.equal(d.headers['content-type'], 'application/json');
+      const payload = JSON.parse(d.body) as { event: string; review: { id: string; text: string; params?: unknown }; at: string };
+      assert.equal(payload.event, d.headers['x-warden-event']);
+      assert.equal(payload.review.id, t.id);
+      assert.equal(payload.at, new Date(env.clock.now()).toISOString());
+      assert.equal('params' in payload.review, false);
+      assert.doesNotMatch(d.body, /secret-literal/, 'SQL literals never leave through a webhook');
+    }
+    assert.equal(JSON.parse(json[1]!.body).review.state, 'approved');
+
+    const flaky = to('/flaky');
+    assert.equal(flaky.length, 2, 'one 500, then one successful retry');
+    assert.equal(flaky[0]!.body, flaky[1]!.body, 'the retry resends the same body');
+    assert.equal(flaky[1]!.headers['x-warden-signature'], `sha256=${createHmac('sha256', SECRET).update(flaky[1]!.body).digest('hex')}`);
+
+    const slack = to('/slack/T000/B000/XXXX');
+    assert.equal(slack.length, 3);
+    const first = JSON.parse(slack[0]!.body) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(first), ['text']);
+    assert.match(String(first.text), new RegExp(`Review ${t.id}`));
+    assert.match(String(first.text), /warden reviews approve/);
+    assert.equal(slack[0]!.headers['x-warden-signature'], undefined, 'no secret, no signature');
+  });
+
+  test('access events, filtered per webhook', async () => {
+    deliveries.length = 0;
+    const r = await env.approvals.requestAccess(who('olivia', ['oncall']), 'shop', 3_600_000, 'incident');
+    await env.approvals.approveAccess(r.id, who('sergei', ['sre']));
+    await env.approvals.notifier.drain();
+    const json = to('/json');
+    assert.deepEqual(
+      json.map((d) => d.headers['x-warden-event']),
+      ['access.requested', 'access.approved'],
+    );
+    const payload = JSON.parse(json[1]!.body) as { request: { id: string; state: string } };
+    assert.equal(payload.request.id, r.id);
+    assert.equal(payload.request.state, 'approved');
+    assert.equal(to('/flaky').length, 0, 'that webhook only wants review.created');
+    const slack = to('/slack/T000/B000/XXXX');
+    assert.equal(slack.length, 1, 'access.requested only');
+    assert.match(JSON.parse(slack[0]!.body).text, /warden access approve/);
+  });
+
+  test('delivery never blocks the operation path, even to a dead endpoint', async () => {
+    const dead = await makeEnv({
+      config: testConfig({ notifications: { webhooks: [{ url: 'http://127.0.0.1:9/hook' }] } }),
+      deps: { webhookRetry: { baseDelayMs: 10, timeoutMs: 500 } },
+    });
+    try {
+      const started = Date.now();
+      const t = await dead.approvals.createReview(sqlOp(who('a', ['agents']), 'DELETE FROM x'), reviewDecision());
+      assert.equal(t.state, 'pending');
+      assert.ok(Date.now() - started < 1000);
+      await dead.approvals.notifier.drain();
+    } finally {
+      await dead.close();
+    }
+  });
+});
