@@ -60,7 +60,8 @@ export function analyzePostgres(text: string, ctx?: SqlContext): SqlAnalysis {
     }
   }
 
-  const facts = ctx?.prepared !== undefined && entry.executes.length > 0 ? withPrepared(entry, ctx.prepared) : entry.facts;
+  const facts =
+    ctx?.prepared !== undefined && entry.executes.length > 0 ? withPrepared(entry, ctx.prepared) : entry.facts;
   return { facts, normalized: normalized.text, statements: statementTexts(text, normalized.semicolons, entry.bounds) };
 }
 

@@ -126,7 +126,8 @@ class TreeWalker {
       if (skip.length > 0 && skip.includes(key)) continue;
       const value = body[key];
       if (typeof value !== 'object' || value === null) continue;
-      if (key === 'funccall') this.funcCall(value as TreeNode); // CALL: a bare FuncCall
+      if (key === 'funccall')
+        this.funcCall(value as TreeNode); // CALL: a bare FuncCall
       else this.visit(value);
     }
   }

@@ -226,7 +226,7 @@ export function normalizeSql(sql: string): NormalizedSql {
     } else if (isIdentStart(c)) {
       const l = lower(c);
       const next = sql.charCodeAt(i + 1);
-      if (next === QUOTE && (l === 101 /* e */ || l === 98 /* b */ || l === 120 /* x */ || l === 110 /* n */)) {
+      if (next === QUOTE && (l === 101 /* e */ || l === 98 /* b */ || l === 120 /* x */ || l === 110) /* n */) {
         litEnd = skipQuoted(sql, i + 1, l === 101);
       } else if (l === 117 /* u */ && next === AMPERSAND && sql.charCodeAt(i + 2) === QUOTE) {
         litEnd = skipQuoted(sql, i + 2, false);
