@@ -15,6 +15,12 @@ import {
 } from '../../../src/recording/index.js';
 import { openStore, type Store } from '../../../src/store/index.js';
 
+async function readJsonl(path: string): Promise<{ events: RecordedEvent[]; truncated: boolean }> {
+  const rec = await readRecording(path);
+  assert.equal(rec.format, 'jsonl');
+  return rec.format === 'jsonl' ? rec : { events: [], truncated: false };
+}
+
 let dir: string;
 let store: Store;
 const meta = { connection: 'shop', connectionType: 'postgres', sub: 'agent-1', groups: ['agents'] };
@@ -129,7 +135,7 @@ test('a truncated last line is tolerated; corruption elsewhere is an error', asy
   // Simulate a crash mid-write: cut the file inside the last line.
   const size = statSync(rec.path).size;
   truncateSync(rec.path, size - 10);
-  const read = await readRecording(rec.path);
+  const read = await readJsonl(rec.path);
   assert.equal(read.truncated, true);
   assert.deepEqual(read.events.map((e) => e.text ?? e.type), ['session.start', 'select 1', 'select 2']);
 
@@ -193,7 +199,7 @@ test('appending to an existing recording file keeps earlier lines', async () => 
   appendFileSync(path, '{"t":0,"at":0,"type":"earlier"}\n');
   const rec = new Recorder(join(dir, 'recs'), store).start({ ...meta, session: 's_reuse', format: 'jsonl' });
   await rec.end();
-  const read = await readRecording(path);
+  const read = await readJsonl(path);
   assert.equal(read.events[0].type, 'earlier');
   assert.equal(read.events.at(-1)?.type, 'session.end');
 });
