@@ -61,7 +61,7 @@ export function registerSessions(program: Command): void {
         await replayAsciicast(path, process.stdout, { speed: Number(opts.speed) || 1, maxIdle: Number(opts.maxIdle) || 2 });
       } else {
         const rec = await readRecording(path);
-        process.stdout.write(formatTimeline(rec.events));
+        if (rec.format === 'jsonl') process.stdout.write(formatTimeline(rec.events));
       }
     } finally {
       await rm(dir, { recursive: true, force: true });

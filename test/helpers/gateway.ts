@@ -1,0 +1,118 @@
+// A complete gateway for integration tests: a real PostgreSQL with the sample shop schema, the
+// gateway on free loopback ports (SQLite store in a temp dir, dev issuer), and token minting.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../../src/config/index.js';
+import type { Clock } from '../../src/core/clock.js';
+import { type RunningGateway, createLogger, startGateway } from '../../src/gateway/index.js';
+import { type TestPostgres, runSql, startPostgres } from './postgres.js';
+
+export const SHOP_SQL = fileURLToPath(new URL('../../src/demo/shop.sql', import.meta.url));
+
+/** Start PostgreSQL and load the shop sample (owned by the app role). */
+export async function startShopPostgres(): Promise<TestPostgres> {
+  const pg = await startPostgres({ database: 'shop', user: 'app' });
+  await runSql(pg.url, await readFile(SHOP_SQL, 'utf8'));
+  return pg;
+}
+
+export const TEST_POLICY = `
+access:
+  - groups: [agents]
+    connections: [shop]
+  - groups: [dba]
+    connections: [shop]
+  - groups: [oncall]
+    connections: [shop]
+    jit: true
+    maxDuration: 2h
+    approvers: { groups: [dba], count: 1 }
+rules:
+  - name: block-unparsed-sql
+    when: op.kind == 'sql' && !op.sql.parsed
+    action: block
+    message: the statement could not be parsed
+  - name: no-ddl
+    when: op.kind == 'sql' && op.sql.kinds.exists(k, k in ['create', 'alter', 'drop', 'truncate', 'grant', 'revoke'])
+    action: block
+    message: schema changes are not allowed through Warden
+  - name: no-server-side-copy
+    when: op.kind == 'sql' && (op.sql.copyProgram || op.sql.serverFile)
+    action: block
+    message: COPY with PROGRAM or a server file is not allowed
+  - name: no-dangerous-functions
+    when: op.kind == 'sql' && op.sql.functions.exists(f, f in ['pg_read_file', 'pg_ls_dir', 'lo_import'])
+    action: block
+    message: this function reads server files
+  - name: unbounded-writes-need-review
+    groups: [agents]
+    when: op.kind == 'sql' && op.sql.writes && !op.sql.allWritesFiltered
+    action: review
+    approvers: { groups: [dba], count: 1 }
+    message: a write without a WHERE clause needs a DBA's approval
+masking:
+  - connections: [shop]
+    columns: [email, phone, ssn, card_number]
+    detect: [email, credit_card, us_ssn, phone, iban, secret]
+    unmaskedFor: [dba]
+`;
+
+export interface TestGateway {
+  running: RunningGateway;
+  pgPort: number;
+  apiUrl: string;
+  dir: string;
+  token(sub: string, groups: string[], ttlMs?: number): Promise<string>;
+  /** A libpq-style URL for connecting through the gateway as this token. */
+  url(token: string, connection?: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startTestGateway(
+  target: TestPostgres,
+  opts: { policy?: string; clock?: Clock; extraYaml?: string; store?: string } = {},
+): Promise<TestGateway> {
+  const dir = await mkdtemp(join(tmpdir(), 'warden-gw-'));
+  const yaml = `
+listen:
+  api: 127.0.0.1:0
+  postgres: 127.0.0.1:0
+store: ${opts.store ?? `sqlite:${join(dir, 'warden.db')}`}
+recordings: ${join(dir, 'recordings')}
+dataDir: ${join(dir, 'data')}
+admins: [admins]
+identity:
+  dev: true
+connections:
+  shop:
+    type: postgres
+    host: 127.0.0.1
+    port: ${target.port}
+    database: ${target.database}
+    user: ${target.user}
+    password: \${env:TEST_SHOP_PASSWORD}
+    tls: disable
+${opts.extraYaml ?? ''}
+${opts.policy ?? TEST_POLICY}
+`;
+  const { config } = parseConfig(yaml, { baseDir: dir, env: { ...process.env, TEST_SHOP_PASSWORD: target.password } });
+  const running = await startGateway(config, {
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    logger: createLogger({ level: process.env.WARDEN_TEST_LOG ?? 'silent' }),
+  });
+  const pgPort = running.ports.postgres as number;
+  return {
+    running,
+    pgPort,
+    apiUrl: running.apiUrl,
+    dir,
+    token: (sub, groups, ttlMs = 15 * 60_000) => running.devIssuer!.mint({ sub, groups, ttlMs }),
+    url: (token, connection = 'shop') => `postgres://agent:${encodeURIComponent(token)}@127.0.0.1:${pgPort}/${connection}?sslmode=disable`,
+    async stop() {
+      await running.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
