@@ -273,14 +273,15 @@ describe('wire over the handed-over connection', () => {
   it('sendCancel cancels SELECT pg_sleep(10)', async () => {
     const conn = await connect();
     const t0 = Date.now();
-    const sleeping = simpleQuery(conn, 'SELECT pg_sleep(10)');
-    await new Promise((r) => setTimeout(r, 300));
-    await sendCancel(pg.host, pg.port, conn.backendKey.pid, conn.backendKey.secret);
-    await assert.rejects(sleeping, (e) => {
+    // Handler attached now: the rejection may arrive while sendCancel is still settling.
+    const sleeping = assert.rejects(simpleQuery(conn, 'SELECT pg_sleep(10)'), (e) => {
       assert.ok(isUpstreamError(e, 'server-error'));
       assert.equal(e.sqlstate, '57014');
       return true;
     });
+    await new Promise((r) => setTimeout(r, 300));
+    await sendCancel(pg.host, pg.port, conn.backendKey.pid, conn.backendKey.secret);
+    await sleeping;
     assert.ok(Date.now() - t0 < 5000, 'cancelled well before 10 s');
     assert.deepEqual((await simpleQuery(conn, 'SELECT 2')).rows, [['2']]);
   });
