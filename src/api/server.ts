@@ -20,7 +20,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const gw = opts.gateway;
   // Fastify's own logger is off: the gateway's pino logger records what matters, and request
   // logs would carry Authorization headers.
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, disableRequestLogging: true });
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
 
   app.setErrorHandler(async (err, _req, reply) => {
     const status = typeof (err as { statusCode?: number }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 0;
