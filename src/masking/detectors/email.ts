@@ -4,8 +4,11 @@ import type { Detector } from './types.js';
 
 // Anchored at each '@' (found with indexOf): the local part is walked leftwards by hand and the
 // domain is matched with a sticky regex, so a long text without '@' costs one indexOf.
+// Labels may be internationalized (`exämple.de`); the TLD is ASCII, punycode or letters.
 const DOMAIN =
-  /[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}(?![A-Za-z0-9-])/y;
+  /(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59}|\p{L}{2,63})(?![\p{L}\p{N}-])/uy;
+/** Non-ASCII letters and digits are allowed in the local part (RFC 6531). */
+const WIDE_LOCAL = /^[\p{L}\p{N}]$/u;
 
 const LOCAL = new Uint8Array(128);
 for (let c = 48; c <= 57; c++) LOCAL[c] = 1;
@@ -22,7 +25,7 @@ export const emailDetector: Detector = {
       let start = at;
       while (start > 0 && at - start < 64) {
         const c = text.charCodeAt(start - 1);
-        if (c >= 128 || LOCAL[c] === 0) break;
+        if (c >= 128 ? !WIDE_LOCAL.test(text[start - 1]!) : LOCAL[c] === 0) break;
         start--;
       }
       start = skipAnsiTail(text, start, at);
