@@ -4,9 +4,11 @@ import type { DevIssuer } from '../identity/index.js';
 import type { Gateway } from '../gateway/index.js';
 import { authHook } from './auth.js';
 import { problem, problemFromError, sendProblem } from './problem.js';
+import { registerAccessRoutes } from './routes/access.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerConnectionRoutes } from './routes/connections.js';
 import { registerPolicyRoutes } from './routes/policy.js';
+import { registerReviewRoutes } from './routes/reviews.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 
 export interface ApiOptions {
@@ -52,6 +54,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       registerPolicyRoutes(v1, gw);
       registerSessionRoutes(v1, gw);
       registerAuditRoutes(v1, gw);
+      registerReviewRoutes(v1, gw);
+      registerAccessRoutes(v1, gw);
       for (const p of opts.plugins ?? []) await p(v1, gw);
     },
     { prefix: '/api/v1' },
