@@ -47,7 +47,7 @@ export function analyzePostgres(text: string, ctx?: SqlContext): SqlAnalysis {
   if (text.includes('\u0000')) return unparsed(text, normalizeSql(text.replaceAll('\u0000', ' ')).text);
 
   const normalized = normalizeSql(text);
-  const cacheable = text.length <= MAX_CACHED_LENGTH;
+  const cacheable = normalized.complete && text.length <= MAX_CACHED_LENGTH;
   let entry = cacheable ? cache.get(normalized.text) : undefined;
   if (entry?.literalSensitive) entry = cache.get(EXACT_KEY + text);
   if (entry === undefined) {
@@ -77,12 +77,13 @@ export function clearSqlAnalysisCache(): void {
 function analyzeUncached(text: string, normalized: NormalizedSql): CacheEntry | undefined {
   if (normalized.text === '') return entryOf(factsOfStatements([]), [], '', []);
   let statements: RawStatement[];
+  let tree: TreeFacts;
   try {
     statements = parseTree(text).stmts ?? [];
+    tree = factsOfStatements(statements.map((s) => s.stmt));
   } catch {
-    return undefined;
+    return undefined; // a syntax error, or a tree too deep to walk: fail closed as unparsed
   }
-  const tree = factsOfStatements(statements.map((s) => s.stmt));
   const bounds = statementBounds(text, normalized.semicolons, statements);
   return entryOf(tree, statements, fingerprintOf(text), bounds);
 }

@@ -12,6 +12,9 @@ export interface NormalizedSql {
   text: string;
   /** Offsets (in the original text) of every `;` that is a token, in order. */
   semicolons: number[];
+  /** False when a string, quoted identifier or comment is not closed: the text cannot parse,
+   * and must not borrow the facts of the closed text it would otherwise normalize like. */
+  complete: boolean;
 }
 
 const PLACEHOLDER = '?';
@@ -63,6 +66,9 @@ function lower(c: number): number {
   return c >= UPPER_A && c <= UPPER_Z ? c + 32 : c;
 }
 
+// The skip* functions return the index after the construct, or UNTERMINATED(n) past the end.
+const unterminated = (n: number): number => n + 1;
+
 /** End of a '…' literal starting at the quote `at`; `backslashEscapes` for E'…'. */
 function skipQuoted(sql: string, at: number, backslashEscapes: boolean): number {
   const n = sql.length;
@@ -78,7 +84,7 @@ function skipQuoted(sql: string, at: number, backslashEscapes: boolean): number 
       i++;
     }
   }
-  return n;
+  return unterminated(n);
 }
 
 function skipQuotedIdent(sql: string, at: number): number {
@@ -92,7 +98,7 @@ function skipQuotedIdent(sql: string, at: number): number {
       i++;
     }
   }
-  return n;
+  return unterminated(n);
 }
 
 /** Length of a dollar-quote opening tag (`$$`, `$tag$`) at `at`, or 0 when it is not one. */
@@ -159,6 +165,7 @@ export function normalizeSql(sql: string): NormalizedSql {
   let out = '';
   let runStart = -1; // start of the verbatim run not yet copied to `out`
   let pendingSpace = false;
+  let complete = true;
 
   let i = 0;
   while (i < n) {
@@ -191,6 +198,11 @@ export function normalizeSql(sql: string): NormalizedSql {
           sepEnd++;
         }
       }
+      if (depth > 0) sepEnd = unterminated(n);
+    }
+    if (sepEnd > n) {
+      complete = false;
+      sepEnd = n;
     }
     if (sepEnd !== -1) {
       if (runStart !== -1) {
@@ -218,7 +230,7 @@ export function normalizeSql(sql: string): NormalizedSql {
         const tagLen = dollarTagLength(sql, i);
         if (tagLen > 0) {
           const close = sql.indexOf(sql.slice(i, i + tagLen), i + tagLen);
-          litEnd = close === -1 ? n : close + tagLen;
+          litEnd = close === -1 ? unterminated(n) : close + tagLen;
         }
       }
     } else if (isDigit(c) || (c === DOT && isDigit(sql.charCodeAt(i + 1)))) {
@@ -238,6 +250,11 @@ export function normalizeSql(sql: string): NormalizedSql {
       }
     }
 
+    if (litEnd > n || tokenEnd > n) {
+      complete = false;
+      if (litEnd > n) litEnd = n;
+      if (tokenEnd > n) tokenEnd = n;
+    }
     if (litEnd !== -1) {
       if (runStart !== -1) {
         out += sql.slice(runStart, i);
@@ -266,5 +283,5 @@ export function normalizeSql(sql: string): NormalizedSql {
     i = tokenEnd !== -1 ? tokenEnd : i + 1;
   }
   if (runStart !== -1) out += sql.slice(runStart, n);
-  return { text: out, semicolons };
+  return { text: out, semicolons, complete };
 }

@@ -97,6 +97,22 @@ describe('analyzePostgres cache', () => {
     assert.equal(analyzePostgres('DELETE FROM orders WHERE 1=1').facts.allWritesFiltered, false);
   });
 
+  it('an unclosed string or comment never borrows the facts of the closed one', () => {
+    assert.equal(analyzePostgres("SELECT 'abc'").facts.parsed, true);
+    assert.equal(analyzePostgres('SELECT $$x$$').facts.parsed, true);
+    for (const sql of [
+      "SELECT 'abc",
+      'SELECT $$ ; DROP TABLE x',
+      'SELECT 1 /* /* */',
+      'SELECT "abc',
+      "SELECT E'a\\'",
+    ]) {
+      assert.equal(normalizeSql(sql).complete, false, sql);
+      assert.deepEqual(analyzePostgres(sql).facts.kinds, ['unparsed'], sql);
+    }
+    assert.equal(normalizeSql("SELECT 'abc' /* c */ -- d").complete, true);
+  });
+
   it('unparsed text is not cached, and cached facts are frozen', () => {
     analyzePostgres('SELEC 1');
     assert.equal(sqlAnalysisCacheSize(), 0);
