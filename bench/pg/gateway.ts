@@ -1,0 +1,63 @@
+// Starts bench/pg/gateway-child.ts as a child process (tsx loader), optionally with --cpu-prof.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Endpoint } from './endpoint.js';
+import type { GatewayChildSpec } from './gateway-child.js';
+
+const CHILD = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
+
+export interface RunningGatewayChild {
+  endpoint: Endpoint;
+  pid: number;
+  /** Stops the gateway; returns what it wrote (audit entries, recording files). */
+  stop(): Promise<{ auditEntries: number; recordings: number } | null>;
+}
+
+export async function startGatewayChild(
+  target: Endpoint,
+  opts: { connection: string; cpuProfDir?: string },
+): Promise<RunningGatewayChild> {
+  const dir = await mkdtemp(join(tmpdir(), 'warden-bench-gw-'));
+  const spec: GatewayChildSpec = {
+    dir,
+    connection: opts.connection,
+    target: { port: target.port, database: target.database, user: target.user, password: target.password },
+  };
+  const nodeArgs = ['--import', 'tsx'];
+  if (opts.cpuProfDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, CHILD], {
+    env: { ...process.env, WARDEN_BENCH_SPEC: JSON.stringify(spec) },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`gateway child exited (${code})`));
+      child.once('exit', onExit);
+      lines.once('line', (l) => {
+        child.off('exit', onExit);
+        resolve(l);
+      });
+    });
+  const ready = JSON.parse(await next()) as { pgPort: number; token: string };
+  return {
+    pid: child.pid!,
+    endpoint: { name: 'warden', port: ready.pgPort, user: 'bench-agent', database: opts.connection, password: ready.token, pid: child.pid! },
+    async stop() {
+      let stats: { auditEntries: number; recordings: number } | null = null;
+      if (child.exitCode === null) {
+        const line = next().catch(() => null);
+        child.stdin!.end('stop\n');
+        const l = await Promise.race([line, new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);
+        if (l) stats = JSON.parse(l);
+        if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+      }
+      await rm(dir, { recursive: true, force: true });
+      return stats;
+    },
+  };
+}
