@@ -4,6 +4,7 @@ export { initAnalysis } from './pg-parser.js';
 export {
   analyzePostgres,
   clearSqlAnalysisCache,
+  type PreparedKinds,
   type SqlAnalysis,
   type SqlContext,
   sqlAnalysisCacheSize,

@@ -15,6 +15,14 @@ export interface SqlAnalysis {
   normalized: string;
   /** Each statement's source text, in order (for per-statement recording). */
   statements: string[];
+  /** `PREPARE name AS s` in this text: what to add to the session's `prepared` map (name as
+   * PostgreSQL folds it, kinds of `s`). Empty for most texts. */
+  prepares: readonly PreparedKinds[];
+}
+
+export interface PreparedKinds {
+  readonly name: string;
+  readonly kinds: readonly SqlKind[];
 }
 
 export interface SqlContext {
@@ -25,6 +33,7 @@ export interface SqlContext {
 interface CacheEntry {
   facts: SqlFacts;
   executes: readonly { name: string; at: number }[];
+  prepares: readonly PreparedKinds[];
   /** Per statement: ordinals (in NormalizedSql.semicolons) of the `;` before it and the `;`
    * that ends it, -1 for the start / end of the text. Ordinals survive literal changes. */
   bounds: readonly (readonly [number, number])[];
@@ -62,7 +71,12 @@ export function analyzePostgres(text: string, ctx?: SqlContext): SqlAnalysis {
 
   const facts =
     ctx?.prepared !== undefined && entry.executes.length > 0 ? withPrepared(entry, ctx.prepared) : entry.facts;
-  return { facts, normalized: normalized.text, statements: statementTexts(text, normalized.semicolons, entry.bounds) };
+  return {
+    facts,
+    normalized: normalized.text,
+    statements: statementTexts(text, normalized.semicolons, entry.bounds),
+    prepares: entry.prepares,
+  };
 }
 
 /** Number of cached analyses (for tests and benchmarks). */
@@ -111,6 +125,7 @@ function entryOf(
   return {
     facts: Object.freeze(facts),
     executes: Object.freeze(tree.executes),
+    prepares: Object.freeze(tree.prepares.map((p) => Object.freeze({ name: p.name, kinds: Object.freeze(p.kinds) }))),
     bounds: Object.freeze(bounds),
     literalSensitive: tree.literalSensitive,
   };
@@ -133,7 +148,7 @@ function unparsed(text: string, normalized: string): SqlAnalysis {
     fingerprint: createHash('sha256').update(normalized).digest('hex').slice(0, 16),
   };
   const trimmed = text.trim();
-  return { facts, normalized, statements: trimmed === '' ? [] : [trimmed] };
+  return { facts, normalized, statements: trimmed === '' ? [] : [trimmed], prepares: [] };
 }
 
 /** EXECUTE p: the kinds of p (as the session prepared it) go in after `execute`. A fresh copy,

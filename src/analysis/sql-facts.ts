@@ -19,6 +19,8 @@ export interface TreeFacts {
   serverFile: boolean;
   /** `EXECUTE name` statements; the prepared statement's kinds go into `kinds` at index `at`. */
   executes: { name: string; at: number }[];
+  /** `PREPARE name AS s` statements and the kinds of `s`, for the session's prepared map. */
+  prepares: { name: string; kinds: SqlKind[] }[];
   /** Some fact depends on a literal's value (e.g. `set_config('role', …)`), so texts that differ
    * only in literals may not share these facts. */
   literalSensitive: boolean;
@@ -42,6 +44,7 @@ class TreeWalker {
   readonly functions = new Set<string>();
   readonly settings = new Set<string>();
   readonly executes: { name: string; at: number }[] = [];
+  readonly prepares: { name: string; kinds: SqlKind[] }[] = [];
   writes = false;
   allWritesFiltered = true;
   copyProgram = false;
@@ -242,9 +245,17 @@ class TreeWalker {
       case 'ExplainStmt':
         this.explain(body);
         return;
-      case 'PrepareStmt':
+      case 'PrepareStmt': {
+        this.addKind('prepare');
+        const from = this.kinds.length;
+        this.visitStatementNode(body['query'], true);
+        const name = asString(body['name']);
+        if (name !== undefined && this.notRun === 0) this.prepares.push({ name, kinds: this.kinds.slice(from) });
+        this.descend(body, 'query');
+        return;
+      }
       case 'DeclareCursorStmt':
-        this.addKind(type === 'PrepareStmt' ? 'prepare' : 'declare');
+        this.addKind('declare');
         this.visitStatementNode(body['query'], true);
         this.descend(body, 'query');
         return;
@@ -379,6 +390,7 @@ class TreeWalker {
       copyProgram: this.copyProgram,
       serverFile: this.serverFile,
       executes: this.executes,
+      prepares: this.prepares,
       literalSensitive: this.literalSensitive,
     };
   }

@@ -70,7 +70,9 @@ describe('analyzePostgres: statement kinds', () => {
     assert.deepEqual(facts('EXECUTE purge(1)').kinds, ['execute']);
     assert.equal(facts('EXECUTE purge(1)').writes, false);
 
-    const prepared = new Map([['purge', prepare.kinds.filter((k) => k !== 'prepare')]]);
+    const { prepares } = analyzePostgres('PREPARE Purge(int) AS DELETE FROM orders WHERE id = $1');
+    assert.deepEqual(prepares, [{ name: 'purge', kinds: ['delete'] }]);
+    const prepared = new Map(prepares.map((p) => [p.name, p.kinds]));
     const execute = facts('EXECUTE purge(2)', { prepared });
     assert.deepEqual(execute.kinds, ['execute', 'delete']);
     assert.equal(execute.writes, true);
