@@ -34,7 +34,10 @@ function resolveString(text: string, path: (string | number)[], ctx: ReferenceCo
     if (scheme === 'env') {
       const v = name === '' ? undefined : ctx.env[name];
       if (v === undefined) {
-        issues.push({ path: formatPath(path), message: `${ref}: environment variable ${name || '(empty)'} is not set` });
+        issues.push({
+          path: formatPath(path),
+          message: `${ref}: environment variable ${name || '(empty)'} is not set`,
+        });
         return '';
       }
       return v;

@@ -6,9 +6,7 @@ const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8080');
 
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, "expected a duration such as '90s', '15m', '2h'");
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, "expected a duration such as '90s', '15m', '2h'");
 
 const groupList = z.array(z.string().min(1));
 const nameList = z.array(z.string().min(1));
@@ -118,14 +116,19 @@ export const webhookSchema = z.strictObject({
 export const configSchema = z.strictObject({
   listen: listenSchema.default({ api: '127.0.0.1:8080' }),
   tls: tlsSchema.optional(),
-  store: z.string().regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'expected sqlite:PATH or postgres://…').default('sqlite:./warden-data/warden.db'),
+  store: z
+    .string()
+    .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'expected sqlite:PATH or postgres://…')
+    .default('sqlite:./warden-data/warden.db'),
   recordings: z.string().min(1).default('./warden-data/recordings'),
   /** Where the dev issuer's key and generated TLS material live. */
   dataDir: z.string().min(1).default('./warden-data'),
   /** Groups allowed to read the audit log and all sessions through the API. */
   admins: groupList.default(['admins']),
   identity: identitySchema.default({ dev: false, devTokenTtl: '15m', issuers: [] }),
-  connections: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'connection names use letters, digits, _ -'), connectionSchema).default({}),
+  connections: z
+    .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'connection names use letters, digits, _ -'), connectionSchema)
+    .default({}),
   access: z.array(accessSchema).default([]),
   rules: z.array(ruleSchema).default([]),
   masking: z.array(maskingSchema).default([]),

@@ -12,7 +12,11 @@ export function parseYaml(text: string, issues: ConfigIssue[]): ParsedYaml {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   for (const err of doc.errors) {
-    issues.push({ path: '', message: `YAML: ${err.message.split('\n')[0]}`, line: lineCounter.linePos(err.pos[0]).line });
+    issues.push({
+      path: '',
+      message: `YAML: ${err.message.split('\n')[0]}`,
+      line: lineCounter.linePos(err.pos[0]).line,
+    });
   }
   const value = doc.errors.length > 0 ? null : doc.toJS({ maxAliasCount: 100 });
   return {

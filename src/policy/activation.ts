@@ -7,6 +7,7 @@ import { reflect } from '@bufbuild/protobuf/reflect';
 import { TimestampSchema, timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { Operation } from '../core/types.js';
 import { NO_COMMAND, NO_HTTP, NO_K8S, NO_SQL, UNPARSED_SQL } from './context.js';
+import type { FastRoot } from './fast.js';
 
 type Facts = object;
 // Values are facts from analysis and token claims: JSON-shaped data, which CEL converts lazily.
@@ -24,11 +25,25 @@ const EMPTY_SQL = celMap(factsMap(NO_SQL));
 const EMPTY_COMMAND = celMap(factsMap(NO_COMMAND));
 const EMPTY_HTTP = celMap(factsMap(NO_HTTP));
 const EMPTY_K8S = celMap(factsMap(NO_K8S));
-const EMPTY_SESSION = celMap(new Map<string, CelInput>([['id', ''], ['event', ''], ['detail', '']]));
+const EMPTY_SESSION = celMap(
+  new Map<string, CelInput>([
+    ['id', ''],
+    ['event', ''],
+    ['detail', ''],
+  ]),
+);
 
 export class Activation {
-  private readonly identity = new Map<string, CelInput>([['sub', ''], ['groups', []], ['issuer', ''], ['claims', {} as CelInput]]);
-  private readonly connection = new Map<string, CelInput>([['name', ''], ['type', '']]);
+  private readonly identity = new Map<string, CelInput>([
+    ['sub', ''],
+    ['groups', []],
+    ['issuer', ''],
+    ['claims', {} as CelInput],
+  ]);
+  private readonly connection = new Map<string, CelInput>([
+    ['name', ''],
+    ['type', ''],
+  ]);
   private readonly op = new Map<string, CelInput>([
     ['id', ''],
     ['kind', ''],
@@ -44,7 +59,11 @@ export class Activation {
   private readonly command = factsMap(NO_COMMAND);
   private readonly http = factsMap(NO_HTTP);
   private readonly k8s = factsMap(NO_K8S);
-  private readonly session = new Map<string, CelInput>([['id', ''], ['event', ''], ['detail', '']]);
+  private readonly session = new Map<string, CelInput>([
+    ['id', ''],
+    ['event', ''],
+    ['detail', ''],
+  ]);
   private readonly sqlCel = celMap(this.sql);
   private readonly commandCel = celMap(this.command);
   private readonly httpCel = celMap(this.http);
@@ -58,7 +77,51 @@ export class Activation {
     op: celMap(this.op),
   };
 
-  constructor(private readonly needsNow: boolean) {}
+  /** The same variables as plain objects, for fast programs. */
+  readonly fast: FastRoot;
+  private readonly fastIdentity = {
+    sub: '',
+    groups: [] as string[],
+    issuer: '',
+    claims: {} as Record<string, unknown>,
+  };
+  private readonly fastConnection = { name: '', type: '' };
+  private readonly fastSession = { id: '', event: '', detail: '' };
+  private readonly fastOp = {
+    id: '',
+    kind: '',
+    text: '',
+    sql: NO_SQL as object,
+    command: NO_COMMAND as object,
+    http: NO_HTTP as object,
+    k8s: NO_K8S as object,
+    session: this.fastSession,
+  };
+
+  constructor(private readonly needsNow: boolean) {
+    this.fast = { identity: this.fastIdentity, connection: this.fastConnection, op: this.fastOp };
+  }
+
+  loadFast(op: Operation): void {
+    const id = this.fastIdentity;
+    id.sub = op.identity.sub;
+    id.groups = op.identity.groups;
+    id.issuer = op.identity.issuer;
+    id.claims = op.identity.claims;
+    this.fastConnection.name = op.connection.name;
+    this.fastConnection.type = op.connection.type;
+    const o = this.fastOp;
+    o.id = op.id;
+    o.kind = op.kind;
+    o.text = op.text;
+    o.sql = op.kind === 'sql' ? (op.sql ?? UNPARSED_SQL) : NO_SQL;
+    o.command = op.kind === 'command' ? (op.command ?? NO_COMMAND) : NO_COMMAND;
+    o.http = op.kind === 'http' ? (op.http ?? NO_HTTP) : NO_HTTP;
+    o.k8s = op.kind === 'k8s' ? (op.k8s ?? NO_K8S) : NO_K8S;
+    this.fastSession.id = op.session;
+    this.fastSession.event = op.kind === 'session' ? (op.session_?.event ?? '') : '';
+    this.fastSession.detail = op.kind === 'session' ? (op.session_?.detail ?? '') : '';
+  }
 
   load(op: Operation): void {
     const id = op.identity;

@@ -4,12 +4,16 @@
 import { type CelResult, celEnv, parse, plan } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { CONTEXT_FIELDS, type FieldShape } from './context.js';
+import { compileFast, type FastProgram } from './fast.js';
 
 /** A compiled condition: call with the activation's variables; `true` means the rule matches. */
 export type ConditionProgram = (vars: Record<string, unknown>) => CelResult;
 
 export interface CompiledCondition {
+  /** The reference evaluator (@bufbuild/cel). */
   program: ConditionProgram;
+  /** Closures for the common subset, or null; throws BAIL when only `program` can answer. */
+  fast: FastProgram | null;
   /** Top-level variables the condition reads (so `now` is built only when some rule needs it). */
   variables: ReadonlySet<string>;
 }
@@ -49,7 +53,7 @@ export function compileCondition(source: string): CompileResult {
   if (errors.length > 0) return { ok: false, errors: [...new Set(errors)] };
   try {
     const program = plan(env, parsed) as unknown as ConditionProgram;
-    return { ok: true, condition: { program, variables } };
+    return { ok: true, condition: { program, fast: compileFast(parsed.expr), variables } };
   } catch (e) {
     return { ok: false, errors: [(e as Error).message] };
   }

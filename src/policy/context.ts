@@ -32,7 +32,14 @@ export const CONTEXT_FIELDS: { readonly [variable: string]: FieldShape } = {
     sql,
     command: { text: 'string', argv: 'list' },
     http: { method: 'string', path: 'string', query: 'open', headers: 'open', json: 'open' },
-    k8s: { verb: 'string', resource: 'string', namespace: 'string', name: 'string', subresource: 'string', command: 'list' },
+    k8s: {
+      verb: 'string',
+      resource: 'string',
+      namespace: 'string',
+      name: 'string',
+      subresource: 'string',
+      command: 'list',
+    },
     session: { id: 'string', event: 'string', detail: 'string' },
   },
   now: 'timestamp',
@@ -59,7 +66,11 @@ export const NO_SQL: SqlFacts = Object.freeze({
 });
 
 /** An SQL operation that arrived without facts is treated as unparsed: fail closed. */
-export const UNPARSED_SQL: SqlFacts = Object.freeze({ ...NO_SQL, kinds: ['unparsed'] as SqlFacts['kinds'], parsed: false });
+export const UNPARSED_SQL: SqlFacts = Object.freeze({
+  ...NO_SQL,
+  kinds: ['unparsed'] as SqlFacts['kinds'],
+  parsed: false,
+});
 
 export const NO_COMMAND: CommandFacts = Object.freeze({ text: '', argv: [] });
 export const NO_HTTP: HttpFacts = Object.freeze({ method: '', path: '', query: {}, headers: {}, json: null });

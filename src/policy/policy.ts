@@ -168,27 +168,47 @@ export class Policy {
     let effect: Effect = 'allow';
     let review: ReviewRequirement | null = null;
     let forceMask = false;
-    let loaded = false;
+    let fastLoaded = false;
+    let celLoaded = false;
 
     for (let i = 0; i < candidates.length; i++) {
       const rule = candidates[i] as CompiledRule;
       if (rule.groups !== null && !hasAny(identity.groups, rule.groups)) continue;
-      if (!loaded) {
-        this.activation.load(op);
-        loaded = true;
-      }
       let result: unknown;
-      try {
-        result = rule.condition.program(this.activation.vars);
-      } catch (e) {
-        result = e instanceof Error ? e : new Error(String(e));
+      const fast = rule.condition.fast;
+      if (fast !== null) {
+        if (!fastLoaded) {
+          this.activation.loadFast(op);
+          fastLoaded = true;
+        }
+        try {
+          result = fast(this.activation.fast);
+        } catch {
+          // BAIL (or anything unexpected): the reference evaluator decides.
+          result = undefined;
+        }
+      }
+      if (result === undefined) {
+        if (!celLoaded) {
+          this.activation.load(op);
+          celLoaded = true;
+        }
+        try {
+          result = rule.condition.program(this.activation.vars);
+        } catch (e) {
+          result = e instanceof Error ? e : new Error(String(e));
+        }
       }
       if (result === false) continue;
       if (result !== true) {
         // Errors and non-boolean results both mean "cannot tell": refuse.
         const why = isCelError(result) || result instanceof Error ? result.message : `result is not a boolean`;
         matched.push(rule.name);
-        reasons.push({ code: 'policy-error', rule: rule.name, message: `rule '${rule.name}' could not be evaluated: ${why}` });
+        reasons.push({
+          code: 'policy-error',
+          rule: rule.name,
+          message: `rule '${rule.name}' could not be evaluated: ${why}`,
+        });
         effect = 'block';
         continue;
       }

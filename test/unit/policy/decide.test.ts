@@ -62,7 +62,12 @@ describe('access', () => {
 
 describe('rules', () => {
   const rules = [
-    { name: 'no-ddl', when: "op.kind == 'sql' && op.sql.kinds.exists(k, k in ['drop', 'truncate'])", action: 'block', message: 'no DDL' },
+    {
+      name: 'no-ddl',
+      when: "op.kind == 'sql' && op.sql.kinds.exists(k, k in ['drop', 'truncate'])",
+      action: 'block',
+      message: 'no DDL',
+    },
     {
       name: 'writes-review',
       when: "op.kind == 'sql' && op.sql.writes && !op.sql.allWritesFiltered",
@@ -76,7 +81,12 @@ describe('rules', () => {
       action: 'review',
       approvers: { groups: ['leads'], count: 2 },
     },
-    { name: 'agents-mask-select', groups: ['agents'], when: "op.kind == 'sql' && 'select' in op.sql.kinds", action: 'mask' },
+    {
+      name: 'agents-mask-select',
+      groups: ['agents'],
+      when: "op.kind == 'sql' && 'select' in op.sql.kinds",
+      action: 'mask',
+    },
     { name: 'analytics-only', connections: ['analytics'], when: 'true', action: 'block', message: 'read-only' },
     { name: 'note-selects', when: "op.kind == 'sql' && 'select' in op.sql.kinds", action: 'allow' },
   ];
@@ -118,13 +128,19 @@ describe('rules', () => {
     );
     assert.equal(d.effect, 'review');
     assert.deepEqual(d.review, { groups: ['dba', 'leads'], count: 2, holdMs: 30_000 });
-    const one = policy.decide(sqlOp(dba, 'delete from t', { kinds: ['delete'], writes: true, allWritesFiltered: false }));
+    const one = policy.decide(
+      sqlOp(dba, 'delete from t', { kinds: ['delete'], writes: true, allWritesFiltered: false }),
+    );
     assert.deepEqual(one.review, { groups: ['dba'], count: 1, holdMs: 30_000 });
   });
 
   it('review beats mask, mask beats allow', () => {
     const reviewAndMask = policy.decide(
-      sqlOp(agent, 'with x as (delete from t) select 1', { kinds: ['select', 'delete'], writes: true, allWritesFiltered: false }),
+      sqlOp(agent, 'with x as (delete from t) select 1', {
+        kinds: ['select', 'delete'],
+        writes: true,
+        allWritesFiltered: false,
+      }),
     );
     assert.equal(reviewAndMask.effect, 'review');
     assert.deepEqual(reviewAndMask.rules, ['writes-review', 'agents-mask-select', 'note-selects']);
@@ -157,9 +173,18 @@ describe('rules', () => {
       config({
         access: [{ groups: ['dba'], connections: ['api'] }],
         rules: [
-          { name: 'bare-unparsed', when: '!op.sql.parsed || op.sql.writes || op.sql.kinds.size() > 0', action: 'block' },
+          {
+            name: 'bare-unparsed',
+            when: '!op.sql.parsed || op.sql.writes || op.sql.kinds.size() > 0',
+            action: 'block',
+          },
           { name: 'k8s-empty', when: "op.k8s.verb == 'delete' || op.command.argv.size() > 0", action: 'block' },
-          { name: 'http-delete', when: "op.kind == 'http' && op.http.method == 'DELETE' && op.http.json.a == 1.0", action: 'review', approvers: { groups: ['dba'] } },
+          {
+            name: 'http-delete',
+            when: "op.kind == 'http' && op.http.method == 'DELETE' && op.http.json.a == 1.0",
+            action: 'review',
+            approvers: { groups: ['dba'] },
+          },
         ],
       }),
     );
@@ -175,7 +200,7 @@ describe('rules', () => {
         rules: [
           { name: 'needs-header', when: "op.http.headers['x-ticket'] == 'T-1'", action: 'allow' },
           { name: 'not-bool', when: 'op.text', action: 'allow' },
-          { name: 'divide', when: "1 / (size(op.text) - size(op.text)) == 1", action: 'allow' },
+          { name: 'divide', when: '1 / (size(op.text) - size(op.text)) == 1', action: 'allow' },
         ],
       }),
     );
@@ -278,7 +303,10 @@ describe('masking plan', () => {
       columns: ['email', 'ssn', 'phone'],
       detect: ['email', 'phone'],
     });
-    assert.deepEqual(policy.maskPlan(identity('s', ['support', 'dba']), 'shop'), { columns: ['phone'], detect: ['phone'] });
+    assert.deepEqual(policy.maskPlan(identity('s', ['support', 'dba']), 'shop'), {
+      columns: ['phone'],
+      detect: ['phone'],
+    });
     assert.equal(policy.maskPlan(agent, 'analytics'), null);
   });
 

@@ -33,7 +33,9 @@ describe('example policy', () => {
   it('blocks unparsed SQL, DDL, server-side COPY, dangerous functions and role changes', () => {
     assert.deepEqual(blockedBy('selec 1', { kinds: ['unparsed'], parsed: false }), ['block-unparsed-sql']);
     assert.deepEqual(blockedBy('drop table customers', { kinds: ['drop'] }), ['no-ddl']);
-    assert.deepEqual(blockedBy("copy t to program 'sh'", { kinds: ['copy'], copyProgram: true }), ['no-server-side-copy']);
+    assert.deepEqual(blockedBy("copy t to program 'sh'", { kinds: ['copy'], copyProgram: true }), [
+      'no-server-side-copy',
+    ]);
     assert.deepEqual(blockedBy("copy t from '/etc/passwd'", { kinds: ['copy'], serverFile: true, writes: true }), [
       'no-server-side-copy',
     ]);
@@ -41,18 +43,27 @@ describe('example policy', () => {
       'no-dangerous-functions',
     ]);
     assert.deepEqual(blockedBy('set role postgres', { kinds: ['set_role'], settings: ['role'] }), ['no-role-change']);
-    assert.deepEqual(blockedBy("select set_config('role', 'x', false)", { functions: ['set_config'], settings: ['role'] }), [
-      'no-role-change',
-    ]);
+    assert.deepEqual(
+      blockedBy("select set_config('role', 'x', false)", { functions: ['set_config'], settings: ['role'] }),
+      ['no-role-change'],
+    );
   });
 
   it('sends unbounded agent writes to review by a dba, held 2 minutes', () => {
-    const d = policy.decide(sqlOp(agent, 'delete from orders', { kinds: ['delete'], writes: true, allWritesFiltered: false }));
+    const d = policy.decide(
+      sqlOp(agent, 'delete from orders', { kinds: ['delete'], writes: true, allWritesFiltered: false }),
+    );
     assert.equal(d.effect, 'review');
     assert.deepEqual(d.review, { groups: ['dba'], count: 1, holdMs: 120_000 });
-    const filtered = policy.decide(sqlOp(agent, 'delete from orders where id = 1', { kinds: ['delete'], writes: true }));
+    const filtered = policy.decide(
+      sqlOp(agent, 'delete from orders where id = 1', { kinds: ['delete'], writes: true }),
+    );
     assert.equal(filtered.effect, 'mask');
-    assert.equal(policy.decide(sqlOp(dba, 'delete from orders', { kinds: ['delete'], writes: true, allWritesFiltered: false })).effect, 'allow');
+    assert.equal(
+      policy.decide(sqlOp(dba, 'delete from orders', { kinds: ['delete'], writes: true, allWritesFiltered: false }))
+        .effect,
+      'allow',
+    );
   });
 
   it('masks customer PII for agents, not for dba; oncall needs a JIT grant', () => {
