@@ -4,7 +4,7 @@
 // a clean cell costs one tight loop and no allocation.
 
 export const H_AT = 1; // '@' (email, URL credentials)
-export const H_DIGITS8 = 2; // a run of >= 8 digits, soft separators allowed (phone)
+export const H_PHONE = 2; // a digit run that can be a phone: >= 8 digits after '+', '(' or a leading 0, or 3-then-4 digit groups ending >= 10 digits
 export const H_DIGITS9 = 4; // a run of >= 9 digits joined by '-' only (SSN)
 export const H_DIGITS13 = 8; // >= 13 (card)
 export const H_IBAN = 16; // two upper-case letters then two digits
@@ -22,6 +22,9 @@ export function scanString(s: string): number {
   let maxRun = 0;
   let maxDashRun = 0;
   let dashes = 0;
+  let group = 0; // digits since the last separator
+  let prevGroup = 0;
+  let phoneLead = false; // the current run began with '+', '(' or 0
   let p1 = 0;
   let p2 = 0;
   let p3 = 0;
@@ -30,7 +33,14 @@ export function scanString(s: string): number {
     const k = c < 128 ? CLASS[c]! : 0;
     if (k !== 0) {
       if (k === DIGIT) {
+        if (run === 0) {
+          phoneLead = p1 === 43 || p1 === 40 || c === 48;
+          group = 0;
+          prevGroup = 0;
+        }
         if (++run > maxRun) maxRun = run;
+        group++;
+        if (phoneLead && run >= 8) flags |= H_PHONE;
         if (++dashRun > maxDashRun) maxDashRun = dashRun;
         if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
         dashes = 0;
@@ -39,12 +49,19 @@ export function scanString(s: string): number {
           if (++dashes >= 5) flags |= H_PEM;
         } else {
           dashes = 0;
-          if ((k & SOFT) === 0) run = 0;
           dashRun = 0;
         }
+        if (group !== 0) {
+          if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
+          prevGroup = group;
+          group = 0;
+        }
+        if ((k & SOFT) === 0) run = 0;
         if ((k & TRIGGER) !== 0) flags |= triggerFlags(c, p1, p2, p3);
       }
     } else {
+      if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
+      group = 0;
       run = 0;
       dashRun = 0;
       dashes = 0;
@@ -53,6 +70,7 @@ export function scanString(s: string): number {
     p2 = p1;
     p1 = c;
   }
+  if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
   return finish(flags, maxRun, maxDashRun);
 }
 
@@ -64,6 +82,9 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
   let maxRun = 0;
   let maxDashRun = 0;
   let dashes = 0;
+  let group = 0; // digits since the last separator
+  let prevGroup = 0;
+  let phoneLead = false; // the current run began with '+', '(' or 0
   let p1 = 0;
   let p2 = 0;
   let p3 = 0;
@@ -72,7 +93,14 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
     const k = c < 128 ? CLASS[c]! : 0;
     if (k !== 0) {
       if (k === DIGIT) {
+        if (run === 0) {
+          phoneLead = p1 === 43 || p1 === 40 || c === 48;
+          group = 0;
+          prevGroup = 0;
+        }
         if (++run > maxRun) maxRun = run;
+        group++;
+        if (phoneLead && run >= 8) flags |= H_PHONE;
         if (++dashRun > maxDashRun) maxDashRun = dashRun;
         if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
         dashes = 0;
@@ -81,12 +109,19 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
           if (++dashes >= 5) flags |= H_PEM;
         } else {
           dashes = 0;
-          if ((k & SOFT) === 0) run = 0;
           dashRun = 0;
         }
+        if (group !== 0) {
+          if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
+          prevGroup = group;
+          group = 0;
+        }
+        if ((k & SOFT) === 0) run = 0;
         if ((k & TRIGGER) !== 0) flags |= triggerFlags(c, p1, p2, p3);
       }
     } else {
+      if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
+      group = 0;
       run = 0;
       dashRun = 0;
       dashes = 0;
@@ -95,11 +130,12 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
     p2 = p1;
     p1 = c;
   }
+  if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
   return finish(flags, maxRun, maxDashRun);
 }
 
 function finish(flags: number, maxRun: number, maxDashRun: number): number {
-  if (maxRun >= 8) flags |= maxRun >= 13 ? H_DIGITS8 | H_DIGITS13 : H_DIGITS8;
+  if (maxRun >= 13) flags |= H_DIGITS13;
   if (maxDashRun >= 9) flags |= H_DIGITS9;
   if ((flags & (H_ASSIGN | H_KEYWORD)) === (H_ASSIGN | H_KEYWORD)) flags |= H_KV;
   return flags;

@@ -1,5 +1,5 @@
 import { redactPhone } from '../redact.js';
-import { H_DIGITS8 } from '../scan.js';
+import { H_PHONE } from '../scan.js';
 import type { Detector } from './types.js';
 
 // Three shapes, each needing punctuation or a prefix, because bare digit runs are mostly ids:
@@ -16,7 +16,7 @@ const DOUBLE_SEPARATOR = /[ .-]{2}|\(\)|[.-][()]|[()][.-]/;
 
 export const phoneDetector: Detector = {
   name: 'phone',
-  guard: H_DIGITS8,
+  guard: H_PHONE,
   find(text, _flags, out) {
     PHONE.lastIndex = 0;
     for (let m = PHONE.exec(text); m !== null; m = PHONE.exec(text)) {
