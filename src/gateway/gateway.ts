@@ -55,6 +55,11 @@ export class Gateway {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   readonly sessions = new Map<string, GatewaySession>();
+  /**
+   * Loopback ports of the protocol front doors (`postgres`, …), for in-process clients: the REST
+   * `exec` and MCP `query` run SQL through the same front door as psql. Filled by startGateway.
+   */
+  readonly internalPorts: Partial<Record<string, number>> = {};
   private readonly ruleActions: Map<string, Effect>;
 
   constructor(deps: GatewayDeps) {

@@ -38,6 +38,9 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/** Listen hosts that a client on 127.0.0.1 reaches (and that count as loopback at the door). */
+const LOOPBACK_REACHABLE = new Set(['127.0.0.1', '0.0.0.0']);
+
 export function splitHostPort(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(':');
   return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
@@ -83,11 +86,21 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
   const tls = await loadTlsMaterial(config);
   for (const engine of await loadEngines()) {
     const address = config.listen[engine.name];
-    if (!address) continue;
-    const { host, port } = splitHostPort(address);
-    const server = await engine.listen(gateway, host, port, { tls });
-    servers.push(server);
-    ports[engine.name] = server.port;
+    if (address) {
+      const { host, port } = splitHostPort(address);
+      const server = await engine.listen(gateway, host, port, { tls });
+      servers.push(server);
+      ports[engine.name] = server.port;
+      if (LOOPBACK_REACHABLE.has(host)) gateway.internalPorts[engine.name] = server.port;
+    }
+    // The REST API and MCP run SQL through the front door as the caller; when the door is off
+    // (or not on loopback) but a connection needs it, open it on an internal loopback port.
+    const needed = Object.values(config.connections).some((c) => c.type === engine.name);
+    if (needed && gateway.internalPorts[engine.name] === undefined) {
+      const internal = await engine.listen(gateway, '127.0.0.1', 0, { tls });
+      servers.push(internal);
+      gateway.internalPorts[engine.name] = internal.port;
+    }
   }
   logger.info({ ports, store: config.store.startsWith('sqlite:') ? 'sqlite' : 'postgres', dev: !!devIssuer }, 'warden started');
   await audit.append({ type: 'gateway.start', data: { ports, dev: !!devIssuer } });
