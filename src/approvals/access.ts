@@ -89,6 +89,7 @@ export class AccessDesk {
       );
       if (!updated) throw await this.lostRace(id);
       if (done) this.grants.add(updated);
+      if (done) this.notify('access.approved', updated);
       await audit(
         this.ctx,
         {
@@ -106,7 +107,6 @@ export class AccessDesk {
         },
         true,
       );
-      if (done) this.notify('access.approved', updated);
       return updated;
     });
   }
@@ -121,6 +121,7 @@ export class AccessDesk {
         { expectState: 'pending' },
       );
       if (!updated) throw await this.lostRace(id);
+      this.notify('access.denied', updated);
       await audit(
         this.ctx,
         {
@@ -131,7 +132,6 @@ export class AccessDesk {
         },
         true,
       );
-      this.notify('access.denied', updated);
       return updated;
     });
   }
@@ -159,6 +159,7 @@ export class AccessDesk {
       const updated = await store.updateAccessRequest(id, { state: 'revoked', expiresAt: now }, { expectState: 'approved' });
       if (!updated) throw await this.lostRace(id);
       this.grants.remove(id);
+      this.notify('access.revoked', updated);
       await audit(
         this.ctx,
         {
@@ -169,7 +170,6 @@ export class AccessDesk {
         },
         true,
       );
-      this.notify('access.revoked', updated);
       return updated;
     });
   }

@@ -92,6 +92,8 @@ export class ReviewDesk {
         { expectState: 'pending' },
       );
       if (!updated) throw await this.lostRace(id);
+      // Waiters and webhooks learn of the decision even if the audit write then fails.
+      if (done) this.changed('review.approved', updated);
       await audit(
         this.ctx,
         {
@@ -109,7 +111,6 @@ export class ReviewDesk {
         },
         true,
       );
-      if (done) this.changed('review.approved', updated);
       return updated;
     });
   }
@@ -125,6 +126,7 @@ export class ReviewDesk {
       const now = clock.now();
       const updated = await store.updateReview(id, { state: 'denied', decidedAt: now }, { expectState: 'pending' });
       if (!updated) throw await this.lostRace(id);
+      this.changed('review.denied', updated);
       await audit(
         this.ctx,
         {
@@ -135,7 +137,6 @@ export class ReviewDesk {
         },
         true,
       );
-      this.changed('review.denied', updated);
       return updated;
     });
   }

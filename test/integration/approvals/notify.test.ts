@@ -63,10 +63,11 @@ describe('webhook notifications', () => {
     await env.approvals.consumeApproval(op);
     await env.approvals.notifier.drain();
 
+    // Deliveries are concurrent: compare by event, not arrival order.
     const json = to('/json');
     assert.deepEqual(
-      json.map((d) => d.headers['x-warden-event']),
-      ['review.created', 'review.approved', 'review.executed'],
+      json.map((d) => d.headers['x-warden-event']).sort(),
+      ['review.approved', 'review.created', 'review.executed'],
     );
     for (const d of json) {
       const expected = `sha256=${createHmac('sha256', SECRET).update(d.body).digest('hex')}`;
@@ -79,7 +80,10 @@ describe('webhook notifications', () => {
       assert.equal('params' in payload.review, false);
       assert.doesNotMatch(d.body, /secret-literal/, 'SQL literals never leave through a webhook');
     }
-    assert.equal(JSON.parse(json[1]!.body).review.state, 'approved');
+    const stateOf = (event: string) => JSON.parse(json.find((d) => d.headers['x-warden-event'] === event)!.body).review.state;
+    assert.equal(stateOf('review.created'), 'pending');
+    assert.equal(stateOf('review.approved'), 'approved');
+    assert.equal(stateOf('review.executed'), 'executed');
 
     const flaky = to('/flaky');
     assert.equal(flaky.length, 2, 'one 500, then one successful retry');
@@ -88,7 +92,7 @@ describe('webhook notifications', () => {
 
     const slack = to('/slack/T000/B000/XXXX');
     assert.equal(slack.length, 3);
-    const first = JSON.parse(slack[0]!.body) as Record<string, unknown>;
+    const first = JSON.parse(slack.find((d) => d.headers['x-warden-event'] === 'review.created')!.body) as Record<string, unknown>;
     assert.deepEqual(Object.keys(first), ['text']);
     assert.match(String(first.text), new RegExp(`Review ${t.id}`));
     assert.match(String(first.text), /warden reviews approve/);
@@ -102,10 +106,12 @@ describe('webhook notifications', () => {
     await env.approvals.notifier.drain();
     const json = to('/json');
     assert.deepEqual(
-      json.map((d) => d.headers['x-warden-event']),
-      ['access.requested', 'access.approved'],
+      json.map((d) => d.headers['x-warden-event']).sort(),
+      ['access.approved', 'access.requested'],
     );
-    const payload = JSON.parse(json[1]!.body) as { request: { id: string; state: string } };
+    const payload = JSON.parse(json.find((d) => d.headers['x-warden-event'] === 'access.approved')!.body) as {
+      request: { id: string; state: string };
+    };
     assert.equal(payload.request.id, r.id);
     assert.equal(payload.request.state, 'approved');
     assert.equal(to('/flaky').length, 0, 'that webhook only wants review.created');
