@@ -20,7 +20,8 @@ export function privateKeyEnd(text: string, from: number): number {
 const TOKENS =
   /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{2,}\.ey[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*|(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])|(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9])|(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,255}|(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,}|\b[Bb]earer[ \t]+([A-Za-z0-9._~+/-]{8,}=*)/g;
 
-const URL_PASSWORD = /\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s:/@]+:([^\s@/]+)@/g;
+// Bounded parts: a text of many short dotted words must not make every word a scheme start.
+const URL_PASSWORD = /\b[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s:/@]{1,256}:([^\s@/]{1,256})@/g;
 
 const BASIC_AUTH = /authorization["']?[ \t]*[:=][ \t]*["']?basic[ \t]+([A-Za-z0-9+/]{4,}={0,2})/gi;
 

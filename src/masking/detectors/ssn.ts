@@ -6,8 +6,9 @@ import type { Detector } from './types.js';
 // Dashed AAA-GG-SSSS anywhere; nine bare digits only right after an SSN label
 // ("SSN: 123456789", "social security number 123456789"), because bare nine-digit numbers are
 // mostly ids, ZIP+4 codes and amounts. Invalid SSA ranges are never SSNs.
+// The label-to-number gap is one bounded class (no adjacent `\s*`), so backtracking stays linear.
 const SSN =
-  /(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])|(?:\bssn|\bsocial security(?: number| no\.?)?)\s*(?:#|no\.?)?\s*[:=#]?\s*["']?(\d{9})(?!\d)/gi;
+  /(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])|(?:\bssn|\bsocial security(?: number| no\.?)?)[\s#:=.no]{0,12}["']?(\d{9})(?!\d)/gi;
 
 export const ssnDetector: Detector = {
   name: 'us_ssn',

@@ -176,3 +176,30 @@ describe('detectors together', () => {
     assert.equal(only('email').maskText(text), 'a***@example.com 4111111111111111');
   });
 });
+
+describe('adversarial input stays linear', () => {
+  const all = compileMasker({ columns: [], detect: ['email', 'credit_card', 'us_ssn', 'phone', 'iban', 'secret'] });
+  it('masks large hostile texts quickly', () => {
+    const n = 50_000;
+    const texts = [
+      `ssn${' '.repeat(n)}123-45-6789`,
+      `${'a.'.repeat(n)}://x 123-45-6789 @`,
+      `${'@a.'.repeat(n)}`,
+      `eyJ${'a'.repeat(n)} password=${'x'.repeat(n)}`,
+      `${'4'.repeat(n)} ${'1 '.repeat(n)}`,
+      `+${'1 '.repeat(n)}`,
+      `DE89${' 1'.repeat(n)}`,
+      `-----BEGIN ${'A '.repeat(n)}`,
+      'a@'.repeat(n),
+      '1-'.repeat(n),
+      '(415) '.repeat(n),
+      `${'a'.repeat(n)}@${'b'.repeat(n)}`,
+    ];
+    for (const text of texts) {
+      const started = performance.now();
+      all.maskText(text);
+      const ms = performance.now() - started;
+      assert.ok(ms < 3000, `${ms.toFixed(0)} ms for ${JSON.stringify(text.slice(0, 20))}…`);
+    }
+  });
+});
