@@ -1,7 +1,7 @@
 // The policy engine: access grants (default deny), rules (CEL, most restrictive wins) and the
 // masking plan, compiled once from the config and evaluated per operation.
 import { isCelError } from '@bufbuild/cel';
-import type { WardenConfig } from '../config/schema.js';
+import type { RuleConfig, WardenConfig } from '../config/schema.js';
 import type {
   Decision,
   DetectorName,
@@ -66,11 +66,13 @@ export class Policy {
   private readonly maskingByConnection = new Map<string, MaskEntry[]>();
   private readonly planCache = new Map<string, MaskPlan | null>();
   private readonly activation: Activation;
+  private readonly ruleConfigs = new Map<string, RuleConfig>();
 
   /** Compiles every rule; throws ConfigError (WARDEN_CONFIG_INVALID) naming each rule that does not compile. */
   constructor(config: WardenConfig) {
     this.rules = compileRules(config);
     this.activation = new Activation(this.rules.some((r) => r.condition.variables.has('now')));
+    for (const r of config.rules) this.ruleConfigs.set(r.name, r);
 
     config.access.forEach((entry, index) => {
       const compiled: AccessEntry = { index, groups: new Set(entry.groups), jit: entry.jit };
@@ -96,6 +98,11 @@ export class Policy {
       };
       for (const name of new Set(m.connections)) pushTo(this.maskingByConnection, name, entry);
     }
+  }
+
+  /** A rule's configuration by name (approvals read `uses` and `approvalTtl` from it). */
+  rule(name: string): RuleConfig | undefined {
+    return this.ruleConfigs.get(name);
   }
 
   /** Rule names in config order. */

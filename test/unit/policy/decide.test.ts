@@ -328,3 +328,18 @@ describe('masking plan', () => {
     assert.deepEqual(a.masking?.detect, ['email', 'credit_card', 'us_ssn', 'phone', 'iban', 'secret']);
   });
 });
+
+describe('rule lookup', () => {
+  it('returns the rule config by name for approvals (uses, approvalTtl)', () => {
+    const p = new Policy(
+      config({
+        rules: [
+          { name: 'r', when: 'true', action: 'review', approvers: { groups: ['dba'] }, uses: 3, approvalTtl: '10m' },
+        ],
+      }),
+    );
+    assert.equal(p.rule('r')?.uses, 3);
+    assert.equal(p.rule('r')?.approvalTtl, '10m');
+    assert.equal(p.rule('nope'), undefined);
+  });
+});
