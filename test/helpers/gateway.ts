@@ -1,12 +1,12 @@
 // A complete gateway for integration tests: a real PostgreSQL with the sample shop schema, the
 // gateway on free loopback ports (SQLite store in a temp dir, dev issuer), and token minting.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/index.js';
 import type { Clock } from '../../src/core/clock.js';
-import { type RunningGateway, createLogger, startGateway } from '../../src/gateway/index.js';
+import { type RunningGateway, createLogger, freePort, startGateway } from '../../src/gateway/index.js';
 import { type TestPostgres, runSql, startPostgres } from './postgres.js';
 
 export const SHOP_SQL = fileURLToPath(new URL('../../src/demo/shop.sql', import.meta.url));
@@ -64,6 +64,9 @@ export interface TestGateway {
   pgPort: number;
   apiUrl: string;
   dir: string;
+  /** The config as a file, for CLI commands (`-c`); needs `env` for its secret reference. */
+  configPath: string;
+  env: NodeJS.ProcessEnv;
   token(sub: string, groups: string[], ttlMs?: number): Promise<string>;
   /** A libpq-style URL for connecting through the gateway as this token. */
   url(token: string, connection?: string): string;
@@ -75,9 +78,12 @@ export async function startTestGateway(
   opts: { policy?: string; clock?: Clock; extraYaml?: string; store?: string } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'warden-gw-'));
+  // A fixed API port (not 0) so the written config file names the running gateway, which the
+  // CLI's `warden token -c` relies on for the dev issuer URL.
+  const apiPort = await freePort();
   const yaml = `
 listen:
-  api: 127.0.0.1:0
+  api: 127.0.0.1:${apiPort}
   postgres: 127.0.0.1:0
 store: ${opts.store ?? `sqlite:${join(dir, 'warden.db')}`}
 recordings: ${join(dir, 'recordings')}
@@ -97,7 +103,10 @@ connections:
 ${opts.extraYaml ?? ''}
 ${opts.policy ?? TEST_POLICY}
 `;
-  const { config } = parseConfig(yaml, { baseDir: dir, env: { ...process.env, TEST_SHOP_PASSWORD: target.password } });
+  const configPath = join(dir, 'warden.yaml');
+  await writeFile(configPath, yaml);
+  const env = { ...process.env, TEST_SHOP_PASSWORD: target.password };
+  const { config } = parseConfig(yaml, { baseDir: dir, env });
   const running = await startGateway(config, {
     ...(opts.clock ? { clock: opts.clock } : {}),
     logger: createLogger({ level: process.env.WARDEN_TEST_LOG ?? 'silent' }),
@@ -108,6 +117,8 @@ ${opts.policy ?? TEST_POLICY}
     pgPort,
     apiUrl: running.apiUrl,
     dir,
+    configPath,
+    env,
     token: (sub, groups, ttlMs = 15 * 60_000) => running.devIssuer!.mint({ sub, groups, ttlMs }),
     url: (token, connection = 'shop') => `postgres://agent:${encodeURIComponent(token)}@127.0.0.1:${pgPort}/${connection}?sslmode=disable`,
     async stop() {

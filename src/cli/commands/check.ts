@@ -8,8 +8,12 @@ export function registerCheck(program: Command): void {
     async (opts: { config: string }) => {
       const result = await checkConfigFile(opts.config);
       if (result.ok) {
-        process.stdout.write(`${result.summary}\n`);
+        // One line: "<file> is valid; listen: …; connections: …; …"
+        process.stdout.write(`${result.summary.split('\n').map((l) => l.trim()).join('; ')}\n`);
         return;
+      }
+      if (result.issues.length === 1 && !result.issues[0]!.path) {
+        throw new CliExit(2, `warden: ${result.issues[0]!.message}`);
       }
       for (const issue of result.issues) process.stderr.write(`${opts.config}: ${issue.path}: ${issue.message}\n`);
       throw new CliExit(2, `${result.issues.length} error${result.issues.length === 1 ? '' : 's'} in ${opts.config}`);
