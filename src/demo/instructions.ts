@@ -1,0 +1,44 @@
+// The one screen `warden demo` prints once it is up: what is running, and commands to paste.
+import { relative } from 'node:path';
+import type { RunningDemo } from './start.js';
+
+/** `psql` through the gateway as the demo agent; the token is the password. */
+export function demoPsqlCommand(demo: Pick<RunningDemo, 'host' | 'pgPort' | 'tokens'>, sql = 'SELECT name, email, ssn, card_number FROM customers LIMIT 3'): string {
+  return `psql "postgres://agent:${demo.tokens.agent}@${demo.host}:${demo.pgPort}/shop?sslmode=disable" -c "${sql}"`;
+}
+
+export function demoInstructions(demo: RunningDemo, cwd = process.cwd()): string {
+  const rel = relative(cwd, demo.dir);
+  const dir = rel === '' ? '.' : rel.startsWith('..') ? demo.dir : `./${rel}`;
+  const pgFlag = demo.pgPort === 15432 ? '' : ` --gateway-pg ${demo.host}:${demo.pgPort}`;
+  const exec = 'npx warden exec shop';
+  return `
+Warden demo is running (started in ${(demo.startupMs / 1000).toFixed(1)} s; files in ${dir})
+
+  REST API         ${demo.apiUrl}
+  PostgreSQL door  ${demo.host}:${demo.pgPort}   database name = connection name: shop
+  target           embedded PostgreSQL (PGlite) with the sample shop data; only Warden knows its password
+  policy           agents see emails, phones, SSNs and card numbers masked; DDL is blocked;
+                   an agent's write without WHERE waits for a dba's approval; a dba sees clear values
+
+Tokens from the dev issuer (valid 8 h; more with: npx warden token -c ${dir}/warden.yaml --sub me --groups agents)
+  export WARDEN_GATEWAY=${demo.apiUrl}
+  export AGENT_TOKEN=${demo.tokens.agent}
+  export DBA_TOKEN=${demo.tokens.dba}
+
+Try it in another terminal (after the exports above):
+  mask    ${demoPsqlCommand(demo)}
+  mask    WARDEN_TOKEN=$AGENT_TOKEN ${exec} "SELECT name, email FROM customers LIMIT 3"
+  block   WARDEN_TOKEN=$AGENT_TOKEN ${exec} "DROP TABLE orders"
+  review  WARDEN_TOKEN=$AGENT_TOKEN ${exec} "DELETE FROM orders"        (prints the review id)
+          WARDEN_TOKEN=$DBA_TOKEN npx warden reviews approve <review-id>
+          WARDEN_TOKEN=$AGENT_TOKEN ${exec} "DELETE FROM orders"        (approved: runs once)
+  allow   WARDEN_TOKEN=$DBA_TOKEN ${exec} "SELECT name, email FROM customers LIMIT 3"
+  no token in the client:  WARDEN_TOKEN=$AGENT_TOKEN npx warden connect shop --port 5433${pgFlag}
+                           then: psql -h 127.0.0.1 -p 5433 shop
+  audit   WARDEN_TOKEN=$DBA_TOKEN npx warden audit --verify
+  (--reset starts over with fresh sample data)
+
+Press Ctrl-C to stop.
+`;
+}

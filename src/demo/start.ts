@@ -1,0 +1,111 @@
+// `warden demo` as a function: a complete gateway on embedded defaults (SQLite store, dev issuer,
+// PGlite target with the shop sample, the sample policy), started in a demo folder.
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { parseConfig } from '../config/index.js';
+import { createLogger, type RunningGateway, startGateway } from '../gateway/index.js';
+import { demoConfigYaml } from './config.js';
+import { claimFolder, PASSWORD_FILE, targetPassword } from './folder.js';
+import { ensureShopSample, openPglite } from './pglite-target.js';
+import { type PgliteServer, servePglite } from './pglite-server.js';
+import { claimPort } from './ports.js';
+
+export const DEMO_DEFAULTS = { dir: './warden-demo', host: '127.0.0.1', apiPort: 8080, pgPort: 15432 } as const;
+const TOKEN_TTL_MS = 8 * 3600_000;
+
+export type DemoStep = 'target' | 'sample' | 'gateway';
+
+export interface DemoOptions {
+  /** Demo folder (store, recordings, keys, PGlite files, generated warden.yaml). Default ./warden-demo. */
+  dir?: string;
+  /** Listen host (loopback). Default 127.0.0.1. */
+  host?: string;
+  /** Default 8080; 0 picks a free port. */
+  apiPort?: number;
+  /** Default 15432; 0 picks a free port. */
+  pgPort?: number;
+  /** Empty the demo folder first (fresh sample data, keys and audit log). */
+  reset?: boolean;
+  logger?: Logger;
+  /** Called as each slow step begins (`done` false) and ends (`done` true, with its duration). */
+  onProgress?: (step: DemoStep, done: boolean, ms?: number) => void;
+}
+
+export interface RunningDemo {
+  dir: string;
+  configFile: string;
+  host: string;
+  apiUrl: string;
+  apiPort: number;
+  pgPort: number;
+  targetPort: number;
+  gateway: RunningGateway;
+  /** Sample tokens from the dev issuer (8 h): an agent and a dba. */
+  tokens: { agent: string; dba: string };
+  /** True when the sample was loaded now (fresh folder) rather than reopened. */
+  freshSample: boolean;
+  startupMs: number;
+  mint(sub: string, groups: string[], ttlMs?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
+  const started = Date.now();
+  const host = opts.host ?? DEMO_DEFAULTS.host;
+  const dir = resolve(opts.dir ?? DEMO_DEFAULTS.dir);
+  const progress = opts.onProgress ?? (() => {});
+  const apiPort = await claimPort(host, opts.apiPort ?? DEMO_DEFAULTS.apiPort, 'api');
+  const pgPort = await claimPort(host, opts.pgPort ?? DEMO_DEFAULTS.pgPort, 'postgres');
+  const releaseFolder = await claimFolder(dir, opts.reset ?? false);
+
+  const cleanups: (() => Promise<unknown>)[] = [releaseFolder];
+  const closeAll = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+  };
+  try {
+    const password = await targetPassword(dir);
+    let t = Date.now();
+    progress('target', false);
+    const db = await openPglite(join(dir, 'pglite'));
+    cleanups.push(() => db.close());
+    progress('target', true, Date.now() - t);
+    t = Date.now();
+    progress('sample', false);
+    const freshSample = await ensureShopSample(db);
+    progress('sample', true, Date.now() - t);
+    const server: PgliteServer = await servePglite(db, { host: '127.0.0.1', port: 0, password });
+    cleanups.push(() => server.close());
+
+    t = Date.now();
+    progress('gateway', false);
+    const yaml = await demoConfigYaml({ host, apiPort, pgPort, targetPort: server.port, passwordFile: `./${PASSWORD_FILE}` });
+    const configFile = join(dir, 'warden.yaml');
+    await writeFile(configFile, yaml);
+    const { config } = parseConfig(yaml, { baseDir: dir });
+    const gateway = await startGateway(config, { logger: opts.logger ?? createLogger({ level: process.env.WARDEN_LOG_LEVEL ?? 'warn' }) });
+    cleanups.push(() => gateway.close());
+    progress('gateway', true, Date.now() - t);
+
+    const mint = (sub: string, groups: string[], ttlMs = TOKEN_TTL_MS) => gateway.devIssuer!.mint({ sub, groups, ttlMs });
+    const tokens = { agent: await mint('demo-agent', ['agents']), dba: await mint('demo-dba', ['dba']) };
+    return {
+      dir,
+      configFile,
+      host,
+      apiUrl: gateway.apiUrl,
+      apiPort: gateway.ports.api ?? apiPort,
+      pgPort: gateway.ports.postgres ?? pgPort,
+      targetPort: server.port,
+      gateway,
+      tokens,
+      freshSample,
+      startupMs: Date.now() - started,
+      mint,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
