@@ -4,24 +4,43 @@
 import type { Masker } from '../../masking/index.js';
 import type { FieldDescription } from './wire/index.js';
 
-export const enum CellMode {
+// A plain object rather than a const enum: per-file transpilers (tsx) do not inline those.
+export const CellMode = {
   /** Leave the bytes as they are. */
-  Pass = 0,
+  Pass: 0,
   /** Text value: run content detectors, rewrite only if something matched. */
-  DetectText = 1,
+  DetectText: 1,
   /** json/jsonb: mask by keys and content, keep it valid JSON. */
-  DetectJson = 2,
+  DetectJson: 2,
   /** Non-text value shown as text: if a detector matches, the value becomes NULL. */
-  DetectOrNull = 3,
+  DetectOrNull: 3,
   /** Masked by column name, text type: replace with redacted text. */
-  RedactText = 4,
+  RedactText: 4,
   /** Masked by column name, non-text type: NULL. */
-  Null = 5,
-}
+  Null: 5,
+  /** Binary int2/int4/int8: detectors on the decimal digits; a match becomes NULL. */
+  BinaryIntOrNull: 6,
+  /** Binary float4/float8: as above. */
+  BinaryFloatOrNull: 7,
+  /** Binary numeric: as above. */
+  BinaryNumericOrNull: 8,
+  /** Any other binary value (bytea, arrays, records, …): detectors on the raw bytes; NULL on a match. */
+  BytesOrNull: 9,
+  /** bytea in text format: detectors on the decoded bytes; NULL on a match. */
+  HexOrNull: 10,
+} as const;
+export type CellMode = (typeof CellMode)[keyof typeof CellMode];
 
 // Types whose values are plain UTF-8 text in both formats.
 const TEXT_TYPES = new Set([25, 1043, 1042, 19, 18, 705, 0]);
 const JSON_TYPES = new Set([114, 3802]);
+const BYTEA = 17;
+const INT_TYPES = new Set([20, 21, 23]);
+const FLOAT_TYPES = new Set([700, 701]);
+const NUMERIC = 1700;
+// Binary values of these types cannot carry a detectable value (bool, dates and times, uuid,
+// oid, …): passed through untouched.
+const OPAQUE_BINARY = new Set([16, 26, 1082, 1083, 1114, 1184, 1186, 1266, 2950, 3220]);
 
 import type { SourceOf } from './column-sources.js';
 
@@ -45,12 +64,21 @@ export function buildColumnPlan(fields: FieldDescription[], masker: Masker, sour
     let mode: CellMode;
     if (src === 'unknown' || masker.columnIsMasked(names)) mode = isText ? CellMode.RedactText : CellMode.Null;
     else if (isText) mode = CellMode.DetectText;
-    else if (isJson) mode = f.format === 0 || f.typeOID === 3802 ? CellMode.DetectJson : CellMode.Pass;
-    else mode = f.format === 0 ? CellMode.DetectOrNull : CellMode.Pass;
+    else if (isJson) mode = CellMode.DetectJson;
+    else if (f.format === 0) mode = f.typeOID === BYTEA ? CellMode.HexOrNull : CellMode.DetectOrNull;
+    else mode = binaryMode(f.typeOID);
     modes[i] = mode;
     if (mode !== CellMode.Pass) active = true;
   }
   return { fields, modes, active };
+}
+
+function binaryMode(typeOID: number): CellMode {
+  if (INT_TYPES.has(typeOID)) return CellMode.BinaryIntOrNull;
+  if (FLOAT_TYPES.has(typeOID)) return CellMode.BinaryFloatOrNull;
+  if (typeOID === NUMERIC) return CellMode.BinaryNumericOrNull;
+  if (OPAQUE_BINARY.has(typeOID)) return CellMode.Pass;
+  return CellMode.BytesOrNull;
 }
 
 /** Apply result formats chosen at Bind to a statement-level RowDescription (all text there). */

@@ -40,7 +40,10 @@ export class ColumnSources {
         const f = fields[i] as FieldDescription;
         if (f.tableOID === 0) return;
         let byAtt = this.cache.get(f.tableOID);
-        if (!byAtt) this.cache.set(f.tableOID, (byAtt = new Map()));
+        if (!byAtt) {
+          byAtt = new Map();
+          this.cache.set(f.tableOID, byAtt);
+        }
         byAtt.set(f.attnum, src ? { schema: src.schema.toLowerCase(), table: src.table.toLowerCase(), column: src.column.toLowerCase() } : null);
       });
       return this.cached(fields) ?? fields.map(() => 'unknown');

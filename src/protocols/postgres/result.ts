@@ -2,6 +2,7 @@
 // CopyData and error texts on the way through, and collects what the recording keeps.
 import type { Masker } from '../../masking/index.js';
 import type { GatewaySession } from '../../gateway/index.js';
+import { binaryFloatText, binaryIntText, binaryNumericText, byteaHexBytes } from './binary-text.js';
 import { CellMode, type ColumnPlan } from './column-plan.js';
 import { type FieldDescription, rewriteDataRow, walkDataRow } from './wire/index.js';
 
@@ -101,7 +102,24 @@ function maskCell(masker: Masker, mode: CellMode, buf: Buffer, s: number, n: num
       return Buffer.from(masker.redactColumnValue(buf.toString('utf8', s, s + n)), 'utf8');
     case CellMode.Null:
       return NULL_CELL;
+    case CellMode.BinaryIntOrNull:
+      return detectedIn(masker, binaryIntText(buf, s, n)) ? NULL_CELL : undefined;
+    case CellMode.BinaryFloatOrNull:
+      return detectedIn(masker, binaryFloatText(buf, s, n)) ? NULL_CELL : undefined;
+    case CellMode.BinaryNumericOrNull:
+      return detectedIn(masker, binaryNumericText(buf, s, n)) ? NULL_CELL : undefined;
+    case CellMode.BytesOrNull:
+      return masker.maskTextMaybe(buf, s, s + n) ? NULL_CELL : undefined;
+    case CellMode.HexOrNull: {
+      const bytes = byteaHexBytes(buf, s, n);
+      const hit = bytes ? masker.maskTextMaybe(bytes) : masker.maskTextMaybe(buf, s, s + n);
+      return hit ? NULL_CELL : undefined;
+    }
   }
+}
+
+function detectedIn(masker: Masker, text: string | null): boolean {
+  return text !== null && masker.maskText(text) !== text;
 }
 
 function decodeRow(buf: Buffer, start: number, length: number, fields: FieldDescription[] | null): unknown[] {
