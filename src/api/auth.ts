@@ -42,6 +42,7 @@ export function isAdmin(gw: Gateway, identity: Identity): boolean {
 export function requireAdmin(gw: Gateway, req: FastifyRequest): Identity {
   const id = req.identity;
   if (!id) throw new WardenError('WARDEN_TOKEN_INVALID', 'not authenticated');
-  if (!isAdmin(gw, id)) throw new WardenError('WARDEN_ACCESS_DENIED', `this needs membership in one of: ${gw.config.admins.join(', ')}`);
+  if (!isAdmin(gw, id))
+    throw new WardenError('WARDEN_ACCESS_DENIED', `this needs membership in one of: ${gw.config.admins.join(', ')}`);
   return id;
 }

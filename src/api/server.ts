@@ -1,28 +1,43 @@
-// The API listener: health, metrics, the dev issuer's discovery + JWKS, and /api/v1.
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { DevIssuer } from '../identity/index.js';
+// The API listener: health, metrics, the dev issuer's discovery + JWKS, /api/v1 (REST, with its
+// OpenAPI document) and /mcp (MCP over Streamable HTTP).
+import { readFileSync } from 'node:fs';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Gateway } from '../gateway/index.js';
+import type { DevIssuer } from '../identity/index.js';
 import { authHook } from './auth.js';
+import { registerMcp } from './mcp/route.js';
+import { API_PREFIX, openApiOptions } from './openapi.js';
 import { problem, problemFromError, sendProblem } from './problem.js';
 import { registerAccessRoutes } from './routes/access.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerConnectionRoutes } from './routes/connections.js';
+import { registerExecRoutes } from './routes/exec.js';
 import { registerPolicyRoutes } from './routes/policy.js';
 import { registerReviewRoutes } from './routes/reviews.js';
 import { registerSessionRoutes } from './routes/sessions.js';
+import { SCHEMAS } from './schemas.js';
 
 export interface ApiOptions {
   gateway: Gateway;
   devIssuer?: DevIssuer | null;
-  /** Extra route modules (exec, reviews, MCP…) registered by later front doors. */
+  /** Extra route modules registered under /api/v1 by later front doors. */
   plugins?: ((app: FastifyInstance, gw: Gateway) => void | Promise<void>)[];
+  /** Called for every route as it is registered (tests use it to check the OpenAPI document). */
+  onRoute?: (route: RouteOptions) => void;
 }
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const gw = opts.gateway;
   // Fastify's own logger is off: the gateway's pino logger records what matters, and request
   // logs would carry Authorization headers.
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
+  // Before any route: the plugin collects every route's schema into the document.
+  await app.register(swagger, openApiOptions(VERSION));
+  for (const s of SCHEMAS) app.addSchema(s);
 
   app.setErrorHandler(async (err, _req, reply) => {
     const status = typeof (err as { statusCode?: number }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 0;
@@ -47,10 +62,24 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     app.get('/dev/jwks.json', async () => dev.jwks());
   }
 
+  registerMcp(app, gw, { devIssuer: dev ?? null, version: VERSION });
+
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', authHook(gw, 'Bearer realm="warden"'));
+      v1.get(
+        '/openapi.json',
+        {
+          schema: {
+            summary: 'This OpenAPI document',
+            tags: ['meta'],
+            response: { 200: { type: 'object', additionalProperties: true } },
+          },
+        },
+        async (_req, reply) => reply.type('application/json').send(JSON.stringify(app.swagger())),
+      );
       registerConnectionRoutes(v1, gw);
+      registerExecRoutes(v1, gw);
       registerPolicyRoutes(v1, gw);
       registerSessionRoutes(v1, gw);
       registerAuditRoutes(v1, gw);
@@ -58,7 +87,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       registerAccessRoutes(v1, gw);
       for (const p of opts.plugins ?? []) await p(v1, gw);
     },
-    { prefix: '/api/v1' },
+    { prefix: API_PREFIX },
   );
   return app;
 }

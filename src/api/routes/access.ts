@@ -4,6 +4,7 @@ import { parseDuration } from '../../core/duration.js';
 import { WardenError } from '../../core/errors.js';
 import type { Gateway } from '../../gateway/index.js';
 import type { AccessRequestState } from '../../store/index.js';
+import { idParams, responses, wrap } from '../schemas.js';
 
 const reasonBody = {
   type: 'object',
@@ -29,12 +30,20 @@ export function registerAccessRoutes(app: FastifyInstance, gw: Gateway): void {
     '/access-requests',
     {
       schema: {
+        summary: 'Request just-in-time access to a connection',
+        tags: ['access'],
+        response: responses({ 201: wrap('request', { $ref: 'AccessRequest#' }) }),
         body: {
           type: 'object',
           required: ['connection', 'duration', 'reason'],
           properties: {
             connection: { type: 'string', minLength: 1, maxLength: 200 },
-            duration: { anyOf: [{ type: 'string', minLength: 2 }, { type: 'integer', minimum: 1 }] },
+            duration: {
+              anyOf: [
+                { type: 'string', minLength: 2 },
+                { type: 'integer', minimum: 1 },
+              ],
+            },
             reason: { type: 'string', minLength: 1, maxLength: 1000 },
           },
           additionalProperties: false,
@@ -53,10 +62,16 @@ export function registerAccessRoutes(app: FastifyInstance, gw: Gateway): void {
     '/access-requests',
     {
       schema: {
+        summary: 'Access requests: yours, those you may approve (admins: all)',
+        tags: ['access'],
         querystring: {
           type: 'object',
-          properties: { state: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+          properties: {
+            state: { type: 'string', description: `${ACCESS_STATES.join(', ')} or all (default all)` },
+            limit: { type: 'integer', minimum: 1, maximum: 1000 },
+          },
         },
+        response: responses({ 200: wrap('requests', { type: 'array', items: { $ref: 'AccessRequest#' } }) }),
       },
     },
     async (req) => {
@@ -65,25 +80,58 @@ export function registerAccessRoutes(app: FastifyInstance, gw: Gateway): void {
     },
   );
 
-  app.get<{ Params: { id: string } }>('/access-requests/:id', async (req) => ({
-    request: await approvals.getAccess(req.identity!, req.params.id),
-  }));
+  app.get<{ Params: { id: string } }>(
+    '/access-requests/:id',
+    {
+      schema: {
+        summary: 'One access request',
+        tags: ['access'],
+        params: idParams,
+        response: responses({ 200: wrap('request', { $ref: 'AccessRequest#' }) }),
+      },
+    },
+    async (req) => ({ request: await approvals.getAccess(req.identity!, req.params.id) }),
+  );
 
   app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
     '/access-requests/:id/approve',
-    { schema: { body: reasonBody } },
+    {
+      schema: {
+        summary: 'Approve an access request (not your own)',
+        tags: ['access'],
+        params: idParams,
+        body: reasonBody,
+        response: responses({ 200: wrap('request', { $ref: 'AccessRequest#' }) }),
+      },
+    },
     async (req) => ({ request: await approvals.approveAccess(req.params.id, req.identity!, req.body?.reason) }),
   );
 
   app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
     '/access-requests/:id/deny',
-    { schema: { body: reasonBody } },
+    {
+      schema: {
+        summary: 'Deny an access request',
+        tags: ['access'],
+        params: idParams,
+        body: reasonBody,
+        response: responses({ 200: wrap('request', { $ref: 'AccessRequest#' }) }),
+      },
+    },
     async (req) => ({ request: await approvals.denyAccess(req.params.id, req.identity!, req.body?.reason) }),
   );
 
   app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
     '/access-requests/:id/revoke',
-    { schema: { body: reasonBody } },
+    {
+      schema: {
+        summary: 'Revoke a granted access request',
+        tags: ['access'],
+        params: idParams,
+        body: reasonBody,
+        response: responses({ 200: wrap('request', { $ref: 'AccessRequest#' }) }),
+      },
+    },
     async (req) => ({ request: await approvals.revokeAccess(req.params.id, req.identity!, req.body?.reason) }),
   );
 }
@@ -91,7 +139,10 @@ export function registerAccessRoutes(app: FastifyInstance, gw: Gateway): void {
 function accessState(text: string): AccessRequestState | undefined {
   if (text === 'all') return undefined;
   if ((ACCESS_STATES as readonly string[]).includes(text)) return text as AccessRequestState;
-  throw new WardenError('WARDEN_USAGE', `unknown access request state '${text}' (expected ${ACCESS_STATES.join(', ')} or all)`);
+  throw new WardenError(
+    'WARDEN_USAGE',
+    `unknown access request state '${text}' (expected ${ACCESS_STATES.join(', ')} or all)`,
+  );
 }
 
 function durationMs(d: string | number): number {

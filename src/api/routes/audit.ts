@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Gateway } from '../../gateway/index.js';
 import { requireAdmin } from '../auth.js';
+import { responses, wrap } from '../schemas.js';
 
 /** The audit log, for admins: list, verify the hash chain, export as JSON lines. */
 export function registerAuditRoutes(app: FastifyInstance, gw: Gateway): void {
@@ -8,10 +9,17 @@ export function registerAuditRoutes(app: FastifyInstance, gw: Gateway): void {
     '/audit',
     {
       schema: {
+        summary: 'Audit log entries (admins)',
+        tags: ['audit'],
         querystring: {
           type: 'object',
-          properties: { since: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 10000 }, type: { type: 'string' } },
+          properties: {
+            since: { type: 'string', description: 'ISO 8601 time' },
+            limit: { type: 'integer', minimum: 1, maximum: 10000 },
+            type: { type: 'string', description: 'entry type, e.g. operation' },
+          },
         },
+        response: responses({ 200: wrap('entries', { type: 'array', items: { $ref: 'AuditRecord#' } }) }),
       },
     },
     async (req) => {
@@ -26,17 +34,49 @@ export function registerAuditRoutes(app: FastifyInstance, gw: Gateway): void {
     },
   );
 
-  app.get('/audit/verify', async (req) => {
-    requireAdmin(gw, req);
-    return gw.audit.verify();
-  });
+  app.get(
+    '/audit/verify',
+    {
+      schema: {
+        summary: 'Verify the audit hash chain (admins)',
+        tags: ['audit'],
+        response: responses({
+          200: {
+            type: 'object',
+            additionalProperties: true,
+            properties: { ok: { type: 'boolean' }, checked: { type: 'integer' } },
+            required: ['ok', 'checked'],
+          },
+        }),
+      },
+    },
+    async (req) => {
+      requireAdmin(gw, req);
+      return gw.audit.verify();
+    },
+  );
 
-  app.get('/audit/export', async (req, reply) => {
-    requireAdmin(gw, req);
-    reply.type('application/x-ndjson');
-    reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    await gw.audit.exportJsonl(reply.raw);
-    reply.raw.end();
-  });
+  app.get(
+    '/audit/export',
+    {
+      schema: {
+        summary: 'Export the audit log as JSON lines (admins)',
+        tags: ['audit'],
+        response: responses({
+          200: {
+            description: 'one entry per line',
+            content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+          },
+        }),
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(gw, req);
+      reply.type('application/x-ndjson');
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      await gw.audit.exportJsonl(reply.raw);
+      reply.raw.end();
+    },
+  );
 }

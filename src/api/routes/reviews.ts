@@ -4,6 +4,7 @@ import { parseDuration } from '../../core/duration.js';
 import { WardenError } from '../../core/errors.js';
 import type { Gateway } from '../../gateway/index.js';
 import type { ReviewState } from '../../store/index.js';
+import { idParams, responses, wrap } from '../schemas.js';
 
 /** Longest `?wait=` a client may ask for: below common proxy idle timeouts. */
 const MAX_WAIT_MS = 60_000;
@@ -25,10 +26,16 @@ export function registerReviewRoutes(app: FastifyInstance, gw: Gateway): void {
     '/reviews',
     {
       schema: {
+        summary: 'Reviews you may act on, and your own (admins: all)',
+        tags: ['reviews'],
         querystring: {
           type: 'object',
-          properties: { state: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+          properties: {
+            state: { type: 'string', description: `${REVIEW_STATES.join(', ')} or all (default pending)` },
+            limit: { type: 'integer', minimum: 1, maximum: 1000 },
+          },
         },
+        response: responses({ 200: wrap('reviews', { type: 'array', items: { $ref: 'Review#' } }) }),
       },
     },
     async (req) => {
@@ -39,7 +46,15 @@ export function registerReviewRoutes(app: FastifyInstance, gw: Gateway): void {
 
   app.get<{ Params: { id: string }; Querystring: { wait?: string } }>(
     '/reviews/:id',
-    { schema: { querystring: { type: 'object', properties: { wait: { type: 'string' } } } } },
+    {
+      schema: {
+        summary: 'One review; ?wait=20s long-polls (at most 60 s) until it leaves pending',
+        tags: ['reviews'],
+        params: idParams,
+        querystring: { type: 'object', properties: { wait: { type: 'string', description: 'e.g. 20s, or seconds' } } },
+        response: responses({ 200: wrap('review', { $ref: 'Review#' }) }),
+      },
+    },
     async (req, reply) => {
       const me = req.identity!;
       let review = await approvals.getReview(me, req.params.id);
@@ -62,13 +77,29 @@ export function registerReviewRoutes(app: FastifyInstance, gw: Gateway): void {
 
   app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
     '/reviews/:id/approve',
-    { schema: { body: reasonBody } },
+    {
+      schema: {
+        summary: 'Approve a review (not your own)',
+        tags: ['reviews'],
+        params: idParams,
+        body: reasonBody,
+        response: responses({ 200: wrap('review', { $ref: 'Review#' }) }),
+      },
+    },
     async (req) => ({ review: await approvals.approve(req.params.id, req.identity!, req.body?.reason) }),
   );
 
   app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
     '/reviews/:id/deny',
-    { schema: { body: reasonBody } },
+    {
+      schema: {
+        summary: 'Deny a review',
+        tags: ['reviews'],
+        params: idParams,
+        body: reasonBody,
+        response: responses({ 200: wrap('review', { $ref: 'Review#' }) }),
+      },
+    },
     async (req) => ({ review: await approvals.deny(req.params.id, req.identity!, req.body?.reason) }),
   );
 }

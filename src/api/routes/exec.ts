@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import type { Gateway } from '../../gateway/index.js';
+import { bearerToken } from '../auth.js';
+import { responses } from '../schemas.js';
+import { connectFrontDoor } from '../sql/front-door.js';
+import { runSql } from '../sql/outcome.js';
+
+interface ExecBody {
+  connection: string;
+  input: string;
+  maxRows?: number;
+}
+
+const DEFAULT_MAX_ROWS = 1000;
+
+/**
+ * One operation through the pipeline. SQL runs through the gateway's own PostgreSQL front door
+ * as the caller (one recorded session per call), so the answer is the one psql would get.
+ */
+export function registerExecRoutes(app: FastifyInstance, gw: Gateway): void {
+  app.post<{ Body: ExecBody }>(
+    '/exec',
+    {
+      schema: {
+        summary: 'Run one operation (SQL on a postgres connection) through the pipeline',
+        description:
+          'The operation is decided, masked, recorded and audited exactly as through the PostgreSQL front door. ' +
+          'A refusal is a 200 result with outcome blocked or review (review: approve it, then send the same input again).',
+        tags: ['exec'],
+        body: {
+          type: 'object',
+          required: ['connection', 'input'],
+          additionalProperties: false,
+          properties: {
+            connection: { type: 'string', minLength: 1, maxLength: 200 },
+            input: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 1_000_000,
+              description: 'SQL; several statements separated by ;',
+            },
+            maxRows: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 100_000,
+              default: DEFAULT_MAX_ROWS,
+              description: 'rows returned per statement',
+            },
+          },
+        },
+        response: responses({ 200: { $ref: 'ExecResult#' } }),
+      },
+    },
+    async (req) => {
+      const identity = req.identity!;
+      const { connection, input } = req.body;
+      const client = await connectFrontDoor(gw, identity, bearerToken(req)!, connection, 'warden-api');
+      try {
+        return await runSql(gw, client, identity, connection, input, { maxRows: req.body.maxRows ?? DEFAULT_MAX_ROWS });
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+  );
+}
