@@ -2,7 +2,8 @@
 // group-committed: entries arriving while the event loop turns are written in one transaction,
 // and entries arriving during a write go in the next one. Writers in other gateway processes
 // sharing a PostgreSQL store are excluded by an advisory lock, and the last hash is read inside
-// the lock, so all processes extend one chain.
+// the lock, so all processes extend one chain. On SQLite the batch is written synchronously with
+// prepared statements (sqlite-append.ts); kysely remains the path for PostgreSQL.
 import type { Writable } from 'node:stream';
 import { type Clock, systemClock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
@@ -13,6 +14,7 @@ import { canonicalJson } from './canonical.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
 import { type AuditEntry, type AuditRecord, recordFromRow } from './record.js';
 import { stripSecrets } from './redact.js';
+import { type NewAuditRow, SqliteAppender } from './sqlite-append.js';
 import { type VerifyResult, verifyChain } from './verify.js';
 
 /** Entries per transaction; later arrivals wait for the next one. */
@@ -22,7 +24,7 @@ const ROWS_PER_INSERT = 100;
 const LOCK = 'audit_log';
 
 interface Pending {
-  row: Omit<AuditLogTable, 'seq' | 'prev_hash' | 'hash'>;
+  row: NewAuditRow;
   resolve(r: AuditRecord): void;
   reject(e: unknown): void;
 }
@@ -31,6 +33,9 @@ export class AuditLog {
   private readonly clock: Clock;
   private queue: Pending[] = [];
   private running: Promise<void> | undefined;
+  /** Prepared on first use (the table may not exist before migrations in odd setups). */
+  private sqliteAppender: SqliteAppender | undefined;
+  private committed = { batches: 0, entries: 0 };
 
   constructor(
     private readonly store: Store,
@@ -59,6 +64,11 @@ export class AuditLog {
       this.queue.push({ row, resolve, reject });
       this.schedule();
     });
+  }
+
+  /** Transactions committed and entries in them, since this log was created (group-commit effect). */
+  get commits(): { batches: number; entries: number } {
+    return { ...this.committed };
   }
 
   /** Resolves when every entry appended so far is committed or rejected. */
@@ -99,6 +109,14 @@ export class AuditLog {
     }
   }
 
+  /** SQLite: the batch written synchronously; undefined when the async path must be taken. */
+  private writeSync(batch: Pending[]): AuditLogTable[] | undefined {
+    const database = this.store.sqlite;
+    if (!database) return undefined;
+    this.sqliteAppender ??= new SqliteAppender(database);
+    return this.sqliteAppender.tryWrite(batch.map((p) => p.row));
+  }
+
   private schedule(): void {
     if (this.running) return;
     // Wait for the rest of this turn of the event loop, so concurrent appends share a commit.
@@ -114,8 +132,10 @@ export class AuditLog {
       }
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
-        const records = await this.store.exclusive(LOCK, (db) => writeBatch(db, batch));
-        for (const [i, p] of batch.entries()) p.resolve(records[i]);
+        const rows = this.writeSync(batch) ?? (await this.store.exclusive(LOCK, (db) => writeBatch(db, batch)));
+        this.committed.batches++;
+        this.committed.entries += rows.length;
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(recordFromRow(rows[i]!));
       } catch (e) {
         const err = new WardenError('WARDEN_AUDIT_WRITE_FAILED', undefined, { cause: e });
         for (const p of batch) p.reject(err);
@@ -124,7 +144,7 @@ export class AuditLog {
   }
 }
 
-async function writeBatch(db: Kysely<Database>, batch: Pending[]): Promise<AuditRecord[]> {
+async function writeBatch(db: Kysely<Database>, batch: Pending[]): Promise<AuditLogTable[]> {
   const last = await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
   let seq = last ? Number(last.seq) : 0;
   let prev = last?.hash ?? GENESIS_HASH;
@@ -137,7 +157,7 @@ async function writeBatch(db: Kysely<Database>, batch: Pending[]): Promise<Audit
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     await db.insertInto('audit_log').values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
   }
-  return rows.map(recordFromRow);
+  return rows;
 }
 
 function drained(out: Writable): Promise<void> {

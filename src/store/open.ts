@@ -20,6 +20,11 @@ export interface Store extends SessionRepository, ReviewRepository, AccessReques
   readonly db: Kysely<Database>;
   readonly dialect: StoreDialect;
   /**
+   * SQLite only: the better-sqlite3 handle behind `db`, for synchronous hot paths (the audit
+   * append). It is the same connection kysely uses, so only use it when `inTransaction` is false.
+   */
+  readonly sqlite?: SqliteDatabase.Database;
+  /**
    * Runs `fn` in a write transaction that excludes every other writer taking the same lock, in
    * this process and in other gateway processes (SQLite: BEGIN IMMEDIATE; PostgreSQL:
    * pg_advisory_xact_lock). `fn` must use the `db` it is given, not `store.db`.
@@ -38,13 +43,13 @@ function advisoryKey(lock: string): string {
   return BigInt.asIntN(64, BigInt(`0x${hex}`)).toString();
 }
 
-function sqliteKysely(path: string): Kysely<Database> {
+function sqliteKysely(path: string): { db: Kysely<Database>; database: SqliteDatabase.Database } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), database };
 }
 
 function postgresKysely(url: string): Kysely<Database> {
@@ -101,12 +106,13 @@ async function migrate(db: Kysely<Database>, dialect: StoreDialect): Promise<voi
 export async function openStore(url: string): Promise<Store> {
   let dialect: StoreDialect;
   let db: Kysely<Database>;
+  let sqlite: SqliteDatabase.Database | undefined;
   if (url.startsWith('sqlite:')) {
     dialect = 'sqlite';
     const path = url.slice('sqlite:'.length);
     if (path === '') throw new WardenError('WARDEN_CONFIG_INVALID', 'store: sqlite: needs a file path');
     try {
-      db = sqliteKysely(path);
+      ({ db, database: sqlite } = sqliteKysely(path));
     } catch (e) {
       throw new WardenError('WARDEN_CONFIG_INVALID', `store ${url} cannot be opened: ${(e as Error).message}`, { cause: e });
     }
@@ -129,6 +135,7 @@ export async function openStore(url: string): Promise<Store> {
   return {
     db,
     dialect,
+    ...(sqlite ? { sqlite } : {}),
     exclusive: makeExclusive(db, dialect),
     close: () => db.destroy(),
     ...sessionRepository(db),
