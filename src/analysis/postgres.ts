@@ -43,6 +43,12 @@ interface CacheEntry {
 const CACHE_ENTRIES = 10_000;
 /** Longer texts are analyzed every time rather than pinned in memory as cache keys. */
 const MAX_CACHED_LENGTH = 64 * 1024;
+/**
+ * Longer texts are not parsed at all (they come back unparsed, so fail-closed rules block them):
+ * libpg-query takes about a second on a 140 KB statement, and parsing runs on the event loop
+ * that every session shares.
+ */
+export const MAX_ANALYZED_LENGTH = 100 * 1024;
 /** Prefix for entries keyed by the exact text; a NUL never reaches the cache otherwise. */
 const EXACT_KEY = '\u0000';
 
@@ -54,6 +60,7 @@ export function analyzePostgres(text: string, ctx?: SqlContext): SqlAnalysis {
   assertReady();
   // A NUL ends the text for the server's C string but not for us: refuse to guess.
   if (text.includes('\u0000')) return unparsed(text, normalizeSql(text.replaceAll('\u0000', ' ')).text);
+  if (text.length > MAX_ANALYZED_LENGTH) return unparsed(text, `${normalizeSql(text.slice(0, 200)).text}… (${text.length} characters, too long to analyze)`);
 
   const normalized = normalizeSql(text);
   const cacheable = normalized.complete && text.length <= MAX_CACHED_LENGTH;

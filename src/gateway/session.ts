@@ -76,9 +76,14 @@ export class GatewaySession {
     let reviewId: string | undefined;
 
     if (decision.effect === 'review') {
-      const outcome = await this.handleReview(op, decision, opts.signal);
-      decision = outcome.decision;
-      reviewId = outcome.reviewId;
+      try {
+        const outcome = await this.handleReview(op, decision, opts.signal);
+        decision = outcome.decision;
+        reviewId = outcome.reviewId;
+      } catch (err) {
+        this.gw.logger.error({ err: String(err), op: op.id }, 'review could not be created or checked; refusing operation');
+        decision = failClosed(decision, 'the review could not be recorded');
+      }
     }
 
     try {
