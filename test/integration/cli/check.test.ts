@@ -50,7 +50,7 @@ describe('warden check', () => {
 
   it('reports an unresolved secret by reference, never by value, and exits 2', async () => {
     const file = join(dir, 'secret.yaml');
-    await writeFile(file, ['connections:', '  shop:', '    type: postgres', '    password: ${env:WARDEN_TEST_MISSING_VAR}'].join('\n'));
+    await writeFile(file, ['connections:', '  shop:', '    type: postgres', '    password: $' + '{env:WARDEN_TEST_MISSING_VAR}'].join('\n'));
     const r = await runWarden(['check', '-c', file]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /connections\.shop\.password/);
