@@ -64,23 +64,31 @@ export interface TestGateway {
   pgPort: number;
   apiUrl: string;
   dir: string;
+  apiPort: number;
   /** The config as a file, for CLI commands (`-c`); needs `env` for its secret reference. */
   configPath: string;
   env: NodeJS.ProcessEnv;
   token(sub: string, groups: string[], ttlMs?: number): Promise<string>;
   /** A libpq-style URL for connecting through the gateway as this token. */
   url(token: string, connection?: string): string;
-  stop(): Promise<void>;
+  stop(opts?: { keepDir?: boolean }): Promise<void>;
 }
 
 export async function startTestGateway(
   target: TestPostgres,
-  opts: { policy?: string; clock?: Clock; extraYaml?: string; store?: string } = {},
+  opts: {
+    policy?: string;
+    clock?: Clock;
+    extraYaml?: string;
+    store?: string;
+    /** Reuse a previous gateway's folder and API port (a restart: same store, same dev issuer). */
+    restartOf?: TestGateway;
+  } = {},
 ): Promise<TestGateway> {
-  const dir = await mkdtemp(join(tmpdir(), 'warden-gw-'));
+  const dir = opts.restartOf?.dir ?? (await mkdtemp(join(tmpdir(), 'warden-gw-')));
   // A fixed API port (not 0) so the written config file names the running gateway, which the
   // CLI's `warden token -c` relies on for the dev issuer URL.
-  const apiPort = await freePort();
+  const apiPort = opts.restartOf?.apiPort ?? (await freePort());
   const yaml = `
 listen:
   api: 127.0.0.1:${apiPort}
@@ -117,13 +125,14 @@ ${opts.policy ?? TEST_POLICY}
     pgPort,
     apiUrl: running.apiUrl,
     dir,
+    apiPort,
     configPath,
     env,
     token: (sub, groups, ttlMs = 15 * 60_000) => running.devIssuer!.mint({ sub, groups, ttlMs }),
     url: (token, connection = 'shop') => `postgres://agent:${encodeURIComponent(token)}@127.0.0.1:${pgPort}/${connection}?sslmode=disable`,
-    async stop() {
+    async stop(opts: { keepDir?: boolean } = {}) {
       await running.close();
-      await rm(dir, { recursive: true, force: true });
+      if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
     },
   };
 }
