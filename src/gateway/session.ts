@@ -49,6 +49,9 @@ export class GatewaySession {
   closed = false;
   private operations = 0;
   private masker: Masker | null = null;
+  /** The connection's masking plan for this identity: applied to what the client sent before it
+   * goes to the recording, whatever the decision (a refused INSERT still quotes its values). */
+  private readonly textMasker: Masker | null;
 
   constructor(
     private readonly gw: Gateway,
@@ -61,6 +64,9 @@ export class GatewaySession {
   ) {
     this.id = id;
     this.startedAt = gw.clock.now();
+    const plan = gw.policy.maskPlan(identity, connection.name);
+    const m = plan ? compileMasker(plan) : null;
+    this.textMasker = m?.active ? m : null;
   }
 
   /** Rows kept per statement in the recording. */
@@ -136,7 +142,7 @@ export class GatewaySession {
       type: 'operation',
       op: op.id,
       kind: op.kind,
-      text: masker?.active ? masker.maskText(op.text) : op.text,
+      text: (masker ?? this.textMasker)?.maskText(op.text) ?? op.text,
       effect: decision.effect,
       rules: decision.rules,
       ...(verdict.refusal ? { refusal: verdict.refusal.message } : {}),
@@ -197,7 +203,7 @@ export class GatewaySession {
 
   /** The masker of the latest masked operation (for text the client sent later, e.g. errors). */
   get currentMasker(): Masker | null {
-    return this.masker;
+    return this.masker ?? this.textMasker;
   }
 
   private buildOperation(input: OperationInput): Operation {

@@ -15,7 +15,9 @@ describe('warden check', () => {
   });
 
   it('accepts the shipped example and prints a one-line summary', async () => {
-    const r = await runWarden(['check', '-c', 'examples/warden.yaml'], { env: { SHOP_DB_PASSWORD: 'example-secret-value' } });
+    const r = await runWarden(['check', '-c', 'examples/warden.yaml'], {
+      env: { SHOP_DB_PASSWORD: 'example-secret-value' },
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim().split('\n').length, 1);
     assert.doesNotMatch(r.stdout + r.stderr, /example-secret-value/);
@@ -50,7 +52,10 @@ describe('warden check', () => {
 
   it('reports an unresolved secret by reference, never by value, and exits 2', async () => {
     const file = join(dir, 'secret.yaml');
-    await writeFile(file, ['connections:', '  shop:', '    type: postgres', '    password: $' + '{env:WARDEN_TEST_MISSING_VAR}'].join('\n'));
+    await writeFile(
+      file,
+      ['connections:', '  shop:', '    type: postgres', '    password: $' + '{env:WARDEN_TEST_MISSING_VAR}'].join('\n'),
+    );
     const r = await runWarden(['check', '-c', file]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /connections\.shop\.password/);

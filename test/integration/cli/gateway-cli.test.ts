@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { runWarden } from '../../helpers/cli.js';
-import { type TestGateway, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
+import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 
 describe('warden CLI against a running gateway', () => {
@@ -21,10 +21,14 @@ describe('warden CLI against a running gateway', () => {
     await target?.stop();
   });
 
-  const client = (args: string[], token = admin) => runWarden([...args, '--gateway', gw.apiUrl, '--token', token], { env: gw.env });
+  const client = (args: string[], token = admin) =>
+    runWarden([...args, '--gateway', gw.apiUrl, '--token', token], { env: gw.env });
 
   it('warden token mints a dev token that the gateway accepts', async () => {
-    const r = await runWarden(['token', '-c', gw.configPath, '--sub', 'cli-agent', '--groups', 'agents', '--ttl', '5m'], { env: gw.env });
+    const r = await runWarden(
+      ['token', '-c', gw.configPath, '--sub', 'cli-agent', '--groups', 'agents', '--ttl', '5m'],
+      { env: gw.env },
+    );
     assert.equal(r.code, 0, r.stderr);
     const token = r.stdout.trim();
     assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
@@ -53,7 +57,20 @@ describe('warden CLI against a running gateway', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, expected, `${as} ${sql}:\n${r.stdout}`);
     }
-    const facts = await runWarden(['policy', 'test', '-c', gw.configPath, '--as', 'a:agents', '--json', 'shop', 'WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d'], { env: gw.env });
+    const facts = await runWarden(
+      [
+        'policy',
+        'test',
+        '-c',
+        gw.configPath,
+        '--as',
+        'a:agents',
+        '--json',
+        'shop',
+        'WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d',
+      ],
+      { env: gw.env },
+    );
     const parsed = JSON.parse(facts.stdout);
     assert.equal(parsed.facts.allWritesFiltered, false);
     assert.ok(parsed.facts.kinds.includes('delete'));
@@ -73,7 +90,10 @@ describe('warden CLI against a running gateway', () => {
     const mine = sessions.find((s) => s.sub === 'recorded-agent');
     assert.ok(mine, 'session listed');
     const own = await client(['sessions', 'list', '--json'], token);
-    assert.ok((JSON.parse(own.stdout) as { sub: string }[]).every((s) => s.sub === 'recorded-agent'), 'non-admins see only their own sessions');
+    assert.ok(
+      (JSON.parse(own.stdout) as { sub: string }[]).every((s) => s.sub === 'recorded-agent'),
+      'non-admins see only their own sessions',
+    );
     const replay = await client(['replay', mine!.id]);
     assert.equal(replay.code, 0, replay.stderr);
     assert.match(replay.stdout, /SELECT name, email FROM customers/);
@@ -95,7 +115,7 @@ describe('warden CLI against a running gateway', () => {
     await gw.running.gateway.audit.flush();
     const db = new Database(join(gw.dir, 'warden.db'));
     try {
-      db.prepare("UPDATE audit_log SET data = '{\"tampered\":true}' WHERE seq = 3").run();
+      db.prepare('UPDATE audit_log SET data = \'{"tampered":true}\' WHERE seq = 3').run();
     } finally {
       db.close();
     }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { freePort } from '../../../src/gateway/index.js';
-import { WARDEN_BIN, runWarden } from '../../helpers/cli.js';
+import { runWarden, WARDEN_BIN } from '../../helpers/cli.js';
 import { startShopPostgres, TEST_POLICY } from '../../helpers/gateway.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 
@@ -36,7 +36,10 @@ connections:
   shop: { type: postgres, host: 127.0.0.1, port: ${target.port}, database: shop, user: app, password: '\${env:SHOP_PW}', tls: disable }
 ${TEST_POLICY}`,
     );
-    child = spawn(process.execPath, [WARDEN_BIN, 'start', '-c', join(dir, 'warden.yaml')], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [WARDEN_BIN, 'start', '-c', join(dir, 'warden.yaml')], {
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stderr!.on('data', (d) => (stderr += d));
     child.stdout!.on('data', (d) => (stderr += d));
     for (let i = 0; i < 200 && !/listening/.test(stderr); i++) await new Promise((r) => setTimeout(r, 100));
@@ -49,7 +52,9 @@ ${TEST_POLICY}`,
   });
 
   it('serves clients, health and metrics; logs are JSON and never contain a token or password', async () => {
-    const tok = await runWarden(['token', '-c', join(dir, 'warden.yaml'), '--sub', 'svc-ci', '--groups', 'agents'], { env: env() });
+    const tok = await runWarden(['token', '-c', join(dir, 'warden.yaml'), '--sub', 'svc-ci', '--groups', 'agents'], {
+      env: env(),
+    });
     assert.equal(tok.code, 0, tok.stderr);
     const token = tok.stdout.trim();
     const c = new pg.Client({ host: '127.0.0.1', port: pgPort, database: 'shop', user: 'svc-ci', password: token });

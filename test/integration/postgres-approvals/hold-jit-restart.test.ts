@@ -2,9 +2,9 @@
 // that expire or are revoked under a live session, and state that survives a gateway restart.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { runWarden } from '../../helpers/cli.js';
 import { ManualClock } from '../../../src/core/clock.js';
-import { type TestGateway, TEST_POLICY, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
+import { runWarden } from '../../helpers/cli.js';
+import { startShopPostgres, startTestGateway, TEST_POLICY } from '../../helpers/gateway.js';
 import { runSql, type TestPostgres } from '../../helpers/postgres.js';
 import { api, connect, expectReview } from './helpers.js';
 
@@ -33,7 +33,12 @@ describe('hold, JIT and restart through PostgreSQL', () => {
       let id: string | undefined;
       for (let i = 0; i < 100 && !id; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        const list = await api<{ reviews: { id: string; requester: { sub: string } }[] }>(gw, dba, 'GET', '/api/v1/reviews?state=pending');
+        const list = await api<{ reviews: { id: string; requester: { sub: string } }[] }>(
+          gw,
+          dba,
+          'GET',
+          '/api/v1/reviews?state=pending',
+        );
         id = list.body.reviews.find((r) => r.requester.sub === 'agent-h')?.id;
       }
       assert.ok(id, 'the held statement created a pending review');
@@ -59,26 +64,60 @@ describe('hold, JIT and restart through PostgreSQL', () => {
 
       await assert.rejects(connect(gw, oncallToken), /just-in-time grant/);
 
-      const req = await runWarden(['access', 'request', 'shop', '--for', '30m', '--reason', 'incident 42', '--json', '--gateway', gw.apiUrl, '--token', oncallToken]);
+      const req = await runWarden([
+        'access',
+        'request',
+        'shop',
+        '--for',
+        '30m',
+        '--reason',
+        'incident 42',
+        '--json',
+        '--gateway',
+        gw.apiUrl,
+        '--token',
+        oncallToken,
+      ]);
       assert.equal(req.code, 0, req.stderr);
       const request = JSON.parse(req.stdout) as { id: string; state: string };
       assert.equal(request.state, 'pending');
-      const approved = await api<{ request: { state: string } }>(gw, dba, 'POST', `/api/v1/access-requests/${request.id}/approve`, {});
+      const approved = await api<{ request: { state: string } }>(
+        gw,
+        dba,
+        'POST',
+        `/api/v1/access-requests/${request.id}/approve`,
+        {},
+      );
       assert.equal(approved.body.request.state, 'approved');
 
       const c = await connect(gw, oncallToken);
       const ok = await c.query('SELECT count(*)::int AS n FROM customers');
       assert.equal(ok.rows[0].n, 50);
       clock.advance(31 * 60_000);
-      await assert.rejects(c.query('SELECT 1'), (e: Error & { code?: string }) => e.code === '42501' && /access/i.test(e.message));
+      await assert.rejects(
+        c.query('SELECT 1'),
+        (e: Error & { code?: string }) => e.code === '42501' && /access/i.test(e.message),
+      );
       await c.end();
 
       // A second grant, revoked by the DBA while the session is open.
-      const req2 = await api<{ request: { id: string } }>(gw, oncallToken, 'POST', '/api/v1/access-requests', { connection: 'shop', duration: '1h', reason: 'again' });
+      const req2 = await api<{ request: { id: string } }>(gw, oncallToken, 'POST', '/api/v1/access-requests', {
+        connection: 'shop',
+        duration: '1h',
+        reason: 'again',
+      });
       await api(gw, dba, 'POST', `/api/v1/access-requests/${req2.body.request.id}/approve`, {});
       const c2 = await connect(gw, oncallToken);
       await c2.query('SELECT 1');
-      const revoked = await runWarden(['access', 'revoke', req2.body.request.id, '--gateway', gw.apiUrl, '--token', dba]);
+      const revoked = await runWarden([
+        'access',
+        'revoke',
+        req2.body.request.id,
+        '--gateway',
+        gw.apiUrl,
+        '--token',
+        dba,
+      ]);
       assert.equal(revoked.code, 0, revoked.stderr);
       await assert.rejects(c2.query('SELECT 1'), (e: Error & { code?: string }) => e.code === '42501');
       await c2.end();
@@ -95,7 +134,11 @@ describe('hold, JIT and restart through PostgreSQL', () => {
     const agent = await connect(first, agentToken);
     const id = await expectReview(agent, 'UPDATE customers SET notes = NULL');
     await agent.end();
-    const req = await api<{ request: { id: string } }>(first, oncallToken, 'POST', '/api/v1/access-requests', { connection: 'shop', duration: '1h', reason: 'restart' });
+    const req = await api<{ request: { id: string } }>(first, oncallToken, 'POST', '/api/v1/access-requests', {
+      connection: 'shop',
+      duration: '1h',
+      reason: 'restart',
+    });
     await api(first, dba, 'POST', `/api/v1/access-requests/${req.body.request.id}/approve`, {});
     await first.stop({ keepDir: true });
 

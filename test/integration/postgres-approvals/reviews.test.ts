@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runWarden } from '../../helpers/cli.js';
-import { type TestGateway, TEST_POLICY, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
+import { startShopPostgres, startTestGateway, TEST_POLICY, type TestGateway } from '../../helpers/gateway.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 import { api, connect, expectReview } from './helpers.js';
 
@@ -43,7 +43,17 @@ masking:`,
       const other = await api(gw, outsider, 'POST', `/api/v1/reviews/${id}/approve`, {});
       assert.equal(other.status, 403, 'an identity outside the approver group cannot approve');
 
-      const cli = await runWarden(['reviews', 'approve', id, '--reason', 'cleanup ticket 7', '--gateway', gw.apiUrl, '--token', dbaToken]);
+      const cli = await runWarden([
+        'reviews',
+        'approve',
+        id,
+        '--reason',
+        'cleanup ticket 7',
+        '--gateway',
+        gw.apiUrl,
+        '--token',
+        dbaToken,
+      ]);
       assert.equal(cli.code, 0, cli.stderr);
       assert.match(cli.stdout, /approved/);
 
@@ -57,7 +67,12 @@ masking:`,
       const again = await expectReview(agent, 'DELETE FROM orders');
       assert.notEqual(again, id, 'an approval is used once');
 
-      const shown = await api<{ review: { state: string; approvals: { sub: string }[] } }>(gw, dbaToken, 'GET', `/api/v1/reviews/${id}`);
+      const shown = await api<{ review: { state: string; approvals: { sub: string }[] } }>(
+        gw,
+        dbaToken,
+        'GET',
+        `/api/v1/reviews/${id}`,
+      );
       assert.equal(shown.body.review.state, 'executed');
       assert.equal(shown.body.review.approvals[0]?.sub, 'dba-1');
     } finally {
