@@ -1,7 +1,6 @@
 // The hash chain: hash = sha256(prev_hash + canonical(entry fields)). `seq` is not hashed:
 // order is carried by the links, and gaps in seq reveal deleted rows.
 import { createHash } from 'node:crypto';
-import { canonicalJson, RawJson } from './canonical.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -14,15 +13,19 @@ export interface ChainFields {
   connection: string | null;
 }
 
+/**
+ * The canonical encoding of the fields, written out by hand (keys in sorted order, `data` as the
+ * stored canonical text): byte for byte what canonicalJson gives for the same object, without
+ * building and sorting one per append (the audit append is on every operation's path).
+ */
+export function chainBody(f: ChainFields, dataText: string): string {
+  return `{"actor":${str(f.actor)},"at":${Number.isFinite(f.at) ? JSON.stringify(f.at) : 'null'},"connection":${str(f.connection)},"data":${dataText},"id":${JSON.stringify(f.id)},"session":${str(f.session)},"type":${JSON.stringify(f.type)}}`;
+}
+
 export function chainHash(prevHash: string, f: ChainFields, dataText: string): string {
-  const body = canonicalJson({
-    actor: f.actor,
-    at: f.at,
-    connection: f.connection,
-    data: new RawJson(dataText),
-    id: f.id,
-    session: f.session,
-    type: f.type,
-  });
-  return createHash('sha256').update(prevHash).update(body).digest('hex');
+  return createHash('sha256').update(prevHash).update(chainBody(f, dataText)).digest('hex');
+}
+
+function str(v: string | null): string {
+  return v === null ? 'null' : JSON.stringify(v);
 }

@@ -10,10 +10,9 @@ import { WardenError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Kysely } from 'kysely';
 import type { AuditLogTable, Database, Store } from '../store/index.js';
-import { canonicalJson } from './canonical.js';
+import { canonicalJsonWithoutSecrets } from './canonical.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
 import { type AuditEntry, type AuditRecord, recordFromRow } from './record.js';
-import { stripSecrets } from './redact.js';
 import { type NewAuditRow, SqliteAppender } from './sqlite-append.js';
 import { type VerifyResult, verifyChain } from './verify.js';
 
@@ -58,7 +57,7 @@ export class AuditLog {
       actor: entry.actor ?? null,
       session: entry.session ?? null,
       connection: entry.connection ?? null,
-      data: canonicalJson(stripSecrets(entry.data ?? {})),
+      data: canonicalJsonWithoutSecrets(entry.data ?? {}),
     };
     return new Promise<AuditRecord>((resolve, reject) => {
       this.queue.push({ row, resolve, reject });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalJson, isSecretKey, RawJson, stripSecrets } from '../../../src/audit/index.js';
+import { canonicalJson, canonicalJsonWithoutSecrets, chainBody, isSecretKey, RawJson, stripSecrets } from '../../../src/audit/index.js';
 
 test('canonicalJson sorts keys at every depth and drops whitespace', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } }), '{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}');
@@ -45,4 +45,34 @@ test('stripSecrets drops credential-named keys at any depth, keeps the rest', ()
   assert.equal(data.password, 'p', 'input is not modified');
   assert.equal(isSecretKey('PASSWORD'), true);
   assert.equal(isSecretKey('passwordPolicy'), false);
+});
+
+test('canonicalJsonWithoutSecrets equals canonicalJson(stripSecrets(v)) on every shape', () => {
+  class Box {
+    password = 'kept: stripSecrets leaves class instances whole';
+    n = 1;
+  }
+  const ownToJson = { secretKey: 'x', keep: 1, toJSON() { return { seen: Object.keys(this).sort() }; } };
+  const samples: unknown[] = [
+    { sql: 'select 1', password: 'p', nested: { accessToken: 't', items: [{ token: 'x', rows: 2 }, [{ apiKey: 'k', ok: true }]] } },
+    [{ cookie: 'c', a: 1 }, null, undefined, 'x'],
+    { when: new Date(Date.UTC(2026, 0, 1)), box: new Box(), big: 10n, nan: Number.NaN, u: undefined, raw: new RawJson('{"token":1}') },
+    { ownToJson },
+    Object.assign(Object.create(null) as object, { Authorization: 'Bearer x', z: 1 }),
+    'plain', 42, null,
+  ];
+  for (const v of samples) assert.equal(canonicalJsonWithoutSecrets(v), canonicalJson(stripSecrets(v)), JSON.stringify(canonicalJson(v)));
+  assert.equal(canonicalJsonWithoutSecrets({ b: 1, password: 'p', a: { token: 't', c: 2 } }), '{"a":{"c":2},"b":1}');
+});
+
+test('chainBody is byte for byte the canonical encoding of the chained fields', () => {
+  const cases = [
+    { id: 'au_1', at: 1767225600000, type: 'operation', actor: 'agent-1', session: 's_1', connection: 'shop' },
+    { id: 'au_"2"', at: -0, type: 'ünï\u2028code', actor: null, session: null, connection: null },
+    { id: 'au_3', at: Number.NaN, type: 't', actor: 'a\nb', session: '', connection: 'c' },
+  ];
+  const data = '{"effect":"allow","rules":[]}';
+  for (const f of cases) {
+    assert.equal(chainBody(f, data), canonicalJson({ ...f, data: new RawJson(data) }));
+  }
 });
