@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { parseConfig } from '../config/index.js';
+import { WardenError } from '../core/errors.js';
 import { createLogger, type RunningGateway, startGateway } from '../gateway/index.js';
 import { demoConfigYaml } from './config.js';
 import { claimFolder, PASSWORD_FILE, targetPassword } from './folder.js';
@@ -67,7 +68,9 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     const password = await targetPassword(dir);
     let t = Date.now();
     progress('target', false);
-    const db = await openPglite(join(dir, 'pglite'));
+    const db = await openPglite(join(dir, 'pglite')).catch((err: Error) => {
+      throw new WardenError('WARDEN_TARGET_UNAVAILABLE', `the embedded PostgreSQL in ${dir} could not start (${err.message}); start over with --reset`, { cause: err });
+    });
     cleanups.push(() => db.close());
     progress('target', true, Date.now() - t);
     t = Date.now();

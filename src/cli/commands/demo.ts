@@ -21,18 +21,23 @@ export function registerDemo(program: Command): void {
     .action(async (opts: { dir: string; apiPort: number; pgPort: number; reset?: boolean }) => {
       const err = process.stderr;
       let demo: Awaited<ReturnType<typeof startDemo>>;
+      let lineOpen = false;
       try {
         demo = await startDemo({
           dir: opts.dir,
           apiPort: opts.apiPort,
           pgPort: opts.pgPort,
           reset: !!opts.reset,
-          onProgress: (step, done, ms) => err.write(done ? ` done (${((ms ?? 0) / 1000).toFixed(1)} s)\n` : `warden demo: ${STEP_TEXT[step]}…`),
+          onProgress: (step, done, ms) => {
+            lineOpen = !done;
+            err.write(done ? ` done (${((ms ?? 0) / 1000).toFixed(1)} s)\n` : `warden demo: ${STEP_TEXT[step]}…`);
+          },
         });
       } catch (e) {
+        if (lineOpen) err.write(' failed\n');
         if (isWardenError(e, 'WARDEN_USAGE') && e.detail.which) {
           const flag = e.detail.which === 'api' ? '--api-port' : '--pg-port';
-          throw new CliExit(2, `\nwarden demo: ${e.message}; stop what uses it or choose another port with ${flag} N (0 = any free port)`);
+          throw new CliExit(2, `warden demo: ${e.message}; stop what uses it or choose another port with ${flag} N (0 = any free port)`);
         }
         throw e;
       }
