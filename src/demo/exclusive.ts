@@ -24,10 +24,4 @@ export class ExclusiveLock<Owner> {
     this.holder = next ? next.owner : null;
     next?.grant();
   }
-
-  /** Drop a waiter that went away before its turn. */
-  forget(owner: Owner): void {
-    const i = this.waiting.findIndex((w) => w.owner === owner);
-    if (i >= 0) this.waiting.splice(i, 1);
-  }
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { startTokenProxy, type TokenProxy } from '../../../src/cli/commands/connect.js';
+import { DEFAULT_GATEWAY_PG, resolveGatewayPg, startTokenProxy, type TokenProxy } from '../../../src/cli/commands/connect.js';
 import { type RunningDemo, demoPsqlCommand, startDemo } from '../../../src/demo/index.js';
 import { PSQL, psql, runProgram, spawnWarden, WARDEN_BIN } from './support.js';
 
@@ -201,6 +201,13 @@ describe('warden demo, started in-process', () => {
     const blocked = await psql(`host=127.0.0.1 port=${proxy.port} dbname=shop`, 'DROP TABLE orders');
     assert.notEqual(blocked.code, 0);
     assert.match(blocked.stderr, /blocked by rule no-ddl/);
+  });
+
+  it('warden connect finds the front door in the config, else uses the flag or the default', () => {
+    assert.deepEqual(resolveGatewayPg(undefined, demo.configFile), { host: '127.0.0.1', port: demo.pgPort });
+    assert.deepEqual(resolveGatewayPg('[::1]:6000', demo.configFile), { host: '::1', port: 6000 });
+    assert.deepEqual(resolveGatewayPg(undefined, join(root, 'missing.yaml')), { host: '127.0.0.1', port: Number(DEFAULT_GATEWAY_PG.split(':')[1]) });
+    assert.throws(() => resolveGatewayPg('nope', demo.configFile), /expected HOST:PORT/);
   });
 
   it('warden connect with a bad token: the gateway refusal reaches psql', async () => {
