@@ -23,6 +23,13 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
   const progress = (l: string) => process.stderr.write(`  … ${l}\n`);
   const pg = await startPostgres({ database: CONNECTION, user: 'app' });
   const cleanups: (() => Promise<unknown>)[] = [() => pg.stop()];
+  const cleanUp = async () => {
+    for (const c of cleanups.splice(0)) await c().catch((e) => process.stderr.write(`cleanup: ${String(e)}\n`));
+  };
+  // Ctrl-C mid-run must not leave PostgreSQL, pgbouncer or the gateway behind.
+  const onSignal = () => void cleanUp().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const direct: Endpoint = { name: 'direct', port: pg.port, user: pg.user, database: pg.database, password: pg.password };
     progress('pgbench -i -s 1');
@@ -84,7 +91,9 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
     const stats = gwStats as { auditEntries: number; recordings: number } | null;
     if (stats) log(`  gateway wrote ${stats.auditEntries.toLocaleString('en')} audit entries and ${stats.recordings} session recordings during the run`);
   } finally {
-    for (const c of cleanups) await c().catch((e) => process.stderr.write(`cleanup: ${String(e)}\n`));
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanUp();
   }
 }
 
