@@ -1,18 +1,23 @@
 import type { Command } from 'commander';
+import { parseDuration } from '../../core/duration.js';
 import { ApiClient, type ClientOptions } from '../client.js';
 import { CliExit } from '../exit.js';
 import { withClient } from '../options.js';
 import { table } from '../table.js';
 
+/** POST /api/v1/exec (the ExecResult schema in src/api/schemas.ts). */
 export interface ExecResponse {
   outcome: 'ok' | 'blocked' | 'review' | 'error';
   effect: string;
   rules: string[];
   message?: string;
   reviewId?: string;
-  session?: string;
-  results?: { command?: string; columns?: string[]; rows?: unknown[][]; rowCount?: number }[];
+  approvers?: { groups: string[]; count: number };
+  sqlstate?: string;
+  results?: { command?: string; columns?: string[]; rows?: unknown[][]; rowCount?: number; truncated?: boolean }[];
 }
+
+const DEFAULT_WAIT_MS = 600_000;
 
 export function registerExec(program: Command): void {
   withClient(
@@ -27,13 +32,7 @@ export function registerExec(program: Command): void {
     const body = { connection, input: input.join(' ') };
     let res = await api.request<ExecResponse>('POST', '/api/v1/exec', body);
     if (res.outcome === 'review' && opts.wait && res.reviewId) {
-      process.stderr.write(`approval required: review ${res.reviewId}; waiting…\n`);
-      const deadline = Date.now() + waitMs(opts.wait);
-      for (;;) {
-        const { review } = await api.request<{ review: { state: string } }>('GET', `/api/v1/reviews/${res.reviewId}?wait=20s`);
-        if (review.state === 'approved') break;
-        if (review.state !== 'pending' || Date.now() > deadline) throw new CliExit(1, `review ${res.reviewId} ${review.state === 'pending' ? 'still pending' : review.state}`);
-      }
+      await waitForApproval(api, res.reviewId, waitMs(opts.wait));
       res = await api.request<ExecResponse>('POST', '/api/v1/exec', body);
     }
     printExec(res, !!opts.json);
@@ -41,10 +40,25 @@ export function registerExec(program: Command): void {
   });
 }
 
+async function waitForApproval(api: ApiClient, reviewId: string, ms: number): Promise<void> {
+  process.stderr.write(`approval required: review ${reviewId}; waiting (an approver runs: warden reviews approve ${reviewId})…\n`);
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = Math.max(1, Math.min(20, Math.ceil((deadline - Date.now()) / 1000)));
+    const { review } = await api.request<{ review: { state: string } }>('GET', `/api/v1/reviews/${encodeURIComponent(reviewId)}?wait=${left}s`);
+    if (review.state === 'approved') return;
+    if (review.state !== 'pending') throw new CliExit(1, `warden: review ${reviewId} was ${review.state}`);
+    if (Date.now() >= deadline) throw new CliExit(1, `warden: review ${reviewId} is still pending`);
+  }
+}
+
 function waitMs(w: string | boolean): number {
-  if (w === true) return 600_000;
-  const m = /^(\d+)(s|m|h)$/.exec(String(w));
-  return m ? Number(m[1]) * ({ s: 1e3, m: 6e4, h: 3.6e6 } as Record<string, number>)[m[2] as string]! : 600_000;
+  if (w === true) return DEFAULT_WAIT_MS;
+  try {
+    return parseDuration(String(w));
+  } catch {
+    throw new CliExit(2, `warden: invalid --wait '${w}' (expected e.g. 90s, 10m)`);
+  }
 }
 
 export function printExec(res: ExecResponse, json: boolean): void {
@@ -52,16 +66,28 @@ export function printExec(res: ExecResponse, json: boolean): void {
     process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
     return;
   }
+  if (res.outcome === 'review') {
+    process.stderr.write(`${res.message ?? `approval required: review ${res.reviewId}`}\n`);
+    if (res.reviewId) process.stderr.write(`an approver runs: warden reviews approve ${res.reviewId}   (or re-run with --wait)\n`);
+    return;
+  }
   if (res.outcome !== 'ok') {
-    process.stderr.write(`${res.message ?? res.outcome}\n`);
+    process.stderr.write(`${res.message ?? res.outcome}${res.sqlstate && res.outcome === 'error' ? ` (SQLSTATE ${res.sqlstate})` : ''}\n`);
     return;
   }
   for (const r of res.results ?? []) {
+    const count = r.rowCount ?? r.rows?.length ?? 0;
     if (r.columns && r.rows) {
-      process.stdout.write(table(r.columns, r.rows.map((row) => row.map((v) => (v === null ? 'NULL' : String(v))))));
-      process.stdout.write(`(${r.rowCount ?? r.rows.length} row${(r.rowCount ?? r.rows.length) === 1 ? '' : 's'})${res.effect === 'mask' ? ' — masked' : ''}\n`);
+      process.stdout.write(table(r.columns, r.rows.map((row) => row.map(cell))));
+      const shown = r.truncated ? `, ${r.rows.length} shown` : '';
+      process.stdout.write(`(${count} row${count === 1 ? '' : 's'}${shown})${res.effect === 'mask' ? ' — masked' : ''}\n`);
     } else if (r.command) {
-      process.stdout.write(`${r.command}\n`);
+      process.stdout.write(`${r.command}${/^(INSERT|UPDATE|DELETE|MERGE|SELECT|COPY|MOVE|FETCH)$/.test(r.command) ? ` ${count}` : ''}\n`);
     }
   }
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
