@@ -121,8 +121,23 @@ const cache = new Map<string, Masker>();
 const CACHE_LIMIT = 512;
 const KNOWN = new Set<string>(DETECTOR_NAMES);
 
+// Policy hands out the same (frozen) plan object for the same identity groups and connection,
+// so the per-operation lookup is usually this identity hit rather than a normalize-and-key.
+const byPlan = new WeakMap<MaskPlan, Masker>();
+
 /** The Masker for a plan; the same plan content always gives the same instance. */
 export function compileMasker(plan: MaskPlan | null): Masker {
+  if (plan !== null) {
+    const hit = byPlan.get(plan);
+    if (hit !== undefined) return hit;
+    const masker = compileByContent(plan);
+    byPlan.set(plan, masker);
+    return masker;
+  }
+  return compileByContent(plan);
+}
+
+function compileByContent(plan: MaskPlan | null): Masker {
   const columns = [...new Set((plan?.columns ?? []).map((c) => c.trim().toLowerCase()).filter((c) => c !== ''))].sort();
   const detect = [...new Set(plan?.detect ?? [])].sort();
   for (const d of detect) if (!KNOWN.has(d)) throw new TypeError(`unknown masking detector: ${String(d)}`);
