@@ -16,7 +16,7 @@ import { registerExecRoutes } from './routes/exec.js';
 import { registerPolicyRoutes } from './routes/policy.js';
 import { registerReviewRoutes } from './routes/reviews.js';
 import { registerSessionRoutes } from './routes/sessions.js';
-import { SCHEMAS } from './schemas.js';
+import { responses, SCHEMAS } from './schemas.js';
 
 export interface ApiOptions {
   gateway: Gateway;
@@ -73,7 +73,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
           schema: {
             summary: 'This OpenAPI document',
             tags: ['meta'],
-            response: { 200: { type: 'object', additionalProperties: true } },
+            response: responses({ 200: { type: 'object', additionalProperties: true } }),
           },
         },
         async (_req, reply) => reply.type('application/json').send(JSON.stringify(app.swagger())),
