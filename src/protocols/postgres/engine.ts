@@ -161,8 +161,10 @@ export const postgresEngine: ProtocolEngine = {
     return {
       port: (server.address() as { port: number }).port,
       async close() {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // server.close() waits for every open connection: stop listening, end the sessions, then wait.
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await door.close();
+        await stopped;
       },
     };
   },

@@ -45,6 +45,35 @@ const SQLSTATE_REFUSED = '42501'; // insufficient_privilege
 const SQLSTATE_AUTH = '28000';
 const SQLSTATE_PROTOCOL = '08P01';
 
+// Message types a client may send after authentication, and those that are always small (the
+// limit PostgreSQL applies to them, PQ_SMALL_MESSAGE_LIMIT).
+const CLIENT_CODES = new Set<number>([
+  FrontendCode.Query,
+  FrontendCode.Parse,
+  FrontendCode.Bind,
+  FrontendCode.Describe,
+  FrontendCode.Execute,
+  FrontendCode.Close,
+  FrontendCode.Sync,
+  FrontendCode.Flush,
+  FrontendCode.CopyData,
+  FrontendCode.CopyDone,
+  FrontendCode.CopyFail,
+  FrontendCode.Terminate,
+  FrontendCode.FunctionCall,
+]);
+const SMALL_MESSAGES = new Set<number>([
+  FrontendCode.Describe,
+  FrontendCode.Execute,
+  FrontendCode.Close,
+  FrontendCode.Sync,
+  FrontendCode.Flush,
+  FrontendCode.CopyDone,
+  FrontendCode.CopyFail,
+  FrontendCode.Terminate,
+]);
+const SMALL_MESSAGE_LIMIT = 10_000;
+
 export class PgProxy {
   private readonly w = new MessageWriter();
   private readonly queue = new PendingQueue();
@@ -119,7 +148,10 @@ export class PgProxy {
     try {
       const reader = this.clientReader;
       while (!this.closed) {
-        if (!reader.next()) break;
+        if (!reader.next()) {
+          this.checkIncomplete(reader);
+          break;
+        }
         const wait = this.onClientMessage(reader);
         if (wait) {
           this.flushToServer();
@@ -135,6 +167,23 @@ export class PgProxy {
       this.protocolViolation(err);
     } finally {
       this.clientBusy = false;
+    }
+  }
+
+  /**
+   * Refuse an unknown type or an oversized control message as soon as its header arrives, as
+   * PostgreSQL does, rather than buffering up to the reader's limit for a message we would refuse.
+   */
+  private checkIncomplete(reader: MessageReader): void {
+    const code = reader.peekCode();
+    if (code < 0) return;
+    if (!CLIENT_CODES.has(code)) {
+      this.terminateWith(SQLSTATE_PROTOCOL, `unknown message type 0x${code.toString(16)} from client`);
+      return;
+    }
+    const length = reader.peekLength();
+    if (length > SMALL_MESSAGE_LIMIT && SMALL_MESSAGES.has(code)) {
+      this.terminateWith(SQLSTATE_PROTOCOL, `invalid message from client: message type 0x${code.toString(16)} of ${length} bytes is too large`);
     }
   }
 
@@ -544,7 +593,17 @@ export class PgProxy {
     } else {
       this.client.end();
     }
-    if (!this.upstream.socket.destroyed) this.upstream.socket.end(writeTerminate(this.w).flush());
+    const up = this.upstream.socket;
+    if (!up.destroyed) {
+      // A statement still running (the client vanished mid-result): cancel it, or the backend
+      // keeps working, or stays blocked writing to a socket nobody reads.
+      if (!targetGone && this.queue.size > 0) void this.upstream.cancel().catch(() => {});
+      // Terminate, then close for real: unread result bytes make the close a reset, which ends
+      // a backend blocked in send.
+      up.end(writeTerminate(this.w).flush());
+      up.destroySoon();
+      setTimeout(() => up.destroy(), 2000).unref();
+    }
     this.client.destroySoon?.();
     this.queue.clear();
     this.statements.clear();

@@ -135,6 +135,19 @@ export class MessageReader implements WireMessage {
     return true;
   }
 
+  /**
+   * Typed phase, when `next()` returned false: the type byte of the incomplete message waiting
+   * (-1 when none), so a caller can refuse an unknown type before its body arrives.
+   */
+  peekCode(): number {
+    return this.startup || this.end - this.pos < 1 ? -1 : this.buf[this.pos]!;
+  }
+
+  /** Typed phase: the announced payload length of the incomplete message waiting (-1 when unknown yet). */
+  peekLength(): number {
+    return this.startup || this.end - this.pos < 5 ? -1 : this.buf.readInt32BE(this.pos + 1) - 4;
+  }
+
   /** Call `visit` for every complete message now buffered. */
   drain(visit: (message: WireMessage) => void): void {
     while (this.next()) visit(this);
