@@ -1,8 +1,36 @@
 #!/usr/bin/env node
-// Entry point. Sources are TypeScript; tsx's loader transpiles them once at start-up, so
-// `npx warden …` works on a fresh clone after `npm ci` with no build step.
-import { register } from 'tsx/esm/api';
+// Entry point. Runs the compiled dist/ (built by `npm ci` through the prepare script) when it is
+// up to date with src/; otherwise transpiles the TypeScript sources on the fly with tsx, so a
+// fresh edit is never run stale.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function distIsFresh() {
+  try {
+    return statSync(join(root, 'dist', '.stamp')).mtimeMs >= newestMtime(join(root, 'src'));
+  } catch {
+    return false;
+  }
+}
+
+let main;
+if (process.env.WARDEN_FROM_SOURCE !== '1' && distIsFresh()) {
+  ({ main } = await import('../dist/cli/main.js'));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../src/cli/main.ts'));
+}
 await main(process.argv);
