@@ -18,8 +18,11 @@ export function openApiOptions(version: string): SwaggerOptions {
       security: [{ bearer: [] }],
     },
     // Shared schemas become components named by their $id.
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
     // Only /api/v1 is documented here; /mcp speaks MCP, the rest is operational.
-    transform: ({ schema, url }) => (url.startsWith(`${API_PREFIX}/`) ? { schema, url } : { schema: { ...(schema ?? {}), hide: true }, url }),
+    transform: ({ schema, url }) =>
+      url.startsWith(`${API_PREFIX}/`) ? { schema, url } : { schema: { ...(schema ?? {}), hide: true }, url },
   };
 }

@@ -27,7 +27,9 @@ export interface ApiOptions {
   onRoute?: (route: RouteOptions) => void;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const gw = opts.gateway;
@@ -40,7 +42,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   for (const s of SCHEMAS) app.addSchema(s);
 
   app.setErrorHandler(async (err, _req, reply) => {
-    const status = typeof (err as { statusCode?: number }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 0;
+    const status =
+      typeof (err as { statusCode?: number }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 0;
     if (status >= 400 && status < 500) {
       return sendProblem(reply, problem(status, 'Bad Request', (err as Error).message, { code: 'WARDEN_USAGE' }));
     }
@@ -48,7 +51,9 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     if (p.status >= 500) gw.logger.error({ err: String(err) }, 'api error');
     return sendProblem(reply, p);
   });
-  app.setNotFoundHandler(async (req, reply) => sendProblem(reply, problem(404, 'Not Found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  app.setNotFoundHandler(async (req, reply) =>
+    sendProblem(reply, problem(404, 'Not Found', `no route ${req.method} ${req.url.split('?')[0]}`)),
+  );
 
   app.get('/healthz', async () => ({ ok: true, sessions: gw.sessions.size }));
   app.get('/metrics', async (_req, reply) => {

@@ -67,7 +67,8 @@ export function registerMcp(app: FastifyInstance, gw: Gateway, opts: McpOptions)
     } catch (err) {
       gw.logger.error({ err: String(err) }, 'mcp request failed');
       if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' });
-      if (!reply.raw.writableEnded) reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'internal error' }, id: null }));
+      if (!reply.raw.writableEnded)
+        reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'internal error' }, id: null }));
     }
   };
   app.post('/mcp', handle);

@@ -58,7 +58,8 @@ export class McpSession {
     if (pending) {
       const dc = await pending.catch(() => null);
       // Reconnect when the client died, or its token lapsed and a newer one has arrived.
-      const stale = !dc || isEnded(dc.client) || (dc.expiresAt <= this.gw.clock.now() && this.identity.expiresAt > dc.expiresAt);
+      const stale =
+        !dc || isEnded(dc.client) || (dc.expiresAt <= this.gw.clock.now() && this.identity.expiresAt > dc.expiresAt);
       if (!stale) return dc.client;
       if (dc) await dc.client.end().catch(() => {});
       if (this.clients.get(connection) === pending) this.clients.delete(connection);

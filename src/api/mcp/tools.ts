@@ -95,9 +95,21 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
         const rows = (outcome.results?.[0]?.rows ?? []) as string[][];
         const plan = gw.policy.maskPlan(identity, connection);
         const masked = new Set(plan?.columns ?? []);
-        const tables = new Map<string, { schema: string; name: string; columns: { name: string; type: string; nullable: boolean; masked: boolean }[] }>();
+        const tables = new Map<
+          string,
+          {
+            schema: string;
+            name: string;
+            columns: { name: string; type: string; nullable: boolean; masked: boolean }[];
+          }
+        >();
         for (const [schema, name, column, type, nullable] of rows) {
-          if (table && table.toLowerCase() !== name?.toLowerCase() && table.toLowerCase() !== `${schema}.${name}`.toLowerCase()) continue;
+          if (
+            table &&
+            table.toLowerCase() !== name?.toLowerCase() &&
+            table.toLowerCase() !== `${schema}.${name}`.toLowerCase()
+          )
+            continue;
           const key = `${schema}.${name}`;
           let t = tables.get(key);
           if (!t) {
@@ -105,15 +117,23 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
             tables.set(key, t);
           }
           const col = (column as string).toLowerCase();
-          const isMasked = masked.has(col) || masked.has(`${name}.${col}`.toLowerCase()) || masked.has(`${key}.${col}`.toLowerCase());
-          t.columns.push({ name: column as string, type: type as string, nullable: nullable === 'YES', masked: isMasked });
+          const isMasked =
+            masked.has(col) || masked.has(`${name}.${col}`.toLowerCase()) || masked.has(`${key}.${col}`.toLowerCase());
+          t.columns.push({
+            name: column as string,
+            type: type as string,
+            nullable: nullable === 'YES',
+            masked: isMasked,
+          });
         }
         if (table && tables.size === 0) return errorResult(`no table '${table}' on ${connection}`);
         const detectors = plan?.detect ?? [];
         const lines = [...tables.values()].map(
-          (t) => `${t.schema}.${t.name}\n${t.columns.map((c) => `  ${c.name} ${c.type}${c.nullable ? '' : ' not null'}${c.masked ? '  [masked]' : ''}`).join('\n')}`,
+          (t) =>
+            `${t.schema}.${t.name}\n${t.columns.map((c) => `  ${c.name} ${c.type}${c.nullable ? '' : ' not null'}${c.masked ? '  [masked]' : ''}`).join('\n')}`,
         );
-        if (detectors.length) lines.push(`Values in any text column that look like ${detectors.join(', ')} are masked too.`);
+        if (detectors.length)
+          lines.push(`Values in any text column that look like ${detectors.join(', ')} are masked too.`);
         return {
           content: [{ type: 'text', text: lines.join('\n') || 'No tables.' }],
           structuredContent: { connection, tables: [...tables.values()], contentDetectors: detectors },
@@ -132,7 +152,13 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
       inputSchema: {
         connection: z.string().min(1).describe('connection name, from list_connections'),
         sql: z.string().min(1).max(1_000_000).describe('the SQL to run'),
-        maxRows: z.number().int().min(1).max(10_000).optional().describe(`rows returned per statement (default ${DEFAULT_MAX_ROWS})`),
+        maxRows: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .optional()
+          .describe(`rows returned per statement (default ${DEFAULT_MAX_ROWS})`),
       },
       annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: false },
     },
@@ -142,7 +168,10 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
         const client = await session.client(connection);
         const outcome = await runSql(gw, client, identity, connection, sql, { maxRows: maxRows ?? DEFAULT_MAX_ROWS });
         if (outcome.outcome === 'ok') {
-          return { content: [{ type: 'text', text: JSON.stringify(outcome.results) }], structuredContent: { ...outcome } };
+          return {
+            content: [{ type: 'text', text: JSON.stringify(outcome.results) }],
+            structuredContent: { ...outcome },
+          };
         }
         return refusalResult(outcome);
       }),
@@ -157,7 +186,10 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
         '(`warden access approve <id>`); then the connection can be used until the grant ends.',
       inputSchema: {
         connection: z.string().min(1),
-        duration: z.string().regex(/^\d+(m|h)$/).describe('how long, e.g. 30m or 2h'),
+        duration: z
+          .string()
+          .regex(/^\d+(m|h)$/)
+          .describe('how long, e.g. 30m or 2h'),
         reason: z.string().min(1).max(1000).describe('why you need it (shown to the approver)'),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
@@ -165,7 +197,12 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
     async ({ connection, duration, reason }, extra) =>
       guarded(gw, async () => {
         const { identity } = caller(extra);
-        const request = await approvalsOf(gw.approvals).requestAccess(identity, connection, parseDuration(duration), reason);
+        const request = await approvalsOf(gw.approvals).requestAccess(
+          identity,
+          connection,
+          parseDuration(duration),
+          reason,
+        );
         const text =
           `access request ${request.id} for ${connection} is ${request.state}. ` +
           `An approver (${request.approversRequired.groups.join(', ') || 'admins'}) runs: warden access approve ${request.id}`;
@@ -214,7 +251,10 @@ function refusalResult(o: SqlOutcome): CallToolResult {
       `then call query again with exactly the same SQL. Use review_status (waitSeconds) to wait for the decision.`;
     return { content: [{ type: 'text', text }], structuredContent: { ...o } };
   }
-  const text = o.outcome === 'blocked' ? (o.message ?? 'blocked by policy') : `the database returned an error: ${o.message ?? o.sqlstate}`;
+  const text =
+    o.outcome === 'blocked'
+      ? (o.message ?? 'blocked by policy')
+      : `the database returned an error: ${o.message ?? o.sqlstate}`;
   return { isError: true, content: [{ type: 'text', text }], structuredContent: { ...o } };
 }
 

@@ -41,11 +41,16 @@ export function registerExec(program: Command): void {
 }
 
 async function waitForApproval(api: ApiClient, reviewId: string, ms: number): Promise<void> {
-  process.stderr.write(`approval required: review ${reviewId}; waiting (an approver runs: warden reviews approve ${reviewId})…\n`);
+  process.stderr.write(
+    `approval required: review ${reviewId}; waiting (an approver runs: warden reviews approve ${reviewId})…\n`,
+  );
   const deadline = Date.now() + ms;
   for (;;) {
     const left = Math.max(1, Math.min(20, Math.ceil((deadline - Date.now()) / 1000)));
-    const { review } = await api.request<{ review: { state: string } }>('GET', `/api/v1/reviews/${encodeURIComponent(reviewId)}?wait=${left}s`);
+    const { review } = await api.request<{ review: { state: string } }>(
+      'GET',
+      `/api/v1/reviews/${encodeURIComponent(reviewId)}?wait=${left}s`,
+    );
     if (review.state === 'approved') return;
     if (review.state !== 'pending') throw new CliExit(1, `warden: review ${reviewId} was ${review.state}`);
     if (Date.now() >= deadline) throw new CliExit(1, `warden: review ${reviewId} is still pending`);
@@ -68,21 +73,33 @@ export function printExec(res: ExecResponse, json: boolean): void {
   }
   if (res.outcome === 'review') {
     process.stderr.write(`${res.message ?? `approval required: review ${res.reviewId}`}\n`);
-    if (res.reviewId) process.stderr.write(`an approver runs: warden reviews approve ${res.reviewId}   (or re-run with --wait)\n`);
+    if (res.reviewId)
+      process.stderr.write(`an approver runs: warden reviews approve ${res.reviewId}   (or re-run with --wait)\n`);
     return;
   }
   if (res.outcome !== 'ok') {
-    process.stderr.write(`${res.message ?? res.outcome}${res.sqlstate && res.outcome === 'error' ? ` (SQLSTATE ${res.sqlstate})` : ''}\n`);
+    process.stderr.write(
+      `${res.message ?? res.outcome}${res.sqlstate && res.outcome === 'error' ? ` (SQLSTATE ${res.sqlstate})` : ''}\n`,
+    );
     return;
   }
   for (const r of res.results ?? []) {
     const count = r.rowCount ?? r.rows?.length ?? 0;
     if (r.columns && r.rows) {
-      process.stdout.write(table(r.columns, r.rows.map((row) => row.map(cell))));
+      process.stdout.write(
+        table(
+          r.columns,
+          r.rows.map((row) => row.map(cell)),
+        ),
+      );
       const shown = r.truncated ? `, ${r.rows.length} shown` : '';
-      process.stdout.write(`(${count} row${count === 1 ? '' : 's'}${shown})${res.effect === 'mask' ? ' — masked' : ''}\n`);
+      process.stdout.write(
+        `(${count} row${count === 1 ? '' : 's'}${shown})${res.effect === 'mask' ? ' — masked' : ''}\n`,
+      );
     } else if (r.command) {
-      process.stdout.write(`${r.command}${/^(INSERT|UPDATE|DELETE|MERGE|SELECT|COPY|MOVE|FETCH)$/.test(r.command) ? ` ${count}` : ''}\n`);
+      process.stdout.write(
+        `${r.command}${/^(INSERT|UPDATE|DELETE|MERGE|SELECT|COPY|MOVE|FETCH)$/.test(r.command) ? ` ${count}` : ''}\n`,
+      );
     }
   }
 }

@@ -11,10 +11,15 @@ const WARDEN = fileURLToPath(new URL('../../../bin/warden.js', import.meta.url))
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [WARDEN, ...args], { env: { ...process.env, WARDEN_TOKEN: '', WARDEN_GATEWAY: '' } }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [WARDEN, ...args],
+      { env: { ...process.env, WARDEN_TOKEN: '', WARDEN_GATEWAY: '' } },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -31,8 +36,12 @@ describe('REST exec', () => {
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(body),
     });
-    // biome-ignore lint/suspicious/noExplicitAny: fields are asserted one by one
-    return { status: res.status, type: res.headers.get('content-type') ?? '', body: (await res.json()) as Record<string, any> };
+    return {
+      status: res.status,
+      type: res.headers.get('content-type') ?? '',
+      // biome-ignore lint/suspicious/noExplicitAny: fields are asserted one by one
+      body: (await res.json()) as Record<string, any>,
+    };
   };
 
   before(async () => {
@@ -68,7 +77,11 @@ describe('REST exec', () => {
   });
 
   it('runs every statement of a multi-statement input and caps rows', async () => {
-    const r = await exec(agent, { connection: 'shop', input: 'SELECT 1 AS one; SELECT id FROM orders ORDER BY id', maxRows: 5 });
+    const r = await exec(agent, {
+      connection: 'shop',
+      input: 'SELECT 1 AS one; SELECT id FROM orders ORDER BY id',
+      maxRows: 5,
+    });
     assert.equal(r.body.outcome, 'ok');
     assert.equal(r.body.results.length, 2);
     assert.deepEqual(r.body.results[0].rows, [[1]]);
@@ -152,12 +165,14 @@ describe('REST exec', () => {
 
   it('warden exec --wait waits for the approval, then runs the statement', async () => {
     const common = ['--gateway', gw.apiUrl, '--token', agent];
-    const sql = "UPDATE orders SET status = status WHERE true";
+    const sql = 'UPDATE orders SET status = status WHERE true';
     const child = cli(['exec', 'shop', sql, '--wait', '30s', ...common]);
     // The review appears in the dba's inbox; approve it through the REST API.
     let reviewId: string | undefined;
-    for (let i = 0; i < 100 && !reviewId; i++) {
-      const res = await fetch(`${gw.apiUrl}/api/v1/reviews?state=pending`, { headers: { authorization: `Bearer ${dba}` } });
+    for (let i = 0; i < 600 && !reviewId; i++) {
+      const res = await fetch(`${gw.apiUrl}/api/v1/reviews?state=pending`, {
+        headers: { authorization: `Bearer ${dba}` },
+      });
       const { reviews } = (await res.json()) as { reviews: { id: string; text: string }[] };
       reviewId = reviews.find((r) => r.text === sql)?.id;
       if (!reviewId) await new Promise((r) => setTimeout(r, 100));

@@ -28,7 +28,11 @@ describe('OpenAPI document', () => {
       },
     });
     await api.ready();
-    const res = await api.inject({ method: 'GET', url: '/api/v1/openapi.json', headers: { authorization: `Bearer ${await gw.token('ada', ['admins'])}` } });
+    const res = await api.inject({
+      method: 'GET',
+      url: '/api/v1/openapi.json',
+      headers: { authorization: `Bearer ${await gw.token('ada', ['admins'])}` },
+    });
     assert.equal(res.statusCode, 200);
     doc = res.json();
   });
@@ -52,18 +56,34 @@ describe('OpenAPI document', () => {
       assert.ok(op, `${r.method} ${path} is documented`);
       assert.ok(op.summary, `${r.method} ${path} has a summary`);
       const codes = Object.keys(op.responses);
-      assert.ok(codes.some((c) => c.startsWith('2')), `${r.method} ${path} documents its success response`);
+      assert.ok(
+        codes.some((c) => c.startsWith('2')),
+        `${r.method} ${path} documents its success response`,
+      );
       assert.ok(codes.includes('4XX'), `${r.method} ${path} documents problem responses`);
     }
     for (const p of Object.keys(doc.paths)) assert.ok(p.startsWith('/api/v1/'), `${p} is an /api/v1 path`);
     assert.ok(doc.paths['/api/v1/exec'].post.requestBody, 'exec has a body schema');
-    assert.ok(doc.paths['/api/v1/reviews/{id}'].get.parameters.some((p: { in: string; name: string }) => p.in === 'path' && p.name === 'id'));
+    assert.ok(
+      doc.paths['/api/v1/reviews/{id}'].get.parameters.some(
+        (p: { in: string; name: string }) => p.in === 'path' && p.name === 'id',
+      ),
+    );
   });
 
   it('requires a bearer token everywhere, and shares problem and result components', () => {
     assert.deepEqual(doc.security, [{ bearer: [] }]);
     assert.equal(doc.components.securitySchemes.bearer.scheme, 'bearer');
-    for (const name of ['Problem', 'ExecResult', 'Review', 'AccessRequest', 'Session', 'AuditRecord', 'Connection', 'PolicyTestResult']) {
+    for (const name of [
+      'Problem',
+      'ExecResult',
+      'Review',
+      'AccessRequest',
+      'Session',
+      'AuditRecord',
+      'Connection',
+      'PolicyTestResult',
+    ]) {
       assert.ok(doc.components.schemas[name], `component ${name}`);
     }
   });

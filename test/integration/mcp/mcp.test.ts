@@ -68,11 +68,14 @@ describe('MCP server', () => {
   });
 
   it('query returns masked rows', async () => {
-    const r = await agent.call('query', { connection: 'shop', sql: 'SELECT id, name, email, ssn AS s FROM customers ORDER BY id LIMIT 3' });
+    const r = await agent.call('query', {
+      connection: 'shop',
+      sql: 'SELECT id, name, email, ssn AS s FROM customers ORDER BY id LIMIT 3',
+    });
     assert.notEqual(r.isError, true, text(r));
     assert.equal(r.structuredContent?.outcome, 'ok');
     assert.equal(r.structuredContent?.effect, 'mask');
-    const [res] = r.structuredContent?.results;
+    const [res] = r.structuredContent?.results ?? [];
     assert.deepEqual(res.columns, ['id', 'name', 'email', 's']);
     assert.equal(res.rows.length, 3);
     assert.equal(res.rows[0][1], 'Ada Lovelace');
@@ -123,7 +126,10 @@ describe('MCP server', () => {
     assert.equal(bad.status, 401);
     assert.match(bad.headers.get('www-authenticate') ?? '', /resource_metadata=.*error="invalid_token"/);
 
-    const meta = (await (await fetch(`${gw.apiUrl}/.well-known/oauth-protected-resource`)).json()) as Record<string, unknown>;
+    const meta = (await (await fetch(`${gw.apiUrl}/.well-known/oauth-protected-resource`)).json()) as Record<
+      string,
+      unknown
+    >;
     assert.equal(meta.resource, `${gw.apiUrl}/mcp`);
     assert.deepEqual(meta.authorization_servers, [`${gw.apiUrl}/dev`]);
     assert.deepEqual(meta.bearer_methods_supported, ['header']);
@@ -145,7 +151,10 @@ describe('MCP server', () => {
     assert.equal(q.isError, true);
     assert.match(text(q), /no connection named 'shop'/);
     const denied = await gw.running.gateway.audit.list({ type: 'session.denied' });
-    assert.ok(denied.some((e) => e.actor === 'sam' && e.connection === 'shop'), 'the refusal is audited');
+    assert.ok(
+      denied.some((e) => e.actor === 'sam' && e.connection === 'shop'),
+      'the refusal is audited',
+    );
   });
 
   it('an MCP session belongs to its subject', async () => {
@@ -186,7 +195,9 @@ describe('MCP server', () => {
     const oncall = await mcpClient(gw.apiUrl, await gw.token('olivia', ['oncall']));
     open.push(oncall);
     const list = await oncall.call('list_connections');
-    assert.deepEqual(list.structuredContent?.connections, [{ name: 'shop', type: 'postgres', access: 'jit-requestable' }]);
+    assert.deepEqual(list.structuredContent?.connections, [
+      { name: 'shop', type: 'postgres', access: 'jit-requestable' },
+    ]);
     const q = await oncall.call('query', { connection: 'shop', sql: 'SELECT 1' });
     assert.equal(q.isError, true);
     assert.match(text(q), /just-in-time/);
