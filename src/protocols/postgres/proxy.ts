@@ -24,6 +24,8 @@ import {
   parseDescribe,
   parseErrorResponse,
   parseExecute,
+  parseNotificationResponse,
+  parseParameterStatus,
   parseParse,
   parseQuery,
   parseReadyForQuery,
@@ -31,6 +33,7 @@ import {
   rewriteErrorFields,
   writeDescribe,
   writeErrorResponse,
+  writeParameterStatus,
   writeReadyForQuery,
   writeTerminate,
 } from './wire/index.js';
@@ -459,6 +462,11 @@ export class PgProxy {
         this.toClient.push(ctx ? ctx.copyData(m.frame(), buf, start, length) : m.frame());
         return undefined;
       }
+      case BackendCode.NotificationResponse:
+      case BackendCode.ParameterStatus:
+        // Values a statement can set from data (`pg_notify('c', email)`, `set_config(…, email, …)`).
+        this.toClient.push(this.maskSideChannel(contextOf(head)?.masker ?? this.session.currentMasker, m));
+        return undefined;
       default:
         // ParameterStatus, ParameterDescription, NotificationResponse, Copy*Response, CopyDone…
         this.toClient.push(m.frame());
@@ -544,6 +552,16 @@ export class PgProxy {
       const masked = masker.maskText(value);
       return masked === value ? undefined : masked;
     });
+  }
+
+  private maskSideChannel(masker: Masker | null, m: MessageReader): Buffer {
+    if (!masker || !masker.maskTextMaybe(m.buffer, m.start, m.start + m.length)) return m.frame();
+    if (m.code === BackendCode.ParameterStatus) {
+      const p = parseParameterStatus(m.buffer, m.start, m.length);
+      return writeParameterStatus(this.w, p.name, masker.maskText(p.value)).flush();
+    }
+    const n = parseNotificationResponse(m.buffer, m.start, m.length);
+    return this.w.begin(BackendCode.NotificationResponse).int32(n.pid).cstring(masker.maskText(n.channel)).cstring(masker.maskText(n.payload)).end().flush();
   }
 
   /** Pop the head and emit any gateway refusals that are now next in line. */
