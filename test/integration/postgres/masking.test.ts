@@ -5,7 +5,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { binaryNumericText } from '../../../src/protocols/postgres/binary-text.js';
-import { BackendCode, dataRowCells, writeBind, writeExecute, writeParse, writeSync } from '../../../src/protocols/postgres/wire/index.js';
+import {
+  BackendCode,
+  dataRowCells,
+  parseNotificationResponse,
+  parseParameterStatus,
+  writeBind,
+  writeExecute,
+  writeParse,
+  writeQuery,
+  writeSync,
+} from '../../../src/protocols/postgres/wire/index.js';
 import { type TestGateway, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
 import { type TestPostgres, runSql } from '../../helpers/postgres.js';
 import { RawClient, errorFields, psql, readRecordings } from './support.js';
@@ -231,6 +241,34 @@ describe('postgres front door: masking', () => {
       received.push(JSON.stringify(f));
     } finally {
       raw.destroy();
+    }
+  });
+
+  it('side channels: notification payloads and reported settings are masked', async () => {
+    const c = await RawClient.session(gw.pgPort, agent);
+    try {
+      c.write(writeQuery(c.w, 'LISTEN leak').flush());
+      await c.waitFor((m) => m.code === BackendCode.ReadyForQuery);
+      c.take();
+      c.write(writeQuery(c.w, "SELECT pg_notify('leak', email) FROM customers WHERE id = 1").flush());
+      const note = await c.waitFor((m) => m.code === BackendCode.NotificationResponse);
+      const n = parseNotificationResponse(note.payload, 0, note.payload.length);
+      assert.equal(n.channel, 'leak');
+      assert.notEqual(n.payload, 'ada@example.com');
+      assert.match(n.payload, /\*/);
+      await c.waitFor((m) => m.code === BackendCode.ReadyForQuery);
+      c.take();
+      c.write(writeQuery(c.w, "SELECT set_config('application_name', email, false) AS s FROM customers WHERE id = 2").flush());
+      await c.waitFor((m) => m.code === BackendCode.ReadyForQuery);
+      const msgs = c.take();
+      const status = msgs.find((m) => m.code === BackendCode.ParameterStatus);
+      assert.ok(status, 'application_name is reported');
+      const p = parseParameterStatus(status.payload, 0, status.payload.length);
+      assert.equal(p.name, 'application_name');
+      received.push(n.payload, p.value, ...msgs.map((m) => m.payload.toString('latin1')));
+      assert.ok(!p.value.includes('alan@example.org'), p.value);
+    } finally {
+      c.destroy();
     }
   });
 
