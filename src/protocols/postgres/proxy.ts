@@ -555,7 +555,7 @@ export class PgProxy {
   }
 
   private maskSideChannel(masker: Masker | null, m: MessageReader): Buffer {
-    if (!masker || !masker.maskTextMaybe(m.buffer, m.start, m.start + m.length)) return m.frame();
+    if (!masker?.maskTextMaybe(m.buffer, m.start, m.start + m.length)) return m.frame();
     if (m.code === BackendCode.ParameterStatus) {
       const p = parseParameterStatus(m.buffer, m.start, m.length);
       return writeParameterStatus(this.w, p.name, masker.maskText(p.value)).flush();
