@@ -24,6 +24,7 @@ import {
   writeStartupMessage,
   writeSync,
 } from '../protocols/postgres/wire/index.js';
+import { copyFromStdinText, copyInResponse, MAX_COPY_IN_BYTES, withoutCopyInResponse } from './copy-in.js';
 import { ExclusiveLock } from './exclusive.js';
 import { prefixStatementName } from './statement-names.js';
 
@@ -113,6 +114,11 @@ class PgliteClient {
   /** Last ReadyForQuery status seen, or 'busy' while a reply without one is in progress (COPY IN). */
   private status: 'I' | 'T' | 'E' | 'busy' = 'I';
   private readonly prepared = new Set<string>();
+  /** Collecting a COPY … FROM STDIN (statement first) until CopyDone/CopyFail. */
+  private copyIn: Buffer[] | null = null;
+  private copyInBytes = 0;
+  /** An extended-protocol message was refused here: skip to Sync, as a server does after an error. */
+  private discardUntilSync = false;
 
   constructor(
     private readonly socket: Socket,
@@ -207,20 +213,62 @@ class PgliteClient {
   }
 
   private async runPending(): Promise<void> {
-    if (this.pending.length === 0 || this.phase === 'closed') return;
+    if (this.pending.length === 0 || this.closed) return;
     await this.shared.lock.acquire(this);
-    const frames = this.pending;
-    this.pending = [];
-    if (this.closed) return; // the cleanup task that follows releases the lock
-    for (const f of frames) {
-      const code = f[0];
-      if (code === FrontendCode.Sync || code === FrontendCode.Query) this.openExtended = false;
-      else if (code !== FrontendCode.CopyData && code !== FrontendCode.CopyDone && code !== FrontendCode.CopyFail) this.openExtended = true;
+    // Frames that arrive while PGlite works are taken by the next turn of this loop.
+    while (this.pending.length > 0 && !this.closed) {
+      const frames = this.pending;
+      this.pending = [];
+      let batch: Buffer[] = [];
+      for (const f of frames) {
+        if (this.copyIn) {
+          this.copyIn.push(f);
+          this.copyInBytes += f.length;
+          if (this.copyInBytes > MAX_COPY_IN_BYTES) throw new Error('COPY FROM STDIN too large for the demo target');
+          if (f[0] === FrontendCode.CopyDone || f[0] === FrontendCode.CopyFail) {
+            const all = this.copyIn;
+            this.copyIn = null;
+            await this.execute(all, true);
+          }
+          continue;
+        }
+        if (this.discardUntilSync) {
+          if (f[0] !== FrontendCode.Sync) continue;
+          this.discardUntilSync = false;
+        }
+        const copyText = copyFromStdinText(f);
+        if (copyText !== null) {
+          if (batch.length > 0) await this.execute(batch, false);
+          batch = [];
+          if (f[0] === FrontendCode.Parse) {
+            this.socket.write(writeErrorResponse(this.writer, { severity: 'ERROR', code: '0A000', message: 'the demo target supports COPY FROM STDIN only in a simple query' }).flush());
+            this.discardUntilSync = true;
+            continue;
+          }
+          this.copyIn = [f];
+          this.copyInBytes = f.length;
+          this.status = 'busy';
+          this.socket.write(copyInResponse(copyText));
+          continue;
+        }
+        const code = f[0];
+        if (code === FrontendCode.Sync || code === FrontendCode.Query) this.openExtended = false;
+        else if (code !== FrontendCode.CopyData && code !== FrontendCode.CopyDone && code !== FrontendCode.CopyFail) this.openExtended = true;
+        batch.push(f);
+      }
+      if (batch.length > 0) await this.execute(batch, false);
     }
-    const out = Buffer.from(await this.shared.db.execProtocolRaw(Buffer.concat(frames)));
+    if (this.status === 'I' && !this.openExtended && !this.copyIn && !this.discardUntilSync && this.pending.length === 0) {
+      this.shared.lock.release(this);
+    }
+  }
+
+  /** Run frames on PGlite (holding the lock) and send the reply to the client. */
+  private async execute(frames: Buffer[], copyIn: boolean): Promise<void> {
+    let out: Buffer = Buffer.from(await this.shared.db.execProtocolRaw(Buffer.concat(frames)));
+    if (copyIn) out = withoutCopyInResponse(out);
     this.status = lastReadyStatus(out) ?? 'busy';
     if (!this.closed) this.socket.write(out);
-    if (this.status === 'I' && !this.openExtended && this.pending.length === 0) this.shared.lock.release(this);
   }
 
   /** A client that leaves mid-transaction or with prepared statements leaves the backend clean. */

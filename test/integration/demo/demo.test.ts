@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { DEFAULT_GATEWAY_PG, resolveGatewayPg, startTokenProxy, type TokenProxy } from '../../../src/cli/commands/connect.js';
 import { type RunningDemo, demoPsqlCommand, startDemo } from '../../../src/demo/index.js';
-import { PSQL, psql, runProgram, spawnWarden, WARDEN_BIN } from './support.js';
+import { PSQL, psql, psqlScript, runProgram, spawnWarden, WARDEN_BIN } from './support.js';
 
 const STARTUP_TIMEOUT = 240_000;
 let root: string;
@@ -182,6 +182,24 @@ describe('warden demo, started in-process', () => {
       const r = await d.query('SELECT notes FROM customers WHERE id = 4');
       assert.equal(r.rows[0].notes, 'VIP');
     });
+  });
+
+  it('psql COPY FROM STDIN (alone and inside a rolled-back transaction), COPY TO STDOUT masked', async () => {
+    const dba = gatewayUrl(demo, demo.tokens.dba);
+    const copy = await psqlScript(dba, 'COPY orders (customer_id, amount, status) FROM STDIN;\n1\t9.99\tcopied\n2\t1.50\tcopied\n\\.\n');
+    assert.equal(copy.code, 0, copy.stderr);
+    const bad = await psqlScript(dba, 'COPY orders (customer_id, amount, status) FROM STDIN;\n1\tnot-a-number\tcopied\n\\.\n');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /invalid input syntax for type numeric/);
+    const tx = await psqlScript(
+      dba,
+      "BEGIN;\nCOPY orders (customer_id, amount, status) FROM STDIN;\n3\t1\tcopied\n\\.\nSELECT count(*) FROM orders WHERE status = 'copied';\nROLLBACK;\nSELECT count(*) FROM orders WHERE status = 'copied';\n",
+    );
+    assert.equal(tx.code, 0, tx.stderr);
+    assert.deepEqual(tx.stdout.trim().split('\n').filter((l) => /^\d+$/.test(l)), ['3', '2']);
+    const out = await psql(gatewayUrl(demo, demo.tokens.agent), 'COPY (SELECT id, email FROM customers WHERE id <= 2 ORDER BY id) TO STDOUT');
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout.trim(), '1\ta***@example.com\n2\ta***@example.org');
   });
 
   it('the embedded target itself requires the password only Warden holds', async () => {

@@ -2,6 +2,7 @@
 // statement names and the FIFO lock.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { copyFromStdinText, copyInResponse, withoutCopyInResponse } from '../../../src/demo/copy-in.js';
 import { ExclusiveLock } from '../../../src/demo/exclusive.js';
 import { prefixStatementName } from '../../../src/demo/statement-names.js';
 import {
@@ -14,6 +15,9 @@ import {
   writeDescribe,
   writeExecute,
   writeParse,
+  writeQuery,
+  writeReadyForQuery,
+  writeCommandComplete,
 } from '../../../src/protocols/postgres/wire/index.js';
 
 function frameOf(build: (w: MessageWriter) => void): Buffer {
@@ -85,5 +89,33 @@ describe('ExclusiveLock', () => {
     assert.deepEqual(order, ['b', 'c']);
     lock.release('c');
     assert.equal(lock.owner, null);
+  });
+});
+
+describe('COPY FROM STDIN helpers', () => {
+  it('recognises COPY … FROM STDIN in a Query or Parse, after comments, and nothing else', () => {
+    const q = (sql: string) => copyFromStdinText(frameOf((w) => writeQuery(w, sql)));
+    assert.equal(q('COPY orders FROM STDIN'), 'COPY orders FROM STDIN');
+    assert.ok(q('-- load\n /* rows */ copy orders (id, amount)\n  from\tstdin with (format csv)'));
+    assert.equal(q('COPY orders TO STDOUT'), null);
+    assert.equal(q("SELECT 'COPY x FROM STDIN'"), null);
+    assert.ok(copyFromStdinText(frameOf((w) => writeParse(w, 's1', 'copy t from stdin'))));
+    assert.equal(copyFromStdinText(frameOf((w) => writeExecute(w))), null);
+  });
+
+  it('answers with the overall format of the COPY, and drops the real CopyInResponse from the reply', () => {
+    assert.equal(copyInResponse('COPY t FROM STDIN')[5], 0);
+    assert.equal(copyInResponse('COPY t FROM STDIN WITH (FORMAT binary)')[5], 1);
+    const w = new MessageWriter();
+    w.bytes(copyInResponse('COPY t FROM STDIN'));
+    writeCommandComplete(w, 'COPY 2');
+    writeReadyForQuery(w, 'I');
+    const reply = Buffer.from(w.flush());
+    const stripped = withoutCopyInResponse(reply);
+    const r = new MessageReader();
+    r.push(stripped);
+    const codes: string[] = [];
+    while (r.next()) codes.push(String.fromCharCode(r.code));
+    assert.deepEqual(codes, ['C', 'Z']);
   });
 });

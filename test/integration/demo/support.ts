@@ -12,14 +12,15 @@ export interface ProcResult {
   stderr: string;
 }
 
-export function runProgram(cmd: string, args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ProcResult> {
+export function runProgram(cmd: string, args: string[], env: Record<string, string> = {}, input = ''): Promise<ProcResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -33,11 +34,16 @@ export function runProgram(cmd: string, args: string[], env: Record<string, stri
 
 /** psql with no rc file, unaligned tuples-only output; the password (if any) from PGPASSWORD. */
 export function psql(conninfo: string, sql: string, password?: string): Promise<ProcResult> {
-  return runProgram(PSQL, ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c', sql], {
-    PGPASSFILE: '/dev/null',
-    PGCONNECT_TIMEOUT: '10',
-    ...(password === undefined ? {} : { PGPASSWORD: password }),
-  });
+  return runProgram(PSQL, ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c', sql], psqlEnv(password));
+}
+
+/** psql reading a script from stdin. */
+export function psqlScript(conninfo: string, script: string, password?: string): Promise<ProcResult> {
+  return runProgram(PSQL, ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', conninfo], psqlEnv(password), script);
+}
+
+function psqlEnv(password: string | undefined): Record<string, string> {
+  return { PGPASSFILE: '/dev/null', PGCONNECT_TIMEOUT: '10', ...(password === undefined ? {} : { PGPASSWORD: password }) };
 }
 
 export interface LongRunning {
