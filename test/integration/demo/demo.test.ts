@@ -216,6 +216,9 @@ describe('warden demo, started in-process', () => {
     const r = await psql(`host=127.0.0.1 port=${proxy.port} dbname=whatever user=someone`, 'SELECT name, email FROM customers ORDER BY id LIMIT 1');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'Ada Lovelace|a***@example.com');
+    const described = await psql(`host=127.0.0.1 port=${proxy.port} dbname=shop`, '\\d customers');
+    assert.equal(described.code, 0, described.stderr);
+    assert.match(described.stdout, /card_number\|text/);
     const blocked = await psql(`host=127.0.0.1 port=${proxy.port} dbname=shop`, 'DROP TABLE orders');
     assert.notEqual(blocked.code, 0);
     assert.match(blocked.stderr, /blocked by rule no-ddl/);
