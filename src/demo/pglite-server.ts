@@ -281,10 +281,10 @@ class PgliteClient {
       const w = this.writer;
       writeCopyFail(w, 'client disconnected');
       writeSync(w);
-      let status = lastReadyStatus(Buffer.from(await this.shared.db.execProtocolRaw(w.flush())));
+      const status = lastReadyStatus(Buffer.from(await this.shared.db.execProtocolRaw(w.flush())));
       if (status !== 'I') {
         writeQuery(w, 'ROLLBACK');
-        status = lastReadyStatus(Buffer.from(await this.shared.db.execProtocolRaw(w.flush())));
+        await this.shared.db.execProtocolRaw(w.flush());
       }
       if (this.prepared.size > 0) {
         for (const name of this.prepared) w.begin(FrontendCode.Close).byte(0x53).cstring(name).end();
