@@ -2,17 +2,20 @@
 // from pgbench and the bench driver. Started by bench/pg/gateway.ts with a JSON spec in
 // WARDEN_BENCH_SPEC; prints one JSON line {pgPort, token} when ready; on "stop" from stdin (or
 // stdin closing) it closes the gateway, prints {auditEntries, recordings} and exits.
+// It runs transpiled to plain JavaScript (bench/pg/compile.ts), so it imports nothing from test/:
+// the policy comes in the spec.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger, startGateway } from '../../src/gateway/index.js';
-import { TEST_POLICY } from '../../test/helpers/gateway.js';
 
 export interface GatewayChildSpec {
   dir: string;
   target: { port: number; database: string; user: string; password: string };
   connection: string;
+  /** The `access`/`rules`/`masking` part of warden.yaml. */
+  policy: string;
 }
 
 const spec = JSON.parse(process.env.WARDEN_BENCH_SPEC ?? '') as GatewayChildSpec;
@@ -35,7 +38,7 @@ connections:
     user: ${spec.target.user}
     password: \${env:BENCH_TARGET_PASSWORD}
     tls: disable
-${TEST_POLICY.replaceAll('[shop]', `[${spec.connection}]`)}
+${spec.policy.replaceAll('[shop]', `[${spec.connection}]`)}
 `;
 const { config } = parseConfig(yaml, { baseDir: spec.dir, env: { ...process.env, BENCH_TARGET_PASSWORD: spec.target.password } });
 const running = await startGateway(config, { logger: createLogger({ level: process.env.WARDEN_BENCH_LOG ?? 'silent' }) });
@@ -58,6 +61,8 @@ async function stop(): Promise<void> {
 }
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (d: string) => {
+  // "mem": one JSON line of process.memoryUsage() (to tell V8 heap from native memory).
+  if (d.includes('mem')) process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
   if (d.includes('stop')) void stop();
 });
 process.stdin.on('end', () => void stop());

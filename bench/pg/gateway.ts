@@ -1,4 +1,6 @@
-// Starts bench/pg/gateway-child.ts as a child process (tsx loader), optionally with --cpu-prof.
+// Starts bench/pg/gateway-child.ts as a child process, transpiled to plain JavaScript like
+// `warden` from dist/ (see compile.ts; WARDEN_BENCH_TSX=1 runs it under tsx instead), optionally
+// with --cpu-prof.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +8,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Endpoint } from './endpoint.js';
+import { TEST_POLICY } from '../../test/helpers/gateway.js';
+import { compileGatewayChild } from './compile.js';
 import type { GatewayChildSpec } from './gateway-child.js';
 
 const CHILD = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
@@ -26,10 +30,13 @@ export async function startGatewayChild(
     dir,
     connection: opts.connection,
     target: { port: target.port, database: target.database, user: target.user, password: target.password },
+    policy: TEST_POLICY,
   };
-  const nodeArgs = ['--import', 'tsx'];
+  const fromSource = process.env.WARDEN_BENCH_TSX === '1';
+  const childPath = fromSource ? CHILD : compileGatewayChild(join(dir, 'js'));
+  const nodeArgs = fromSource ? ['--import', 'tsx'] : [];
   if (opts.cpuProfDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir);
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, CHILD], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, childPath], {
     env: { ...process.env, WARDEN_BENCH_SPEC: JSON.stringify(spec) },
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -1,6 +1,6 @@
 export { Gateway, type GatewayDeps, type OpenSessionRequest } from './gateway.js';
 export { GatewaySession, type OperationInput, type OperationResult, type SessionProtocol } from './session.js';
-export type { Refusal, RefusalKind, Verdict } from './verdict.js';
+export { PendingAudit, type Refusal, type RefusalKind, type Verdict } from './verdict.js';
 export { GatewayMetrics } from './metrics.js';
 export { RevocationCache } from './revocations.js';
 export { startGateway, splitHostPort, type RunningGateway, type StartOptions } from './runtime.js';

@@ -2,6 +2,9 @@
 // start several gateways in one process do not collide.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+type CounterChild = ReturnType<Counter<'effect' | 'protocol' | 'kind'>['labels']>;
+type HistogramChild = ReturnType<Histogram<'protocol'>['labels']>;
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly decisions = new Counter({
@@ -30,7 +33,42 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  // Label children, cached: inc({…}) / observe({…}) hash the label object on every call, and
+  // these two run once per operation.
+  private readonly decisionChildren = new Map<string, Map<string, Map<string, CounterChild>>>();
+  private readonly decideChildren = new Map<string, HistogramChild>();
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
+  }
+
+  /** The `warden_decisions_total` child for these labels. */
+  decisionCounter(effect: string, protocol: string, kind: string): CounterChild {
+    let byProtocol = this.decisionChildren.get(effect);
+    if (!byProtocol) {
+      byProtocol = new Map();
+      this.decisionChildren.set(effect, byProtocol);
+    }
+    let byKind = byProtocol.get(protocol);
+    if (!byKind) {
+      byKind = new Map();
+      byProtocol.set(protocol, byKind);
+    }
+    let child = byKind.get(kind);
+    if (!child) {
+      child = this.decisions.labels(effect, protocol, kind);
+      byKind.set(kind, child);
+    }
+    return child;
+  }
+
+  /** The `warden_decide_seconds` child for this protocol. */
+  decideTimer(protocol: string): HistogramChild {
+    let child = this.decideChildren.get(protocol);
+    if (!child) {
+      child = this.decideSeconds.labels(protocol);
+      this.decideChildren.set(protocol, child);
+    }
+    return child;
   }
 }

@@ -20,7 +20,7 @@ import { compileMasker, type Masker } from '../masking/index.js';
 import type { SessionRecording } from '../recording/index.js';
 import type { ConnectionConfig } from '../config/schema.js';
 import type { Gateway } from './gateway.js';
-import { type Verdict, refusalMessage, winningReason } from './verdict.js';
+import { PendingAudit, type Refusal, type Verdict, refusalMessage, winningReason } from './verdict.js';
 
 export type OperationInput =
   | { kind: 'sql'; text: string; prepared?: ReadonlyMap<string, SqlKind[]> }
@@ -43,12 +43,23 @@ export interface OperationResult {
 
 export type SessionProtocol = ConnectionRef['type'] | 'mcp' | 'api';
 
+export interface DecideOptions {
+  /** Ends a review hold early (client cancel or disconnect). */
+  signal?: AbortSignal;
+  /**
+   * The caller honours `Verdict.audit` (holds the response until the entry is committed and ends
+   * the session if it fails), so read-only statements need not wait for the commit.
+   */
+  pipelineAudit?: boolean;
+}
+
 export class GatewaySession {
   readonly id: string;
   readonly startedAt: number;
   closed = false;
   private operations = 0;
   private masker: Masker | null = null;
+  private decideTimer: { observe(seconds: number): void } | undefined;
   /** The connection's masking plan for this identity: applied to what the client sent before it
    * goes to the recording, whatever the decision (a refused INSERT still quotes its values). */
   private readonly textMasker: Masker | null;
@@ -75,81 +86,111 @@ export class GatewaySession {
   }
 
   /** Decide one operation. Never throws for policy reasons: a refusal is data in the Verdict. */
-  async decide(input: OperationInput, opts: { signal?: AbortSignal } = {}): Promise<Verdict> {
+  async decide(input: OperationInput, opts: DecideOptions = {}): Promise<Verdict> {
+    return this.decideOrWait(input, opts);
+  }
+
+  /**
+   * decide() without a promise when there is nothing to wait for: with `pipelineAudit`, a
+   * read-only statement is answered synchronously (its audit entry commits while it runs), so
+   * the adapter forwards it in the same turn. Everything else returns a promise, as decide().
+   *
+   * Audit order: the entry of an operation is committed before the operation is forwarded (fail
+   * closed), except for pipelined read-only statements (see `auditMayTrail`): those run at the
+   * target while the entry commits, and the adapter holds their response until it is committed;
+   * if the write fails the adapter ends the session, so no response is ever returned unaudited.
+   */
+  decideOrWait(input: OperationInput, opts: DecideOptions = {}): Verdict | Promise<Verdict> {
     const started = performance.now();
     const op = this.buildOperation(input);
-    let decision = this.evaluate(op);
-    let reviewId: string | undefined;
-
-    if (decision.effect === 'review') {
+    const decision = this.evaluate(op);
+    if (decision.effect === 'review') return this.reviewThenAudit(op, decision, opts.signal, started);
+    if (opts.pipelineAudit === true && auditMayTrail(op, decision)) {
+      let commit: Promise<unknown>;
       try {
-        const outcome = await this.handleReview(op, decision, opts.signal);
-        decision = outcome.decision;
-        reviewId = outcome.reviewId;
+        commit = this.appendAudit(op, decision, undefined);
       } catch (err) {
-        this.gw.logger.error({ err: String(err), op: op.id }, 'review could not be created or checked; refusing operation');
-        decision = failClosed(decision, 'the review could not be recorded');
+        commit = Promise.reject(err);
       }
+      const audit = new PendingAudit(commit, (err) =>
+        this.gw.logger.error({ err: String(err), session: this.id }, 'audit write failed after a pipelined read; ending session'),
+      );
+      return this.finish(op, decision, undefined, started, audit);
     }
+    return this.auditThenFinish(op, decision, undefined, started);
+  }
 
+  private async reviewThenAudit(op: Operation, decision: Decision, signal: AbortSignal | undefined, started: number): Promise<Verdict> {
+    let reviewId: string | undefined;
     try {
-      await this.gw.audit.append({
-        type: 'operation',
-        actor: this.identity.sub,
-        session: this.id,
-        connection: this.connection.name,
-        data: {
-          op: op.id,
-          kind: op.kind,
-          text: auditText(op),
-          effect: decision.effect,
-          rules: decision.rules,
-          reasons: decision.reasons.map((r) => r.code),
-          ...(reviewId ? { review: reviewId } : {}),
-        },
-      });
+      const outcome = await this.handleReview(op, decision, signal);
+      decision = outcome.decision;
+      reviewId = outcome.reviewId;
+    } catch (err) {
+      this.gw.logger.error({ err: String(err), op: op.id }, 'review could not be created or checked; refusing operation');
+      decision = failClosed(decision, 'the review could not be recorded');
+    }
+    return this.auditThenFinish(op, decision, reviewId, started);
+  }
+
+  private async auditThenFinish(op: Operation, decision: Decision, reviewId: string | undefined, started: number): Promise<Verdict> {
+    try {
+      await this.appendAudit(op, decision, reviewId);
     } catch (err) {
       this.gw.logger.error({ err: String(err), session: this.id }, 'audit write failed; refusing operation');
       decision = failClosed(decision, 'the audit record could not be written');
     }
+    return this.finish(op, decision, reviewId, started, null);
+  }
 
-    const refused = decision.effect === 'block' || decision.effect === 'review';
-    const terminate = decision.reasons.some((r) => r.code === 'identity-expired' || r.code === 'identity-revoked');
-    const masker = !refused && decision.masking ? this.maskerFor(decision) : null;
-    const winner = winningReason(decision, (rule) => this.gw.ruleAction(rule));
-    const verdict: Verdict = {
-      op,
-      decision,
-      masker,
-      refusal: refused
-        ? {
-            kind: terminate
-              ? 'identity'
-              : decision.effect === 'review'
-                ? 'review'
-                : winner?.code === 'policy-error'
-                  ? 'policy-error'
-                  : 'blocked',
-            message: refusalMessage(decision, winner, reviewId),
-            ...(reviewId && decision.effect === 'review' ? { reviewId } : {}),
-          }
-        : null,
-      terminate,
+  private appendAudit(op: Operation, decision: Decision, reviewId: string | undefined): Promise<unknown> {
+    const reasons = new Array<string>(decision.reasons.length);
+    for (let i = 0; i < reasons.length; i++) reasons[i] = decision.reasons[i]!.code;
+    const data: Record<string, unknown> = {
+      op: op.id,
+      kind: op.kind,
+      text: auditText(op),
+      effect: decision.effect,
+      rules: decision.rules,
+      reasons,
     };
+    if (reviewId) data.review = reviewId;
+    return this.gw.audit.append({ type: 'operation', actor: this.identity.sub, session: this.id, connection: this.connection.name, data });
+  }
+
+  private finish(op: Operation, decision: Decision, reviewId: string | undefined, started: number, audit: PendingAudit | null): Verdict {
+    const effect = decision.effect;
+    const refused = effect === 'block' || effect === 'review';
+    let terminate = false;
+    let refusal: Refusal | null = null;
+    let masker: Masker | null = null;
+    if (refused) {
+      for (const r of decision.reasons) if (r.code === 'identity-expired' || r.code === 'identity-revoked') terminate = true;
+      const winner = winningReason(decision, (rule) => this.gw.ruleAction(rule));
+      refusal = {
+        kind: terminate ? 'identity' : effect === 'review' ? 'review' : winner?.code === 'policy-error' ? 'policy-error' : 'blocked',
+        message: refusalMessage(decision, winner, reviewId),
+      };
+      if (reviewId && effect === 'review') refusal.reviewId = reviewId;
+    } else if (decision.masking) {
+      masker = this.maskerFor(decision);
+    }
 
     this.operations++;
-    this.recording.event({
+    const event: Record<string, unknown> = {
       type: 'operation',
       op: op.id,
       kind: op.kind,
       text: (masker ?? this.textMasker)?.maskText(op.text) ?? op.text,
-      effect: decision.effect,
+      effect,
       rules: decision.rules,
-      ...(verdict.refusal ? { refusal: verdict.refusal.message } : {}),
-    });
-    this.gw.metrics.decisions.inc({ effect: decision.effect, protocol: this.protocol, kind: op.kind });
-    this.gw.metrics.decideSeconds.observe({ protocol: this.protocol }, (performance.now() - started) / 1000);
-    return verdict;
+    };
+    if (refusal) event.refusal = refusal.message;
+    this.recording.event(event);
+    this.gw.metrics.decisionCounter(effect, this.protocol, op.kind).inc();
+    this.decideTimer ??= this.gw.metrics.decideTimer(this.protocol);
+    this.decideTimer.observe((performance.now() - started) / 1000);
+    return { op, decision, masker, refusal, terminate, audit };
   }
 
   /** Record what the client received for an operation (values already masked by the adapter). */
@@ -207,28 +248,25 @@ export class GatewaySession {
   }
 
   private buildOperation(input: OperationInput): Operation {
-    const base = {
-      id: newId('op', this.gw.clock.now()),
-      session: this.id,
-      connection: this.connection,
-      identity: this.identity,
-      text: input.text,
-      at: this.gw.clock.now(),
-    };
+    const at = this.gw.clock.now();
+    const id = newId('op', at);
+    const session = this.id;
+    const connection = this.connection;
+    const identity = this.identity;
     switch (input.kind) {
       case 'sql': {
         // MySQL brings its own parser with the MySQL adapter; Postgres is the default dialect.
         const a = analyzePostgres(input.text, input.prepared ? { prepared: input.prepared } : undefined);
-        return { ...base, kind: 'sql', sql: a.facts, normalized: a.normalized };
+        return { id, session, connection, identity, text: input.text, at, kind: 'sql', sql: a.facts, normalized: a.normalized };
       }
       case 'command':
-        return { ...base, kind: 'command', command: input.command ?? analyzeCommand(input.text) };
+        return { id, session, connection, identity, text: input.text, at, kind: 'command', command: input.command ?? analyzeCommand(input.text) };
       case 'http':
-        return { ...base, kind: 'http', http: input.http };
+        return { id, session, connection, identity, text: input.text, at, kind: 'http', http: input.http };
       case 'k8s':
-        return { ...base, kind: 'k8s', k8s: input.k8s };
+        return { id, session, connection, identity, text: input.text, at, kind: 'k8s', k8s: input.k8s };
       case 'session':
-        return { ...base, kind: 'session', session_: input.session };
+        return { id, session, connection, identity, text: input.text, at, kind: 'session', session_: input.session };
     }
   }
 }
@@ -253,4 +291,30 @@ function failClosed(prev: Decision | null, message: string): Decision {
 // keeps the exact text.
 function auditText(op: Operation): string {
   return op.kind === 'sql' ? op.normalized : op.text.length > 2000 ? `${op.text.slice(0, 2000)}…` : op.text;
+}
+
+// Statements that cannot change anything, whose audit entry may commit while they run (see
+// decideOrWait). Deliberately narrow: SELECT/SHOW only, nothing the analysis counts as a write,
+// no settings, and only builtin functions without side effects. Residual risk, accepted and
+// bounded by the session ending when the audit write fails: a view, cast, operator or RLS policy
+// can call a user function, and `FOR UPDATE` takes row locks; such effects may happen before the
+// entry is committed, never without it being attempted, and no result is returned unaudited.
+const READ_ONLY_KINDS: ReadonlySet<SqlKind> = new Set<SqlKind>(['select', 'show']);
+const PURE_FUNCTIONS: ReadonlySet<string> = new Set([
+  'count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'stddev', 'variance',
+  'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'lower', 'upper', 'length', 'char_length',
+  'octet_length', 'coalesce', 'nullif', 'greatest', 'least', 'abs', 'round', 'floor', 'ceil',
+  'ceiling', 'trunc', 'mod', 'trim', 'btrim', 'ltrim', 'rtrim', 'substr', 'substring', 'left',
+  'right', 'concat', 'concat_ws', 'replace', 'position', 'strpos', 'now', 'current_date',
+  'current_timestamp', 'date_trunc', 'date_part', 'extract', 'to_char', 'row_to_json', 'to_json',
+  'to_jsonb', 'json_build_object', 'jsonb_build_object',
+]);
+
+function auditMayTrail(op: Operation, decision: Decision): boolean {
+  if (op.kind !== 'sql' || (decision.effect !== 'allow' && decision.effect !== 'mask')) return false;
+  const f = op.sql;
+  if (!f.parsed || f.writes || f.copyProgram || f.serverFile || f.settings.length > 0) return false;
+  for (const k of f.kinds) if (!READ_ONLY_KINDS.has(k)) return false;
+  for (const fn of f.functions) if (!PURE_FUNCTIONS.has(fn)) return false;
+  return true;
 }

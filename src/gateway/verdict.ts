@@ -22,6 +22,35 @@ export interface Verdict {
   refusal: Refusal | null;
   /** True when the session must end after the refusal is sent (token expired or revoked). */
   terminate: boolean;
+  /**
+   * Pipelined audit (only when the caller asked for it with `pipelineAudit`, and only for
+   * read-only statements): the operation may be forwarded now, while its audit entry commits.
+   * The adapter must hold every response to it until `audit.state` is true, and end the session
+   * with a fatal error when it becomes false. Null: the entry is already committed.
+   */
+  audit: PendingAudit | null;
+}
+
+/** An audit entry being committed while its (read-only) operation runs at the target. */
+export class PendingAudit {
+  /** undefined while committing, true once committed, false when the write failed. */
+  state: boolean | undefined = undefined;
+  /** Resolves with `state` once it is known (never rejects). */
+  readonly settled: Promise<boolean>;
+
+  constructor(commit: Promise<unknown>, onFailure: (err: unknown) => void) {
+    this.settled = commit.then(
+      () => {
+        this.state = true;
+        return true;
+      },
+      (err: unknown) => {
+        this.state = false;
+        onFailure(err);
+        return false;
+      },
+    );
+  }
 }
 
 /** The reason that produced the decision's effect: a rule of that action, else the first. */

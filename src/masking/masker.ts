@@ -70,12 +70,18 @@ export class Masker {
    * bytes, without decoding), else the masked text's bytes.
    */
   maskTextMaybe(buf: Buffer, start = 0, end: number = buf.length): Buffer | null {
+    const masked = this.maskTextOf(buf, start, end);
+    return masked === null ? null : Buffer.from(masked, 'utf8');
+  }
+
+  /** maskTextMaybe, answering the masked text itself (callers writing it into their own buffer). */
+  maskTextOf(buf: Buffer, start: number, end: number): string | null {
     if (this.guard === 0) return null;
     const flags = scanBytes(buf, start, end);
     if ((flags & this.guard) === 0) return null;
     const text = buf.toString('utf8', start, end);
     const masked = this.run(text, flags);
-    return masked === text ? null : Buffer.from(masked, 'utf8');
+    return masked === text ? null : masked;
   }
 
   /**

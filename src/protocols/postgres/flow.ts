@@ -19,3 +19,5 @@ export class Flow {
 
 export const PAUSE_BACKPRESSURE = 1;
 export const PAUSE_DECIDING = 2;
+/** Bytes read but not yet handled passed a limit (the pump is waiting, e.g. for an audit commit). */
+export const PAUSE_READ_AHEAD = 4;

@@ -2,10 +2,14 @@
 // an entry; every server message is matched against the head. Refusals made by the gateway are
 // queued as `synthetic` entries so they reach the client in protocol order, after the answers to
 // the messages the client sent before them.
+import type { PendingAudit } from '../../gateway/index.js';
 import type { ResultContext } from './result.js';
 import type { Portal, Statement } from './statements.js';
 
-export type Pending =
+// `gate`: the answer to this entry waits until the audit entry of its statement is committed
+// (pipelined read-only statements, see GatewaySession.decideOrWait). Entries behind it wait too,
+// since answers come in order.
+export type Pending = (
   | { t: 'simple'; ctx: ResultContext | null }
   | { t: 'parse' }
   | { t: 'bind' }
@@ -13,7 +17,8 @@ export type Pending =
   | { t: 'describe'; stmt: Statement | null; portal: Portal | null; internal: boolean }
   | { t: 'execute'; ctx: ResultContext; portal: Portal }
   | { t: 'sync' }
-  | { t: 'synthetic'; frames: Buffer[]; readyForQuery: boolean };
+  | { t: 'synthetic'; frames: Buffer[]; readyForQuery: boolean }
+) & { gate?: PendingAudit | undefined };
 
 export class PendingQueue {
   private items: Pending[] = [];

@@ -3,11 +3,12 @@
 // enforces the verdict in protocol: refusals as ErrorResponse in the right place of the stream,
 // masked DataRow/CopyData/error texts, recorded results. No policy logic lives here.
 import type { Socket } from 'node:net';
-import type { GatewaySession, Verdict } from '../../gateway/index.js';
+import type { GatewaySession, PendingAudit, Verdict } from '../../gateway/index.js';
 import type { Masker } from '../../masking/index.js';
 import { buildColumnPlan, withResultFormats } from './column-plan.js';
 import type { ColumnSources } from './column-sources.js';
-import { Flow, PAUSE_BACKPRESSURE, PAUSE_DECIDING } from './flow.js';
+import { Flow, PAUSE_BACKPRESSURE, PAUSE_DECIDING, PAUSE_READ_AHEAD } from './flow.js';
+import { OutBuffer } from './out-buffer.js';
 import { type Pending, PendingQueue } from './pending.js';
 import { ResultContext } from './result.js';
 import type { Portal, Statement } from './statements.js';
@@ -47,6 +48,9 @@ export interface UpstreamLink {
 const SQLSTATE_REFUSED = '42501'; // insufficient_privilege
 const SQLSTATE_AUTH = '28000';
 const SQLSTATE_PROTOCOL = '08P01';
+const SQLSTATE_SYSTEM = '58000'; // system_error: the audit log could not be written
+/** Target bytes read ahead while the server pump waits (e.g. for an audit commit) before pausing. */
+const READ_AHEAD_LIMIT = 1024 * 1024;
 
 // Message types a client may send after authentication, and those that are always small (the
 // limit PostgreSQL applies to them, PQ_SMALL_MESSAGE_LIMIT).
@@ -87,10 +91,13 @@ export class PgProxy {
   private discarding = false;
   private clientBusy = false;
   private serverBusy = false;
-  private toServer: Buffer[] = [];
-  private toClient: Buffer[] = [];
+  private readonly toServer = new OutBuffer();
+  private readonly toClient = new OutBuffer();
   private closed = false;
+  /** Ends a review hold; made when first needed, replaced once used. */
   private holdAbort: AbortController | null = null;
+  /** Decisions in progress (a CancelRequest only aborts a hold while one is). */
+  private deciding = 0;
   private readonly clientFlow: Flow;
   private readonly serverFlow: Flow;
   private readonly keepRows: number;
@@ -118,11 +125,14 @@ export class PgProxy {
       void this.pumpClient();
     });
     this.upstream.socket.on('data', (chunk: Buffer) => {
+      const reader = this.upstream.reader;
       try {
-        this.upstream.reader.push(chunk);
+        reader.push(chunk);
       } catch (err) {
         return this.shutdown(`target protocol error: ${(err as Error).message}`);
       }
+      // The pump is waiting (audit commit, catalog lookup): keep what is buffered bounded.
+      if (this.serverBusy && reader.pending > READ_AHEAD_LIMIT) this.serverFlow.pause(PAUSE_READ_AHEAD);
       void this.pumpServer();
     });
     this.client.on('close', () => this.shutdown('client disconnected'));
@@ -139,7 +149,7 @@ export class PgProxy {
 
   /** CancelRequest for this session: end a held review wait and cancel the running query. */
   async cancel(): Promise<void> {
-    this.holdAbort?.abort();
+    if (this.deciding > 0) this.abortHold();
     await this.upstream.cancel().catch(() => {});
   }
 
@@ -255,16 +265,34 @@ export class PgProxy {
     }
   }
 
-  private async onQuery(text: string, frame: Buffer): Promise<void> {
-    const verdict = await this.decide(text);
-    if (!verdict || this.closed) return;
-    if (verdict.refusal) return this.refuseVerdict(verdict, true);
-    this.forward(frame);
-    this.queue.push({ t: 'simple', ctx: this.newContext(verdict) });
+  // Each handler decides synchronously when it can (pipelined read-only statements) and returns
+  // a promise only when the decision must be waited for.
+
+  private onQuery(text: string, frame: Buffer): Promise<void> | undefined {
+    const v = this.decide(text);
+    if (v instanceof Promise) return v.then((verdict) => this.queryDecided(verdict, frame));
+    this.queryDecided(v, frame);
+    return undefined;
   }
 
-  private async onParse(name: string, text: string, frame: Buffer): Promise<void> {
-    const verdict = await this.decide(text);
+  private queryDecided(verdict: Verdict | null, frame: Buffer): void {
+    if (!verdict || this.closed) return;
+    if (verdict.refusal) {
+      this.refuseVerdict(verdict, true);
+      return;
+    }
+    this.forward(frame);
+    this.queue.push({ t: 'simple', ctx: this.newContext(verdict), gate: gateOf(verdict) });
+  }
+
+  private onParse(name: string, text: string, frame: Buffer): Promise<void> | undefined {
+    const v = this.decide(text);
+    if (v instanceof Promise) return v.then((verdict) => this.parseDecided(verdict, name, text, frame));
+    this.parseDecided(v, name, text, frame);
+    return undefined;
+  }
+
+  private parseDecided(verdict: Verdict | null, name: string, text: string, frame: Buffer): void {
     if (!verdict || this.closed) return;
     if (verdict.refusal) {
       this.refuseVerdict(verdict, false);
@@ -273,21 +301,31 @@ export class PgProxy {
     }
     this.statements.set(name, { name, text, verdict, fresh: true, fields: null });
     this.forward(frame);
-    this.queue.push({ t: 'parse' });
+    this.queue.push({ t: 'parse', gate: gateOf(verdict) });
   }
 
-  private async onBind(b: ReturnType<typeof parseBind>, frame: Buffer): Promise<void> {
-    let stmt = this.statements.get(b.statement);
-    let verdict: Verdict | null;
+  private onBind(b: ReturnType<typeof parseBind>, frame: Buffer): Promise<void> | undefined {
+    const stmt = this.statements.get(b.statement);
     if (stmt?.fresh) {
       stmt.fresh = false;
-      verdict = stmt.verdict;
-    } else {
-      // A statement executed again (or prepared with SQL PREPARE): every execution is decided.
-      verdict = await this.decide(stmt ? stmt.text : `EXECUTE ${quoteIdent(b.statement)}`);
-      if (!verdict || this.closed) return;
-      if (stmt) stmt.verdict = verdict;
+      this.bindDecided(stmt.verdict, stmt, b, frame);
+      return undefined;
     }
+    // A statement executed again (or prepared with SQL PREPARE): every execution is decided.
+    const v = this.decide(stmt ? stmt.text : `EXECUTE ${quoteIdent(b.statement)}`);
+    if (v instanceof Promise) {
+      return v.then((verdict) => {
+        if (verdict && !this.closed && stmt) stmt.verdict = verdict;
+        this.bindDecided(verdict, stmt, b, frame);
+      });
+    }
+    if (v && stmt) stmt.verdict = v;
+    this.bindDecided(v, stmt, b, frame);
+    return undefined;
+  }
+
+  private bindDecided(verdict: Verdict | null, stmt: Statement | undefined, b: ReturnType<typeof parseBind>, frame: Buffer): void {
+    if (!verdict || this.closed) return;
     if (verdict.refusal) {
       this.refuseVerdict(verdict, false);
       this.discarding = true;
@@ -298,7 +336,7 @@ export class PgProxy {
     }
     this.portals.set(b.portal, { name: b.portal, statement: stmt, verdict, resultFormats: b.resultFormats, fields: null });
     this.forward(frame);
-    this.queue.push({ t: 'bind' });
+    this.queue.push({ t: 'bind', gate: gateOf(verdict) });
   }
 
   private onExecute(portalName: string, frame: Buffer): void {
@@ -316,21 +354,43 @@ export class PgProxy {
       this.queue.push({ t: 'describe', stmt: null, portal, internal: true });
     }
     this.forward(frame);
-    this.queue.push({ t: 'execute', ctx, portal });
+    this.queue.push({ t: 'execute', ctx, portal, gate: gateOf(portal.verdict) });
   }
 
-  private async decide(text: string): Promise<Verdict | null> {
-    this.holdAbort = new AbortController();
-    try {
-      const verdict = await this.session.decide({ kind: 'sql', text }, { signal: this.holdAbort.signal });
-      if (verdict.terminate) {
-        this.terminateWith(SQLSTATE_AUTH, verdict.refusal?.message ?? 'session ended');
-        return null;
-      }
-      return verdict;
-    } finally {
-      this.holdAbort = null;
+  /**
+   * The core's verdict: at once for a pipelined read-only statement (its response is then held
+   * by the pending entry's gate until the audit entry is committed), else a promise. null when
+   * the session ended.
+   */
+  private decide(text: string): Verdict | null | Promise<Verdict | null> {
+    this.holdAbort ??= new AbortController();
+    const v = this.session.decideOrWait({ kind: 'sql', text }, { signal: this.holdAbort.signal, pipelineAudit: true });
+    if (!(v instanceof Promise)) return this.decided(v);
+    this.deciding++;
+    return v.then(
+      (verdict) => {
+        this.deciding--;
+        return this.decided(verdict);
+      },
+      (err: unknown) => {
+        this.deciding--;
+        throw err;
+      },
+    );
+  }
+
+  private decided(verdict: Verdict): Verdict | null {
+    if (verdict.terminate) {
+      this.terminateWith(SQLSTATE_AUTH, verdict.refusal?.message ?? 'session ended');
+      return null;
     }
+    return verdict;
+  }
+
+  private abortHold(): void {
+    const c = this.holdAbort;
+    this.holdAbort = null;
+    c?.abort();
   }
 
   private newContext(verdict: Verdict): ResultContext {
@@ -363,15 +423,8 @@ export class PgProxy {
   }
 
   private flushToServer(): void {
-    const out = this.toServer;
-    if (out.length === 0 || this.closed) return;
-    this.toServer = [];
-    const s = this.upstream.socket;
-    s.cork();
-    let ok = true;
-    for (const b of out) ok = s.write(b);
-    s.uncork();
-    if (!ok) this.clientFlow.pause(PAUSE_BACKPRESSURE);
+    if (this.toServer.empty || this.closed) return;
+    if (!writeAll(this.upstream.socket, this.toServer.take())) this.clientFlow.pause(PAUSE_BACKPRESSURE);
   }
 
   // ───────────────────────────── server → client ─────────────────────────────
@@ -383,6 +436,21 @@ export class PgProxy {
       const reader = this.upstream.reader;
       while (!this.closed) {
         if (!reader.next()) break;
+        const head = this.queue.peek();
+        const gate = head?.gate;
+        if (gate !== undefined) {
+          // A pipelined read: nothing of its answer goes out before its audit entry is committed.
+          if (gate.state === undefined) {
+            this.flushToClient();
+            await gate.settled;
+            if (this.closed) break;
+          }
+          if (gate.state === false) {
+            this.terminateWith(SQLSTATE_SYSTEM, 'the audit record could not be written; the session is ended');
+            break;
+          }
+          head!.gate = undefined;
+        }
         const wait = this.onServerMessage(reader);
         if (wait) {
           this.flushToClient();
@@ -396,6 +464,7 @@ export class PgProxy {
       this.shutdown(`target protocol error: ${(err as Error).message}`, true);
     } finally {
       this.serverBusy = false;
+      this.serverFlow.resume(PAUSE_READ_AHEAD);
     }
   }
 
@@ -413,7 +482,7 @@ export class PgProxy {
           const wait = this.planExecute(ctx, head.portal, m);
           if (wait) return wait;
         }
-        this.toClient.push(ctx.dataRow(m.frame(), buf, start, length));
+        ctx.dataRow(this.toClient, m.frame(), buf, start, length);
         return undefined;
       }
       case BackendCode.RowDescription:
@@ -496,7 +565,7 @@ export class PgProxy {
     const { buffer: buf, start, length } = m;
     return this.sources.resolve(fields).then((src) => {
       ctx.setFields(fields, buildColumnPlan(fields, masker, src));
-      this.toClient.push(ctx.dataRow(frame, buf, start, length));
+      ctx.dataRow(this.toClient, frame, buf, start, length);
     });
   }
 
@@ -577,15 +646,8 @@ export class PgProxy {
   }
 
   private flushToClient(): void {
-    const out = this.toClient;
-    if (out.length === 0 || this.closed) return;
-    this.toClient = [];
-    const c = this.client;
-    c.cork();
-    let ok = true;
-    for (const b of out) ok = c.write(b);
-    c.uncork();
-    if (!ok) this.serverFlow.pause(PAUSE_BACKPRESSURE);
+    if (this.toClient.empty || this.closed) return;
+    if (!writeAll(this.client, this.toClient.take())) this.serverFlow.pause(PAUSE_BACKPRESSURE);
   }
 
   // ───────────────────────────── ending ─────────────────────────────
@@ -605,7 +667,7 @@ export class PgProxy {
   shutdown(reason: string, targetGone = false): void {
     if (this.closed) return;
     this.closed = true;
-    this.holdAbort?.abort();
+    this.abortHold();
     if (targetGone) {
       this.client.end(writeErrorResponse(this.w, { severity: 'FATAL', code: '08006', message: `connection to the target was lost: ${reason}` }).flush());
     } else {
@@ -629,6 +691,22 @@ export class PgProxy {
     this.onClose(this);
     void this.session.close(reason);
   }
+}
+
+/** Write frames in order; false when the socket asks to wait for 'drain'. */
+function writeAll(socket: Socket, frames: Buffer[]): boolean {
+  if (frames.length === 1) return socket.write(frames[0]!);
+  socket.cork();
+  let ok = true;
+  for (const b of frames) ok = socket.write(b);
+  socket.uncork();
+  return ok;
+}
+
+/** The pending audit a response must wait for, when it is not committed yet. */
+function gateOf(verdict: Verdict): PendingAudit | undefined {
+  const a = verdict.audit;
+  return a !== null && a.state !== true ? a : undefined;
 }
 
 function contextOf(head: Pending | undefined): ResultContext | null {

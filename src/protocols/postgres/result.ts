@@ -4,7 +4,8 @@ import type { Masker } from '../../masking/index.js';
 import type { GatewaySession } from '../../gateway/index.js';
 import { binaryFloatText, binaryIntText, binaryNumericText, byteaHexBytes } from './binary-text.js';
 import { CellMode, type ColumnPlan } from './column-plan.js';
-import { type FieldDescription, rewriteDataRow, walkDataRow } from './wire/index.js';
+import type { OutBuffer } from './out-buffer.js';
+import { type FieldDescription, ProtocolError, walkDataRow } from './wire/index.js';
 
 const NULL_CELL = null;
 
@@ -31,23 +32,23 @@ export class ResultContext {
     this.rowCount = 0;
   }
 
-  /** Returns the DataRow to send: a view of the original frame when nothing changed. */
-  dataRow(frame: Buffer, buf: Buffer, start: number, length: number): Buffer {
+  /**
+   * Appends the DataRow to send to `out`: the original bytes when nothing needs masking, else
+   * the row with its cells masked, built in place (no per-row or per-cell Buffers).
+   */
+  dataRow(out: OutBuffer, frame: Buffer, buf: Buffer, start: number, length: number): void {
     this.rowCount++;
-    let out = frame;
     const masker = this.masker;
-    if (masker) {
-      const plan = this.plan;
-      if (plan?.active) {
-        const modes = plan.modes;
-        out = rewriteDataRow(buf, start, length, (col, s, n) => maskCell(masker, modes[col] ?? CellMode.DetectText, buf, s, n));
-      } else if (!plan) {
-        // Rows with no known description: every cell goes through the content detectors.
-        out = rewriteDataRow(buf, start, length, (_c, s, n) => maskCell(masker, CellMode.DetectText, buf, s, n));
-      }
+    const plan = this.plan;
+    // Rows with no known description: every cell goes through the content detectors.
+    const modes = masker === null ? null : plan === null ? DETECT_ALL : plan.active ? plan.modes : null;
+    if (modes === null) {
+      out.push(frame);
+      if (this.rows.length < this.keepRows) this.rows.push(decodeRow(frame, 5, frame.length - 5, this.fields));
+      return;
     }
-    if (this.rows.length < this.keepRows) this.rows.push(decodeRow(out, 5, out.length - 5, this.fields));
-    return out;
+    const row = writeMaskedRow(out, masker!, modes, buf, start, length);
+    if (this.rows.length < this.keepRows) this.rows.push(decodeRow(row, 5, row.length - 5, this.fields));
   }
 
   /** CommandComplete: hand the statement's result to the recording and start afresh. */
@@ -78,28 +79,92 @@ export class ResultContext {
   }
 }
 
-function maskCell(masker: Masker, mode: CellMode, buf: Buffer, s: number, n: number): Buffer | null | undefined {
-  if (n < 0) return undefined; // SQL NULL stays NULL
+/** Cell modes when the row shape is unknown: detectors on every cell (see CellMode). */
+const DETECT_ALL: readonly CellMode[] = [];
+
+/**
+ * Writes the DataRow `buf[start, start + length)` (payload coordinates) to `out` with each cell
+ * passed through its mode; returns a view of the written message.
+ */
+function writeMaskedRow(out: OutBuffer, masker: Masker, modes: readonly CellMode[], buf: Buffer, start: number, length: number): Buffer {
+  if (start < 5 || length < 2 || start + length > buf.length) throw new ProtocolError('malformed-message', 'DataRow is truncated');
+  const end = start + length;
+  const count = buf.readInt16BE(start);
+  if (count < 0) throw new ProtocolError('malformed-message', 'negative column count');
+  let rowStart = out.off;
+  rowStart += out.ensure(rowStart, 7 + length);
+  let o = rowStart;
+  let dst = out.buf;
+  dst[o] = 0x44; // D
+  dst.writeInt16BE(count, o + 5);
+  o += 7;
+  out.off = o;
+  try {
+    let p = start + 2;
+    for (let i = 0; i < count; i++) {
+      if (p + 4 > end) throw new ProtocolError('malformed-message', 'DataRow is truncated');
+      const n = buf.readInt32BE(p);
+      p += 4;
+      if (n < -1 || (n > 0 && p + n > end)) throw new ProtocolError('malformed-message', 'DataRow cell overruns the message');
+      const r = n < 0 ? undefined : maskCell(masker, modes[i] ?? CellMode.DetectText, buf, p, n);
+      if (r === undefined) {
+        // Unchanged (or NULL): the original cell bytes.
+        const size = Math.max(n, 0);
+        rowStart += out.ensure(rowStart, 4 + size);
+        dst = out.buf;
+        o = out.off;
+        dst.writeInt32BE(n, o);
+        if (size > 0) buf.copy(dst, o + 4, p, p + size);
+        out.off = o + 4 + size;
+      } else if (r === null) {
+        rowStart += out.ensure(rowStart, 4);
+        out.buf.writeInt32BE(-1, out.off);
+        out.off += 4;
+      } else if (typeof r === 'string') {
+        rowStart += out.ensure(rowStart, 4 + r.length * 3);
+        dst = out.buf;
+        o = out.off;
+        const written = dst.write(r, o + 4, 'utf8');
+        dst.writeInt32BE(written, o);
+        out.off = o + 4 + written;
+      } else {
+        rowStart += out.ensure(rowStart, 4 + r.length);
+        dst = out.buf;
+        o = out.off;
+        dst.writeInt32BE(r.length, o);
+        r.copy(dst, o + 4);
+        out.off = o + 4 + r.length;
+      }
+      if (n > 0) p += n;
+    }
+    if (p !== end) throw new ProtocolError('malformed-message', 'DataRow has trailing bytes');
+  } catch (err) {
+    out.off = rowStart; // drop the partial row
+    throw err;
+  }
+  out.buf.writeInt32BE(out.off - rowStart - 1, rowStart + 1);
+  return out.buf.subarray(rowStart, out.off);
+}
+
+/** A cell's replacement: text to write, bytes to write, null for SQL NULL, undefined to keep. */
+function maskCell(masker: Masker, mode: CellMode, buf: Buffer, s: number, n: number): string | Buffer | null | undefined {
   switch (mode) {
     case CellMode.Pass:
       return undefined;
-    case CellMode.DetectText: {
-      const m = masker.maskTextMaybe(buf, s, s + n);
-      return m ?? undefined;
-    }
+    case CellMode.DetectText:
+      return masker.maskTextOf(buf, s, s + n) ?? undefined;
     case CellMode.DetectOrNull:
-      return masker.maskTextMaybe(buf, s, s + n) ? NULL_CELL : undefined;
+      return masker.maskTextOf(buf, s, s + n) !== null ? NULL_CELL : undefined;
     case CellMode.DetectJson: {
       // jsonb in binary format starts with a version byte (1).
       const off = buf[s] === 1 ? 1 : 0;
       const text = buf.toString('utf8', s + off, s + n);
       const masked = masker.maskJsonText(text);
       if (masked === text) return undefined;
-      const body = Buffer.from(masked, 'utf8');
-      return off ? Buffer.concat([Buffer.from([1]), body]) : body;
+      return off ? `\u0001${masked}` : masked;
     }
     case CellMode.RedactText:
-      return Buffer.from(masker.redactColumnValue(buf.toString('utf8', s, s + n)), 'utf8');
+      return masker.redactColumnValue(buf.toString('utf8', s, s + n));
     case CellMode.Null:
       return NULL_CELL;
     case CellMode.BinaryIntOrNull:
@@ -109,11 +174,11 @@ function maskCell(masker: Masker, mode: CellMode, buf: Buffer, s: number, n: num
     case CellMode.BinaryNumericOrNull:
       return detectedIn(masker, binaryNumericText(buf, s, n)) ? NULL_CELL : undefined;
     case CellMode.BytesOrNull:
-      return masker.maskTextMaybe(buf, s, s + n) ? NULL_CELL : undefined;
+      return masker.maskTextOf(buf, s, s + n) !== null ? NULL_CELL : undefined;
     case CellMode.HexOrNull: {
       const bytes = byteaHexBytes(buf, s, n);
-      const hit = bytes ? masker.maskTextMaybe(bytes) : masker.maskTextMaybe(buf, s, s + n);
-      return hit ? NULL_CELL : undefined;
+      const hit = bytes ? masker.maskTextOf(bytes, 0, bytes.length) : masker.maskTextOf(buf, s, s + n);
+      return hit !== null ? NULL_CELL : undefined;
     }
   }
 }

@@ -1,0 +1,53 @@
+// The gateway under benchmark runs as plain JavaScript, as `warden` does from dist/ (bin/warden.js):
+// under the tsx loader it would carry the loader's worker thread and transpiler (~100 MB RSS, and
+// lazy transpiles during the first runs). The sources are transpiled file by file into a private
+// tree (not the shared dist/, which `npm run build` deletes and rewrites), so what is measured is
+// always the current src/ and no other process's dist/ is touched.
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function transpileTree(from: string, root: string, outRoot: string): number {
+  let n = 0;
+  for (const name of readdirSync(from)) {
+    const p = join(from, name);
+    const out = join(outRoot, relative(root, p));
+    if (statSync(p).isDirectory()) {
+      n += transpileTree(p, root, outRoot);
+      continue;
+    }
+    mkdirSync(dirname(out), { recursive: true });
+    if (!name.endsWith('.ts')) {
+      copyFileSync(p, out);
+      continue;
+    }
+    if (name.endsWith('.d.ts')) continue;
+    const js = ts.transpileModule(readFileSync(p, 'utf8'), {
+      fileName: p,
+      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true, esModuleInterop: true },
+    }).outputText;
+    writeFileSync(out.replace(/\.ts$/, '.js'), js);
+    n++;
+  }
+  return n;
+}
+
+/** Transpiles src/ and bench/pg/gateway-child.ts into `outDir`; returns the child's .js path. */
+export function compileGatewayChild(outDir: string): string {
+  transpileTree(join(ROOT, 'src'), ROOT, outDir);
+  const child = join(ROOT, 'bench/pg/gateway-child.ts');
+  const js = ts.transpileModule(readFileSync(child, 'utf8'), {
+    fileName: child,
+    compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+  }).outputText;
+  const childOut = join(outDir, 'bench/pg/gateway-child.js');
+  mkdirSync(dirname(childOut), { recursive: true });
+  writeFileSync(childOut, js);
+  // package.json: "type": "module" and the version the API reports; node_modules: dependencies.
+  copyFileSync(join(ROOT, 'package.json'), join(outDir, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(outDir, 'node_modules'), 'dir');
+  return childOut;
+}

@@ -1,0 +1,69 @@
+// What one pump turn sends to a socket, coalesced: small frames (a result's DataRows) are copied
+// into a pooled slab and go out as one Buffer per flush rather than one socket write each (a
+// write costs far more than copying a 100-byte row). Masked rows are built straight into the slab.
+//
+// Slab rule (as MessageWriter's): bytes handed out by take() are never written over again; later
+// frames go after them or into a fresh slab, so a flushed view stays valid while the socket holds it.
+
+const SLAB_SIZE = 64 * 1024;
+/** Larger frames are queued as they are (no copy). */
+const COPY_LIMIT = 8 * 1024;
+
+export class OutBuffer {
+  /** The slab being filled; `buf[mark, off)` is written and not yet taken. */
+  buf: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  off = 0;
+  private mark = 0;
+  private parts: Buffer[] = [];
+
+  get empty(): boolean {
+    return this.off === this.mark && this.parts.length === 0;
+  }
+
+  push(frame: Buffer): void {
+    const n = frame.length;
+    if (n > COPY_LIMIT) {
+      this.cut();
+      this.parts.push(frame);
+      return;
+    }
+    if (this.off + n > this.buf.length) this.renew(this.off, n);
+    frame.copy(this.buf, this.off);
+    this.off += n;
+  }
+
+  /**
+   * Room for `n` more bytes after `off`. The bytes of `buf[from, off)` (a message being built)
+   * move along into a new slab when the current one is too small; returns the shift applied to
+   * offsets into it (0 when nothing moved).
+   */
+  ensure(from: number, n: number): number {
+    if (this.off + n <= this.buf.length) return 0;
+    return this.renew(from, n);
+  }
+
+  /** Everything pushed since the last take, in order (empty array when nothing). */
+  take(): Buffer[] {
+    this.cut();
+    const out = this.parts;
+    this.parts = [];
+    return out;
+  }
+
+  private cut(): void {
+    if (this.off > this.mark) this.parts.push(this.buf.subarray(this.mark, this.off));
+    this.mark = this.off;
+  }
+
+  /** Start a new slab, carrying `buf[from, off)` along; returns how far those bytes moved. */
+  private renew(from: number, n: number): number {
+    const carried = this.off - from;
+    if (from > this.mark) this.parts.push(this.buf.subarray(this.mark, from));
+    const next = Buffer.allocUnsafe(Math.max(SLAB_SIZE, (carried + n) * 2));
+    this.buf.copy(next, 0, from, this.off);
+    this.buf = next;
+    this.mark = 0;
+    this.off = carried;
+    return -from;
+  }
+}
