@@ -113,6 +113,8 @@ export type ReasonCode =
 export interface Reason {
   code: ReasonCode;
   rule?: string;
+  /** The effect this reason argues for (a matched rule's action). */
+  effect?: Effect;
   message: string;
 }
 
