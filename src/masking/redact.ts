@@ -89,12 +89,18 @@ export function redactWhole(value: string): string {
   if (value.length === 0) return value;
   const t = value.length > 64 ? value : value.trim();
   if (t.length > 64) return REDACTED;
-  const email = WHOLE_EMAIL.exec(t);
-  if (email) return redactEmail(email[1]!, email[2]!);
-  if (WHOLE_SSN.test(t)) return redactDigits(t, 4);
-  if (WHOLE_CARD.test(t)) return redactDigits(t, 4);
-  if (WHOLE_IBAN.test(t)) return redactIban(t);
-  if (WHOLE_PHONE.test(t)) {
+  // Each shape's first character (or its '@') is checked before its pattern runs; the patterns
+  // decide, these only skip ones that cannot match.
+  const c0 = t.charCodeAt(0);
+  const digit0 = c0 >= 48 && c0 <= 57;
+  if (t.includes('@')) {
+    const email = WHOLE_EMAIL.exec(t);
+    if (email) return redactEmail(email[1]!, email[2]!);
+  }
+  if (digit0 && WHOLE_SSN.test(t)) return redactDigits(t, 4);
+  if (digit0 && WHOLE_CARD.test(t)) return redactDigits(t, 4);
+  if (c0 >= 65 && c0 <= 90 && WHOLE_IBAN.test(t)) return redactIban(t);
+  if ((digit0 || c0 === 43 || c0 === 40 || c0 === 41 || c0 === 46 || c0 === 45) && WHOLE_PHONE.test(t)) {
     let digits = 0;
     for (let i = 0; i < t.length; i++) {
       const c = t.charCodeAt(i);

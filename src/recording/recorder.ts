@@ -3,7 +3,7 @@
 // requests are JSON lines. Callers hand in what the client sent and received after masking.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { stripSecrets } from '../audit/index.js';
+import { isSecretKey, stripSecrets } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Store } from '../store/index.js';
 import type { AsciicastEvent, AsciicastHeader, RecordingMeta } from './types.js';
@@ -100,12 +100,21 @@ export class SessionRecording {
    */
   event(e: Record<string, unknown>): void {
     if (this.fd === undefined) return;
-    const { t: _t, at: _at, ...rest } = stripSecrets(e);
+    // Secret-named keys are dropped at any depth (stripSecrets); the copy is made only when
+    // there is one, since events are recorded for every statement and result.
+    let rest: Record<string, unknown> = hasSecretKey(e) ? stripSecrets(e) : e;
+    if (Object.hasOwn(rest, 't') || Object.hasOwn(rest, 'at')) {
+      const { t: _t, at: _at, ...others } = rest;
+      rest = others;
+    }
     if ('effect' in rest) this.operations++;
     const at = this.clock.now();
     const t = this.offset(at);
-    if (this.format === 'jsonl') this.writeLine(JSON.stringify({ t, at, ...rest }));
-    else this.writeCast([t, 'm', JSON.stringify(rest)]);
+    if (this.format === 'jsonl') {
+      // Same line as JSON.stringify({ t, at, ...rest }), without building that object.
+      const body = JSON.stringify(rest);
+      this.writeLine(`{"t":${JSON.stringify(t)},"at":${JSON.stringify(at)}${body === '{}' ? '}' : `,${body.slice(1)}`}`);
+    } else this.writeCast([t, 'm', JSON.stringify(rest)]);
   }
 
   /** Counts an operation that has no structured event (e.g. a shell command line). */
@@ -158,4 +167,22 @@ export class SessionRecording {
     // One write per line: a crash cuts at most this line, which readRecording tolerates.
     writeSync(this.fd, `${line}\n`);
   }
+}
+
+/** True when stripSecrets would drop something from `value` (same walk: arrays, plain objects). */
+function hasSecretKey(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (const v of value) if (v !== null && typeof v === 'object' && hasSecretKey(v)) return true;
+    return false;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    if (isSecretKey(k)) return true;
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== null && typeof v === 'object' && hasSecretKey(v)) return true;
+  }
+  return false;
 }

@@ -84,5 +84,8 @@ function binaryMode(typeOID: number): CellMode {
 /** Apply result formats chosen at Bind to a statement-level RowDescription (all text there). */
 export function withResultFormats(fields: FieldDescription[], formats: number[]): FieldDescription[] {
   if (formats.length === 0) return fields;
-  return fields.map((f, i) => ({ ...f, format: (formats.length === 1 ? formats[0] : formats[i]) ?? 0 }));
+  const formatOf = (i: number) => (formats.length === 1 ? formats[0] : formats[i]) ?? 0;
+  // Unchanged (the usual all-text case): the same array, so plans cached on it are found again.
+  if (fields.every((f, i) => f.format === formatOf(i))) return fields;
+  return fields.map((f, i) => ({ ...f, format: formatOf(i) }));
 }

@@ -28,8 +28,12 @@ export class OutBuffer {
       return;
     }
     if (this.off + n > this.buf.length) this.renew(this.off, n);
-    frame.copy(this.buf, this.off);
-    this.off += n;
+    const dst = this.buf;
+    const o = this.off;
+    // Short frames byte by byte: cheaper than Buffer#copy's argument checks.
+    if (n <= 64) for (let i = 0; i < n; i++) dst[o + i] = frame[i]!;
+    else frame.copy(dst, o);
+    this.off = o + n;
   }
 
   /**

@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import type { GatewaySession, PendingAudit, Verdict } from '../../gateway/index.js';
 import type { Masker } from '../../masking/index.js';
-import { buildColumnPlan, withResultFormats } from './column-plan.js';
+import { buildColumnPlan, type ColumnPlan, withResultFormats } from './column-plan.js';
 import type { ColumnSources } from './column-sources.js';
 import { Flow, PAUSE_BACKPRESSURE, PAUSE_DECIDING, PAUSE_READ_AHEAD } from './flow.js';
 import { OutBuffer } from './out-buffer.js';
@@ -80,6 +80,9 @@ const SMALL_MESSAGES = new Set<number>([
   FrontendCode.Terminate,
 ]);
 const SMALL_MESSAGE_LIMIT = 10_000;
+/** RowDescriptions kept parsed per session, and the largest one kept. */
+const ROW_DESCRIPTION_CACHE_SIZE = 64;
+const ROW_DESCRIPTION_CACHE_BYTES = 4096;
 
 export class PgProxy {
   private readonly w = new MessageWriter();
@@ -101,6 +104,9 @@ export class PgProxy {
   private readonly clientFlow: Flow;
   private readonly serverFlow: Flow;
   private readonly keepRows: number;
+  /** Parsed RowDescriptions by payload (see rowDescription), and column plans per shape. */
+  private readonly shapes = new Map<string, FieldDescription[]>();
+  private readonly plans = new WeakMap<FieldDescription[], Map<Masker, ColumnPlan>>();
 
   constructor(
     private readonly client: Socket,
@@ -486,7 +492,7 @@ export class PgProxy {
         return undefined;
       }
       case BackendCode.RowDescription:
-        return this.onRowDescription(head, parseRowDescription(buf, start, length), m.frame());
+        return this.onRowDescription(head, this.rowDescription(buf, start, length), m.frame());
       case BackendCode.NoData:
         if (head?.t === 'describe') {
           this.shift();
@@ -556,9 +562,9 @@ export class PgProxy {
       ctx.setFields(fields, null);
       return undefined;
     }
-    const cached = this.sources.cached(fields);
-    if (cached) {
-      ctx.setFields(fields, buildColumnPlan(fields, masker, cached));
+    const plan = this.cachedPlan(fields, masker);
+    if (plan) {
+      ctx.setFields(fields, plan);
       return undefined;
     }
     const frame = m.frame();
@@ -567,6 +573,38 @@ export class PgProxy {
       ctx.setFields(fields, buildColumnPlan(fields, masker, src));
       ctx.dataRow(this.toClient, frame, buf, start, length);
     });
+  }
+
+  /**
+   * RowDescription, parsed once per distinct message: a session sends the same few shapes again
+   * and again, and the parsed fields are shared read-only (their column plans are cached on them).
+   */
+  private rowDescription(buf: Buffer, start: number, length: number): FieldDescription[] {
+    if (length > ROW_DESCRIPTION_CACHE_BYTES) return parseRowDescription(buf, start, length);
+    const key = buf.toString('latin1', start, start + length);
+    let fields = this.shapes.get(key);
+    if (fields === undefined) {
+      fields = parseRowDescription(buf, start, length);
+      if (this.shapes.size >= ROW_DESCRIPTION_CACHE_SIZE) this.shapes.delete(this.shapes.keys().next().value!);
+      this.shapes.set(key, fields);
+    }
+    return fields;
+  }
+
+  /** The column plan for a shape and masker once its sources are known (null until then). */
+  private cachedPlan(fields: FieldDescription[], masker: Masker): ColumnPlan | null {
+    let byMasker = this.plans.get(fields);
+    const hit = byMasker?.get(masker);
+    if (hit) return hit;
+    const src = this.sources.cached(fields);
+    if (!src) return null;
+    const plan = buildColumnPlan(fields, masker, src);
+    if (!byMasker) {
+      byMasker = new Map();
+      this.plans.set(fields, byMasker);
+    }
+    byMasker.set(masker, plan);
+    return plan;
   }
 
   private onRowDescription(head: Pending | undefined, fields: FieldDescription[], frame: Buffer): Promise<void> | undefined {
@@ -586,9 +624,9 @@ export class PgProxy {
         ctx.setFields(fields, null);
         return undefined;
       }
-      const plan = this.sources.cached(fields);
+      const plan = this.cachedPlan(fields, masker);
       if (plan) {
-        ctx.setFields(fields, buildColumnPlan(fields, masker, plan));
+        ctx.setFields(fields, plan);
         return undefined;
       }
       return this.sources.resolve(fields).then((src) => ctx.setFields(fields, buildColumnPlan(fields, masker!, src)));

@@ -96,7 +96,8 @@ function writeMaskedRow(out: OutBuffer, masker: Masker, modes: readonly CellMode
   let o = rowStart;
   let dst = out.buf;
   dst[o] = 0x44; // D
-  dst.writeInt16BE(count, o + 5);
+  dst[o + 5] = count >>> 8;
+  dst[o + 6] = count;
   o += 7;
   out.off = o;
   try {
@@ -113,26 +114,26 @@ function writeMaskedRow(out: OutBuffer, masker: Masker, modes: readonly CellMode
         rowStart += out.ensure(rowStart, 4 + size);
         dst = out.buf;
         o = out.off;
-        dst.writeInt32BE(n, o);
-        if (size > 0) buf.copy(dst, o + 4, p, p + size);
+        putInt32(dst, o, n);
+        copyBytes(buf, p, dst, o + 4, size);
         out.off = o + 4 + size;
       } else if (r === null) {
         rowStart += out.ensure(rowStart, 4);
-        out.buf.writeInt32BE(-1, out.off);
+        putInt32(out.buf, out.off, -1);
         out.off += 4;
       } else if (typeof r === 'string') {
         rowStart += out.ensure(rowStart, 4 + r.length * 3);
         dst = out.buf;
         o = out.off;
-        const written = dst.write(r, o + 4, 'utf8');
-        dst.writeInt32BE(written, o);
+        const written = putUtf8(dst, o + 4, r);
+        putInt32(dst, o, written);
         out.off = o + 4 + written;
       } else {
         rowStart += out.ensure(rowStart, 4 + r.length);
         dst = out.buf;
         o = out.off;
-        dst.writeInt32BE(r.length, o);
-        r.copy(dst, o + 4);
+        putInt32(dst, o, r.length);
+        copyBytes(r, 0, dst, o + 4, r.length);
         out.off = o + 4 + r.length;
       }
       if (n > 0) p += n;
@@ -142,8 +143,41 @@ function writeMaskedRow(out: OutBuffer, masker: Masker, modes: readonly CellMode
     out.off = rowStart; // drop the partial row
     throw err;
   }
-  out.buf.writeInt32BE(out.off - rowStart - 1, rowStart + 1);
+  putInt32(out.buf, rowStart + 1, out.off - rowStart - 1);
   return out.buf.subarray(rowStart, out.off);
+}
+
+// Byte helpers for the per-cell path: Buffer's methods validate their arguments on every call,
+// which costs more than the work for the short values of a typical row.
+
+function putInt32(dst: Buffer, o: number, v: number): void {
+  dst[o] = v >>> 24;
+  dst[o + 1] = v >>> 16;
+  dst[o + 2] = v >>> 8;
+  dst[o + 3] = v;
+}
+
+function copyBytes(src: Buffer, s: number, dst: Buffer, o: number, n: number): void {
+  if (n > 32) {
+    src.copy(dst, o, s, s + n);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[o + i] = src[s + i]!;
+}
+
+/** UTF-8 of `text` at `dst[o]` (room for text.length * 3 bytes is ensured); returns its length. */
+function putUtf8(dst: Buffer, o: number, text: string): number {
+  const n = text.length;
+  if (n <= 64) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) break;
+      dst[o + i] = c;
+    }
+    if (i === n) return n;
+  }
+  return dst.write(text, o, 'utf8');
 }
 
 /** A cell's replacement: text to write, bytes to write, null for SQL NULL, undefined to keep. */
