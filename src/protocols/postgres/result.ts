@@ -104,14 +104,14 @@ function writeMaskedRow(out: OutBuffer, masker: Masker, modes: readonly CellMode
     let p = start + 2;
     for (let i = 0; i < count; i++) {
       if (p + 4 > end) throw new ProtocolError('malformed-message', 'DataRow is truncated');
-      const n = buf.readInt32BE(p);
+      const n = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
       p += 4;
       if (n < -1 || (n > 0 && p + n > end)) throw new ProtocolError('malformed-message', 'DataRow cell overruns the message');
       const r = n < 0 ? undefined : maskCell(masker, modes[i] ?? CellMode.DetectText, buf, p, n);
       if (r === undefined) {
         // Unchanged (or NULL): the original cell bytes.
         const size = Math.max(n, 0);
-        rowStart += out.ensure(rowStart, 4 + size);
+        if (out.off + 4 + size > out.buf.length) rowStart += out.ensure(rowStart, 4 + size);
         dst = out.buf;
         o = out.off;
         putInt32(dst, o, n);
