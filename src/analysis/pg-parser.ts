@@ -1,5 +1,6 @@
 // libpg-query (PostgreSQL's own parser compiled to WebAssembly). The module is loaded once;
 // after that parsing is synchronous, so analysis never yields inside the operation pipeline.
+import { setFlagsFromString } from 'node:v8';
 import pgQuery from 'libpg-query';
 
 let loading: Promise<void> | undefined;
@@ -7,7 +8,7 @@ let ready = false;
 
 /** Loads the parser module. Idempotent: every caller shares the one load. */
 export function initAnalysis(): Promise<void> {
-  loading ??= pgQuery.loadModule().then(
+  loading ??= loadWithBaselineCompiler().then(
     () => {
       ready = true;
     },
@@ -17,6 +18,19 @@ export function initAnalysis(): Promise<void> {
     },
   );
   return loading;
+}
+
+// V8 tiers libpg-query's large WebAssembly module up in the background, which costs about 120 MB
+// of resident memory in a long-running gateway and slows the first seconds of traffic. Compiling
+// only this module with the baseline compiler (Liftoff) keeps parses at ~130 µs instead of ~100 µs
+// — and parses are rare, since analysis is cached by normalized statement.
+async function loadWithBaselineCompiler(): Promise<void> {
+  setFlagsFromString('--liftoff-only');
+  try {
+    await pgQuery.loadModule();
+  } finally {
+    setFlagsFromString('--no-liftoff-only');
+  }
 }
 
 function assertReady(): void {
