@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { configSchema } from '../src/config/index.js';
 import type { Identity, Operation, SqlFacts } from '../src/core/types.js';
-import { Policy } from '../src/policy/index.js';
+import { NO_SQL, Policy } from '../src/policy/index.js';
 
 const config = configSchema.parse({
   connections: { shop: { type: 'postgres' }, api: { type: 'http', url: 'https://api.test' } },
@@ -67,17 +67,9 @@ const config = configSchema.parse({
 
 const agent: Identity = { sub: 'agent-1', issuer: 'https://i', groups: ['agents'], claims: {}, expiresAt: 0 };
 const facts = (over: Partial<SqlFacts>): SqlFacts => ({
+  ...NO_SQL,
   kinds: ['select'],
   tables: ['customers'],
-  writtenTables: [],
-  functions: [],
-  writes: false,
-  allWritesFiltered: true,
-  copyProgram: false,
-  serverFile: false,
-  settings: [],
-  multiStatement: false,
-  parsed: true,
   fingerprint: 'f',
   ...over,
 });

@@ -1,18 +1,8 @@
 import type { Command } from 'commander';
+import type { AuditRecord as AuditEntry } from '../../audit/index.js';
 import { ApiClient, type ClientOptions } from '../client.js';
 import { CliExit } from '../exit.js';
 import { withClient } from '../options.js';
-
-interface AuditEntry {
-  seq: number;
-  id: string;
-  at: number;
-  type: string;
-  actor: string | null;
-  session: string | null;
-  connection: string | null;
-  data: Record<string, unknown>;
-}
 
 export function registerAudit(program: Command): void {
   withClient(
@@ -25,13 +15,20 @@ export function registerAudit(program: Command): void {
   ).action(async (opts: ClientOptions & { since?: string; limit: string; verify?: boolean }) => {
     const api = ApiClient.from(opts);
     if (opts.verify) {
-      const v = await api.request<{ ok: boolean; checked: number; firstBad?: { seq: number; id: string; reason: string } }>('GET', '/api/v1/audit/verify');
+      const v = await api.request<{
+        ok: boolean;
+        checked: number;
+        firstBad?: { seq: number; id: string; reason: string };
+      }>('GET', '/api/v1/audit/verify');
       if (opts.json) process.stdout.write(`${JSON.stringify(v)}\n`);
       if (v.ok) {
         if (!opts.json) process.stdout.write(`audit chain intact: ${v.checked} entries verified\n`);
         return;
       }
-      throw new CliExit(1, `audit chain BROKEN at entry #${v.firstBad?.seq} (${v.firstBad?.id}): ${v.firstBad?.reason}; ${v.checked} entries checked`);
+      throw new CliExit(
+        1,
+        `audit chain BROKEN at entry #${v.firstBad?.seq} (${v.firstBad?.id}): ${v.firstBad?.reason}; ${v.checked} entries checked`,
+      );
     }
     const q = new URLSearchParams({ limit: String(Number(opts.limit) || 200) });
     if (opts.since) q.set('since', sinceToIso(opts.since));
@@ -42,8 +39,13 @@ export function registerAudit(program: Command): void {
     }
     for (const e of entries) {
       const d = e.data;
-      const what = e.type === 'operation' ? `${d.effect} ${d.kind} ${JSON.stringify(d.text)}${Array.isArray(d.rules) && d.rules.length ? ` rules=${d.rules.join(',')}` : ''}` : JSON.stringify(d);
-      process.stdout.write(`#${e.seq} ${new Date(e.at).toISOString()} ${e.type} ${e.actor ?? '-'} ${e.connection ?? '-'} ${what}\n`);
+      const what =
+        e.type === 'operation'
+          ? `${d.effect} ${d.kind} ${JSON.stringify(d.text)}${Array.isArray(d.rules) && d.rules.length ? ` rules=${d.rules.join(',')}` : ''}`
+          : JSON.stringify(d);
+      process.stdout.write(
+        `#${e.seq} ${new Date(e.at).toISOString()} ${e.type} ${e.actor ?? '-'} ${e.connection ?? '-'} ${what}\n`,
+      );
     }
   });
 }

@@ -1,26 +1,13 @@
 // Hand-built operations for policy tests (analysis is another concern; facts are literals here).
 import type { Identity, Operation, SqlFacts } from '../../../src/core/types.js';
+import { NO_SQL } from '../../../src/policy/index.js';
 
 export function identity(sub: string, groups: string[], claims: Record<string, unknown> = {}): Identity {
   return { sub, issuer: 'https://issuer.test', groups, claims: { sub, ...claims }, expiresAt: Date.UTC(2030, 0, 1) };
 }
 
 export function sqlFacts(over: Partial<SqlFacts> = {}): SqlFacts {
-  return {
-    kinds: ['select'],
-    tables: ['customers'],
-    writtenTables: [],
-    functions: [],
-    writes: false,
-    allWritesFiltered: true,
-    copyProgram: false,
-    serverFile: false,
-    settings: [],
-    multiStatement: false,
-    parsed: true,
-    fingerprint: 'fp',
-    ...over,
-  };
+  return { ...NO_SQL, kinds: ['select'], tables: ['customers'], fingerprint: 'fp', ...over };
 }
 
 const base = (who: Identity, connection: string, text: string) => ({
