@@ -38,9 +38,9 @@ const BYTEA = 17;
 const INT_TYPES = new Set([20, 21, 23]);
 const FLOAT_TYPES = new Set([700, 701]);
 const NUMERIC = 1700;
-// Binary values of these types cannot carry a detectable value (bool, dates and times, uuid,
-// oid, …): passed through untouched.
-const OPAQUE_BINARY = new Set([16, 26, 1082, 1083, 1114, 1184, 1186, 1266, 2950, 3220]);
+// Values of these types cannot carry a detectable value in either format (bool, dates and
+// times, intervals, uuid, oid, pg_lsn): passed through untouched instead of scanned.
+const OPAQUE = new Set([16, 26, 1082, 1083, 1114, 1184, 1186, 1266, 2950, 3220]);
 
 import type { SourceOf } from './column-sources.js';
 
@@ -65,6 +65,7 @@ export function buildColumnPlan(fields: FieldDescription[], masker: Masker, sour
     if (src === 'unknown' || masker.columnIsMasked(names)) mode = isText ? CellMode.RedactText : CellMode.Null;
     else if (isText) mode = CellMode.DetectText;
     else if (isJson) mode = CellMode.DetectJson;
+    else if (OPAQUE.has(f.typeOID)) mode = CellMode.Pass;
     else if (f.format === 0) mode = f.typeOID === BYTEA ? CellMode.HexOrNull : CellMode.DetectOrNull;
     else mode = binaryMode(f.typeOID);
     modes[i] = mode;
@@ -77,7 +78,6 @@ function binaryMode(typeOID: number): CellMode {
   if (INT_TYPES.has(typeOID)) return CellMode.BinaryIntOrNull;
   if (FLOAT_TYPES.has(typeOID)) return CellMode.BinaryFloatOrNull;
   if (typeOID === NUMERIC) return CellMode.BinaryNumericOrNull;
-  if (OPAQUE_BINARY.has(typeOID)) return CellMode.Pass;
   return CellMode.BytesOrNull;
 }
 
