@@ -2,15 +2,22 @@
 // to a configured connection, open the upstream with the gateway's own credentials, then hand
 // the two sockets to a PgProxy.
 import { randomInt } from 'node:crypto';
-import { type Server, type Socket, createServer } from 'node:net';
-import { WardenError } from '../../core/errors.js';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectionConfig } from '../../config/schema.js';
+import { WardenError } from '../../core/errors.js';
 import type { Gateway, GatewaySession } from '../../gateway/index.js';
 import type { EngineContext, ProtocolEngine, ProtocolServer } from '../engine.js';
 import { ColumnSources } from './column-sources.js';
 import { PgProxy } from './proxy.js';
-import { HandshakeError, fatal, handshakeErrorFrom, readHandshake } from './startup.js';
-import { CatalogLookup, type UpstreamConnection, type UpstreamOptions, connectUpstream, isUpstreamError, sendCancel } from './upstream/index.js';
+import { fatal, HandshakeError, handshakeErrorFrom, readHandshake } from './startup.js';
+import {
+  CatalogLookup,
+  connectUpstream,
+  isUpstreamError,
+  sendCancel,
+  type UpstreamConnection,
+  type UpstreamOptions,
+} from './upstream/index.js';
 import {
   MessageWriter,
   writeAuthenticationOk,
@@ -21,7 +28,14 @@ import {
 
 // Startup parameters a client may pass through to the target. Anything else (notably `options`,
 // which can carry `-c role=…`) is dropped: the session's settings go through the policy.
-const PASS_PARAMS = new Set(['application_name', 'client_encoding', 'datestyle', 'timezone', 'extra_float_digits', 'intervalstyle']);
+const PASS_PARAMS = new Set([
+  'application_name',
+  'client_encoding',
+  'datestyle',
+  'timezone',
+  'extra_float_digits',
+  'intervalstyle',
+]);
 
 export function upstreamOptions(c: ConnectionConfig, params: Record<string, string> = {}): UpstreamOptions {
   const pass: Record<string, string> = {};
@@ -79,8 +93,14 @@ class PostgresFrontDoor {
     let session: GatewaySession;
     try {
       const conn = this.gw.connectionConfig(name);
-      if (conn && conn.type !== 'postgres') throw new WardenError('WARDEN_CONNECTION_UNKNOWN', `connection '${name}' is not a PostgreSQL target`);
-      session = await this.gw.openSession({ protocol: 'postgres', connection: name, token: hs.token, clientAddress: raw.remoteAddress ?? '' });
+      if (conn && conn.type !== 'postgres')
+        throw new WardenError('WARDEN_CONNECTION_UNKNOWN', `connection '${name}' is not a PostgreSQL target`);
+      session = await this.gw.openSession({
+        protocol: 'postgres',
+        connection: name,
+        token: hs.token,
+        clientAddress: raw.remoteAddress ?? '',
+      });
     } catch (err) {
       const message = err instanceof WardenError ? err.message : 'authentication failed';
       client.end(fatal('28000', message));
@@ -122,6 +142,8 @@ class PostgresFrontDoor {
         socket: upstream.socket,
         reader: upstream.reader,
         cancel: () => sendCancel(target.host, target.port, upstream.backendKey.pid, upstream.backendKey.secret),
+        realPid: upstream.backendKey.pid,
+        clientPid: pid,
       },
       session,
       this.sourcesFor(name, connConfig),
@@ -135,7 +157,10 @@ class PostgresFrontDoor {
     let s = this.sources.get(name);
     if (!s) {
       s = new ColumnSources(new CatalogLookup(upstreamOptions(c, { application_name: 'warden-catalog' })), (err) =>
-        this.gw.logger.warn({ err: String(err), connection: name }, 'column source lookup failed; masking those columns'),
+        this.gw.logger.warn(
+          { err: String(err), connection: name },
+          'column source lookup failed; masking those columns',
+        ),
       );
       this.sources.set(name, s);
     }

@@ -18,7 +18,6 @@ import {
   FrontendCode,
   type MessageReader,
   MessageWriter,
-  type TransactionStatus,
   parseBind,
   parseClose,
   parseCommandComplete,
@@ -32,6 +31,7 @@ import {
   parseReadyForQuery,
   parseRowDescription,
   rewriteErrorFields,
+  type TransactionStatus,
   writeDescribe,
   writeErrorResponse,
   writeParameterStatus,
@@ -43,6 +43,9 @@ export interface UpstreamLink {
   socket: Socket;
   reader: MessageReader;
   cancel(): Promise<void>;
+  /** The target backend's real pid and the pid the client was given instead. */
+  realPid: number;
+  clientPid: number;
 }
 
 const SQLSTATE_REFUSED = '42501'; // insufficient_privilege
@@ -202,7 +205,10 @@ export class PgProxy {
     }
     const length = reader.peekLength();
     if (length > SMALL_MESSAGE_LIMIT && SMALL_MESSAGES.has(code)) {
-      this.terminateWith(SQLSTATE_PROTOCOL, `invalid message from client: message type 0x${code.toString(16)} of ${length} bytes is too large`);
+      this.terminateWith(
+        SQLSTATE_PROTOCOL,
+        `invalid message from client: message type 0x${code.toString(16)} of ${length} bytes is too large`,
+      );
     }
   }
 
@@ -330,7 +336,12 @@ export class PgProxy {
     return undefined;
   }
 
-  private bindDecided(verdict: Verdict | null, stmt: Statement | undefined, b: ReturnType<typeof parseBind>, frame: Buffer): void {
+  private bindDecided(
+    verdict: Verdict | null,
+    stmt: Statement | undefined,
+    b: ReturnType<typeof parseBind>,
+    frame: Buffer,
+  ): void {
     if (!verdict || this.closed) return;
     if (verdict.refusal) {
       this.refuseVerdict(verdict, false);
@@ -340,7 +351,13 @@ export class PgProxy {
     if (!stmt) {
       stmt = { name: b.statement, text: `EXECUTE ${b.statement}`, verdict, fresh: false, fields: null };
     }
-    this.portals.set(b.portal, { name: b.portal, statement: stmt, verdict, resultFormats: b.resultFormats, fields: null });
+    this.portals.set(b.portal, {
+      name: b.portal,
+      statement: stmt,
+      verdict,
+      resultFormats: b.resultFormats,
+      fields: null,
+    });
     this.forward(frame);
     this.queue.push({ t: 'bind', gate: gateOf(verdict) });
   }
@@ -414,7 +431,9 @@ export class PgProxy {
       severity: 'ERROR',
       code: SQLSTATE_REFUSED,
       message,
-      ...(reviewId ? { hint: `an approver runs: warden reviews approve ${reviewId}`, extra: { W: `warden review ${reviewId}` } } : {}),
+      ...(reviewId
+        ? { hint: `an approver runs: warden reviews approve ${reviewId}`, extra: { W: `warden review ${reviewId}` } }
+        : {}),
     }).flush();
     if (this.queue.size === 0) {
       this.toClient.push(frame);
@@ -540,7 +559,7 @@ export class PgProxy {
       case BackendCode.NotificationResponse:
       case BackendCode.ParameterStatus:
         // Values a statement can set from data (`pg_notify('c', email)`, `set_config(…, email, …)`).
-        this.toClient.push(this.maskSideChannel(contextOf(head)?.masker ?? this.session.currentMasker, m));
+        this.toClient.push(this.ownPid(this.maskSideChannel(contextOf(head)?.masker ?? this.session.currentMasker, m)));
         return undefined;
       default:
         // ParameterStatus, ParameterDescription, NotificationResponse, Copy*Response, CopyDone…
@@ -607,7 +626,11 @@ export class PgProxy {
     return plan;
   }
 
-  private onRowDescription(head: Pending | undefined, fields: FieldDescription[], frame: Buffer): Promise<void> | undefined {
+  private onRowDescription(
+    head: Pending | undefined,
+    fields: FieldDescription[],
+    frame: Buffer,
+  ): Promise<void> | undefined {
     let masker: Masker | null = null;
     if (head?.t === 'describe') {
       this.shift();
@@ -661,6 +684,18 @@ export class PgProxy {
     });
   }
 
+  /**
+   * A notification sent by this session's own backend names the client's pid, not the real
+   * one: clients compare it with BackendKeyData to spot their own notifications, and the real
+   * pid never leaves the gateway.
+   */
+  private ownPid(frame: Buffer): Buffer {
+    if (frame[0] !== BackendCode.NotificationResponse || frame.readInt32BE(5) !== this.upstream.realPid) return frame;
+    const copy = Buffer.from(frame);
+    copy.writeInt32BE(this.upstream.clientPid, 5);
+    return copy;
+  }
+
   private maskSideChannel(masker: Masker | null, m: MessageReader): Buffer {
     if (!masker?.maskTextMaybe(m.buffer, m.start, m.start + m.length)) return m.frame();
     if (m.code === BackendCode.ParameterStatus) {
@@ -668,7 +703,13 @@ export class PgProxy {
       return writeParameterStatus(this.w, p.name, masker.maskText(p.value)).flush();
     }
     const n = parseNotificationResponse(m.buffer, m.start, m.length);
-    return this.w.begin(BackendCode.NotificationResponse).int32(n.pid).cstring(masker.maskText(n.channel)).cstring(masker.maskText(n.payload)).end().flush();
+    return this.w
+      .begin(BackendCode.NotificationResponse)
+      .int32(n.pid)
+      .cstring(masker.maskText(n.channel))
+      .cstring(masker.maskText(n.payload))
+      .end()
+      .flush();
   }
 
   /** Pop the head and emit any gateway refusals that are now next in line. */
@@ -707,7 +748,13 @@ export class PgProxy {
     this.closed = true;
     this.abortHold();
     if (targetGone) {
-      this.client.end(writeErrorResponse(this.w, { severity: 'FATAL', code: '08006', message: `connection to the target was lost: ${reason}` }).flush());
+      this.client.end(
+        writeErrorResponse(this.w, {
+          severity: 'FATAL',
+          code: '08006',
+          message: `connection to the target was lost: ${reason}`,
+        }).flush(),
+      );
     } else {
       this.client.end();
     }
