@@ -5,14 +5,14 @@
 // the lock, so all processes extend one chain. On SQLite the batch is written synchronously with
 // prepared statements (sqlite-append.ts); kysely remains the path for PostgreSQL.
 import type { Writable } from 'node:stream';
+import type { Kysely } from 'kysely';
 import { type Clock, systemClock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import type { Kysely } from 'kysely';
 import type { AuditLogTable, Database, Store } from '../store/index.js';
 import { canonicalJsonWithoutSecrets } from './canonical.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
-import { type AuditEntry, type AuditRecord, recordFromRow } from './record.js';
+import { type AuditEntry, type AuditRecord, lazyRecordFromRow, recordFromRow } from './record.js';
 import { type NewAuditRow, SqliteAppender } from './sqlite-append.js';
 import { type VerifyResult, verifyChain } from './verify.js';
 
@@ -134,7 +134,7 @@ export class AuditLog {
         const rows = this.writeSync(batch) ?? (await this.store.exclusive(LOCK, (db) => writeBatch(db, batch)));
         this.committed.batches++;
         this.committed.entries += rows.length;
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(recordFromRow(rows[i]!));
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(lazyRecordFromRow(rows[i]!));
       } catch (e) {
         const err = new WardenError('WARDEN_AUDIT_WRITE_FAILED', undefined, { cause: e });
         for (const p of batch) p.reject(err);
@@ -144,7 +144,12 @@ export class AuditLog {
 }
 
 async function writeBatch(db: Kysely<Database>, batch: Pending[]): Promise<AuditLogTable[]> {
-  const last = await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const last = await db
+    .selectFrom('audit_log')
+    .select(['seq', 'hash'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   let seq = last ? Number(last.seq) : 0;
   let prev = last?.hash ?? GENESIS_HASH;
   const rows: AuditLogTable[] = batch.map(({ row }) => {
@@ -154,7 +159,10 @@ async function writeBatch(db: Kysely<Database>, batch: Pending[]): Promise<Audit
     return full;
   });
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    await db.insertInto('audit_log').values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+    await db
+      .insertInto('audit_log')
+      .values(rows.slice(i, i + ROWS_PER_INSERT))
+      .execute();
   }
   return rows;
 }

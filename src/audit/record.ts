@@ -36,3 +36,26 @@ export function recordFromRow(r: AuditLogTable): AuditRecord {
     hash: r.hash,
   };
 }
+
+/**
+ * The same record, with `data` parsed on first read. Appends resolve with this: in the data path
+ * nearly every caller ignores the record, so the JSON is not parsed back for nothing.
+ */
+export function lazyRecordFromRow(r: AuditLogTable): AuditRecord {
+  let data: Record<string, unknown> | undefined;
+  return {
+    seq: Number(r.seq),
+    id: r.id,
+    at: Number(r.at),
+    type: r.type,
+    actor: r.actor,
+    session: r.session,
+    connection: r.connection,
+    get data(): Record<string, unknown> {
+      data ??= JSON.parse(r.data) as Record<string, unknown>;
+      return data;
+    },
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}

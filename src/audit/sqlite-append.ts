@@ -11,7 +11,9 @@ export type NewAuditRow = Omit<AuditLogTable, 'seq' | 'prev_hash' | 'hash'>;
 
 export class SqliteAppender {
   private readonly last: SqliteDatabase.Statement<[], { seq: number; hash: string }>;
-  private readonly insert: SqliteDatabase.Statement<[number, string, number, string, string | null, string | null, string | null, string, string, string]>;
+  private readonly insert: SqliteDatabase.Statement<
+    [number, string, number, string, string | null, string | null, string | null, string, string, string]
+  >;
   private readonly writeAll: SqliteDatabase.Transaction<(rows: NewAuditRow[]) => AuditLogTable[]>;
 
   constructor(private readonly database: SqliteDatabase.Database) {

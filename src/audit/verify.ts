@@ -34,12 +34,27 @@ export async function verifyChain(db: Kysely<Database>): Promise<VerifyResult> {
       .execute();
     for (const row of rows) {
       const seq = Number(row.seq);
-      const bad = (reason: VerifyFailure): VerifyResult => ({ ok: false, checked, firstBad: { seq, id: row.id, reason } });
+      const bad = (reason: VerifyFailure): VerifyResult => ({
+        ok: false,
+        checked,
+        firstBad: { seq, id: row.id, reason },
+      });
       if (seq !== expectedSeq) return bad('missing');
-      const fields = { id: row.id, at: Number(row.at), type: row.type, actor: row.actor, session: row.session, connection: row.connection };
+      const fields = {
+        id: row.id,
+        at: Number(row.at),
+        type: row.type,
+        actor: row.actor,
+        session: row.session,
+        connection: row.connection,
+      };
       if (chainHash(row.prev_hash, fields, row.data) !== row.hash) return bad('hash-mismatch');
       if (row.prev_hash !== prev) {
-        const linked = await db.selectFrom('audit_log').select('seq').where('hash', '=', row.prev_hash).executeTakeFirst();
+        const linked = await db
+          .selectFrom('audit_log')
+          .select('seq')
+          .where('hash', '=', row.prev_hash)
+          .executeTakeFirst();
         return bad(linked ? 'reordered' : 'broken-link');
       }
       prev = row.hash;
