@@ -1,12 +1,13 @@
 // The Gateway ties the core together: identity, policy, approvals, audit, recording, metrics.
 // Adapters receive it and only call openSession() / session.decide() / session.close().
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
+import type { ConnectionConfig, WardenConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Effect, Identity, Reason } from '../core/types.js';
-import type { ConnectionConfig, WardenConfig } from '../config/schema.js';
 import type { IdentityVerifier } from '../identity/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Recorder } from '../recording/index.js';
@@ -60,6 +61,12 @@ export class Gateway {
    * `exec` and MCP `query` run SQL through the same front door as psql. Filled by startGateway.
    */
   readonly internalPorts: Partial<Record<string, number>> = {};
+  /**
+   * A per-process secret that in-process clients (REST `exec`, MCP `query`) present when they
+   * connect to a front door, so their sessions are recorded as `api` / `mcp` sessions. Outside
+   * clients cannot know it, so they cannot pass for one.
+   */
+  readonly internalCallerSecret = randomBytes(16).toString('hex');
   private readonly ruleActions: Map<string, Effect>;
 
   constructor(deps: GatewayDeps) {
@@ -77,6 +84,15 @@ export class Gateway {
     this.ruleActions = new Map(deps.config.rules.map((r) => [r.name, r.action]));
   }
 
+  /** `api` or `mcp` when `tag` is `warden-api:<secret>` / `warden-mcp:<secret>`, else undefined. */
+  internalCaller(tag: string | undefined): 'api' | 'mcp' | undefined {
+    if (!tag) return undefined;
+    const i = tag.indexOf(':');
+    if (i < 0 || tag.slice(i + 1) !== this.internalCallerSecret) return undefined;
+    const who = tag.slice(0, i);
+    return who === 'warden-api' ? 'api' : who === 'warden-mcp' ? 'mcp' : undefined;
+  }
+
   ruleAction(name: string): Effect | undefined {
     return this.ruleActions.get(name);
   }
@@ -90,7 +106,10 @@ export class Gateway {
     const identity = await this.verifier.verify(token);
     const problem = this.identityProblem(identity);
     if (problem) {
-      throw new WardenError(problem.code === 'identity-revoked' ? 'WARDEN_TOKEN_REVOKED' : 'WARDEN_TOKEN_EXPIRED', problem.message);
+      throw new WardenError(
+        problem.code === 'identity-revoked' ? 'WARDEN_TOKEN_REVOKED' : 'WARDEN_TOKEN_EXPIRED',
+        problem.message,
+      );
     }
     return identity;
   }
@@ -98,7 +117,11 @@ export class Gateway {
   /** Re-checked on every operation: a session whose token expired or was revoked is cut. */
   identityProblem(identity: Identity): Reason | null {
     if (identity.expiresAt <= this.clock.now()) {
-      return { code: 'identity-expired', effect: 'block', message: `identity token expired at ${new Date(identity.expiresAt).toISOString()}` };
+      return {
+        code: 'identity-expired',
+        effect: 'block',
+        message: `identity token expired at ${new Date(identity.expiresAt).toISOString()}`,
+      };
     }
     if (this.revocations.isRevoked(identity)) {
       return { code: 'identity-revoked', effect: 'block', message: 'identity token was revoked' };
@@ -133,7 +156,12 @@ export class Gateway {
           type: 'session.denied',
           ...(identity ? { actor: identity.sub } : {}),
           connection: req.connection,
-          data: { protocol: req.protocol, code, reason: err instanceof Error ? err.message : String(err), client: req.clientAddress ?? null },
+          data: {
+            protocol: req.protocol,
+            code,
+            reason: err instanceof Error ? err.message : String(err),
+            client: req.clientAddress ?? null,
+          },
         })
         .catch((e) => this.logger.error({ err: String(e) }, 'audit write failed'));
       throw err;
@@ -150,7 +178,15 @@ export class Gateway {
       ...(req.width ? { width: req.width } : {}),
       ...(req.height ? { height: req.height } : {}),
     });
-    const session = new GatewaySession(this, req.protocol, identity, { name: req.connection, type: connection.type }, connection, recording, id);
+    const session = new GatewaySession(
+      this,
+      req.protocol,
+      identity,
+      { name: req.connection, type: connection.type },
+      connection,
+      recording,
+      id,
+    );
     this.sessions.set(id, session);
     this.metrics.sessionsOpen.inc({ protocol: req.protocol });
     await this.audit.append({
@@ -158,7 +194,12 @@ export class Gateway {
       actor: identity.sub,
       session: id,
       connection: req.connection,
-      data: { protocol: req.protocol, groups: identity.groups, issuer: identity.issuer, client: req.clientAddress ?? null },
+      data: {
+        protocol: req.protocol,
+        groups: identity.groups,
+        issuer: identity.issuer,
+        client: req.clientAddress ?? null,
+      },
     });
     return session;
   }

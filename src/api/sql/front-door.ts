@@ -52,7 +52,8 @@ export async function connectFrontDoor(
     user: caller,
     password: token,
     database: connection,
-    application_name: caller,
+    // The secret tags the session as api/mcp; the front door strips it before the target sees it.
+    application_name: `${caller}:${gw.internalCallerSecret}`,
     ssl: false,
     types: wireTypes,
     connectionTimeoutMillis: 15_000,

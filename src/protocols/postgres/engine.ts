@@ -95,8 +95,11 @@ class PostgresFrontDoor {
       const conn = this.gw.connectionConfig(name);
       if (conn && conn.type !== 'postgres')
         throw new WardenError('WARDEN_CONNECTION_UNKNOWN', `connection '${name}' is not a PostgreSQL target`);
+      // REST exec and MCP query connect here too, tagged with the gateway's in-process secret.
+      const internal = this.gw.internalCaller(hs.params.application_name);
+      if (internal) hs.params.application_name = `warden-${internal}`;
       session = await this.gw.openSession({
-        protocol: 'postgres',
+        protocol: internal ?? 'postgres',
         connection: name,
         token: hs.token,
         clientAddress: raw.remoteAddress ?? '',
