@@ -3,11 +3,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/index.js';
 import type { Clock } from '../../src/core/clock.js';
-import { type RunningGateway, createLogger, freePort, startGateway } from '../../src/gateway/index.js';
-import { type TestPostgres, runSql, startPostgres } from './postgres.js';
+import { createLogger, freePort, type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { runSql, startPostgres, type TestPostgres } from './postgres.js';
 
 export const SHOP_SQL = fileURLToPath(new URL('../../src/demo/shop.sql', import.meta.url));
 
@@ -129,10 +130,31 @@ ${opts.policy ?? TEST_POLICY}
     configPath,
     env,
     token: (sub, groups, ttlMs = 15 * 60_000) => running.devIssuer!.mint({ sub, groups, ttlMs }),
-    url: (token, connection = 'shop') => `postgres://agent:${encodeURIComponent(token)}@127.0.0.1:${pgPort}/${connection}?sslmode=disable`,
+    url: (token, connection = 'shop') =>
+      `postgres://agent:${encodeURIComponent(token)}@127.0.0.1:${pgPort}/${connection}?sslmode=disable`,
     async stop(opts: { keepDir?: boolean } = {}) {
       await running.close();
       if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * For a describe() block: a shop PostgreSQL and a gateway in front of it, started in `before`
+ * and stopped in `after`. Read `suite.gw` / `suite.target` inside the tests.
+ */
+export function shopGatewaySuite(opts: Parameters<typeof startTestGateway>[1] = {}): {
+  gw: TestGateway;
+  target: TestPostgres;
+} {
+  const suite = {} as { gw: TestGateway; target: TestPostgres };
+  before(async () => {
+    suite.target = await startShopPostgres();
+    suite.gw = await startTestGateway(suite.target, opts);
+  });
+  after(async () => {
+    await suite.gw?.stop();
+    await suite.target?.stop();
+  });
+  return suite;
 }

@@ -1,38 +1,28 @@
 // Sessions opened by REST exec are recorded as `api` sessions; an outside client cannot pass for
 // one by guessing the application_name tag.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import pg from 'pg';
-import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import type { TestPostgres } from '../../helpers/postgres.js';
+import { shopGatewaySuite } from '../../helpers/gateway.js';
 
 describe('front-door session tags', () => {
-  let target: TestPostgres;
-  let gw: TestGateway;
-  before(async () => {
-    target = await startShopPostgres();
-    gw = await startTestGateway(target);
-  });
-  after(async () => {
-    await gw?.stop();
-    await target?.stop();
-  });
+  const suite = shopGatewaySuite();
 
   async function sessionStarts(sub: string): Promise<string[]> {
-    await gw.running.gateway.audit.flush();
-    const entries = await gw.running.gateway.audit.list({ type: 'session.start' });
+    await suite.gw.running.gateway.audit.flush();
+    const entries = await suite.gw.running.gateway.audit.list({ type: 'session.start' });
     return entries.filter((e) => e.actor === sub).map((e) => String(e.data.protocol));
   }
 
   it('REST exec sessions are api sessions; a guessed tag stays postgres', async () => {
-    const token = await gw.token('tagged', ['agents']);
-    const res = await fetch(`${gw.apiUrl}/api/v1/exec`, {
+    const token = await suite.gw.token('tagged', ['agents']);
+    const res = await fetch(`${suite.gw.apiUrl}/api/v1/exec`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ connection: 'shop', input: 'SELECT 1' }),
     });
     assert.equal(res.status, 200);
-    const c = new pg.Client({ connectionString: gw.url(token), application_name: 'warden-mcp:0123456789abcdef' });
+    const c = new pg.Client({ connectionString: suite.gw.url(token), application_name: 'warden-mcp:0123456789abcdef' });
     await c.connect();
     const app = await c.query('SHOW application_name');
     assert.equal(app.rows[0].application_name, 'warden-mcp:0123456789abcdef');

@@ -2,25 +2,16 @@
 // unaudited. A pipelined read ends the session (FATAL 58000, no rows); a write is refused before
 // it reaches the target and the session stays usable.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import pg from 'pg';
-import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { runSql, type TestPostgres } from '../../helpers/postgres.js';
+import { shopGatewaySuite } from '../../helpers/gateway.js';
+import { runSql } from '../../helpers/postgres.js';
 
 describe('audit write failures', () => {
-  let target: TestPostgres;
-  let gw: TestGateway;
-  before(async () => {
-    target = await startShopPostgres();
-    gw = await startTestGateway(target);
-  });
-  after(async () => {
-    await gw?.stop();
-    await target?.stop();
-  });
+  const suite = shopGatewaySuite();
 
   async function withBrokenAudit<T>(fn: () => Promise<T>): Promise<T> {
-    const audit = gw.running.gateway.audit;
+    const audit = suite.gw.running.gateway.audit;
     const original = audit.append.bind(audit);
     audit.append = (entry) => (entry.type === 'operation' ? Promise.reject(new Error('disk full')) : original(entry));
     try {
@@ -31,7 +22,7 @@ describe('audit write failures', () => {
   }
 
   it('a read returns no rows and the session ends with FATAL 58000', async () => {
-    const c = new pg.Client({ connectionString: gw.url(await gw.token('agent-af', ['dba'])) });
+    const c = new pg.Client({ connectionString: suite.gw.url(await suite.gw.token('agent-af', ['dba'])) });
     await c.connect();
     c.on('error', () => {});
     await withBrokenAudit(async () => {
@@ -44,7 +35,7 @@ describe('audit write failures', () => {
   });
 
   it('a write is refused before it reaches the target and the session goes on', async () => {
-    const c = new pg.Client({ connectionString: gw.url(await gw.token('dba-af', ['dba'])) });
+    const c = new pg.Client({ connectionString: suite.gw.url(await suite.gw.token('dba-af', ['dba'])) });
     await c.connect();
     await withBrokenAudit(async () => {
       await assert.rejects(
@@ -52,7 +43,7 @@ describe('audit write failures', () => {
         (e: Error & { code?: string }) => e.code === '42501',
       );
     });
-    const rows = await runSql(target.url, 'SELECT notes FROM customers WHERE id = 1');
+    const rows = await runSql(suite.target.url, 'SELECT notes FROM customers WHERE id = 1');
     assert.equal(rows[0]?.notes, 'prefers email', 'the write never reached the target');
     const ok = await c.query('SELECT 1 AS one');
     assert.equal(ok.rows[0].one, 1);

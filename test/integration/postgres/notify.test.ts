@@ -1,25 +1,15 @@
 // LISTEN/NOTIFY through the gateway: a session's own notifications carry the pid the client was
 // given (not the target's real backend pid), and payloads are masked like any other output.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import pg from 'pg';
-import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import type { TestPostgres } from '../../helpers/postgres.js';
+import { shopGatewaySuite } from '../../helpers/gateway.js';
 
 describe('notifications', () => {
-  let target: TestPostgres;
-  let gw: TestGateway;
-  before(async () => {
-    target = await startShopPostgres();
-    gw = await startTestGateway(target);
-  });
-  after(async () => {
-    await gw?.stop();
-    await target?.stop();
-  });
+  const suite = shopGatewaySuite();
 
   it('own notifications name the client pid; payloads are masked', async () => {
-    const c = new pg.Client({ connectionString: gw.url(await gw.token('listener', ['agents'])) });
+    const c = new pg.Client({ connectionString: suite.gw.url(await suite.gw.token('listener', ['agents'])) });
     await c.connect();
     const received = new Promise<pg.Notification>((resolve) => c.once('notification', resolve));
     await c.query('LISTEN alerts');

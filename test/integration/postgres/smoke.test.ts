@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import pg from 'pg';
-import { type TestGateway, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
-import type { TestPostgres } from '../../helpers/postgres.js';
+import { shopGatewaySuite } from '../../helpers/gateway.js';
 
 describe('postgres gateway smoke', () => {
-  let target: TestPostgres;
-  let gw: TestGateway;
-  before(async () => {
-    target = await startShopPostgres();
-    gw = await startTestGateway(target);
-  });
-  after(async () => {
-    await gw?.stop();
-    await target?.stop();
-  });
+  const suite = shopGatewaySuite();
 
   it('runs an allowed query with masking through node-postgres', async () => {
-    const token = await gw.token('agent-1', ['agents']);
-    const client = new pg.Client({ connectionString: gw.url(token) });
+    const token = await suite.gw.token('agent-1', ['agents']);
+    const client = new pg.Client({ connectionString: suite.gw.url(token) });
     await client.connect();
     try {
       const r = await client.query('SELECT id, name, email AS e FROM customers ORDER BY id LIMIT 2');
