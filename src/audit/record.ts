@@ -23,18 +23,7 @@ export interface AuditRecord {
 }
 
 export function recordFromRow(r: AuditLogTable): AuditRecord {
-  return {
-    seq: Number(r.seq),
-    id: r.id,
-    at: Number(r.at),
-    type: r.type,
-    actor: r.actor,
-    session: r.session,
-    connection: r.connection,
-    data: JSON.parse(r.data) as Record<string, unknown>,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
+  return { ...fieldsOf(r), data: JSON.parse(r.data) as Record<string, unknown> };
 }
 
 /**
@@ -43,6 +32,16 @@ export function recordFromRow(r: AuditLogTable): AuditRecord {
  */
 export function lazyRecordFromRow(r: AuditLogTable): AuditRecord {
   let data: Record<string, unknown> | undefined;
+  return Object.defineProperty(fieldsOf(r) as AuditRecord, 'data', {
+    enumerable: true,
+    get(): Record<string, unknown> {
+      data ??= JSON.parse(r.data) as Record<string, unknown>;
+      return data;
+    },
+  });
+}
+
+function fieldsOf(r: AuditLogTable): Omit<AuditRecord, 'data'> {
   return {
     seq: Number(r.seq),
     id: r.id,
@@ -51,10 +50,6 @@ export function lazyRecordFromRow(r: AuditLogTable): AuditRecord {
     actor: r.actor,
     session: r.session,
     connection: r.connection,
-    get data(): Record<string, unknown> {
-      data ??= JSON.parse(r.data) as Record<string, unknown>;
-      return data;
-    },
     prevHash: r.prev_hash,
     hash: r.hash,
   };
