@@ -128,6 +128,7 @@ function entryOf(
     multiStatement: statements.length > 1,
     parsed: true,
     fingerprint,
+    dynamicSql: false,
   };
   return {
     facts: Object.freeze(facts),
@@ -153,6 +154,7 @@ function unparsed(text: string, normalized: string): SqlAnalysis {
     multiStatement: false,
     parsed: false,
     fingerprint: createHash('sha256').update(normalized).digest('hex').slice(0, 16),
+    dynamicSql: false,
   };
   const trimmed = text.trim();
   return { facts, normalized, statements: trimmed === '' ? [] : [trimmed], prepares: [] };

@@ -65,6 +65,24 @@ export const connectionSchema = z.strictObject({
   token: z.string().optional(),
   /** Max result rows kept per statement in the recording. */
   recordRows: z.number().int().min(0).default(1000),
+  /** Upstream connections the gateway opens to this target at most (sessions beyond get a
+   * protocol-native "too many connections" error). Omitted = no limit of the gateway's own. */
+  maxUpstream: z.number().int().min(1).optional(),
+  /** PostgreSQL: group → database role; the gateway runs `SET ROLE` after connecting. */
+  roles: z.record(z.string().min(1), z.string().min(1)).optional(),
+});
+
+export const limitsSchema = z.strictObject({
+  /** Open sessions one principal may hold at once (all connections). */
+  sessionsPerIdentity: z.number().int().min(1).default(50),
+  /** Connections from one source address that have not authenticated yet. */
+  unauthenticatedPerSource: z.number().int().min(1).default(64),
+  /** All client connections on every front door together (authenticated or not). */
+  maxConnections: z.number().int().min(1).default(10_000),
+  /** Time a client has to finish the handshake (TLS included) and present its token. */
+  handshakeTimeout: duration.default('10s'),
+  /** An INSERT … SELECT is bounded by a LIMIT no larger than this (see `allWritesFiltered`). */
+  boundedWriteRows: z.number().int().min(1).default(1000),
 });
 
 export const approversSchema = z.strictObject({
@@ -133,6 +151,13 @@ export const configSchema = z.strictObject({
   rules: z.array(ruleSchema).default([]),
   masking: z.array(maskingSchema).default([]),
   notifications: z.strictObject({ webhooks: z.array(webhookSchema).default([]) }).default({ webhooks: [] }),
+  limits: limitsSchema.default({
+    sessionsPerIdentity: 50,
+    unauthenticatedPerSource: 64,
+    maxConnections: 10_000,
+    handshakeTimeout: '10s',
+    boundedWriteRows: 1000,
+  }),
 });
 
 export type WardenConfig = z.infer<typeof configSchema>;
@@ -141,3 +166,4 @@ export type RuleConfig = z.infer<typeof ruleSchema>;
 export type AccessConfig = z.infer<typeof accessSchema>;
 export type MaskingConfig = z.infer<typeof maskingSchema>;
 export type IssuerConfig = z.infer<typeof issuerSchema>;
+export type LimitsConfig = z.infer<typeof limitsSchema>;

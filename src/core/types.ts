@@ -26,7 +26,8 @@ export type SqlKind =
   | 'truncate' | 'comment' | 'grant' | 'revoke' | 'set' | 'reset' | 'set_role' | 'show'
   | 'transaction' | 'explain' | 'prepare' | 'execute' | 'deallocate' | 'declare' | 'fetch'
   | 'close' | 'listen' | 'notify' | 'do' | 'call' | 'load' | 'vacuum' | 'analyze' | 'cluster'
-  | 'reindex' | 'lock' | 'refresh' | 'alter_system' | 'other' | 'unparsed';
+  | 'reindex' | 'lock' | 'refresh' | 'alter_system' | 'security_label' | 'checkpoint' | 'other'
+  | 'unparsed';
 
 /** `op.sql`: the facts rules use. Field names are the contract (DESIGN.md §1, SQL facts). */
 export interface SqlFacts {
@@ -42,6 +43,8 @@ export interface SqlFacts {
   multiStatement: boolean;
   parsed: boolean;
   fingerprint: string;
+  /** A function runs SQL given as a non-literal string (`ts_stat(x)`, `query_to_xml(x, …)`). */
+  dynamicSql: boolean;
 }
 
 /** `op.command`: an SSH exec or shell line. */

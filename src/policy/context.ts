@@ -19,6 +19,7 @@ const sql: { [K in keyof SqlFacts]: FieldShape } = {
   multiStatement: 'bool',
   parsed: 'bool',
   fingerprint: 'string',
+  dynamicSql: 'bool',
 };
 
 /** Every variable and field a rule may use (DESIGN.md §1). */
@@ -63,6 +64,7 @@ export const NO_SQL: SqlFacts = Object.freeze({
   multiStatement: false,
   parsed: true,
   fingerprint: '',
+  dynamicSql: false,
 });
 
 /** An SQL operation that arrived without facts is treated as unparsed: fail closed. */

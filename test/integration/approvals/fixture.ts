@@ -70,6 +70,7 @@ export function sqlOp(identity: Identity, text: string, connection = 'shop', at 
       multiStatement: false,
       parsed: true,
       fingerprint: 'fp',
+      dynamicSql: false,
     },
   };
 }
