@@ -157,6 +157,20 @@ export const SCHEMAS = [
     required: ['seq', 'id', 'at', 'type', 'hash'],
   },
   {
+    $id: 'Revocation',
+    description: 'A revoked token id (kind token) or subject (kind sub) of one issuer; no issuer = any issuer',
+    type: 'object',
+    additionalProperties: true,
+    properties: {
+      kind: { type: 'string', enum: ['token', 'sub'] },
+      value: { type: 'string', description: 'the token id (jti) or the subject' },
+      issuer: str,
+      at: num,
+      reason: str,
+    },
+    required: ['kind', 'value', 'at', 'reason'],
+  },
+  {
     $id: 'PolicyTestResult',
     type: 'object',
     additionalProperties: true,

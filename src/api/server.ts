@@ -15,6 +15,7 @@ import { registerConnectionRoutes } from './routes/connections.js';
 import { registerExecRoutes } from './routes/exec.js';
 import { registerPolicyRoutes } from './routes/policy.js';
 import { registerReviewRoutes } from './routes/reviews.js';
+import { registerRevocationRoutes } from './routes/revocations.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { responses, SCHEMAS } from './schemas.js';
 
@@ -90,6 +91,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       registerAuditRoutes(v1, gw);
       registerReviewRoutes(v1, gw);
       registerAccessRoutes(v1, gw);
+      registerRevocationRoutes(v1, gw);
       for (const p of opts.plugins ?? []) await p(v1, gw);
     },
     { prefix: API_PREFIX },

@@ -9,6 +9,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerExec } from './commands/exec.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerReviews } from './commands/reviews.js';
+import { registerRevoke } from './commands/revoke.js';
 import { registerSessions } from './commands/sessions.js';
 import { registerStart } from './commands/start.js';
 import { registerToken } from './commands/token.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     registerAccess,
     registerSessions,
     registerAudit,
+    registerRevoke,
   ]) {
     register(program);
   }
@@ -64,7 +66,11 @@ function exitCodeFor(err: unknown): number {
   }
   if (err instanceof WardenError) {
     process.stderr.write(`warden: ${err.message}\n`);
-    return err.code === 'WARDEN_CONFIG_INVALID' || err.code === 'WARDEN_CONFIG_UNREADABLE' || err.code === 'WARDEN_USAGE' ? 2 : 1;
+    return err.code === 'WARDEN_CONFIG_INVALID' ||
+      err.code === 'WARDEN_CONFIG_UNREADABLE' ||
+      err.code === 'WARDEN_USAGE'
+      ? 2
+      : 1;
   }
   process.stderr.write(`warden: ${err instanceof Error ? err.message : String(err)}\n`);
   if (process.env.WARDEN_DEBUG) console.error(err);

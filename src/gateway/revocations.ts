@@ -1,13 +1,32 @@
-// Revoked tokens and subjects, kept in memory because every operation checks them. Refreshed from
-// the store on an interval so a revocation made on another gateway instance takes effect within
-// `refreshMs`; a revocation made here takes effect at once.
+// Revoked tokens and principals, kept in memory because every operation checks them. Refreshed
+// from the store on an interval so a revocation made on another gateway instance takes effect
+// within `refreshMs`; a revocation made here takes effect at once (add()).
+//
+// A principal is (issuer, sub): a subject revocation covers that issuer's subject only. Entries
+// without an issuer (stored before issuers were recorded) cover any issuer. Token ids are unique
+// per issuer, so a token revocation may name its issuer too; without one it covers any issuer's
+// token with that id (fail closed: a collision revokes too much, never too little).
 import type { Identity } from '../core/types.js';
+import { issuerLookupKey } from '../identity/issuer-key.js';
 import type { Store } from '../store/index.js';
+
+/** Key for "any issuer" (issuer keys are never empty: issuers are non-empty URLs or names). */
+const ANY = '';
+
+export interface RevocationEntry {
+  tokenId?: string;
+  sub?: string;
+  /** Absent: any issuer. */
+  issuer?: string;
+}
 
 export class RevocationCache {
   private tokenIds = new Set<string>();
   private subjects = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
+  /** Entries added locally since the refresh now running began: a refresh must not drop them. */
+  private pending: RevocationEntry[] = [];
+  private refreshing: Promise<void> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -29,25 +48,52 @@ export class RevocationCache {
     this.timer = null;
   }
 
-  async refresh(): Promise<void> {
-    const rows = await this.store.listRevocations();
+  /** One refresh at a time: an interval tick during a slow store read joins it. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.load().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async load(): Promise<void> {
+    this.pending = [];
+    const rows = await this.store.listRevocations({ limit: null });
     const tokenIds = new Set<string>();
     const subjects = new Set<string>();
     for (const r of rows) {
-      if (r.kind === 'token') tokenIds.add(r.value);
-      else subjects.add(r.value);
+      const k = key(r.issuer, r.value);
+      if (r.kind === 'token') tokenIds.add(k);
+      else subjects.add(k);
     }
+    // Revocations only ever grow: what add() marked while the store was being read stays marked.
+    for (const e of this.pending) addTo(tokenIds, subjects, e);
+    this.pending = [];
     this.tokenIds = tokenIds;
     this.subjects = subjects;
   }
 
   /** Mark locally at once (the store write is the caller's). */
-  add(entry: { tokenId?: string; sub?: string }): void {
-    if (entry.tokenId) this.tokenIds.add(entry.tokenId);
-    if (entry.sub) this.subjects.add(entry.sub);
+  add(entry: RevocationEntry): void {
+    addTo(this.tokenIds, this.subjects, entry);
+    this.pending.push(entry);
   }
 
   isRevoked(identity: Identity): boolean {
-    return (identity.tokenId !== undefined && this.tokenIds.has(identity.tokenId)) || this.subjects.has(identity.sub);
+    const iss = issuerLookupKey(identity.issuer);
+    if (identity.tokenId !== undefined) {
+      if (this.tokenIds.has(`${iss}\u0000${identity.tokenId}`) || this.tokenIds.has(`${ANY}\u0000${identity.tokenId}`))
+        return true;
+    }
+    return this.subjects.has(`${iss}\u0000${identity.sub}`) || this.subjects.has(`${ANY}\u0000${identity.sub}`);
   }
+}
+
+function key(issuer: string | undefined, value: string): string {
+  return `${issuer ? issuerLookupKey(issuer) : ANY}\u0000${value}`;
+}
+
+function addTo(tokenIds: Set<string>, subjects: Set<string>, e: RevocationEntry): void {
+  if (e.tokenId !== undefined) tokenIds.add(key(e.issuer, e.tokenId));
+  if (e.sub !== undefined) subjects.add(key(e.issuer, e.sub));
 }

@@ -1,6 +1,6 @@
 // Schema migrations, in code, one list for both dialects. Append new migrations; never edit
 // one that has shipped.
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 import type { StoreDialect } from './types.js';
 
 function initial(dialect: StoreDialect): Migration {
@@ -61,7 +61,11 @@ function initial(dialect: StoreDialect): Migration {
         .addColumn('decided_at', 'bigint')
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('reviews_lookup').on('reviews').columns(['requester_sub', 'connection', 'op_hash']).execute();
+      await db.schema
+        .createIndex('reviews_lookup')
+        .on('reviews')
+        .columns(['requester_sub', 'connection', 'op_hash'])
+        .execute();
       await db.schema.createIndex('reviews_state').on('reviews').columns(['state', 'created_at']).execute();
 
       await db.schema
@@ -79,8 +83,16 @@ function initial(dialect: StoreDialect): Migration {
         .addColumn('decided_at', 'bigint')
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('access_requests_lookup').on('access_requests').columns(['sub', 'connection']).execute();
-      await db.schema.createIndex('access_requests_state').on('access_requests').columns(['state', 'created_at']).execute();
+      await db.schema
+        .createIndex('access_requests_lookup')
+        .on('access_requests')
+        .columns(['sub', 'connection'])
+        .execute();
+      await db.schema
+        .createIndex('access_requests_state')
+        .on('access_requests')
+        .columns(['state', 'created_at'])
+        .execute();
 
       await db.schema
         .createTable('revocations')
@@ -99,10 +111,53 @@ function initial(dialect: StoreDialect): Migration {
   };
 }
 
+/**
+ * Revocations name their issuer: a principal is (issuer, sub) and a token id is unique only per
+ * issuer. The primary key gains `issuer`, so the table is rebuilt (SQLite cannot change a key in
+ * place). Rows written before keep `issuer = ''`, which means "any issuer": they go on revoking
+ * what they revoked before (fail closed) rather than being guessed onto one issuer.
+ */
+function revocationIssuer(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('revocations_v2')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('issuer', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('revocations_v2_pk', ['kind', 'issuer', 'value'])
+        .execute();
+      await sql`insert into revocations_v2 (kind, issuer, value, at, reason) select kind, '', value, at, reason from revocations`.execute(
+        db,
+      );
+      await db.schema.dropTable('revocations').execute();
+      await db.schema.alterTable('revocations_v2').renameTo('revocations').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('revocations_v1')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('revocations_pk', ['kind', 'value'])
+        .execute();
+      // Going back widens every revocation to "any issuer" (the old meaning), never narrows one.
+      await sql`insert into revocations_v1 (kind, value, at, reason) select kind, value, min(at), min(reason) from revocations group by kind, value`.execute(
+        db,
+      );
+      await db.schema.dropTable('revocations').execute();
+      await db.schema.alterTable('revocations_v1').renameTo('revocations').execute();
+    },
+  };
+}
+
 export class WardenMigrations implements MigrationProvider {
   constructor(private readonly dialect: StoreDialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001_initial': initial(this.dialect) };
+    return { '0001_initial': initial(this.dialect), '0002_revocation_issuer': revocationIssuer() };
   }
 }
 

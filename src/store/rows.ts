@@ -1,6 +1,15 @@
 // Row <-> object mapping, in one place. JSON columns are text; times are epoch ms numbers.
+import type { Insertable, Selectable } from 'kysely';
 import type { AccessRequestsTable, ReviewsTable, RevocationsTable, SessionsTable } from './schema.js';
-import type { AccessRequest, AccessRequestState, Review, ReviewState, Revocation, RecordingFormat, Session } from './types.js';
+import type {
+  AccessRequest,
+  AccessRequestState,
+  RecordingFormat,
+  Review,
+  ReviewState,
+  Revocation,
+  Session,
+} from './types.js';
 
 const json = (v: unknown): string => JSON.stringify(v ?? null);
 const parse = <T>(text: string): T => JSON.parse(text) as T;
@@ -136,10 +145,16 @@ export function accessRequestPatchToRow(p: Partial<AccessRequest>): Partial<Acce
   return row;
 }
 
-export function revocationToRow(r: Revocation): RevocationsTable {
-  return { kind: r.kind, value: r.value, at: r.at, reason: r.reason };
+export function revocationToRow(r: Revocation): Insertable<RevocationsTable> {
+  return { kind: r.kind, issuer: r.issuer ?? '', value: r.value, at: r.at, reason: r.reason };
 }
 
-export function revocationFromRow(r: RevocationsTable): Revocation {
-  return { kind: r.kind as Revocation['kind'], value: r.value, at: Number(r.at), reason: r.reason };
+export function revocationFromRow(r: Selectable<RevocationsTable>): Revocation {
+  return {
+    kind: r.kind as Revocation['kind'],
+    value: r.value,
+    ...(r.issuer ? { issuer: r.issuer } : {}),
+    at: Number(r.at),
+    reason: r.reason,
+  };
 }

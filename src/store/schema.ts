@@ -1,5 +1,7 @@
 // Table shapes as kysely sees them. Times are epoch milliseconds (bigint in PostgreSQL, read
 // back as numbers); JSON columns are text in both dialects so one mapping serves both.
+import type { Generated } from 'kysely';
+
 export interface AuditLogTable {
   seq: number;
   id: string;
@@ -67,6 +69,8 @@ export interface AccessRequestsTable {
 export interface RevocationsTable {
   /** `token` (value is a token's jti) or `sub` (value is a subject). */
   kind: string;
+  /** The issuer the revoked token or subject belongs to; '' = any issuer (rows from before 0002). */
+  issuer: Generated<string>;
   value: string;
   at: number;
   reason: string;

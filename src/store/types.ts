@@ -84,6 +84,8 @@ export interface Revocation {
   kind: 'token' | 'sub';
   /** A token id (`jti`) or a subject. */
   value: string;
+  /** The issuer of that token or subject; absent = any issuer (revocations stored before issuers were recorded). */
+  issuer?: string;
   at: number;
   reason: string;
 }
