@@ -10,3 +10,5 @@ export {
   sqlAnalysisCacheSize,
 } from './postgres.js';
 export { type NormalizedSql, normalizeSql } from './sql-lexer.js';
+export { type ExecutedStatements, withExecutedStatements } from './prepared.js';
+export { confirmingTag, type NamespaceChange, namespaceChanges } from './sql-namespace.js';

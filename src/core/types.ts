@@ -91,7 +91,14 @@ interface OperationBase {
 }
 
 export type Operation =
-  | (OperationBase & { kind: 'sql'; sql: SqlFacts; /** normalized text (literals removed) */ normalized: string })
+  | (OperationBase & {
+      kind: 'sql';
+      sql: SqlFacts;
+      /** normalized text (literals removed) */
+      normalized: string;
+      /** The statements its EXECUTEs run (`name: text` per line); part of what an approval covers. */
+      resolved?: string;
+    })
   | (OperationBase & { kind: 'command'; command: CommandFacts })
   | (OperationBase & { kind: 'http'; http: HttpFacts })
   | (OperationBase & { kind: 'k8s'; k8s: K8sFacts })
@@ -111,7 +118,9 @@ export type ReasonCode =
   | 'identity-expired'
   | 'identity-revoked'
   | 'policy-error'
-  | 'review-approved';
+  | 'review-approved'
+  /** A built-in guard of the adapter's invariants (e.g. a setting the analysis depends on). */
+  | 'session-guard';
 
 export interface Reason {
   code: ReasonCode;

@@ -15,7 +15,8 @@ import type {
   SessionFacts,
   SqlKind,
 } from '../core/types.js';
-import { analyzeCommand, analyzePostgres } from '../analysis/index.js';
+import { analyzeCommand, analyzePostgres, normalizeSql, withExecutedStatements } from '../analysis/index.js';
+import { sessionGuardProblem } from './session-guard.js';
 import { compileMasker, type Masker } from '../masking/index.js';
 import type { SessionRecording } from '../recording/index.js';
 import type { ConnectionConfig } from '../config/schema.js';
@@ -23,7 +24,8 @@ import type { Gateway } from './gateway.js';
 import { PendingAudit, type Refusal, type Verdict, refusalMessage, winningReason } from './verdict.js';
 
 export type OperationInput =
-  | { kind: 'sql'; text: string; prepared?: ReadonlyMap<string, SqlKind[]> }
+  /** `prepared`: the session's named statements (name → text), as the target confirmed them. */
+  | { kind: 'sql'; text: string; prepared?: ReadonlyMap<string, string> }
   | { kind: 'command'; text: string; command?: CommandFacts }
   | { kind: 'http'; text: string; http: HttpFacts }
   | { kind: 'k8s'; text: string; k8s: K8sFacts }
@@ -204,8 +206,13 @@ export class GatewaySession {
     await this.gw.endSession(this, reason, this.operations);
   }
 
+  /** Expired or revoked: adapters check this at every execution, not only at decisions. */
+  identityProblem(): Reason | null {
+    return this.gw.identityProblem(this.identity);
+  }
+
   private evaluate(op: Operation): Decision {
-    const problem = this.gw.identityProblem(this.identity);
+    const problem = this.gw.identityProblem(this.identity) ?? sessionGuardProblem(op, this.connectionConfig);
     if (problem) return { effect: 'block', rules: [], reasons: [problem], masking: null, review: null };
     try {
       return this.gw.policy.decide(op, { jitGrants: this.gw.approvals.activeGrants(this.identity) });
@@ -256,8 +263,10 @@ export class GatewaySession {
     switch (input.kind) {
       case 'sql': {
         // MySQL brings its own parser with the MySQL adapter; Postgres is the default dialect.
-        const a = analyzePostgres(input.text, input.prepared ? { prepared: input.prepared } : undefined);
-        return { id, session, connection, identity, text: input.text, at, kind: 'sql', sql: a.facts, normalized: a.normalized };
+        const a = analyzePostgres(input.text);
+        const executed = withExecutedStatements(input.text, a, input.prepared ?? NO_PREPARED);
+        if (executed === null) return { id, session, connection, identity, text: input.text, at, kind: 'sql', sql: a.facts, normalized: a.normalized };
+        return { id, session, connection, identity, text: input.text, at, kind: 'sql', sql: executed.facts, normalized: a.normalized, resolved: executed.resolved };
       }
       case 'command':
         return { id, session, connection, identity, text: input.text, at, kind: 'command', command: input.command ?? analyzeCommand(input.text) };
@@ -290,8 +299,11 @@ function failClosed(prev: Decision | null, message: string): Decision {
 // `ALTER ROLE … PASSWORD '…'` or a value being inserted never lands in the log; the recording
 // keeps the exact text.
 function auditText(op: Operation): string {
-  return op.kind === 'sql' ? op.normalized : op.text.length > 2000 ? `${op.text.slice(0, 2000)}…` : op.text;
+  if (op.kind === 'sql') return op.resolved ? `${op.normalized} -- ${normalizeSql(op.resolved).text}` : op.normalized;
+  return op.text.length > 2000 ? `${op.text.slice(0, 2000)}…` : op.text;
 }
+
+const NO_PREPARED: ReadonlyMap<string, string> = new Map();
 
 // Statements that cannot change anything, whose audit entry may commit while they run (see
 // decideOrWait). Deliberately narrow: SELECT/SHOW only, nothing the analysis counts as a write,

@@ -71,6 +71,7 @@ export function refusalMessage(decision: Decision, winner: Reason | undefined, r
   if (!winner) return 'blocked: denied by policy';
   if (winner.code === 'no-access-grant') return `blocked: ${winner.message}`;
   if (winner.code === 'policy-error') return `blocked: policy error: ${winner.message}`;
+  if (winner.code === 'session-guard') return `blocked: ${winner.message}`;
   if (winner.code === 'identity-expired' || winner.code === 'identity-revoked') return `session ended: ${winner.message}`;
   return `blocked by rule ${winner.rule ?? '?'}: ${winner.message}`;
 }
