@@ -13,6 +13,7 @@ export const ERRORS = {
   WARDEN_POLICY_ERROR: 'the policy could not be evaluated',
   WARDEN_AUDIT_WRITE_FAILED: 'the audit record could not be written',
   WARDEN_TARGET_UNAVAILABLE: 'the target cannot be reached',
+  WARDEN_TOO_MANY_CONNECTIONS: 'too many connections',
   WARDEN_REVIEW_NOT_FOUND: 'no such review',
   WARDEN_REVIEW_FORBIDDEN: 'not allowed to act on this review',
   WARDEN_USAGE: 'invalid usage',

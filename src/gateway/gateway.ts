@@ -38,6 +38,11 @@ export interface OpenSessionRequest {
   token?: string;
   identity?: Identity;
   clientAddress?: string;
+  /**
+   * Last check before the session opens (after identity, access and the per-identity limit),
+   * e.g. an adapter reserving an upstream slot; throw a WardenError to refuse, audited as such.
+   */
+  admit?: (identity: Identity) => void;
   format?: 'jsonl' | 'asciicast';
   width?: number;
   height?: number;
@@ -68,6 +73,8 @@ export class Gateway {
    */
   readonly internalCallerSecret = randomBytes(16).toString('hex');
   private readonly ruleActions: Map<string, Effect>;
+  /** Open sessions per principal (issuer + sub), for limits.sessionsPerIdentity. */
+  private readonly openPerPrincipal = new Map<string, number>();
 
   constructor(deps: GatewayDeps) {
     this.config = deps.config;
@@ -148,6 +155,14 @@ export class Gateway {
       if (!access.granted) {
         throw new WardenError('WARDEN_ACCESS_DENIED', access.reason.message);
       }
+      const limit = this.config.limits.sessionsPerIdentity;
+      if ((this.openPerPrincipal.get(principalKey(identity)) ?? 0) >= limit) {
+        throw new WardenError(
+          'WARDEN_TOO_MANY_CONNECTIONS',
+          `too many connections for identity '${identity.sub}': ${limit} sessions open (limits.sessionsPerIdentity)`,
+        );
+      }
+      req.admit?.(identity);
     } catch (err) {
       const code = err instanceof WardenError ? err.code : 'WARDEN_POLICY_ERROR';
       this.metrics.sessionsRejected.inc({ protocol: req.protocol, reason: code });
@@ -167,6 +182,22 @@ export class Gateway {
       throw err;
     }
 
+    // Counted from here (no await since the check), so concurrent opens cannot overshoot.
+    const principal = principalKey(identity);
+    this.openPerPrincipal.set(principal, (this.openPerPrincipal.get(principal) ?? 0) + 1);
+    try {
+      return await this.startSession(req, identity, connection);
+    } catch (err) {
+      this.leavePrincipal(principal);
+      throw err;
+    }
+  }
+
+  private async startSession(
+    req: OpenSessionRequest,
+    identity: Identity,
+    connection: ConnectionConfig,
+  ): Promise<GatewaySession> {
     const id = newId('s', this.clock.now());
     const recording = await this.recorder.start({
       session: id,
@@ -189,24 +220,44 @@ export class Gateway {
     );
     this.sessions.set(id, session);
     this.metrics.sessionsOpen.inc({ protocol: req.protocol });
-    await this.audit.append({
-      type: 'session.start',
-      actor: identity.sub,
-      session: id,
-      connection: req.connection,
-      data: {
-        protocol: req.protocol,
-        groups: identity.groups,
-        issuer: identity.issuer,
-        client: req.clientAddress ?? null,
-      },
-    });
+    try {
+      await this.audit.append({
+        type: 'session.start',
+        actor: identity.sub,
+        session: id,
+        connection: req.connection,
+        data: {
+          protocol: req.protocol,
+          groups: identity.groups,
+          issuer: identity.issuer,
+          client: req.clientAddress ?? null,
+        },
+      });
+    } catch (err) {
+      // Never started: not an open session (the caller's catch releases the principal's count).
+      this.sessions.delete(id);
+      this.metrics.sessionsOpen.dec({ protocol: req.protocol });
+      session.closed = true;
+      await recording.end('audit write failed').catch(() => {});
+      throw err;
+    }
     return session;
+  }
+
+  private leavePrincipal(principal: string): void {
+    const n = (this.openPerPrincipal.get(principal) ?? 1) - 1;
+    if (n <= 0) this.openPerPrincipal.delete(principal);
+    else this.openPerPrincipal.set(principal, n);
+  }
+
+  /** Open sessions of a principal (all connections and protocols). */
+  openSessionsOf(identity: Pick<Identity, 'issuer' | 'sub'>): number {
+    return this.openPerPrincipal.get(principalKey(identity)) ?? 0;
   }
 
   /** Called by GatewaySession.close(). */
   async endSession(session: GatewaySession, reason: string, operations: number): Promise<void> {
-    this.sessions.delete(session.id);
+    if (this.sessions.delete(session.id)) this.leavePrincipal(principalKey(session.identity));
     this.metrics.sessionsOpen.dec({ protocol: session.protocol });
     try {
       await session.recording.end(reason);
@@ -223,4 +274,9 @@ export class Gateway {
       })
       .catch((e) => this.logger.error({ err: String(e) }, 'audit write failed'));
   }
+}
+
+/** A principal is (issuer, sub); NUL cannot occur in either. */
+function principalKey(identity: Pick<Identity, 'issuer' | 'sub'>): string {
+  return `${identity.issuer}\u0000${identity.sub}`;
 }

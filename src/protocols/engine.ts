@@ -3,6 +3,7 @@
 // and imports nothing from another adapter.
 import type { SecureContextOptions } from 'node:tls';
 import type { Gateway } from '../gateway/gateway.js';
+import type { ConnectionLimiter } from './limits.js';
 
 export interface ProtocolServer {
   /** Port actually bound (useful with port 0 in tests). */
@@ -13,6 +14,11 @@ export interface ProtocolServer {
 export interface EngineContext {
   /** TLS material for front doors that upgrade (Postgres SSLRequest, MySQL, HTTPS). */
   tls: SecureContextOptions | null;
+  /**
+   * Accept-side limits (connection caps, handshake deadline), shared by every front door of the
+   * gateway. Omitted: the engine uses `limiterFor(gw, gw.config.limits)`, the same shared one.
+   */
+  limits?: ConnectionLimiter;
 }
 
 export interface ProtocolEngine {

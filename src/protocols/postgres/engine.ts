@@ -1,22 +1,28 @@
-// The PostgreSQL front door: accept, handshake (TLS, token as password), route by database name
-// to a configured connection, open the upstream with the gateway's own credentials, then hand
-// the two sockets to a PgProxy.
+// The PostgreSQL front door: accept (connection caps, handshake deadline), handshake (TLS, token
+// as password), route by database name to a configured connection, open the upstream with the
+// gateway's own credentials and pinned settings, then hand the two sockets to a PgProxy.
 import { randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectionConfig } from '../../config/schema.js';
-import { WardenError } from '../../core/errors.js';
+import { isWardenError, WardenError } from '../../core/errors.js';
+import type { Identity } from '../../core/types.js';
 import type { Gateway, GatewaySession } from '../../gateway/index.js';
 import type { EngineContext, ProtocolEngine, ProtocolServer } from '../engine.js';
+import { type Admission, type ConnectionLimiter, closeWith, limiterFor } from '../limits.js';
 import { ColumnSources } from './column-sources.js';
+import { PINNED_OPTIONS, pinnedParametersProblem } from './pinned.js';
 import { PgProxy } from './proxy.js';
 import { fatal, HandshakeError, handshakeErrorFrom, readHandshake } from './startup.js';
 import {
   CatalogLookup,
+  closeUpstream,
   connectUpstream,
   isUpstreamError,
   sendCancel,
+  simpleQuery,
   type UpstreamConnection,
   type UpstreamOptions,
+  UpstreamSlots,
 } from './upstream/index.js';
 import {
   MessageWriter,
@@ -28,18 +34,23 @@ import {
 
 // Startup parameters a client may pass through to the target. Anything else (notably `options`,
 // which can carry `-c role=…`) is dropped: the session's settings go through the policy.
-const PASS_PARAMS = new Set([
-  'application_name',
-  'client_encoding',
-  'datestyle',
-  'timezone',
-  'extra_float_digits',
-  'intervalstyle',
-]);
+// client_encoding is not passed either: the gateway pins it (see ./pinned.ts).
+const PASS_PARAMS = new Set(['application_name', 'datestyle', 'timezone', 'extra_float_digits', 'intervalstyle']);
 
-export function upstreamOptions(c: ConnectionConfig, params: Record<string, string> = {}): UpstreamOptions {
+/**
+ * Upstream connection options: the client's harmless startup parameters, then the pinned ones
+ * (UTF8, standard_conforming_strings, backslash_quote) and, when given, the database role the
+ * session runs as (`-c role=…`: a RESET ROLE / RESET ALL / DISCARD ALL returns to it).
+ */
+export function upstreamOptions(
+  c: ConnectionConfig,
+  params: Record<string, string> = {},
+  role?: string,
+): UpstreamOptions {
   const pass: Record<string, string> = {};
-  for (const [k, v] of Object.entries(params)) if (PASS_PARAMS.has(k.toLowerCase())) pass[k] = v;
+  for (const [k, v] of Object.entries(params)) if (PASS_PARAMS.has(k.toLowerCase())) pass[k.toLowerCase()] = v;
+  pass.client_encoding = 'UTF8';
+  pass.options = role === undefined ? PINNED_OPTIONS : `${PINNED_OPTIONS} -c role=${escapeOption(role)}`;
   return {
     host: c.host ?? '127.0.0.1',
     port: c.port ?? 5432,
@@ -56,33 +67,64 @@ class PostgresFrontDoor {
   private readonly proxies = new Map<string, PgProxy>();
   private readonly sources = new Map<string, ColumnSources>();
   private readonly sockets = new Set<Socket>();
+  private readonly limiter: ConnectionLimiter;
+  /** Upstream connections held per target, for connections.<name>.maxUpstream (shared by all doors). */
+  private readonly slots: UpstreamSlots;
+  private refusedSinceLog = 0;
+  private lastRefusalLog = 0;
 
   constructor(
     private readonly gw: Gateway,
     private readonly ctx: EngineContext,
-  ) {}
+  ) {
+    this.limiter = ctx.limits ?? limiterFor(gw, gw.config.limits);
+    this.slots = slotsFor(gw);
+  }
 
   handle(socket: Socket): void {
+    socket.on('error', () => {});
+    const admission = this.limiter.admit(socket);
+    if (!admission.ok) {
+      // Refused at once, before reading anything: a FATAL the client can show (libpq reads it
+      // even in answer to its SSLRequest), then close.
+      this.logRefusal(admission.reason, socket.remoteAddress);
+      closeWith(socket, fatal('53300', admission.message));
+      return;
+    }
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    socket.on('error', () => {});
     socket.setNoDelay(true);
     socket.pause();
-    this.serve(socket).catch((err) => {
+    this.serve(socket, admission).catch((err) => {
       this.gw.logger.warn({ err: String(err) }, 'postgres session failed');
       socket.destroy();
     });
   }
 
-  private async serve(raw: Socket): Promise<void> {
+  /** Connection-cap refusals, logged at most every 10 s with a count (a flood must not flood the log). */
+  private logRefusal(reason: string, address: string | undefined): void {
+    this.refusedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastRefusalLog < 10_000) return;
+    this.gw.logger.warn(
+      { reason, client: address ?? null, refused: this.refusedSinceLog },
+      'postgres connections refused: too many connections',
+    );
+    this.refusedSinceLog = 0;
+    this.lastRefusalLog = now;
+  }
+
+  private async serve(raw: Socket, admission: Admission): Promise<void> {
     let hs: Awaited<ReturnType<typeof readHandshake>>;
     try {
-      hs = await readHandshake(raw, this.ctx);
+      hs = await readHandshake(raw, this.ctx, { signal: admission.signal });
     } catch (err) {
       const e = handshakeErrorFrom(err);
-      if (!raw.destroyed) raw.end(fatal(e.sqlstate, e.message));
+      if (e.replyOn && !e.replyOn.destroyed) closeWith(e.replyOn, fatal(e.sqlstate, e.message));
+      else raw.destroy();
       return;
     }
+    admission.handshakeDone();
     if (hs.kind === 'cancel') {
       raw.end();
       await this.proxies.get(`${hs.pid}:${hs.secret}`)?.cancel();
@@ -91,6 +133,7 @@ class PostgresFrontDoor {
     const client = hs.socket;
     const name = hs.params.database ?? hs.params.user ?? '';
     let session: GatewaySession;
+    let releaseSlot: (() => void) | undefined;
     try {
       const conn = this.gw.connectionConfig(name);
       if (conn && conn.type !== 'postgres')
@@ -103,21 +146,65 @@ class PostgresFrontDoor {
         connection: name,
         token: hs.token,
         clientAddress: raw.remoteAddress ?? '',
+        // Reserved last, so a refusal for any other reason holds no slot.
+        admit: () => {
+          releaseSlot = this.reserveUpstream(name, conn?.maxUpstream);
+        },
       });
     } catch (err) {
+      releaseSlot?.();
+      if (isWardenError(err, 'WARDEN_TOO_MANY_CONNECTIONS')) {
+        this.gw.logger.warn(
+          { connection: name, client: raw.remoteAddress ?? null, reason: err.message },
+          'postgres session refused',
+        );
+        closeWith(client, fatal('53300', err.message));
+        return;
+      }
       const message = err instanceof WardenError ? err.message : 'authentication failed';
-      client.end(fatal('28000', message));
+      closeWith(client, fatal('28000', message));
       return;
     }
+    admission.authenticated();
+    const release = releaseSlot ?? (() => {});
 
     const connConfig = session.connectionConfig;
+    const role = roleFor(session.identity, connConfig.roles);
     let upstream: UpstreamConnection;
     try {
-      upstream = await connectUpstream(upstreamOptions(connConfig, hs.params));
+      upstream = await connectUpstream(upstreamOptions(connConfig, hs.params, role));
     } catch (err) {
+      release();
+      if (isUpstreamError(err, 'server-error') && role !== undefined && err.sqlstate === '42501') {
+        // The only startup setting a login can be denied is the role.
+        closeWith(
+          client,
+          fatal(
+            '42501',
+            `cannot run as database role '${role}' on target '${name}': ${err.notice?.message ?? err.message}`,
+          ),
+        );
+        await session.close('database role refused');
+        return;
+      }
       const detail = isUpstreamError(err) ? err.message : 'connection failed';
-      client.end(fatal('08006', `target '${name}' is unavailable: ${detail}`));
+      closeWith(client, fatal('08006', `target '${name}' is unavailable: ${detail}`));
       await session.close('target unavailable');
+      return;
+    }
+    // Every way the upstream connection ends (client gone, target gone, errors) closes its socket.
+    upstream.socket.once('close', release);
+    if (upstream.socket.destroyed) release();
+
+    const refusal = await this.sessionProblem(upstream, role).catch(
+      (err: unknown) => `the session could not be checked: ${String((err as Error)?.message ?? err)}`,
+    );
+    if (refusal) {
+      closeUpstream(upstream);
+      upstream.socket.destroySoon();
+      this.gw.logger.warn({ connection: name, session: session.id, reason: refusal }, 'postgres session refused');
+      closeWith(client, fatal('0A000', refusal));
+      await session.close(`refused: ${refusal}`);
       return;
     }
     if (client.destroyed) {
@@ -154,6 +241,31 @@ class PostgresFrontDoor {
     );
     this.proxies.set(key, proxy);
     proxy.start();
+  }
+
+  /** A slot under the target's maxUpstream (a release function), or a refusal. */
+  private reserveUpstream(name: string, max: number | undefined): () => void {
+    const release = this.slots.reserve(name, max);
+    if (!release) {
+      throw new WardenError(
+        'WARDEN_TOO_MANY_CONNECTIONS',
+        `too many connections for target '${name}': the gateway holds ${max} (connections.${name}.maxUpstream)`,
+      );
+    }
+    return release;
+  }
+
+  /** Why the freshly connected upstream session must not be handed over, or null. */
+  private async sessionProblem(upstream: UpstreamConnection, role: string | undefined): Promise<string | null> {
+    const pinned = pinnedParametersProblem(upstream.parameters);
+    if (pinned) return pinned;
+    if (role === undefined) return null;
+    // `role` is not reported by the server (no ParameterStatus): ask.
+    const r = await simpleQuery(upstream, 'SELECT current_user');
+    const current = r.rows[0]?.[0];
+    return current === role
+      ? null
+      : `the target runs this session as ${JSON.stringify(current)}, not as the configured role ${JSON.stringify(role)}`;
   }
 
   private sourcesFor(name: string, c: ConnectionConfig): ColumnSources {
@@ -197,5 +309,33 @@ export const postgresEngine: ProtocolEngine = {
     };
   },
 };
+
+/**
+ * The database role for this identity (`connections.<name>.roles`): the first of the identity's
+ * groups, in the order the token lists them, that has a mapping. Undefined: no role change.
+ */
+export function roleFor(
+  identity: Pick<Identity, 'groups'>,
+  roles: Record<string, string> | undefined,
+): string | undefined {
+  if (!roles) return undefined;
+  for (const g of identity.groups) if (Object.hasOwn(roles, g)) return roles[g];
+  return undefined;
+}
+
+/** A value inside the startup `options` string: whitespace separates, `\\` escapes the next character. */
+export function escapeOption(value: string): string {
+  return value.replace(/[\\\s]/g, (c) => `\\${c}`);
+}
+
+const sharedSlots = new WeakMap<Gateway, UpstreamSlots>();
+function slotsFor(gw: Gateway): UpstreamSlots {
+  let s = sharedSlots.get(gw);
+  if (!s) {
+    s = new UpstreamSlots();
+    sharedSlots.set(gw, s);
+  }
+  return s;
+}
 
 export { HandshakeError };

@@ -1,6 +1,6 @@
 // Public face of the upstream side: authenticated connections to the target PostgreSQL,
 // cancel requests, a side-connection query helper and the column catalog.
-export { type ColumnKey, type ColumnSource, CatalogLookup } from './catalog.js';
+export { CatalogLookup, type ColumnKey, type ColumnSource } from './catalog.js';
 export {
   closeUpstream,
   connectUpstream,
@@ -11,3 +11,4 @@ export {
 } from './connect.js';
 export { isUpstreamError, UpstreamError, type UpstreamErrorCode } from './errors.js';
 export { type SimpleQueryResult, simpleQuery } from './query.js';
+export { UpstreamSlots } from './slots.js';
