@@ -51,23 +51,28 @@ export function registerRevoke(program: Command): void {
     process.stdout.write(`revoked ${what} (issuer ${r.issuer ?? 'any'})\n`);
   });
 
-  withClient(
-    revoke.command('list').description('list revocations (admins)').option('--limit <n>', 'how many', '100'),
-  ).action(async (opts: ClientOptions & { limit: string }) => {
-    const api = ApiClient.from(opts);
-    const limit = Number(opts.limit);
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new CliExit(2, 'warden revoke list: --limit must be a positive integer');
-    const { revocations: rows } = await api.request<{ revocations: RevocationView[] }>(
-      'GET',
-      `/api/v1/revocations?limit=${limit}`,
-    );
-    if (opts.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    process.stdout.write(
-      table(
-        ['KIND', 'VALUE', 'ISSUER', 'AT', 'REASON'],
-        rows.map((r) => [r.kind, r.value, r.issuer ?? '(any)', new Date(r.at).toISOString(), r.reason]),
-      ),
-    );
-  });
+  revoke
+    .command('list')
+    .description('list revocations (admins); takes the --gateway, --token and --json of `revoke`')
+    .option('--limit <n>', 'how many', '100')
+    .action(async (_own: { limit: string }, cmd: Command) => {
+      // The client options are declared once, on `revoke`; commander hands them to it wherever
+      // they appear on the line.
+      const opts = cmd.optsWithGlobals() as ClientOptions & { limit: string };
+      const api = ApiClient.from(opts);
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new CliExit(2, 'warden revoke list: --limit must be a positive integer');
+      const { revocations: rows } = await api.request<{ revocations: RevocationView[] }>(
+        'GET',
+        `/api/v1/revocations?limit=${limit}`,
+      );
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      process.stdout.write(
+        table(
+          ['KIND', 'VALUE', 'ISSUER', 'AT', 'REASON'],
+          rows.map((r) => [r.kind, r.value, r.issuer ?? '(any)', new Date(r.at).toISOString(), r.reason]),
+        ),
+      );
+    });
 }
