@@ -3,15 +3,19 @@
 // enforces the verdict in protocol: refusals as ErrorResponse in the right place of the stream,
 // masked DataRow/CopyData/error texts, recorded results. No policy logic lives here.
 import type { Socket } from 'node:net';
+import { confirmingTag, namespaceChanges } from '../../analysis/index.js';
+import type { SqlKind } from '../../core/types.js';
 import type { GatewaySession, PendingAudit, Verdict } from '../../gateway/index.js';
 import type { Masker } from '../../masking/index.js';
 import { buildColumnPlan, type ColumnPlan, withResultFormats } from './column-plan.js';
 import type { ColumnSources } from './column-sources.js';
 import { Flow, PAUSE_BACKPRESSURE, PAUSE_DECIDING, PAUSE_READ_AHEAD } from './flow.js';
 import { OutBuffer } from './out-buffer.js';
-import { type Pending, PendingQueue } from './pending.js';
+import { type NameChanges, type Pending, PendingQueue } from './pending.js';
+import { redactQuotedValues } from './error-text.js';
+import { pinnedParameterProblem } from './pinned.js';
 import { ResultContext } from './result.js';
-import type { Portal, Statement } from './statements.js';
+import { type Portal, SessionNames, type Statement } from './statements.js';
 import {
   BackendCode,
   type FieldDescription,
@@ -34,6 +38,7 @@ import {
   type TransactionStatus,
   writeDescribe,
   writeErrorResponse,
+  writeFlush,
   writeParameterStatus,
   writeReadyForQuery,
   writeTerminate,
@@ -52,6 +57,13 @@ const SQLSTATE_REFUSED = '42501'; // insufficient_privilege
 const SQLSTATE_AUTH = '28000';
 const SQLSTATE_PROTOCOL = '08P01';
 const SQLSTATE_SYSTEM = '58000'; // system_error: the audit log could not be written
+const SQLSTATE_NO_STATEMENT = '26000'; // invalid_sql_statement_name
+const SQLSTATE_NO_PORTAL = '34000'; // invalid_cursor_name
+const SQLSTATE_PINNED = '0A000'; // feature_not_supported: a pinned setting changed anyway
+/** DataRows between identity re-checks of a streaming result (expiry or revocation cuts it). */
+const IDENTITY_CHECK_ROWS = 256;
+// Statements that can change the session's named statements or cursors (DISCARD is 'other').
+const NAME_KINDS: ReadonlySet<SqlKind> = new Set<SqlKind>(['prepare', 'deallocate', 'declare', 'close', 'other', 'unparsed']);
 /** Target bytes read ahead while the server pump waits (e.g. for an audit commit) before pausing. */
 const READ_AHEAD_LIMIT = 1024 * 1024;
 
@@ -90,8 +102,11 @@ const ROW_DESCRIPTION_CACHE_BYTES = 4096;
 export class PgProxy {
   private readonly w = new MessageWriter();
   private readonly queue = new PendingQueue();
-  private readonly statements = new Map<string, Statement>();
-  private readonly portals = new Map<string, Portal>();
+  /** Named statements and portals as the server has them (see statements.ts). */
+  private readonly names = new SessionNames();
+  /** Client-side waits for the server to confirm pending name changes. */
+  private settleWaiters: (() => void)[] = [];
+  private rowsSinceIdentityCheck = 0;
   private txStatus: TransactionStatus = 'I';
   /** Extended protocol: after a refusal, skip client messages until Sync (as the server does). */
   private discarding = false;
@@ -229,30 +244,29 @@ export class PgProxy {
       case FrontendCode.Describe: {
         if (this.discarding) return undefined;
         const d = parseDescribe(buf, start, length);
-        const stmt = d.target === 'S' ? (this.statements.get(d.name) ?? null) : null;
-        const portal = d.target === 'P' ? (this.portals.get(d.name) ?? null) : null;
+        // Only a portal's description is used (for masking), and only when it names this very
+        // portal; a statement's shape can be redefined behind our back (SQL DEALLOCATE/PREPARE).
+        const found = d.target === 'P' ? this.names.portal(d.name) : undefined;
         this.forward(m.frame());
-        this.queue.push({ t: 'describe', stmt, portal, internal: false });
+        this.queue.push({ t: 'describe', portal: typeof found === 'object' ? found : null, internal: false });
         return undefined;
       }
       case FrontendCode.Execute: {
         if (this.discarding) return undefined;
-        this.onExecute(parseExecute(buf, start, length).portal, m.frame());
-        return undefined;
+        return this.onExecute(parseExecute(buf, start, length).portal, m.frame());
       }
       case FrontendCode.Close: {
         if (this.discarding) return undefined;
         const c = parseClose(buf, start, length);
-        if (c.target === 'S') this.statements.delete(c.name);
-        else this.portals.delete(c.name);
         this.forward(m.frame());
-        this.queue.push({ t: 'close' });
+        this.queue.push({ t: 'close', target: c.target === 'S' ? 'S' : 'P', name: c.name });
         return undefined;
       }
       case FrontendCode.Sync:
         this.discarding = false;
         this.forward(m.frame());
         this.queue.push({ t: 'sync' });
+        this.names.synced();
         return undefined;
       case FrontendCode.Flush:
         this.forward(m.frame());
@@ -282,19 +296,21 @@ export class PgProxy {
 
   private onQuery(text: string, frame: Buffer): Promise<void> | undefined {
     const v = this.decide(text);
-    if (v instanceof Promise) return v.then((verdict) => this.queryDecided(verdict, frame));
-    this.queryDecided(v, frame);
+    if (v instanceof Promise) return v.then((verdict) => this.queryDecided(verdict, text, frame));
+    this.queryDecided(v, text, frame);
     return undefined;
   }
 
-  private queryDecided(verdict: Verdict | null, frame: Buffer): void {
+  private queryDecided(verdict: Verdict | null, text: string, frame: Buffer): void {
     if (!verdict || this.closed) return;
     if (verdict.refusal) {
       this.refuseVerdict(verdict, true);
       return;
     }
     this.forward(frame);
-    this.queue.push({ t: 'simple', ctx: this.newContext(verdict), gate: gateOf(verdict) });
+    this.names.simpleQuerySent();
+    const names = this.nameChanges(verdict, text);
+    this.queue.push({ t: 'simple', ctx: this.newContext(verdict, text), gate: gateOf(verdict), names });
   }
 
   private onParse(name: string, text: string, frame: Buffer): Promise<void> | undefined {
@@ -311,83 +327,120 @@ export class PgProxy {
       this.discarding = true;
       return;
     }
-    this.statements.set(name, { name, text, verdict, fresh: true, fields: null });
+    // Recorded as the server's only once it answers ParseComplete (a Parse it rejects, e.g. a
+    // name in use, changes nothing).
+    const stmt: Statement = { name, text, verdict, fresh: true };
+    this.names.parseSent(stmt);
     this.forward(frame);
-    this.queue.push({ t: 'parse', gate: gateOf(verdict) });
+    this.queue.push({ t: 'parse', stmt, gate: gateOf(verdict) });
   }
 
   private onBind(b: ReturnType<typeof parseBind>, frame: Buffer): Promise<void> | undefined {
-    const stmt = this.statements.get(b.statement);
-    if (stmt?.fresh) {
+    const found = this.names.statement(b.statement);
+    if (found === 'unsettled') return this.settle().then(() => this.onBind(b, frame));
+    if (found === undefined) {
+      this.refuse(`prepared statement "${b.statement}" does not exist`, false, undefined, SQLSTATE_NO_STATEMENT);
+      this.discarding = true;
+      return undefined;
+    }
+    const stmt = found;
+    if (stmt.fresh && stmt.verdict) {
+      // The decision made at Parse covers its first execution; the identity is re-checked.
       stmt.fresh = false;
+      if (this.identityLapsed()) return undefined;
       this.bindDecided(stmt.verdict, stmt, b, frame);
       return undefined;
     }
-    // A statement executed again (or prepared with SQL PREPARE): every execution is decided.
-    const v = this.decide(stmt ? stmt.text : `EXECUTE ${quoteIdent(b.statement)}`);
-    if (v instanceof Promise) {
-      return v.then((verdict) => {
-        if (verdict && !this.closed && stmt) stmt.verdict = verdict;
-        this.bindDecided(verdict, stmt, b, frame);
-      });
-    }
-    if (v && stmt) stmt.verdict = v;
+    // Every later execution (and every execution of a statement prepared in SQL) is decided.
+    stmt.fresh = false;
+    const v = this.decide(stmt.text);
+    if (v instanceof Promise) return v.then((verdict) => this.bindDecided(verdict, stmt, b, frame));
     this.bindDecided(v, stmt, b, frame);
     return undefined;
   }
 
-  private bindDecided(
-    verdict: Verdict | null,
-    stmt: Statement | undefined,
-    b: ReturnType<typeof parseBind>,
-    frame: Buffer,
-  ): void {
+  private bindDecided(verdict: Verdict | null, stmt: Statement, b: ReturnType<typeof parseBind>, frame: Buffer): void {
     if (!verdict || this.closed) return;
     if (verdict.refusal) {
       this.refuseVerdict(verdict, false);
       this.discarding = true;
       return;
     }
-    if (!stmt) {
-      stmt = { name: b.statement, text: `EXECUTE ${b.statement}`, verdict, fresh: false, fields: null };
-    }
-    this.portals.set(b.portal, {
-      name: b.portal,
-      statement: stmt,
-      verdict,
-      resultFormats: b.resultFormats,
-      fields: null,
-    });
+    const portal: Portal = { name: b.portal, statement: stmt, verdict, resultFormats: b.resultFormats, fields: null };
+    this.names.bindSent(portal);
     this.forward(frame);
-    this.queue.push({ t: 'bind', gate: gateOf(verdict) });
+    this.queue.push({ t: 'bind', portal, gate: gateOf(verdict) });
   }
 
-  private onExecute(portalName: string, frame: Buffer): void {
-    const portal = this.portals.get(portalName);
-    if (!portal) {
+  private onExecute(portalName: string, frame: Buffer): Promise<void> | undefined {
+    const found = this.names.portal(portalName);
+    if (found === 'unsettled') return this.settle().then(() => this.onExecute(portalName, frame));
+    if (found === undefined) {
       // Not bound through the gateway (e.g. a SQL cursor): refuse rather than run unmasked.
-      this.refuse(`blocked: portal "${portalName}" was not bound through Warden; use FETCH`, false);
+      this.refuse(`blocked: portal "${portalName}" was not bound through Warden; use FETCH`, false, undefined, SQLSTATE_NO_PORTAL);
       this.discarding = true;
-      return;
+      return undefined;
     }
-    const ctx = this.newContext(portal.verdict);
-    if (ctx.masker && !portal.fields && !portal.statement.fields) {
-      // Masking needs the row shape; ask for it ourselves and swallow the answer.
+    const portal = found;
+    if (this.identityLapsed()) return undefined;
+    const ctx = this.newContext(portal.verdict, portal.statement.text);
+    if (ctx.masker && !portal.fields) {
+      // Masking needs the shape of the rows this Execute sends: ask the server now, in stream
+      // order, and swallow its answer.
       this.forward(writeDescribe(this.w, 'P', portal.name).flush());
-      this.queue.push({ t: 'describe', stmt: null, portal, internal: true });
+      this.queue.push({ t: 'describe', portal, internal: true });
     }
     this.forward(frame);
-    this.queue.push({ t: 'execute', ctx, portal, gate: gateOf(portal.verdict) });
+    const names = this.nameChanges(portal.verdict, portal.statement.text);
+    this.queue.push({ t: 'execute', ctx, portal, gate: gateOf(portal.verdict), names });
+    return undefined;
+  }
+
+  /** Name changes a statement about to be forwarded may make (rare: computed only then). */
+  private nameChanges(verdict: Verdict, text: string): NameChanges | undefined {
+    const op = verdict.op;
+    if (op.kind !== 'sql' || !op.sql.kinds.some((k) => NAME_KINDS.has(k))) return undefined;
+    this.names.sqlSent();
+    return { changes: op.sql.parsed ? namespaceChanges(text) : null, next: 0 };
+  }
+
+  /** Wait until the server has confirmed every pending change of names. */
+  private settle(): Promise<void> {
+    if (this.names.settled) return Promise.resolve();
+    // Responses to extended-protocol messages are buffered by the server until Sync or Flush.
+    this.forward(writeFlush(this.w).flush());
+    this.flushToServer();
+    this.flushToClient();
+    return new Promise((resolve) => this.settleWaiters.push(resolve));
+  }
+
+  private wakeSettled(): void {
+    if (this.settleWaiters.length === 0 || (!this.names.settled && !this.closed)) return;
+    const waiters = this.settleWaiters;
+    this.settleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Expired or revoked since the last decision: refuse and end the session. */
+  private identityLapsed(): boolean {
+    const problem = this.session.identityProblem();
+    if (!problem) return false;
+    this.terminateWith(SQLSTATE_AUTH, `session ended: ${problem.message}`);
+    return true;
   }
 
   /**
    * The core's verdict: at once for a pipelined read-only statement (its response is then held
    * by the pending entry's gate until the audit entry is committed), else a promise. null when
-   * the session ended.
+   * the session ended. An EXECUTE is decided with what the server's named statements are, so
+   * it waits until pending changes of names are confirmed.
    */
   private decide(text: string): Verdict | null | Promise<Verdict | null> {
+    const executes = mayExecute(text);
+    if (executes && !this.names.settled) return this.settle().then(() => this.decide(text));
     this.holdAbort ??= new AbortController();
-    const v = this.session.decideOrWait({ kind: 'sql', text }, { signal: this.holdAbort.signal, pipelineAudit: true });
+    const input = executes ? { kind: 'sql' as const, text, prepared: this.names.preparedTexts() } : { kind: 'sql' as const, text };
+    const v = this.session.decideOrWait(input, { signal: this.holdAbort.signal, pipelineAudit: true });
     if (!(v instanceof Promise)) return this.decided(v);
     this.deciding++;
     return v.then(
@@ -416,8 +469,8 @@ export class PgProxy {
     c?.abort();
   }
 
-  private newContext(verdict: Verdict): ResultContext {
-    return new ResultContext(this.session, verdict.op.id, verdict.masker, this.keepRows);
+  private newContext(verdict: Verdict, text: string): ResultContext {
+    return new ResultContext(this.session, verdict.op.id, verdict.masker, this.keepRows, text);
   }
 
   private refuseVerdict(verdict: Verdict, readyForQuery: boolean): void {
@@ -426,10 +479,10 @@ export class PgProxy {
   }
 
   /** Queue an ErrorResponse (and ReadyForQuery for the simple protocol) in stream order. */
-  private refuse(message: string, readyForQuery: boolean, reviewId?: string): void {
+  private refuse(message: string, readyForQuery: boolean, reviewId?: string, sqlstate = SQLSTATE_REFUSED): void {
     const frame = writeErrorResponse(this.w, {
       severity: 'ERROR',
-      code: SQLSTATE_REFUSED,
+      code: sqlstate,
       message,
       ...(reviewId
         ? { hint: `an approver runs: warden reviews approve ${reviewId}`, extra: { W: `warden review ${reviewId}` } }
@@ -483,6 +536,7 @@ export class PgProxy {
           await wait;
           this.serverFlow.resume(PAUSE_DECIDING);
         }
+        if (this.settleWaiters.length > 0) this.wakeSettled();
       }
       this.flushToClient();
     } catch (err) {
@@ -498,6 +552,11 @@ export class PgProxy {
     const head = this.queue.peek();
     switch (m.code) {
       case BackendCode.DataRow: {
+        // A long result is cut when its identity lapses (expiry or revocation) mid-stream.
+        if (++this.rowsSinceIdentityCheck >= IDENTITY_CHECK_ROWS) {
+          this.rowsSinceIdentityCheck = 0;
+          if (this.identityLapsed()) return undefined;
+        }
         const ctx = contextOf(head);
         if (!ctx) {
           this.toClient.push(m.frame());
@@ -523,20 +582,28 @@ export class PgProxy {
       case BackendCode.BindComplete:
       case BackendCode.CloseComplete:
         this.toClient.push(m.frame());
-        if (head && (head.t === 'parse' || head.t === 'bind' || head.t === 'close')) this.shift();
+        if (head && (head.t === 'parse' || head.t === 'bind' || head.t === 'close')) {
+          this.confirm(head);
+          this.shift();
+        }
         return undefined;
       case BackendCode.CommandComplete: {
         const ctx = contextOf(head);
-        ctx?.complete(parseCommandComplete(buf, start, length));
+        const tag = parseCommandComplete(buf, start, length);
+        ctx?.complete(tag);
+        if (head?.t === 'simple' || head?.t === 'execute') this.applyNameChange(head.names, tag);
         this.toClient.push(m.frame());
-        if (head?.t === 'execute') this.shift();
-        else if (ctx) ctx.setFields(null, null);
+        if (head?.t === 'execute') {
+          this.answered(head);
+          this.shift();
+        } else if (ctx) ctx.setFields(null, null);
         return undefined;
       }
       case BackendCode.EmptyQueryResponse:
       case BackendCode.PortalSuspended:
         if (head?.t === 'execute') {
           if (m.code === BackendCode.PortalSuspended) head.ctx.complete('SUSPENDED');
+          this.answered(head);
           this.shift();
         }
         this.toClient.push(m.frame());
@@ -544,20 +611,34 @@ export class PgProxy {
       case BackendCode.ErrorResponse:
         return this.onError(head, m);
       case BackendCode.NoticeResponse:
-        this.toClient.push(this.maskErrorFields(contextOf(head)?.masker ?? this.session.currentMasker, m));
+        this.toClient.push(this.maskErrorFields(contextOf(head)?.masker ?? this.session.currentMasker, m, contextOf(head)?.text ?? null));
         return undefined;
       case BackendCode.ReadyForQuery:
         this.txStatus = parseReadyForQuery(buf, start, length);
+        if (this.txStatus === 'I') this.names.transactionEnded();
         this.toClient.push(m.frame());
-        if (head && (head.t === 'simple' || head.t === 'sync')) this.shift();
+        if (head && (head.t === 'simple' || head.t === 'sync')) {
+          if (head.t === 'simple') this.answered(head);
+          this.shift();
+        }
         return undefined;
       case BackendCode.CopyData: {
         const ctx = contextOf(head);
         this.toClient.push(ctx ? ctx.copyData(m.frame(), buf, start, length) : m.frame());
         return undefined;
       }
+      case BackendCode.ParameterStatus: {
+        // The server's word on its settings: one the analysis depends on may not change.
+        const p = parseParameterStatus(buf, start, length);
+        const problem = pinnedParameterProblem(p.name, p.value);
+        if (problem) {
+          this.terminateWith(SQLSTATE_PINNED, `session ended: ${problem}`);
+          return undefined;
+        }
+        this.toClient.push(this.maskSideChannel(contextOf(head)?.masker ?? this.session.currentMasker, m));
+        return undefined;
+      }
       case BackendCode.NotificationResponse:
-      case BackendCode.ParameterStatus:
         // Values a statement can set from data (`pg_notify('c', email)`, `set_config(…, email, …)`).
         this.toClient.push(this.ownPid(this.maskSideChannel(contextOf(head)?.masker ?? this.session.currentMasker, m)));
         return undefined;
@@ -574,8 +655,7 @@ export class PgProxy {
    * waits for the catalog lookup.
    */
   private planExecute(ctx: ResultContext, portal: Portal, m: MessageReader): Promise<void> | undefined {
-    const stmtFields = portal.statement.fields;
-    const fields = portal.fields ?? (stmtFields ? withResultFormats(stmtFields, portal.resultFormats) : null);
+    const fields = portal.fields;
     const masker = ctx.masker;
     if (!fields || !masker) {
       ctx.setFields(fields, null);
@@ -634,9 +714,8 @@ export class PgProxy {
     let masker: Masker | null = null;
     if (head?.t === 'describe') {
       this.shift();
-      if (head.stmt) head.stmt.fields = fields;
       if (head.portal) head.portal.fields = fields;
-      masker = head.portal?.verdict.masker ?? head.stmt?.verdict.masker ?? null;
+      masker = head.portal?.verdict.masker ?? null;
       if (!head.internal) this.toClient.push(frame);
     } else {
       this.toClient.push(frame);
@@ -662,24 +741,25 @@ export class PgProxy {
   private onError(head: Pending | undefined, m: MessageReader): undefined {
     const ctx = contextOf(head);
     const masker = ctx?.masker ?? this.session.currentMasker;
-    const frame = this.maskErrorFields(masker, m);
+    const frame = this.maskErrorFields(masker, m, ctx?.text ?? this.lastSent(head));
     if (ctx) {
       const e = parseErrorResponse(frame, 5, frame.length - 5);
       ctx.error(`${e.code ?? ''} ${e.message ?? ''}`.trim());
     }
     this.toClient.push(frame);
     if (head && head.t !== 'simple') {
-      // Extended protocol: the server now skips to Sync, so do we (dropping queued refusals).
-      while (this.queue.size > 0 && this.queue.peek()!.t !== 'sync') this.queue.shift();
+      // Extended protocol: the server now skips to Sync, so do we (dropping queued refusals);
+      // what those messages would have created never came to be.
+      while (this.queue.size > 0 && this.queue.peek()!.t !== 'sync') this.answered(this.queue.shift()!, false);
     }
     return undefined;
   }
 
-  private maskErrorFields(masker: Masker | null, m: MessageReader): Buffer {
+  private maskErrorFields(masker: Masker | null, m: MessageReader, statement: string | null): Buffer {
     if (!masker) return m.frame();
     return rewriteErrorFields(m.buffer, m.start, m.length, (code, value) => {
       if (code !== 'M' && code !== 'D' && code !== 'H' && code !== 'W') return undefined;
-      const masked = masker.maskText(value);
+      const masked = redactQuotedValues(masker.maskText(value), statement);
       return masked === value ? undefined : masked;
     });
   }
@@ -710,6 +790,44 @@ export class PgProxy {
       .cstring(masker.maskText(n.payload))
       .end()
       .flush();
+  }
+
+  /** The text of the statement a Parse or Bind error answers (its quoted values are from it). */
+  private lastSent(head: Pending | undefined): string | null {
+    if (head?.t === 'parse') return head.stmt.text;
+    if (head?.t === 'bind') return head.portal.statement.text;
+    return null;
+  }
+
+  /** ParseComplete, BindComplete, CloseComplete: the server now has what the client asked for. */
+  private confirm(head: Pending): void {
+    if (head.t === 'parse') this.names.parseAnswered(head.stmt, true);
+    else if (head.t === 'bind') this.names.bindAnswered(head.portal, true);
+    else if (head.t === 'close') this.names.closed(head.target, head.name);
+  }
+
+  /** An entry is done (ok = false: skipped or failed): release what it held unconfirmed. */
+  private answered(p: Pending, ok = true): void {
+    if (p.t === 'parse') this.names.parseAnswered(p.stmt, false);
+    else if (p.t === 'bind') this.names.bindAnswered(p.portal, false);
+    else if ((p.t === 'simple' || p.t === 'execute') && p.names) {
+      if (p.names.changes === null && ok) this.names.forgetAll();
+      p.names = undefined;
+      this.names.sqlAnswered();
+    }
+  }
+
+  /** A CommandComplete of a statement that changes names: apply the change it confirms. */
+  private applyNameChange(names: NameChanges | undefined, tag: string): void {
+    if (!names?.changes) return;
+    const list = names.changes;
+    for (let i = names.next; i < list.length; i++) {
+      const change = list[i]!;
+      if (confirmingTag(change) !== tag) continue;
+      this.names.apply(change);
+      names.next = i + 1;
+      return;
+    }
   }
 
   /** Pop the head and emit any gateway refusals that are now next in line. */
@@ -771,8 +889,8 @@ export class PgProxy {
     }
     this.client.destroySoon?.();
     this.queue.clear();
-    this.statements.clear();
-    this.portals.clear();
+    this.names.clear();
+    this.wakeSettled();
     this.onClose(this);
     void this.session.close(reason);
   }
@@ -801,8 +919,11 @@ function contextOf(head: Pending | undefined): ResultContext | null {
   return null;
 }
 
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
+const EXECUTE_WORD = /execute/i;
+
+/** Cheap pre-check: only a text that mentions EXECUTE can run a named statement. */
+function mayExecute(text: string): boolean {
+  return EXECUTE_WORD.test(text);
 }
 
 export { withResultFormats };

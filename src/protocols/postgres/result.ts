@@ -22,6 +22,8 @@ export class ResultContext {
     readonly opId: string,
     readonly masker: Masker | null,
     private readonly keepRows: number,
+    /** The statement's text as the client sent it (error texts quoting other values are masked). */
+    readonly text: string,
   ) {}
 
   setFields(fields: FieldDescription[] | null, plan: ColumnPlan | null): void {
