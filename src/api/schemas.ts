@@ -135,6 +135,7 @@ export const SCHEMAS = [
       format: { type: 'string', enum: ['jsonl', 'asciicast'] },
       operations: { type: 'integer' },
       endReason: strOrNull,
+      recording: { type: 'string', description: 'the recording’s file name (read it at /sessions/{id}/recording)' },
     },
     required: ['id', 'connection', 'sub', 'startedAt'],
   },

@@ -1,5 +1,6 @@
-export { Recorder, SessionRecording } from './recorder.js';
+export { maskRecordingText, RecordingMasker, readRecordingMasked } from './masked-read.js';
 export { readRecording } from './read.js';
-export { replayAsciicast, type ReplayOptions } from './replay.js';
+export { Recorder, SessionRecording } from './recorder.js';
+export { type ReplayOptions, replayAsciicast } from './replay.js';
 export { formatTimeline } from './timeline.js';
 export type { AsciicastEvent, AsciicastHeader, RecordedEvent, Recording, RecordingMeta } from './types.js';

@@ -20,7 +20,9 @@ export async function readRecording(path: string): Promise<Recording> {
     } catch {
       const isLast = lines.slice(i + 1).every((l) => l.trim() === '');
       if (!isLast) {
-        throw new WardenError('WARDEN_USAGE', `recording ${path} is corrupt at line ${i + 1}`, { detail: { path, line: i + 1 } });
+        throw new WardenError('WARDEN_USAGE', `recording ${path} is corrupt at line ${i + 1}`, {
+          detail: { path, line: i + 1 },
+        });
       }
       truncated = true;
     }
@@ -30,7 +32,9 @@ export async function readRecording(path: string): Promise<Recording> {
     if (!isAsciicastHeader(first)) {
       throw new WardenError('WARDEN_USAGE', `recording ${path} has no asciicast header`, { detail: { path } });
     }
-    const events = values.slice(1).filter((v): v is AsciicastEvent => Array.isArray(v) && v.length >= 3 && typeof v[0] === 'number');
+    const events = values
+      .slice(1)
+      .filter((v): v is AsciicastEvent => Array.isArray(v) && v.length >= 3 && typeof v[0] === 'number');
     return { format: 'asciicast', header: first, events, truncated };
   }
   const events = values.filter((v): v is RecordedEvent => typeof v === 'object' && v !== null && !Array.isArray(v));

@@ -26,7 +26,8 @@ export class Recorder {
   /** Opens the session's file and creates its row (await `ready` to know the row exists). */
   start(meta: RecordingMeta): SessionRecording {
     if (!SAFE_SESSION_ID.test(meta.session)) throw new TypeError('session id is not a safe file name');
-    if (meta.format !== 'jsonl' && meta.format !== 'asciicast') throw new TypeError('format must be jsonl or asciicast');
+    if (meta.format !== 'jsonl' && meta.format !== 'asciicast')
+      throw new TypeError('format must be jsonl or asciicast');
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const path = join(this.dir, `${meta.session}.${meta.format === 'jsonl' ? 'jsonl' : 'cast'}`);
     return new SessionRecording(path, meta, this.store, this.clock);
@@ -113,7 +114,9 @@ export class SessionRecording {
     if (this.format === 'jsonl') {
       // Same line as JSON.stringify({ t, at, ...rest }), without building that object.
       const body = JSON.stringify(rest);
-      this.writeLine(`{"t":${JSON.stringify(t)},"at":${JSON.stringify(at)}${body === '{}' ? '}' : `,${body.slice(1)}`}`);
+      this.writeLine(
+        `{"t":${JSON.stringify(t)},"at":${JSON.stringify(at)}${body === '{}' ? '}' : `,${body.slice(1)}`}`,
+      );
     } else this.writeCast([t, 'm', JSON.stringify(rest)]);
   }
 
@@ -140,7 +143,8 @@ export class SessionRecording {
   async end(reason?: string): Promise<void> {
     if (this.fd === undefined) return;
     const at = this.clock.now();
-    if (this.format === 'jsonl') this.event({ type: 'session.end', reason: reason ?? null, operations: this.operations });
+    if (this.format === 'jsonl')
+      this.event({ type: 'session.end', reason: reason ?? null, operations: this.operations });
     closeSync(this.fd);
     this.fd = undefined;
     await this.ready;

@@ -13,7 +13,11 @@ export interface ReplayOptions {
   signal?: AbortSignal;
 }
 
-export async function replayAsciicast(path: string, out: NodeJS.WritableStream, opts: ReplayOptions = {}): Promise<void> {
+export async function replayAsciicast(
+  path: string,
+  out: NodeJS.WritableStream,
+  opts: ReplayOptions = {},
+): Promise<void> {
   const speed = opts.speed ?? 1;
   if (!(speed > 0) || !Number.isFinite(speed)) throw new TypeError('speed must be a positive number');
   if (opts.maxIdle !== undefined && !(opts.maxIdle >= 0)) throw new TypeError('maxIdle must be >= 0');

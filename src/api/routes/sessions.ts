@@ -1,9 +1,21 @@
-import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { WardenError } from '../../core/errors.js';
+import type { DetectorName, Identity, MaskPlan } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
+import { compileMasker, DETECTOR_NAMES } from '../../masking/index.js';
+import { readRecordingMasked } from '../../recording/index.js';
+import type { Session } from '../../store/index.js';
 import { isAdmin } from '../auth.js';
 import { idParams, responses, wrap } from '../schemas.js';
+
+/** What the API shows of a session: the recording by file name, never the server's path. */
+export type SessionView = Omit<Session, 'recordingPath'> & { recording: string };
+
+function view(s: Session): SessionView {
+  const { recordingPath, ...rest } = s;
+  return { ...rest, recording: basename(recordingPath) };
+}
 
 /** Recorded sessions: admins see all, everyone else their own. */
 export function registerSessionRoutes(app: FastifyInstance, gw: Gateway): void {
@@ -23,7 +35,7 @@ export function registerSessionRoutes(app: FastifyInstance, gw: Gateway): void {
         limit: req.query.limit ?? 100,
         ...(isAdmin(gw, me) ? {} : { sub: me.sub }),
       });
-      return { sessions };
+      return { sessions: sessions.map(view) };
     },
   );
 
@@ -39,7 +51,7 @@ export function registerSessionRoutes(app: FastifyInstance, gw: Gateway): void {
     },
     async (req) => {
       const s = await visibleSession(gw, req.identity!, req.params.id);
-      return { session: s };
+      return { session: view(s) };
     },
   );
 
@@ -47,12 +59,13 @@ export function registerSessionRoutes(app: FastifyInstance, gw: Gateway): void {
     '/sessions/:id/recording',
     {
       schema: {
-        summary: 'The session recording (JSON lines for queries, asciicast v2 for terminals)',
+        summary:
+          'The session recording (JSON lines for queries, asciicast v2 for terminals), masked by your own masking plan',
         tags: ['sessions'],
         params: idParams,
         response: responses({
           200: {
-            description: 'the recording',
+            description: 'the recording, with every value masked as the caller’s masking plan for its connection says',
             content: {
               'application/x-ndjson': { schema: { type: 'string' } },
               'application/x-asciicast': { schema: { type: 'string' } },
@@ -62,16 +75,28 @@ export function registerSessionRoutes(app: FastifyInstance, gw: Gateway): void {
       },
     },
     async (req, reply) => {
-      const s = await visibleSession(gw, req.identity!, req.params.id);
+      const me = req.identity!;
+      const s = await visibleSession(gw, me, req.params.id);
+      const masker = compileMasker(readerPlan(gw, me, s.connection));
       reply.type(s.format === 'asciicast' ? 'application/x-asciicast' : 'application/x-ndjson');
-      return reply.send(createReadStream(s.recordingPath));
+      return reply.send(readRecordingMasked(s.recordingPath, s.format, masker));
     },
   );
 }
 
-async function visibleSession(gw: Gateway, me: { sub: string; groups: string[] }, id: string) {
+/**
+ * The reader's masking plan for the recording's connection: a recording holds what its client
+ * received (clear values for an unmasked identity), so it is masked again for whoever reads it.
+ * A connection no longer configured has no plan to look up: every detector applies.
+ */
+export function readerPlan(gw: Gateway, reader: Identity, connection: string): MaskPlan | null {
+  if (!gw.connectionConfig(connection)) return { columns: [], detect: [...DETECTOR_NAMES] as DetectorName[] };
+  return gw.policy.maskPlan(reader, connection);
+}
+
+async function visibleSession(gw: Gateway, me: Identity, id: string): Promise<Session> {
   const s = await gw.store.getSession(id);
-  if (!s || (s.sub !== me.sub && !isAdmin(gw, me as never))) {
+  if (!s || (s.sub !== me.sub && !isAdmin(gw, me))) {
     throw new WardenError('WARDEN_CONNECTION_UNKNOWN', `no session '${id}'`);
   }
   return s;
