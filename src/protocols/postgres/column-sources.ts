@@ -54,6 +54,20 @@ export class ColumnSources {
     }
   }
 
+  /**
+   * The columns `sql` would return (Parse + Describe on the side connection, not executed), for
+   * results whose RowDescription carries no sources (COPY … TO STDOUT). null when it cannot be
+   * described (error, or no rows): callers mask everything then.
+   */
+  async describe(sql: string): Promise<FieldDescription[] | null> {
+    try {
+      return await this.catalog.describe(sql);
+    } catch (err) {
+      this.onError(err);
+      return null;
+    }
+  }
+
   close(): Promise<void> {
     return this.catalog.close();
   }

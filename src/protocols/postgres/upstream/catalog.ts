@@ -2,8 +2,19 @@
 // column through aliases (`SELECT email AS e`). Uses its own lazily opened side connection; one
 // query per batch of unknown pairs; results (including "not a table column") cached.
 import { type UpstreamConnection, type UpstreamOptions, closeUpstream, connectUpstream } from './connect.js';
-import { isUpstreamError } from './errors.js';
+import { isUpstreamError, serverError, type UpstreamError } from './errors.js';
 import { simpleQuery } from './query.js';
+import { SocketMessages } from './socket-messages.js';
+import {
+  BackendCode,
+  type FieldDescription,
+  MessageWriter,
+  parseErrorResponse,
+  parseRowDescription,
+  writeDescribe,
+  writeParse,
+  writeSync,
+} from '../wire/index.js';
 
 export interface ColumnSource {
   schema: string;
@@ -42,6 +53,27 @@ export class CatalogLookup {
       await run;
     }
     return pairs.map((p) => this.cache.get(key(p.tableOID, p.attnum)) ?? null);
+  }
+
+  /**
+   * The columns `sql` would return, from Parse (unnamed) + Describe + Sync on the side connection:
+   * nothing is executed. null when the statement returns no rows; a server error rejects.
+   */
+  async describe(sql: string): Promise<FieldDescription[] | null> {
+    const run = this.queue.then(async () => {
+      const conn = await this.connection();
+      try {
+        return await describeStatement(conn, sql);
+      } catch (e) {
+        if (!isUpstreamError(e, 'server-error')) {
+          conn.socket.destroy();
+          if (this.conn === conn) this.conn = undefined;
+        }
+        throw e;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /** Forget cached names (e.g. after DDL). */
@@ -106,5 +138,42 @@ export class CatalogLookup {
         this.cache.set(key(Number(oid), Number(attnum)), { schema: schema!, table: table!, column: column! });
       }
     }
+  }
+}
+
+/**
+ * Parse (unnamed) + Describe (statement) + Sync on an idle side connection: the row shape of `sql`
+ * without running it. null for a statement without rows (NoData). A server error rejects with
+ * UpstreamError('server-error') once the server is ready again.
+ */
+export async function describeStatement(conn: UpstreamConnection, sql: string): Promise<FieldDescription[] | null> {
+  const messages = new SocketMessages(conn.socket, conn.reader);
+  try {
+    const w = new MessageWriter(256 + sql.length * 3);
+    writeParse(w, '', sql);
+    writeDescribe(w, 'S', '');
+    writeSync(w);
+    conn.socket.write(w.flush());
+    let fields: FieldDescription[] | null = null;
+    let error: UpstreamError | undefined;
+    for (;;) {
+      const m = await messages.next();
+      switch (m.code) {
+        case BackendCode.RowDescription:
+          fields = parseRowDescription(m.buffer, m.start, m.length);
+          break;
+        case BackendCode.ErrorResponse:
+          error ??= serverError(parseErrorResponse(m.buffer, m.start, m.length));
+          break;
+        case BackendCode.ReadyForQuery:
+          if (error) throw error;
+          return fields;
+        default:
+          // ParseComplete, ParameterDescription, NoData, notices.
+          break;
+      }
+    }
+  } finally {
+    messages.detach();
   }
 }
