@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import type { SqlFacts, SqlKind } from '../core/types.js';
 import { LruCache } from './lru.js';
-import { assertReady, fingerprintOf, parseTree, type RawStatement } from './pg-parser.js';
+import { assertReady, fingerprintOf, parseTree, type RawStatement, reportParserFailure } from './pg-parser.js';
+import { boundsProblem } from './sql-bounds.js';
 import { factsOfStatements, type TreeFacts } from './sql-facts.js';
 import { WRITE_KINDS } from './sql-kinds.js';
 import { type NormalizedSql, normalizeSql } from './sql-lexer.js';
@@ -54,15 +55,34 @@ const EXACT_KEY = '\u0000';
 
 const cache = new LruCache<string, CacheEntry>(CACHE_ENTRIES);
 
+/** `limits.boundedWriteRows`: an INSERT … SELECT with a LIMIT up to this is bounded. */
+let boundedWriteRows = 1000;
+
+/** Sets `limits.boundedWriteRows` (from the config); cached analyses are dropped when it changes. */
+export function setBoundedWriteRows(rows: number): void {
+  if (!Number.isInteger(rows) || rows < 0)
+    throw new TypeError('setBoundedWriteRows: rows must be a non-negative integer');
+  if (rows === boundedWriteRows) return;
+  boundedWriteRows = rows;
+  cache.clear();
+}
+
 /** Analyzes PostgreSQL text. Never throws on bad SQL: it comes back with `parsed: false`. */
 export function analyzePostgres(text: string, ctx?: SqlContext): SqlAnalysis {
   if (typeof text !== 'string') throw new TypeError('analyzePostgres: text must be a string');
   assertReady();
   // A NUL ends the text for the server's C string but not for us: refuse to guess.
   if (text.includes('\u0000')) return unparsed(text, normalizeSql(text.replaceAll('\u0000', ' ')).text);
-  if (text.length > MAX_ANALYZED_LENGTH) return unparsed(text, `${normalizeSql(text.slice(0, 200)).text}… (${text.length} characters, too long to analyze)`);
+  if (text.length > MAX_ANALYZED_LENGTH)
+    return unparsed(text, `${normalizeSql(text.slice(0, 200)).text}… (${text.length} characters, too long to analyze)`);
 
   const normalized = normalizeSql(text);
+  // Size and nesting bounds, from the lexer's own pass: a parser bomb never reaches the parser.
+  const problem = boundsProblem(normalized);
+  if (problem !== null) {
+    reportParserFailure({ kind: 'too-complex', detail: problem, length: text.length });
+    return unparsed(text, `${normalized.text.slice(0, 200)}… (${problem})`);
+  }
   const cacheable = normalized.complete && text.length <= MAX_CACHED_LENGTH;
   let entry = cacheable ? cache.get(normalized.text) : undefined;
   if (entry?.literalSensitive) entry = cache.get(EXACT_KEY + text);
@@ -96,14 +116,20 @@ export function clearSqlAnalysisCache(): void {
 }
 
 function analyzeUncached(text: string, normalized: NormalizedSql): CacheEntry | undefined {
-  if (normalized.text === '') return entryOf(factsOfStatements([]), [], '', []);
+  const options = { maxRows: boundedWriteRows };
+  if (normalized.text === '') return entryOf(factsOfStatements([], options), [], '', []);
   let statements: RawStatement[];
   let tree: TreeFacts;
   try {
-    statements = parseTree(text).stmts ?? [];
-    tree = factsOfStatements(statements.map((s) => s.stmt));
+    statements = parseTree(text, normalized.cost).stmts ?? [];
+    tree = factsOfStatements(
+      statements.map((s) => s.stmt),
+      options,
+    );
   } catch {
-    return undefined; // a syntax error, or a tree too deep to walk: fail closed as unparsed
+    // A syntax error, a parser crash (already reported; the parser was replaced), SQL in a string
+    // argument that does not analyze, or a tree too deep to walk: fail closed as unparsed.
+    return undefined;
   }
   const bounds = statementBounds(text, normalized.semicolons, statements);
   return entryOf(tree, statements, fingerprintOf(text), bounds);
@@ -128,7 +154,7 @@ function entryOf(
     multiStatement: statements.length > 1,
     parsed: true,
     fingerprint,
-    dynamicSql: false,
+    dynamicSql: tree.dynamicSql,
   };
   return {
     facts: Object.freeze(facts),

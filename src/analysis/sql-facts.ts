@@ -2,8 +2,9 @@
 // visited; statement nodes, RangeVar (tables), FuncCall (functions) and WITH scopes get their
 // own handling, everything else is descended into. Nothing here reads the SQL text itself.
 import type { SqlKind } from '../core/types.js';
-import { isBoundedSelect, isRowFilter } from './sql-filter.js';
+import { type FilterContext, isBoundedSelect, isFilteredMerge, isFilteredWrite } from './sql-filter.js';
 import { kindOfType } from './sql-kinds.js';
+import { type NestedSqlArgs, NestedSqlError, nestedSqlArgs, parseNestedSql, stringLiteral } from './sql-nested.js';
 import { asList, asNode, asString, bodyOf, stringValue, type TreeNode, unwrap } from './sql-tree.js';
 
 /** What one parse yields; literal-independent unless `literalSensitive`. */
@@ -24,7 +25,18 @@ export interface TreeFacts {
   /** Some fact depends on a literal's value (e.g. `set_config('role', …)`), so texts that differ
    * only in literals may not share these facts. */
   literalSensitive: boolean;
+  /** A function runs SQL (or reads tables) named by a non-literal argument. */
+  dynamicSql: boolean;
 }
+
+/** Options of one analysis. */
+export interface TreeOptions {
+  /** `limits.boundedWriteRows`. */
+  maxRows: number;
+}
+
+/** How deep SQL inside string arguments is followed (`ts_stat($$… query_to_xml('…') …$$)`). */
+const MAX_NESTED_DEPTH = 4;
 
 const DROP_TABLE_LIKE = new Set([
   'OBJECT_TABLE',
@@ -50,6 +62,10 @@ class TreeWalker {
   copyProgram = false;
   serverFile = false;
   literalSensitive = false;
+  dynamicSql = false;
+  readonly filter: FilterContext;
+  /** Depth of SQL parsed out of string arguments. */
+  nested = 0;
   /** Index in `kinds` where the current top-level statement's kinds begin (dedupe per statement). */
   statementStart = 0;
   /** > 0 inside text that is planned or stored but not run now (plain EXPLAIN, rule actions,
@@ -57,6 +73,10 @@ class TreeWalker {
   notRun = 0;
   /** CTE names visible at this point, innermost last. */
   readonly cteScopes: string[][] = [];
+
+  constructor(options: TreeOptions) {
+    this.filter = { maxRows: options.maxRows, literalSensitive: false };
+  }
 
   statement(stmt: unknown): void {
     this.statementStart = this.kinds.length;
@@ -178,8 +198,39 @@ class TreeWalker {
     if (name !== undefined) {
       this.functions.add(name);
       if (name === 'set_config' && this.notRun === 0) this.setConfig(asList(body['args']));
+      const schema = parts.length > 1 ? stringValue(parts[parts.length - 2])?.toLowerCase() : undefined;
+      const nested = nestedSqlArgs(schema, name, asList(body['args']));
+      if (nested !== undefined) this.nestedSql(nested);
     }
     this.descend(body);
+  }
+
+  /** Arguments that are SQL (or table names) run by the function: literals are analyzed as
+   * statements of their own, anything else makes the SQL dynamic. */
+  private nestedSql(nested: NestedSqlArgs): void {
+    if (nested.dynamic) this.dynamicSql = true;
+    for (const { arg, table } of nested.args) {
+      const literal = stringLiteral(arg);
+      if (literal.constant) this.literalSensitive = true; // `ts_stat('…')` and `ts_stat(1)` normalize alike
+      if (literal.value === undefined) {
+        this.dynamicSql = true;
+        continue;
+      }
+      if (table) {
+        const name = parseRelationName(literal.value);
+        if (name === undefined) this.dynamicSql = true;
+        else this.tables.add(name);
+        continue;
+      }
+      if (this.nested >= MAX_NESTED_DEPTH) throw new NestedSqlError('SQL nested in strings too deeply');
+      const statements = parseNestedSql(literal.value);
+      this.nested++;
+      try {
+        for (const statement of statements) this.visitStatementNode(statement, true);
+      } finally {
+        this.nested--;
+      }
+    }
   }
 
   /** `set_config(setting_name, new_value, is_local)`: the setting, or `*` when not a literal. */
@@ -190,7 +241,9 @@ class TreeWalker {
       const named = bodyOf(arg, 'NamedArgExpr');
       if (named !== undefined && asString(named['name'])?.toLowerCase() === 'setting_name') nameArg = named['arg'];
     }
-    const literal = asString(asNode(bodyOf(nameArg, 'A_Const')?.['sval'])?.['sval']);
+    const constant = bodyOf(nameArg, 'A_Const');
+    if (constant !== undefined) this.literalSensitive = true; // `set_config(1, …)` normalizes like `('role', …)`
+    const literal = asString(asNode(constant?.['sval'])?.['sval']);
     if (literal === undefined) {
       this.settings.add('*');
     } else {
@@ -222,21 +275,29 @@ class TreeWalker {
         return;
       case 'InsertStmt':
         this.addKind('insert');
+        // ON CONFLICT DO UPDATE changes existing rows: an update too.
+        if (asString(asNode(body['onConflictClause'])?.['action']) === 'ONCONFLICT_UPDATE') this.addKind('update');
         this.writeTable(body['relation']);
-        if (!isBoundedSelect(bodyOf(body['selectStmt'], 'SelectStmt'))) this.unfiltered();
+        this.settingsTable(body['relation'], undefined);
+        if (!isBoundedSelect(bodyOf(body['selectStmt'], 'SelectStmt'), this.filter)) this.unfiltered();
         this.descendWithScope(body, 'relation');
         return;
       case 'UpdateStmt':
-      case 'DeleteStmt':
-        this.addKind(type === 'UpdateStmt' ? 'update' : 'delete');
+      case 'DeleteStmt': {
+        const update = type === 'UpdateStmt';
+        this.addKind(update ? 'update' : 'delete');
         this.writeTable(body['relation']);
-        if (!isRowFilter(body['whereClause'])) this.unfiltered();
+        this.settingsTable(body['relation'], update ? body['whereClause'] : undefined);
+        const joined = asList(body[update ? 'fromClause' : 'usingClause']);
+        if (!isFilteredWrite(body['relation'], joined, body['whereClause'], this.filter)) this.unfiltered();
         this.descendWithScope(body, 'relation');
         return;
+      }
       case 'MergeStmt':
         this.addKind('merge');
         this.writeTable(body['relation']);
-        if (!isRowFilter(body['joinCondition'])) this.unfiltered();
+        this.settingsTable(body['relation'], undefined);
+        if (!isFilteredMerge(body, this.filter)) this.unfiltered();
         this.descendWithScope(body, 'relation');
         return;
       case 'CopyStmt':
@@ -287,8 +348,21 @@ class TreeWalker {
         return;
       }
       case 'DiscardStmt':
+        // DISCARD ALL includes RESET ALL and SET SESSION AUTHORIZATION DEFAULT.
         this.addKind('other');
-        if (asString(body['target']) === 'DISCARD_ALL' && this.notRun === 0) this.settings.add('*');
+        if (asString(body['target']) === 'DISCARD_ALL' && this.notRun === 0) this.addSettings(ALL_SETTINGS);
+        return;
+      case 'AlterRoleSetStmt':
+      case 'AlterDatabaseSetStmt':
+        // Takes effect in later sessions (the gateway's own upstream connections included).
+        this.addKind('alter');
+        this.addSettings(settingsOf(asNode(body['setstmt'])));
+        this.descend(body, 'setstmt');
+        return;
+      case 'AlterFunctionStmt':
+        this.addKind('alter');
+        this.functionSetClauses(body['actions']);
+        this.descend(body);
         return;
       case 'GrantStmt':
       case 'GrantRoleStmt':
@@ -313,8 +387,20 @@ class TreeWalker {
           }
         }
         return;
-      case 'RuleStmt':
       case 'CreateFunctionStmt':
+        this.functionSetClauses(body['options']);
+        this.addKind('create');
+        this.notRun++;
+        this.descend(body);
+        this.notRun--;
+        return;
+      case 'DoStmt':
+        // The body is PL/pgSQL (or another language) that can run any SQL, built at run time.
+        this.addKind('do');
+        if (this.notRun === 0) this.dynamicSql = true;
+        this.descend(body);
+        return;
+      case 'RuleStmt':
         // Stored for later, not run now: what they name counts, what they would do does not.
         this.addKind('create');
         this.notRun++;
@@ -374,8 +460,34 @@ class TreeWalker {
     const reset = kind === 'VAR_RESET' || kind === 'VAR_RESET_ALL';
     if (name === 'role' || name === 'session_authorization') this.addKind('set_role');
     else this.addKind(reset ? 'reset' : 'set');
-    if (this.notRun === 0) this.settings.add(name ?? '*');
+    if (this.notRun === 0) this.addSettings(settingsOf(body));
     this.descend(body);
+  }
+
+  private addSettings(names: readonly string[]): void {
+    for (const name of names) this.settings.add(name);
+  }
+
+  /** `SET x = …` clauses of CREATE / ALTER FUNCTION and PROCEDURE (applied while it runs). */
+  private functionSetClauses(options: unknown): void {
+    for (const option of asList(options)) {
+      const def = bodyOf(option, 'DefElem');
+      if (asString(def?.['defname']) !== 'set') continue;
+      this.addSettings(settingsOf(bodyOf(def?.['arg'], 'VariableSetStmt')));
+    }
+  }
+
+  /** A write to pg_settings is `set_config`: `UPDATE pg_settings SET setting = … WHERE name = 'x'`
+   * changes x; any other shape may change any setting. */
+  private settingsTable(relation: unknown, where: unknown): void {
+    const node = asNode(relation);
+    if (node === undefined || this.notRun > 0) return;
+    const schema = asString(node['schemaname'])?.toLowerCase();
+    if (asString(node['relname'])?.toLowerCase() !== 'pg_settings' || (schema !== undefined && schema !== 'pg_catalog'))
+      return;
+    this.literalSensitive = true;
+    const names = settingNamesOf(where);
+    this.addSettings(names ?? ['*']);
   }
 
   result(): TreeFacts {
@@ -391,7 +503,8 @@ class TreeWalker {
       serverFile: this.serverFile,
       executes: this.executes,
       prepares: this.prepares,
-      literalSensitive: this.literalSensitive,
+      literalSensitive: this.literalSensitive || this.filter.literalSensitive,
+      dynamicSql: this.dynamicSql,
     };
   }
 }
@@ -414,9 +527,103 @@ function isOnValue(arg: unknown): boolean {
   return true; // unknown shape: assume it runs
 }
 
+/** What RESET ALL / DISCARD ALL change: every setting. */
+const ALL_SETTINGS = ['all', '*'];
+
+/** Settings a VariableSetStmt changes, lower-case: its name, `all` + `*` for RESET ALL, the
+ * transaction settings of SET SESSION CHARACTERISTICS, `*` when unnamed. */
+function settingsOf(stmt: TreeNode | undefined): string[] {
+  if (stmt === undefined) return [];
+  const kind = asString(stmt['kind']);
+  if (kind === 'VAR_RESET_ALL') return ALL_SETTINGS;
+  if (kind === 'VAR_SET_MULTI') {
+    const names = asList(stmt['args']).map((a) => asString(bodyOf(a, 'DefElem')?.['defname'])?.toLowerCase());
+    return names.length > 0 && names.every((n) => n !== undefined) ? (names as string[]) : ['*'];
+  }
+  const name = asString(stmt['name']);
+  return [name === undefined ? '*' : name.toLowerCase()];
+}
+
+/** `name = 'x'` or `name IN ('x', 'y')` among the AND-ed terms of a pg_settings WHERE. */
+function settingNamesOf(where: unknown): string[] | undefined {
+  const terms: unknown[] = [];
+  const collect = (c: unknown): void => {
+    const and = bodyOf(c, 'BoolExpr');
+    if (and !== undefined && asString(and['boolop']) === 'AND_EXPR') for (const a of asList(and['args'])) collect(a);
+    else if (c !== undefined) terms.push(c);
+  };
+  collect(where);
+  for (const term of terms) {
+    const expr = bodyOf(term, 'A_Expr');
+    if (expr === undefined) continue;
+    const op = stringValue(asList(expr['name'])[0]);
+    const kind = asString(expr['kind']);
+    const isName = (side: unknown): boolean => {
+      const fields = asList(bodyOf(side, 'ColumnRef')?.['fields']);
+      return fields.length > 0 && stringValue(fields[fields.length - 1]) === 'name';
+    };
+    const literal = (side: unknown): string | undefined => stringLiteral(side).value?.toLowerCase();
+    if (kind === 'AEXPR_OP' && op === '=') {
+      const value = isName(expr['lexpr'])
+        ? literal(expr['rexpr'])
+        : isName(expr['rexpr'])
+          ? literal(expr['lexpr'])
+          : undefined;
+      if (value !== undefined) return [value];
+    } else if (kind === 'AEXPR_IN' && op === '=' && isName(expr['lexpr'])) {
+      const values = asList(expr['rexpr']).map(literal);
+      if (values.length > 0 && values.every((v) => v !== undefined)) return values as string[];
+    }
+  }
+  return undefined;
+}
+
+/** A relation name given as text (`'public.customers'`, `'"Orders"'`), lower-case; undefined
+ * when it is not a plain (optionally qualified) name. */
+function parseRelationName(text: string): string | undefined {
+  const parts: string[] = [];
+  let i = 0;
+  const n = text.length;
+  const skipSpace = () => {
+    while (i < n && /\s/.test(text[i]!)) i++;
+  };
+  for (;;) {
+    skipSpace();
+    if (text[i] === '"') {
+      let part = '';
+      i++;
+      for (;;) {
+        if (i >= n) return undefined;
+        if (text[i] === '"') {
+          if (text[i + 1] === '"') {
+            part += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        part += text[i++];
+      }
+      if (part === '') return undefined;
+      parts.push(part);
+    } else {
+      const match = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/.exec(text.slice(i));
+      if (match === null) return undefined;
+      parts.push(match[0]);
+      i += match[0].length;
+    }
+    skipSpace();
+    if (i >= n) break;
+    if (text[i] !== '.') return undefined;
+    i++;
+  }
+  return parts.length > 0 && parts.length <= 3 ? parts.join('.').toLowerCase() : undefined;
+}
+
 /** Facts of the statements of one parse, in order. */
-export function factsOfStatements(statements: readonly unknown[]): TreeFacts {
-  const walker = new TreeWalker();
+export function factsOfStatements(statements: readonly unknown[], options: TreeOptions): TreeFacts {
+  const walker = new TreeWalker(options);
   for (const statement of statements) walker.statement(statement);
   return walker.result();
 }

@@ -31,6 +31,8 @@ const FIXED: Readonly<Record<string, SqlKind>> = {
   LockStmt: 'lock',
   RefreshMatViewStmt: 'refresh',
   AlterSystemStmt: 'alter_system',
+  SecLabelStmt: 'security_label',
+  CheckPointStmt: 'checkpoint',
   // CREATE … under other names
   ViewStmt: 'create',
   IndexStmt: 'create',

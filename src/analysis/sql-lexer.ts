@@ -6,6 +6,14 @@
 // have the same parse tree apart from literal values: literals become `?`, comments and runs of
 // whitespace become one space, everything else (keywords, identifiers, quoted identifiers,
 // operators, `$n` parameters) is kept verbatim.
+//
+// The same pass estimates how deep the parse tree will be (`cost`) and counts tokens, so texts
+// that would exhaust the parser's stack are refused before parsing without a second scan (see
+// sql-bounds.ts). The estimate follows how PostgreSQL's grammar nests: every bracket (and CASE …
+// END) opens a level; within a level, each operator character and operator keyword (NOT, IS,
+// LIKE, COLLATE, UNION, …) adds to a left-deep chain; a comma, AND, OR, WHEN, THEN or ELSE starts a
+// new sibling (the grammar keeps lists and AND/OR chains flat). The cost at a point is the sum of
+// the open levels' chains plus a weight per open level; `cost` is its maximum over the text.
 
 export interface NormalizedSql {
   /** The text with literals replaced by `?` and whitespace/comments collapsed. */
@@ -15,7 +23,16 @@ export interface NormalizedSql {
   /** False when a string, quoted identifier or comment is not closed: the text cannot parse,
    * and must not borrow the facts of the closed text it would otherwise normalize like. */
   complete: boolean;
+  /** Estimated parse-tree depth (maximum nesting cost, see the file comment). */
+  cost: number;
+  /** Number of tokens (literals, identifiers, operators, punctuation). */
+  tokens: number;
 }
+
+/** Cost of one open bracket / CASE level, of an operator character, of an operator keyword. */
+export const LEVEL_COST = 4;
+export const OPERATOR_COST = 1;
+export const KEYWORD_OPERATOR_COST = 2;
 
 const PLACEHOLDER = '?';
 
@@ -44,6 +61,73 @@ const BACKSLASH = 92; // \
 const UNDERSCORE = 95; // _
 const LOWER_A = 97;
 const LOWER_Z = 122;
+const OPEN_PAREN = 40; // (
+const CLOSE_PAREN = 41; // )
+const COMMA = 44; // ,
+const OPEN_BRACKET = 91; // [
+const CLOSE_BRACKET = 93; // ]
+
+// Keyword classes for the nesting estimate.
+const KW_NONE = 0;
+const KW_OPERATOR = 1; // chains like an operator
+const KW_SIBLING = 2; // starts a new sibling in the current level
+const KW_OPEN = 3; // CASE
+const KW_CLOSE = 4; // END
+
+/** Keywords that matter for the estimate, by length (all other identifiers are KW_NONE). */
+const KEYWORDS: readonly (readonly [string, number][])[] = (() => {
+  const table: [string, number][][] = Array.from({ length: 10 }, () => []);
+  const add = (cls: number, words: string[]) => {
+    for (const w of words) table[w.length]!.push([w, cls]);
+  };
+  add(KW_OPERATOR, ['not', 'is', 'isnull', 'notnull', 'like', 'ilike', 'similar', 'between', 'in', 'collate']);
+  add(KW_OPERATOR, ['at', 'overlaps', 'union', 'intersect', 'except', 'escape', 'operator']);
+  add(KW_SIBLING, ['and', 'or', 'when', 'then', 'else']);
+  add(KW_OPEN, ['case']);
+  add(KW_CLOSE, ['end']);
+  return table;
+})();
+
+/** Class of the identifier sql[start, end) (case-insensitive), without allocating. */
+function keywordClass(sql: string, start: number, end: number): number {
+  const len = end - start;
+  if (len >= KEYWORDS.length) return KW_NONE;
+  const candidates = KEYWORDS[len]!;
+  for (let k = 0; k < candidates.length; k++) {
+    const [word, cls] = candidates[k]!;
+    let j = 0;
+    while (j < len && lower(sql.charCodeAt(start + j)) === word.charCodeAt(j)) j++;
+    if (j === len) return cls;
+  }
+  return KW_NONE;
+}
+
+/** PostgreSQL operator characters (plus `:` for `::` casts). */
+function isOperatorChar(c: number): boolean {
+  switch (c) {
+    case 33: // !
+    case 35: // #
+    case 37: // %
+    case AMPERSAND:
+    case STAR:
+    case PLUS:
+    case MINUS:
+    case SLASH:
+    case 58: // :
+    case 60: // <
+    case 61: // =
+    case 62: // >
+    case 63: // ?
+    case 64: // @
+    case 94: // ^
+    case 96: // `
+    case 124: // |
+    case 126: // ~
+      return true;
+    default:
+      return false;
+  }
+}
 
 function isSpace(c: number): boolean {
   return c === SPACE || c === TAB || c === LF || c === CR || c === FF || c === VT;
@@ -166,6 +250,13 @@ export function normalizeSql(sql: string): NormalizedSql {
   let runStart = -1; // start of the verbatim run not yet copied to `out`
   let pendingSpace = false;
   let complete = true;
+  // Nesting estimate: chain cost of the current level, sum over the enclosing levels, their saved
+  // chain costs (for when they close), the maximum seen, and the token count.
+  let chain = 0;
+  let enclosing = 0;
+  let saved: number[] | undefined;
+  let cost = 0;
+  let tokens = 0;
 
   let i = 0;
   while (i < n) {
@@ -255,6 +346,7 @@ export function normalizeSql(sql: string): NormalizedSql {
       if (litEnd > n) litEnd = n;
       if (tokenEnd > n) tokenEnd = n;
     }
+    tokens++;
     if (litEnd !== -1) {
       if (runStart !== -1) {
         out += sql.slice(runStart, i);
@@ -279,9 +371,38 @@ export function normalizeSql(sql: string): NormalizedSql {
       pendingSpace = false;
     }
     if (runStart === -1) runStart = i;
-    if (c === SEMICOLON) semicolons.push(i);
+    let kw = KW_NONE;
+    if (tokenEnd === -1) {
+      if (c === OPEN_PAREN || c === OPEN_BRACKET) kw = KW_OPEN;
+      else if (c === CLOSE_PAREN || c === CLOSE_BRACKET) kw = KW_CLOSE;
+      else if (c === COMMA) kw = KW_SIBLING;
+      else if (isOperatorChar(c)) chain += OPERATOR_COST;
+      else if (c === SEMICOLON) {
+        semicolons.push(i);
+        chain = 0;
+        enclosing = 0;
+        if (saved !== undefined) saved.length = 0;
+      }
+    } else if (c !== DOUBLE_QUOTE && c !== DOLLAR && tokenEnd - i < KEYWORDS.length) {
+      kw = keywordClass(sql, i, tokenEnd);
+      if (kw === KW_OPERATOR) chain += KEYWORD_OPERATOR_COST;
+    }
+    if (kw === KW_OPEN) {
+      saved ??= [];
+      saved.push(chain);
+      enclosing += chain + LEVEL_COST;
+      chain = 0;
+    } else if (kw === KW_CLOSE) {
+      if (saved !== undefined && saved.length > 0) {
+        chain = saved.pop()!;
+        enclosing -= chain + LEVEL_COST;
+      }
+    } else if (kw === KW_SIBLING) {
+      chain = 0;
+    }
+    if (enclosing + chain > cost) cost = enclosing + chain;
     i = tokenEnd !== -1 ? tokenEnd : i + 1;
   }
   if (runStart !== -1) out += sql.slice(runStart, n);
-  return { text: out, semicolons, complete };
+  return { text: out, semicolons, complete, cost, tokens };
 }

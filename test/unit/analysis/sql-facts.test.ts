@@ -18,7 +18,7 @@ describe('analyzePostgres: tables, functions, filters, COPY, settings', () => {
       ["SELECT * FROM orders WHERE id IN (SELECT lo_export(1, '/tmp/x'))", 'lo_export'],
       ['SELECT id FROM orders ORDER BY pg_sleep(1)', 'pg_sleep'],
       ['SELECT * FROM orders o, LATERAL pg_ls_dir(o.path) d', 'pg_ls_dir'],
-      ["SELECT * FROM orders WHERE dblink_exec('x') IS NULL", 'dblink_exec'],
+      ['SELECT * FROM orders WHERE dblink_exec(cmd) IS NULL', 'dblink_exec'],
       ["CREATE TABLE t (id int DEFAULT nextval('s'))", 'nextval'],
       ['WITH x AS (SELECT pg_terminate_backend(1)) SELECT * FROM x', 'pg_terminate_backend'],
       ["INSERT INTO t VALUES (current_setting('a'))", 'current_setting'],
@@ -60,7 +60,9 @@ describe('analyzePostgres: tables, functions, filters, COPY, settings', () => {
       ['DELETE FROM orders WHERE NOT false', false],
       ['UPDATE orders SET paid = true', false],
       ['UPDATE orders SET paid = true WHERE 1 = 1', false],
-      ['UPDATE orders SET paid = true WHERE id IN (SELECT order_id FROM refunds)', true],
+      // a subquery is a value only when it is bounded itself (every refund ever is not)
+      ['UPDATE orders SET paid = true WHERE id IN (SELECT order_id FROM refunds)', false],
+      ["UPDATE orders SET paid = true WHERE id IN (SELECT order_id FROM refunds WHERE day = '2024-01-01')", true],
       ['UPDATE orders SET paid = true WHERE CURRENT OF c', true],
       ['SELECT * FROM orders', true],
     ];
@@ -117,7 +119,7 @@ describe('analyzePostgres: tables, functions, filters, COPY, settings', () => {
   it('settings: SET/RESET and set_config, a non-literal name adds *', () => {
     assert.deepEqual(facts('SET search_path TO evil, public').settings, ['search_path']);
     assert.deepEqual(facts('SET LOCAL statement_timeout = 0').settings, ['statement_timeout']);
-    assert.deepEqual(facts('RESET ALL').settings, ['*']);
+    assert.deepEqual(facts('RESET ALL').settings, ['all', '*']);
     const viaFunction = facts("SELECT set_config('ROLE', 'admin', false)");
     assert.deepEqual(viaFunction.settings, ['role']);
     assert.deepEqual(viaFunction.kinds, ['select']);

@@ -102,7 +102,8 @@ describe('analyzePostgres: statement kinds', () => {
     assert.deepEqual(merge.kinds, ['merge']);
     assert.deepEqual(merge.writtenTables, ['stock']);
     assert.deepEqual(merge.tables, ['stock', 'incoming']);
-    assert.equal(merge.allWritesFiltered, true);
+    // MERGE is bounded only by a VALUES list or a bounded query (DESIGN.md §1), not a whole table
+    assert.equal(merge.allWritesFiltered, false);
     const mergeOnTrue = facts('MERGE INTO stock t USING incoming s ON true WHEN MATCHED THEN DELETE');
     assert.equal(mergeOnTrue.allWritesFiltered, false);
 
@@ -138,7 +139,8 @@ describe('analyzePostgres: statement kinds', () => {
       ['LOCK TABLE orders', ['lock']],
       ['REFRESH MATERIALIZED VIEW mv', ['refresh']],
       ['ALTER SYSTEM SET work_mem = 1', ['alter_system']],
-      ['CHECKPOINT', ['other']],
+      ['CHECKPOINT', ['checkpoint']],
+      ["SECURITY LABEL ON TABLE orders IS 'secret'", ['security_label']],
       ['CREATE ROLE eve SUPERUSER', ['create']],
     ];
     for (const [sql, kinds] of table) assert.deepEqual(facts(sql).kinds, kinds, sql);
