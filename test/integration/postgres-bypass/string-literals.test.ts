@@ -83,6 +83,19 @@ describe('bypass: standard_conforming_strings off hides statements in string lit
     assert.ok(refused || pinned, `${what}: psql said ${r.stdout} ${r.stderr}`);
   }
 
+  it('control: straight to the server with the setting off, the literal hides a CREATE TABLE', async () => {
+    const c = await WireClient.direct(suite.target);
+    try {
+      await c.query('BEGIN');
+      await c.query('SET LOCAL standard_conforming_strings = off');
+      const out = await c.query(attack('pwn_control'));
+      await c.query('ROLLBACK');
+      assert.deepEqual(out.tags, ['SELECT 1', 'CREATE TABLE']);
+    } finally {
+      c.destroy();
+    }
+  });
+
   it('psql: SET standard_conforming_strings = off, then the literal', async () => {
     const r = await runProgram(
       '/usr/bin/psql',
