@@ -180,14 +180,15 @@ export function limiterFor(owner: object, limits: LimitsConfig): ConnectionLimit
   return l;
 }
 
-/** Bytes a refused or failed socket may still send before it is cut (read and dropped). */
-const LINGER_BYTES = 256 * 1024;
+/** Bytes read (and dropped) from a closing socket; past them reading stops until the socket is cut. */
+const LINGER_BYTES = 64 * 1024;
 const LINGER_MS = 1000;
 
 /**
  * Send a last message and close, reading (and dropping) what the client still sends for a
  * moment: closing with unread bytes makes the kernel send a reset, which can discard the
- * message before the client reads it. Bounded in time and bytes, never buffered.
+ * message before the client reads it. Bounded in time and bytes, never buffered: past
+ * LINGER_BYTES the socket is paused (the client's sends stall in the kernel) until it is cut.
  */
 export function closeWith(socket: Socket, farewell?: Buffer): void {
   if (socket.destroyed) return;
@@ -198,7 +199,7 @@ export function closeWith(socket: Socket, farewell?: Buffer): void {
   socket.removeAllListeners('data');
   socket.on('data', (chunk: Buffer) => {
     dropped += chunk.length;
-    if (dropped > LINGER_BYTES) socket.destroy();
+    if (dropped > LINGER_BYTES) socket.pause();
   });
   socket.on('error', () => {});
   if (farewell) socket.end(farewell);

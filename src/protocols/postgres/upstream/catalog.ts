@@ -1,10 +1,7 @@
 // Resolves RowDescription (tableOID, attnum) pairs to their source column, so masking follows a
 // column through aliases (`SELECT email AS e`). Uses its own lazily opened side connection; one
 // query per batch of unknown pairs; results (including "not a table column") cached.
-import { type UpstreamConnection, type UpstreamOptions, closeUpstream, connectUpstream } from './connect.js';
-import { isUpstreamError, serverError, type UpstreamError } from './errors.js';
-import { simpleQuery } from './query.js';
-import { SocketMessages } from './socket-messages.js';
+
 import {
   BackendCode,
   type FieldDescription,
@@ -15,6 +12,10 @@ import {
   writeParse,
   writeSync,
 } from '../wire/index.js';
+import { closeUpstream, connectUpstream, type UpstreamConnection, type UpstreamOptions } from './connect.js';
+import { isUpstreamError, serverError, type UpstreamError } from './errors.js';
+import { simpleQuery } from './query.js';
+import { SocketMessages } from './socket-messages.js';
 
 export interface ColumnSource {
   schema: string;
@@ -47,7 +48,9 @@ export class CatalogLookup {
 
   /** One result per input pair, in order; null when the pair is not a table column. */
   async resolve(pairs: readonly ColumnKey[]): Promise<(ColumnSource | null)[]> {
-    if (pairs.some((p) => !this.cache.has(key(p.tableOID, p.attnum)) && validOid(p.tableOID) && validAttnum(p.attnum))) {
+    if (
+      pairs.some((p) => !this.cache.has(key(p.tableOID, p.attnum)) && validOid(p.tableOID) && validAttnum(p.attnum))
+    ) {
       const run = this.queue.then(() => this.fetchMissing(pairs));
       this.queue = run.catch(() => undefined);
       await run;

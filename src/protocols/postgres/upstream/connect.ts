@@ -2,7 +2,7 @@
 // (SSLRequest), StartupMessage, SCRAM-SHA-256 / md5 / cleartext, then ParameterStatus and
 // BackendKeyData until ReadyForQuery. The socket is handed back paused, with its reader.
 import { isIP, connect as netConnect, type Socket } from 'node:net';
-import { checkServerIdentity, connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import {
   BackendCode,
   type BackendKey,
@@ -120,9 +120,12 @@ function startTls(socket: Socket, opts: UpstreamOptions, mode: UpstreamTlsMode):
       ...(isIP(opts.host) ? {} : { servername: opts.host }),
       ...(opts.caCert !== undefined ? { ca: opts.caCert } : {}),
       rejectUnauthorized: verifyChain,
-      checkServerIdentity: mode === 'verify-full' ? (_name, cert) => checkServerIdentity(opts.host, cert) : () => undefined,
+      checkServerIdentity:
+        mode === 'verify-full' ? (_name, cert) => checkServerIdentity(opts.host, cert) : () => undefined,
     });
-    tlsSocket.once('error', (err) => reject(new UpstreamError('target-unavailable', `TLS: ${err.message}`, { cause: err })));
+    tlsSocket.once('error', (err) =>
+      reject(new UpstreamError('target-unavailable', `TLS: ${err.message}`, { cause: err })),
+    );
     tlsSocket.once('secureConnect', () => {
       tlsSocket.on('error', ignoreError);
       resolve(tlsSocket);
@@ -151,7 +154,12 @@ async function handshake(opts: UpstreamOptions, track: (s: Socket) => void): Pro
   const messages = new SocketMessages(socket, reader);
   try {
     socket.write(
-      writeStartupMessage(w, { client_encoding: 'UTF8', ...opts.params, user: opts.user, database: opts.database }).flush(),
+      writeStartupMessage(w, {
+        client_encoding: 'UTF8',
+        ...opts.params,
+        user: opts.user,
+        database: opts.database,
+      }).flush(),
     );
     const parameters = new Map<string, string>();
     let backendKey: BackendKey = { pid: 0, secret: 0 };
@@ -172,7 +180,10 @@ async function handshake(opts: UpstreamOptions, track: (s: Socket) => void): Pro
               break;
             case 'sasl':
               if (!auth.mechanisms.includes(SCRAM_SHA_256)) {
-                throw new UpstreamError('auth-unsupported', `no supported SASL mechanism in ${auth.mechanisms.join(', ')}`);
+                throw new UpstreamError(
+                  'auth-unsupported',
+                  `no supported SASL mechanism in ${auth.mechanisms.join(', ')}`,
+                );
               }
               scram = new ScramClient();
               socket.write(writeSASLInitialResponse(w, SCRAM_SHA_256, scram.initialResponse()).flush());

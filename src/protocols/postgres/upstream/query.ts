@@ -13,7 +13,7 @@ import {
   writeQuery,
 } from '../wire/index.js';
 import type { UpstreamConnection } from './connect.js';
-import { type UpstreamError, serverError } from './errors.js';
+import { serverError, type UpstreamError } from './errors.js';
 import { SocketMessages } from './socket-messages.js';
 
 export interface SimpleQueryResult {
