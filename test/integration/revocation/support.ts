@@ -79,13 +79,15 @@ export function jtiOf(token: string): string {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field in the tests
+type Json = any;
+
 export async function api(
   base: string,
   token: string,
   method: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; json: any }> {
+): Promise<{ status: number; json: Json }> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: {
