@@ -6,9 +6,11 @@
 //
 // Measured (Node 20, default stack) where the parser first fails: ~8,700 chained `+`, ~2,500
 // nested scalar subqueries, ~1,700 nested FROM subqueries / CTEs (the parser's own "memory
-// exhausted"), ~5,800 chained COLLATE. The bounds below stay well inside those and far above
-// real statements: 1,000 nested brackets, 4,000 chained operators, and any number of list items
-// (long IN lists and VALUES with thousands of rows are flat and cost nothing).
+// exhausted"), ~5,800 chained COLLATE; and the fact walker (sql-facts.ts, recursive, ~15 frames
+// per subquery level) overflows the JS stack at ~600 nested subqueries. The bounds below stay
+// inside those and far above real statements: 400 nested brackets / CASEs, 4,000 chained
+// operator characters, and any number of list items (long IN lists and VALUES with thousands of
+// rows are flat and cost nothing).
 import type { NormalizedSql } from './sql-lexer.js';
 
 /** Highest nesting cost (sql-lexer.ts `cost`) a text may have to be parsed. */

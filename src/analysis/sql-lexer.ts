@@ -30,7 +30,7 @@ export interface NormalizedSql {
 }
 
 /** Cost of one open bracket / CASE level, of an operator character, of an operator keyword. */
-export const LEVEL_COST = 4;
+export const LEVEL_COST = 10;
 export const OPERATOR_COST = 1;
 export const KEYWORD_OPERATOR_COST = 2;
 
