@@ -47,12 +47,22 @@ export function binaryTupleEnd(buf: Buffer, s: number, e: number, count: number)
 
 const TEXT_TYPES = new Set([25, 1043, 1042, 19, 18, 705, 0, 114]);
 const JSONB = 3802;
+const BOOL = 16;
+const TIMESTAMP = 1114;
+const TIMESTAMPTZ = 1184;
+/** 2000-01-01T00:00:00Z, PostgreSQL's epoch for binary dates and times. */
+const PG_EPOCH_MS = 946_684_800_000;
 
 /** A binary field as the recording shows it: text for text-like types, hex otherwise. */
 export function binaryFieldText(field: FieldDescription | undefined, buf: Buffer, s: number, n: number): string {
   const t = field?.typeOID ?? -1;
   if (TEXT_TYPES.has(t)) return buf.toString('utf8', s, s + n);
   if (t === JSONB && buf[s] === 1) return buf.toString('utf8', s + 1, s + n);
+  if (t === BOOL && n === 1) return buf[s] ? 't' : 'f';
+  if ((t === TIMESTAMPTZ || t === TIMESTAMP) && n === 8) {
+    const ms = Number(buf.readBigInt64BE(s) / 1000n) + PG_EPOCH_MS;
+    if (Number.isFinite(ms) && Math.abs(ms) < 8.64e15) return new Date(ms).toISOString();
+  }
   const shown =
     t === 20 || t === 21 || t === 23
       ? binaryIntText(buf, s, n)
