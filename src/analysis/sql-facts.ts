@@ -341,12 +341,10 @@ class TreeWalker {
       case 'VariableSetStmt':
         this.variableSet(body);
         return;
-      case 'AlterSystemStmt': {
+      case 'AlterSystemStmt':
         this.addKind('alter_system');
-        const name = asString(asNode(body['setstmt'])?.['name']);
-        if (this.notRun === 0) this.settings.add(name === undefined ? '*' : name.toLowerCase());
+        if (this.notRun === 0) this.addSettings(settingsOf(asNode(body['setstmt'])));
         return;
-      }
       case 'DiscardStmt':
         // DISCARD ALL includes RESET ALL and SET SESSION AUTHORIZATION DEFAULT.
         this.addKind('other');
@@ -362,7 +360,7 @@ class TreeWalker {
       case 'AlterFunctionStmt':
         this.addKind('alter');
         this.functionSetClauses(body['actions']);
-        this.descend(body);
+        this.descend(body, 'actions');
         return;
       case 'GrantStmt':
       case 'GrantRoleStmt':
@@ -571,7 +569,8 @@ function settingNamesOf(where: unknown): string[] | undefined {
           : undefined;
       if (value !== undefined) return [value];
     } else if (kind === 'AEXPR_IN' && op === '=' && isName(expr['lexpr'])) {
-      const values = asList(expr['rexpr']).map(literal);
+      const list = bodyOf(expr['rexpr'], 'List')?.['items'] ?? expr['rexpr'];
+      const values = asList(list).map(literal);
       if (values.length > 0 && values.every((v) => v !== undefined)) return values as string[];
     }
   }
