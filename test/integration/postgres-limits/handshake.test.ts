@@ -236,7 +236,9 @@ describe('postgres front door: pre-authentication limits', () => {
 
     // Global cap (10): 6 authenticated sessions + 4 unauthenticated sockets fill it; the next is refused.
     const dba = await capped.token('dba-cap', ['dba']);
-    const sessions = await Promise.all(Array.from({ length: 6 }, () => RawClient.session(capped.pgPort, dba)));
+    // One after another: logging in at once, they would be 6 unauthenticated from one source.
+    const sessions: RawClient[] = [];
+    for (let i = 0; i < 6; i++) sessions.push(await RawClient.session(capped.pgPort, dba));
     const pending = await Promise.all(Array.from({ length: 4 }, () => RawClient.connect(capped.pgPort)));
     await ms(50);
     const over = await RawClient.connect(capped.pgPort);
