@@ -52,7 +52,7 @@ function numeric(digits: number[], weight: number, dscale: number, negative = fa
   x.writeInt16BE(weight, 2);
   x.writeUInt16BE(negative ? 0x4000 : 0, 4);
   x.writeInt16BE(dscale, 6);
-  digits.forEach((d, i) => x.writeInt16BE(d, 8 + i * 2));
+  for (const [i, d] of digits.entries()) x.writeInt16BE(d, 8 + i * 2);
   return x;
 }
 
