@@ -75,29 +75,35 @@ const KW_OPEN = 3; // CASE
 const KW_CLOSE = 4; // END
 
 /** Keywords that matter for the estimate, by length (all other identifiers are KW_NONE). */
-const KEYWORDS: readonly (readonly [string, number][])[] = (() => {
-  const table: [string, number][][] = Array.from({ length: 10 }, () => []);
-  const add = (cls: number, words: string[]) => {
-    for (const w of words) table[w.length]!.push([w, cls]);
-  };
-  add(KW_OPERATOR, ['not', 'is', 'isnull', 'notnull', 'like', 'ilike', 'similar', 'between', 'in', 'collate']);
-  add(KW_OPERATOR, ['at', 'overlaps', 'union', 'intersect', 'except', 'escape', 'operator']);
-  add(KW_SIBLING, ['and', 'or', 'when', 'then', 'else']);
-  add(KW_OPEN, ['case']);
-  add(KW_CLOSE, ['end']);
-  return table;
-})();
+const MAX_KEYWORD_LENGTH = 9;
+const KEYWORD_WORDS: string[][] = Array.from({ length: MAX_KEYWORD_LENGTH + 1 }, () => []);
+const KEYWORD_CLASSES: number[][] = Array.from({ length: MAX_KEYWORD_LENGTH + 1 }, () => []);
+/** (length, lower-case first letter) pairs some keyword has: most identifiers stop here. */
+const KEYWORD_STARTS = new Uint8Array((MAX_KEYWORD_LENGTH + 1) * 128);
+function addKeywords(cls: number, words: string[]): void {
+  for (const w of words) {
+    KEYWORD_WORDS[w.length]!.push(w);
+    KEYWORD_CLASSES[w.length]!.push(cls);
+    KEYWORD_STARTS[w.length * 128 + w.charCodeAt(0)] = 1;
+  }
+}
+addKeywords(KW_OPERATOR, ['not', 'is', 'isnull', 'notnull', 'like', 'ilike', 'similar', 'between', 'in', 'collate']);
+addKeywords(KW_OPERATOR, ['at', 'overlaps', 'union', 'intersect', 'except', 'escape', 'operator']);
+addKeywords(KW_SIBLING, ['and', 'or', 'when', 'then', 'else']);
+addKeywords(KW_OPEN, ['case']);
+addKeywords(KW_CLOSE, ['end']);
 
 /** Class of the identifier sql[start, end) (case-insensitive), without allocating. */
 function keywordClass(sql: string, start: number, end: number): number {
   const len = end - start;
-  if (len >= KEYWORDS.length) return KW_NONE;
-  const candidates = KEYWORDS[len]!;
-  for (let k = 0; k < candidates.length; k++) {
-    const [word, cls] = candidates[k]!;
+  const first = lower(sql.charCodeAt(start));
+  if (len > MAX_KEYWORD_LENGTH || first >= 128 || KEYWORD_STARTS[len * 128 + first] === 0) return KW_NONE;
+  const words = KEYWORD_WORDS[len]!;
+  for (let k = 0; k < words.length; k++) {
+    const word = words[k]!;
     let j = 0;
     while (j < len && lower(sql.charCodeAt(start + j)) === word.charCodeAt(j)) j++;
-    if (j === len) return cls;
+    if (j === len) return KEYWORD_CLASSES[len]![k]!;
   }
   return KW_NONE;
 }
@@ -383,7 +389,7 @@ export function normalizeSql(sql: string): NormalizedSql {
         enclosing = 0;
         if (saved !== undefined) saved.length = 0;
       }
-    } else if (c !== DOUBLE_QUOTE && c !== DOLLAR && tokenEnd - i < KEYWORDS.length) {
+    } else if (c !== DOUBLE_QUOTE && c !== DOLLAR && tokenEnd - i <= MAX_KEYWORD_LENGTH) {
       kw = keywordClass(sql, i, tokenEnd);
       if (kw === KW_OPERATOR) chain += KEYWORD_OPERATOR_COST;
     }
