@@ -12,6 +12,7 @@ import type { ColumnSources } from './column-sources.js';
 import { Flow, PAUSE_BACKPRESSURE, PAUSE_DECIDING, PAUSE_READ_AHEAD } from './flow.js';
 import { OutBuffer } from './out-buffer.js';
 import { type NameChanges, type Pending, PendingQueue } from './pending.js';
+import { CopyOutMasker, copyColumnPlan, copyOutSpecsOf, copyRefusal, copySpecOf, describeSql, isCopyMaskError } from './copy/index.js';
 import { redactQuotedValues } from './error-text.js';
 import { pinnedParameterProblem } from './pinned.js';
 import { ResultContext } from './result.js';
@@ -25,6 +26,7 @@ import {
   parseBind,
   parseClose,
   parseCommandComplete,
+  parseCopyResponse,
   parseDescribe,
   parseErrorResponse,
   parseExecute,
@@ -60,6 +62,7 @@ const SQLSTATE_SYSTEM = '58000'; // system_error: the audit log could not be wri
 const SQLSTATE_NO_STATEMENT = '26000'; // invalid_sql_statement_name
 const SQLSTATE_NO_PORTAL = '34000'; // invalid_cursor_name
 const SQLSTATE_PINNED = '0A000'; // feature_not_supported: a pinned setting changed anyway
+const SQLSTATE_COPY = '0A000';
 /** DataRows between identity re-checks of a streaming result (expiry or revocation cuts it). */
 const IDENTITY_CHECK_ROWS = 256;
 // Statements that can change the session's named statements or cursors (DISCARD is 'other').
@@ -301,16 +304,51 @@ export class PgProxy {
     return undefined;
   }
 
-  private queryDecided(verdict: Verdict | null, text: string, frame: Buffer): void {
-    if (!verdict || this.closed) return;
+  private queryDecided(verdict: Verdict | null, text: string, frame: Buffer): Promise<void> | undefined {
+    if (!verdict || this.closed) return undefined;
     if (verdict.refusal) {
       this.refuseVerdict(verdict, true);
-      return;
+      return undefined;
     }
+    const ctx = this.newContext(verdict, text);
+    if (ctx.masker && isCopy(verdict)) {
+      return this.planCopies(ctx, copyOutSpecsOf(text)).then((refusal) => {
+        if (this.closed) return;
+        if (refusal) return this.refuse(refusal, true, undefined, SQLSTATE_COPY);
+        this.forwardQuery(verdict, text, frame, ctx);
+      });
+    }
+    this.forwardQuery(verdict, text, frame, ctx);
+    return undefined;
+  }
+
+  private forwardQuery(verdict: Verdict, text: string, frame: Buffer, ctx: ResultContext): void {
     this.forward(frame);
     this.names.simpleQuerySent();
     const names = this.nameChanges(verdict, text);
-    this.queue.push({ t: 'simple', ctx: this.newContext(verdict, text), gate: gateOf(verdict), names });
+    this.queue.push({ t: 'simple', ctx, gate: gateOf(verdict), names });
+  }
+
+  /**
+   * COPY … TO STDOUT in a masked session: each COPY's columns are described (on the side
+   * connection) before it runs, so its output is masked by column whatever its format. Returns
+   * why it must not run, or null.
+   */
+  private async planCopies(ctx: ResultContext, specs: ReturnType<typeof copyOutSpecsOf>): Promise<string | null> {
+    const masker = ctx.masker!;
+    for (const spec of specs) {
+      const refusal = copyRefusal(spec, masker);
+      if (refusal) return `blocked: ${refusal}`;
+    }
+    ctx.copies = await Promise.all(
+      specs.map(async (spec) => {
+        const fields = await this.sources.describe(describeSql(spec));
+        if (!fields) return { spec, plan: null };
+        const src = await this.sources.resolve(fields);
+        return { spec, plan: copyColumnPlan(spec, fields, src, masker) };
+      }),
+    );
+    return null;
   }
 
   private onParse(name: string, text: string, frame: Buffer): Promise<void> | undefined {
@@ -384,6 +422,23 @@ export class PgProxy {
     const portal = found;
     if (this.identityLapsed()) return undefined;
     const ctx = this.newContext(portal.verdict, portal.statement.text);
+    if (ctx.masker && isCopy(portal.verdict) && ctx.copies.length === 0) {
+      const spec = copySpecOf(portal.statement.text);
+      return this.planCopies(ctx, spec ? [spec] : []).then((refusal) => {
+        if (this.closed) return;
+        if (refusal) {
+          this.refuse(refusal, false, undefined, SQLSTATE_COPY);
+          this.discarding = true;
+          return;
+        }
+        this.forwardExecute(portal, ctx, frame);
+      });
+    }
+    this.forwardExecute(portal, ctx, frame);
+    return undefined;
+  }
+
+  private forwardExecute(portal: Portal, ctx: ResultContext, frame: Buffer): void {
     if (ctx.masker && !portal.fields) {
       // Masking needs the shape of the rows this Execute sends: ask the server now, in stream
       // order, and swallow its answer.
@@ -393,7 +448,6 @@ export class PgProxy {
     this.forward(frame);
     const names = this.nameChanges(portal.verdict, portal.statement.text);
     this.queue.push({ t: 'execute', ctx, portal, gate: gateOf(portal.verdict), names });
-    return undefined;
   }
 
   /** Name changes a statement about to be forwarded may make (rare: computed only then). */
@@ -622,9 +676,54 @@ export class PgProxy {
           this.shift();
         }
         return undefined;
+      case BackendCode.CopyOutResponse: {
+        const ctx = contextOf(head);
+        if (ctx?.masker) {
+          const copy = ctx.copies.shift();
+          try {
+            if (!copy) throw new Error('a COPY the gateway did not plan');
+            ctx.copier = new CopyOutMasker({
+              spec: copy.spec,
+              response: parseCopyResponse(buf, start, length),
+              plan: copy.plan,
+              masker: ctx.masker,
+              keepRows: this.keepRows,
+            });
+          } catch (err) {
+            return this.copyFailed(err);
+          }
+        }
+        this.toClient.push(m.frame());
+        return undefined;
+      }
       case BackendCode.CopyData: {
         const ctx = contextOf(head);
+        const copier = ctx?.copier;
+        if (copier) {
+          try {
+            const out = copier.data(m.frame(), buf, start, length);
+            if (out) this.toClient.push(out);
+          } catch (err) {
+            return this.copyFailed(err);
+          }
+          return undefined;
+        }
         this.toClient.push(ctx ? ctx.copyData(m.frame(), buf, start, length) : m.frame());
+        return undefined;
+      }
+      case BackendCode.CopyDone: {
+        const ctx = contextOf(head);
+        const copier = ctx?.copier;
+        if (ctx && copier) {
+          try {
+            const out = copier.end();
+            if (out) this.toClient.push(out);
+          } catch (err) {
+            return this.copyFailed(err);
+          }
+          ctx.copyDone(copier);
+        }
+        this.toClient.push(m.frame());
         return undefined;
       }
       case BackendCode.ParameterStatus: {
@@ -792,6 +891,13 @@ export class PgProxy {
       .flush();
   }
 
+  /** COPY output that cannot be masked as it must: nothing more of it goes out (fail closed). */
+  private copyFailed(err: unknown): undefined {
+    const why = isCopyMaskError(err) ? err.message : (err as Error).message;
+    this.terminateWith(SQLSTATE_COPY, `COPY output could not be masked (${why}); the session is ended`);
+    return undefined;
+  }
+
   /** The text of the statement a Parse or Bind error answers (its quoted values are from it). */
   private lastSent(head: Pending | undefined): string | null {
     if (head?.t === 'parse') return head.stmt.text;
@@ -920,6 +1026,10 @@ function contextOf(head: Pending | undefined): ResultContext | null {
 }
 
 const EXECUTE_WORD = /execute/i;
+
+function isCopy(verdict: Verdict): boolean {
+  return verdict.op.kind === 'sql' && verdict.op.sql.kinds.includes('copy');
+}
 
 /** Cheap pre-check: only a text that mentions EXECUTE can run a named statement. */
 function mayExecute(text: string): boolean {

@@ -4,6 +4,7 @@ import type { Masker } from '../../masking/index.js';
 import type { GatewaySession } from '../../gateway/index.js';
 import { binaryFloatText, binaryIntText, binaryNumericText, byteaHexBytes } from './binary-text.js';
 import { CellMode, type ColumnPlan } from './column-plan.js';
+import type { CopyOutMasker, CopySpec } from './copy/index.js';
 import type { OutBuffer } from './out-buffer.js';
 import { type FieldDescription, ProtocolError, walkDataRow } from './wire/index.js';
 
@@ -16,6 +17,10 @@ export class ResultContext {
   planned = false;
   rows: unknown[][] = [];
   rowCount = 0;
+  /** COPY … TO STDOUT statements of this result, in order, with their column plans (masked
+   * sessions only), and the one streaming now. */
+  copies: { spec: CopySpec; plan: ColumnPlan | null }[] = [];
+  copier: CopyOutMasker | null = null;
 
   constructor(
     readonly session: GatewaySession,
@@ -51,6 +56,13 @@ export class ResultContext {
     }
     const row = writeMaskedRow(out, masker!, modes, buf, start, length);
     if (this.rows.length < this.keepRows) this.rows.push(decodeRow(row, 5, row.length - 5, this.fields));
+  }
+
+  /** CopyDone of a masked COPY: its (masked) rows go to the recording like a result's. */
+  copyDone(copier: CopyOutMasker): void {
+    this.rows = copier.rows.slice(0, this.keepRows);
+    this.rowCount = copier.rowCount;
+    this.copier = null;
   }
 
   /** CommandComplete: hand the statement's result to the recording and start afresh. */
