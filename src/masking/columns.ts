@@ -3,14 +3,28 @@
 // or ending with `.<it>`, so `customers.email` covers `public.customers.email` but not
 // `orders.email`, and bare `email` covers every table's `email`.
 
+/**
+ * Source columns masked whenever any masking applies to an identity: other sessions' SQL text,
+ * literals included. Every identity reaches the target as the same database role, so without
+ * this a masked agent reads the DBA's `… WHERE ssn = '…'` in pg_stat_activity. PostgreSQL
+ * reports a view's own OID and attnum for its columns, so these resolve like table columns
+ * (`pg_stat_statements` lives in whatever schema the extension was created in: table.column).
+ * Matched only as source columns, never as bare names or JSON keys.
+ */
+export const ALWAYS_MASKED_SOURCES: readonly string[] = [
+  'pg_catalog.pg_stat_activity.query',
+  'pg_stat_statements.query',
+];
+
 export class ColumnMatcher {
   private readonly exact: ReadonlySet<string>;
   /** Last segments of configured columns: JSON keys carry no table, so any match counts. */
   private readonly leaves: ReadonlySet<string>;
   readonly size: number;
 
-  constructor(columns: readonly string[]) {
-    this.exact = new Set(columns);
+  /** `sourcesOnly`: qualified names matched like `columns` but not as JSON keys. */
+  constructor(columns: readonly string[], sourcesOnly: readonly string[] = []) {
+    this.exact = new Set([...columns, ...sourcesOnly]);
     this.leaves = new Set(columns.map((c) => c.slice(c.lastIndexOf('.') + 1)));
     this.size = this.exact.size;
   }

@@ -1,6 +1,7 @@
 // Masking: protocol-independent detectors and redaction used by every adapter (Postgres and
 // MySQL rows, JSON responses, terminal output, error and notice texts).
-export { compileMasker, type MaskJsonOptions, Masker } from './masker.js';
-export { StreamMasker, type StreamMaskerOptions } from './stream.js';
-export { MASKED_NON_TEXT, REDACTED } from './redact.js';
+export { ALWAYS_MASKED_SOURCES } from './columns.js';
 export { DETECTOR_NAMES } from './detectors/index.js';
+export { compileMasker, Masker, type MaskJsonOptions } from './masker.js';
+export { MASKED_NON_TEXT, REDACTED } from './redact.js';
+export { StreamMasker, type StreamMaskerOptions } from './stream.js';

@@ -1,5 +1,5 @@
 import type { DetectorName, MaskPlan } from '../core/types.js';
-import { ColumnMatcher } from './columns.js';
+import { ALWAYS_MASKED_SOURCES, ColumnMatcher } from './columns.js';
 import { DETECTOR_NAMES, type Detector, detectorsFor } from './detectors/index.js';
 import { type JsonMaskContext, maskJsonTextWith, maskJsonValue } from './json.js';
 import { MatchSet } from './matches.js';
@@ -39,7 +39,10 @@ export class Masker {
     let guard = 0;
     for (const d of this.detectors) guard |= d.guard;
     this.guard = guard;
-    this.columns = new ColumnMatcher(plan.columns);
+    // An active plan also masks other sessions' SQL text (see ALWAYS_MASKED_SOURCES); an empty
+    // plan stays empty, so unmasked identities see it.
+    const planActive = plan.columns.length > 0 || plan.detect.length > 0;
+    this.columns = new ColumnMatcher(plan.columns, planActive ? ALWAYS_MASKED_SOURCES : []);
     this.detects = this.detectors.length > 0;
     this.detectsSecrets = plan.detect.includes('secret');
     this.active = this.detects || this.columns.size > 0;

@@ -13,6 +13,7 @@ import type {
   ReviewRequirement,
 } from '../core/types.js';
 import { Activation } from './activation.js';
+import { otherSessionsSqlProblem } from './catalog-guard.js';
 import { type CompiledRule, compileRules } from './compile.js';
 
 export interface AccessResult {
@@ -234,6 +235,17 @@ export class Policy {
     if (effect !== 'block') {
       masking = forceMask ? this.forcedMaskPlan(identity, connection) : this.maskPlan(identity, connection);
       if (masking !== null) {
+        const problem = op.kind === 'sql' ? otherSessionsSqlProblem(op.text, op.sql) : null;
+        if (problem !== null) {
+          // Masking finds columns by source; these forms of other sessions' SQL text have none.
+          return {
+            effect: 'block',
+            rules: matched,
+            reasons: [...reasons, { code: 'session-guard', effect: 'block', message: problem }],
+            masking: null,
+            review: null,
+          };
+        }
         if (effect === 'allow') effect = 'mask';
         reasons.push({ code: 'masking-applies', message: `masking ${describeMasking(masking)}` });
       }

@@ -11,7 +11,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { ColumnMatcher } from '../masking/columns.js';
-import { type Masker, StreamMasker } from '../masking/index.js';
+import { ALWAYS_MASKED_SOURCES, type Masker, StreamMasker } from '../masking/index.js';
 import type { AsciicastEvent } from './types.js';
 
 /** Longest line accepted; a longer one (never written by the Recorder) is dropped, not buffered. */
@@ -78,8 +78,11 @@ export class RecordingMasker extends Transform {
     private readonly format: 'jsonl' | 'asciicast',
   ) {
     super({ readableObjectMode: false, writableObjectMode: false, decodeStrings: true });
-    this.names = new ColumnMatcher(masker.plan.columns);
-    this.leaves = new Set(masker.plan.columns.map((c) => c.slice(c.lastIndexOf('.') + 1)));
+    // Recorded columns carry their names only: the always-masked sources (other sessions' SQL
+    // text) count by their bare name here, like the configured ones.
+    const columns = [...masker.plan.columns, ...ALWAYS_MASKED_SOURCES];
+    this.names = new ColumnMatcher(columns);
+    this.leaves = new Set(columns.map((c) => c.slice(c.lastIndexOf('.') + 1)));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {

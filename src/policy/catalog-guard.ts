@@ -1,0 +1,123 @@
+// Other sessions' SQL text under masking. Every identity reaches the target as one database
+// role, so pg_stat_activity.query / pg_stat_statements.query show a masked agent the SQL of
+// everyone else, literals included. Those two columns are masked by source for every masked
+// identity (src/masking/columns.ts ALWAYS_MASKED_SOURCES), which covers them wherever PostgreSQL
+// reports them as a column of the view. Anything that turns them into an expression (`upper(query)`,
+// `query || ''`, `row_to_json(a)`, a UNION arm, a scalar subquery, COPY, a cursor, SQL in a string)
+// yields a result column without a source, and a WHERE on them is an oracle. Without column
+// lineage those cannot be masked, so a masked identity may read these views only in the plain
+// form: `query` (or `*`) as a direct output column of a single top-level SELECT.
+import { parseTree } from '../analysis/pg-parser.js';
+
+/** The views (by name, any schema) whose `query` column is other sessions' SQL text. */
+const SQL_TEXT_VIEWS: ReadonlySet<string> = new Set(['pg_stat_activity', 'pg_stat_statements']);
+
+/**
+ * Functions whose output is other backends' SQL text (the sources of those views). Their result
+ * columns carry no table OID, so masking by source cannot cover them.
+ */
+const SQL_TEXT_FUNCTIONS: ReadonlySet<string> = new Set([
+  'pg_stat_get_activity',
+  'pg_stat_get_backend_activity',
+  'pg_stat_statements',
+]);
+
+const HINT = 'select query from pg_stat_activity directly (it is masked for you)';
+
+/** Why a masked identity may not run this statement, or null. `tables`/`functions` as in op.sql. */
+export function otherSessionsSqlProblem(
+  text: string,
+  sql: { parsed: boolean; tables: readonly string[]; functions: readonly string[] },
+): string | null {
+  for (const f of sql.functions) {
+    if (SQL_TEXT_FUNCTIONS.has(f))
+      return `${f}() returns other sessions' SQL text, which masking cannot follow; ${HINT}`;
+  }
+  if (!sql.tables.some((t) => SQL_TEXT_VIEWS.has(t.slice(t.lastIndexOf('.') + 1)))) return null;
+  const what = sql.parsed ? unmaskableUse(text) : 'the statement could not be analyzed';
+  return what === null
+    ? null
+    : `other sessions' SQL text (pg_stat_activity / pg_stat_statements query) is masked only as a plain output column; ${what}; ${HINT}`;
+}
+
+type Node = Record<string, unknown>;
+
+function isNode(v: unknown): v is Node {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function body(v: unknown, tag: string): Node | undefined {
+  if (!isNode(v)) return undefined;
+  const b = v[tag];
+  return isNode(b) ? b : undefined;
+}
+
+function stringOf(v: unknown): string | undefined {
+  const s = body(v, 'String');
+  const text = s?.sval ?? s?.str;
+  return typeof text === 'string' ? text : undefined;
+}
+
+/** What in the statement would let the views' query text out unmasked, or null. */
+function unmaskableUse(text: string): string | null {
+  let tree: { stmts?: { stmt?: unknown }[] };
+  try {
+    tree = parseTree(text);
+  } catch {
+    return 'the statement could not be analyzed';
+  }
+  const allowed = new Set<unknown>();
+  const names = new Set<string>();
+  let viewInTree = false;
+  for (const s of tree.stmts ?? []) {
+    const select = body(s.stmt, 'SelectStmt');
+    // Only a plain (no set operation) top-level SELECT sends the view's columns with their source.
+    if (select && (select.op === undefined || select.op === 'SETOP_NONE') && Array.isArray(select.targetList)) {
+      for (const t of select.targetList) {
+        const val = body(t, 'ResTarget')?.val;
+        if (body(val, 'ColumnRef')) allowed.add(val);
+      }
+    }
+  }
+  // Range names: a bare one in an expression is a whole-row reference (`row_to_json(a)`, `a::text`).
+  const collect = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(collect);
+    if (!isNode(v)) return;
+    const rv = body(v, 'RangeVar');
+    if (rv) {
+      const rel = typeof rv.relname === 'string' ? rv.relname : '';
+      names.add(rel);
+      if (SQL_TEXT_VIEWS.has(rel)) viewInTree = true;
+    }
+    const alias = body(v, 'Alias') ?? (isNode(v.alias) ? (v.alias as Node) : undefined);
+    if (alias && typeof alias.aliasname === 'string') names.add(alias.aliasname);
+    const cte = body(v, 'CommonTableExpr');
+    if (cte && typeof cte.ctename === 'string') names.add(cte.ctename);
+    for (const child of Object.values(v)) collect(child);
+  };
+  collect(tree.stmts);
+  // Named only inside a string of SQL (query_to_xml('…'), …): its output is one opaque value.
+  if (!viewInTree) return 'the view is read inside a string of SQL';
+
+  let problem: string | null = null;
+  const walk = (v: unknown): void => {
+    if (problem !== null) return;
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!isNode(v)) return;
+    const ref = body(v, 'ColumnRef');
+    if (ref) {
+      const fields = Array.isArray(ref.fields) ? ref.fields : [];
+      const last = fields[fields.length - 1];
+      const name = stringOf(last);
+      // A bare range name is the whole row as one value, even as a plain output column.
+      if (fields.length === 1 && name !== undefined && names.has(name)) problem = `a whole-row reference (${name})`;
+      else if (allowed.has(v)) return;
+      else if (body(last, 'A_Star')) problem = 'a * inside an expression, a subquery or a set operation';
+      else if (name === 'query') problem = 'query is used in an expression, a filter, a subquery or a set operation';
+      return;
+    }
+    for (const child of Object.values(v)) walk(child);
+  };
+  walk(tree.stmts);
+  return problem;
+}
