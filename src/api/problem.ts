@@ -23,6 +23,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   WARDEN_USAGE: 400,
   WARDEN_TARGET_UNAVAILABLE: 502,
   WARDEN_AUDIT_WRITE_FAILED: 503,
+  WARDEN_TOO_MANY_CONNECTIONS: 429,
 };
 
 export function problem(status: number, title: string, detail: string, extra: Record<string, unknown> = {}): Problem {
@@ -49,6 +50,7 @@ function titleFor(status: number): string {
       403: 'Forbidden',
       404: 'Not Found',
       409: 'Conflict',
+      429: 'Too Many Requests',
       502: 'Bad Gateway',
       503: 'Service Unavailable',
     }[status] ?? 'Error'

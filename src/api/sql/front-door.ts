@@ -84,6 +84,7 @@ function connectError(err: unknown, connection: string): WardenError {
     if (/token/i.test(message)) return new WardenError('WARDEN_TOKEN_INVALID', message);
     return new WardenError('WARDEN_ACCESS_DENIED', message, { detail: { connection } });
   }
+  if (e.code === '53300') return new WardenError('WARDEN_TOO_MANY_CONNECTIONS', message, { detail: { connection } });
   if (e.code?.startsWith('08'))
     return new WardenError('WARDEN_TARGET_UNAVAILABLE', message, { detail: { connection } });
   return new WardenError(

@@ -124,6 +124,11 @@ class PostgresFrontDoor {
       else raw.destroy();
       return;
     }
+    if (admission.signal.aborted) {
+      // Completed in the same turn the deadline passed: late is late.
+      hs.kind === 'startup' ? hs.socket.destroy() : raw.destroy();
+      return;
+    }
     admission.handshakeDone();
     if (hs.kind === 'cancel') {
       raw.end();

@@ -95,6 +95,21 @@ limits:
     assert.equal(mine.length, 1);
     assert.equal((mine[0]!.data as { code?: string }).code, 'WARDEN_TOO_MANY_CONNECTIONS');
 
+    // The REST API runs SQL through the same front door: the same limit, as HTTP 429.
+    const rest = await fetch(`${gw.apiUrl}/api/v1/exec`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${agentA}` },
+      body: JSON.stringify({ connection: 'shop', input: 'SELECT 1' }),
+    });
+    assert.equal(rest.status, 429);
+    const problem = (await rest.json()) as { code?: string; detail?: string };
+    assert.equal(problem.code, 'WARDEN_TOO_MANY_CONNECTIONS');
+    assert.match(problem.detail ?? '', /too many connections for identity 'agent-a'/);
+    const deniedApi = (await gw.running.gateway.audit.list({ type: 'session.denied' })).filter(
+      (r) => r.actor === 'agent-a',
+    );
+    assert.equal((deniedApi.at(-1)?.data as { protocol?: string }).protocol, 'api');
+
     const r = await psql(gw, dba, { command: 'SELECT current_database()' });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'shop');
