@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi, type ApiOptions } from '../api/server.js';
 import { AuditLog } from '../audit/index.js';
-import { initAnalysis } from '../analysis/index.js';
+import { initAnalysis, onParserFailure, setBoundedWriteRows } from '../analysis/index.js';
 import { Approvals } from '../approvals/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { WardenConfig } from '../config/schema.js';
@@ -52,6 +52,13 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   await mkdir(config.recordings, { recursive: true, mode: 0o700 });
   await initAnalysis();
+  setBoundedWriteRows(config.limits.boundedWriteRows);
+  // Never the SQL text: only what kind of failure, why, and how long the text was.
+  onParserFailure((f) =>
+    f.kind === 'too-complex'
+      ? logger.warn({ parserFailure: f }, 'SQL refused before parsing: over the size or nesting bounds')
+      : logger.error({ parserFailure: f }, 'SQL parser failed; parser replaced, that statement refused'),
+  );
 
   const store = await openStore(config.store);
   const audit = new AuditLog(store, { clock });
