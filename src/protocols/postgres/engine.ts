@@ -180,8 +180,12 @@ class PostgresFrontDoor {
       upstream = await connectUpstream(upstreamOptions(connConfig, hs.params, role));
     } catch (err) {
       release();
-      if (isUpstreamError(err, 'server-error') && role !== undefined && err.sqlstate === '42501') {
-        // The only startup setting a login can be denied is the role.
+      if (
+        isUpstreamError(err, 'server-error') &&
+        role !== undefined &&
+        (err.sqlstate === '42501' || err.sqlstate === '22023')
+      ) {
+        // Not a member of the role (42501) or no such role (22023, invalid value for "role").
         closeWith(
           client,
           fatal(
