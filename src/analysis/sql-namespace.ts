@@ -2,8 +2,7 @@
 // DISCARD, DECLARE, CLOSE, EXECUTE), in statement order. The PostgreSQL adapter applies these
 // when the server confirms each statement (CommandComplete), never when the client merely sends
 // them. Cold path: called only for texts whose kinds include one of these statements.
-import pgQuery from 'libpg-query';
-import { parseTree, type RawStatement } from './pg-parser.js';
+import { parseTree, type RawStatement, scanTokens as scanGuarded } from './pg-parser.js';
 import { asNode, asString } from './sql-tree.js';
 
 export type NamespaceChange =
@@ -85,8 +84,11 @@ interface ScannedToken {
 
 function scanTokens(statement: string): ScannedToken[] | null {
   try {
-    const r = pgQuery.scanSync(statement) as { tokens?: { text: string; end: number; keywordKind: number }[] };
-    return (r.tokens ?? []).map((t) => ({ text: t.text, end: t.end, keyword: t.keywordKind !== 0 }));
+    return scanGuarded(statement).map((t) => ({
+      text: t.text ?? '',
+      end: t.end,
+      keyword: t.keywordKind !== undefined && t.keywordKind !== 'NO_KEYWORD' && (t.keywordKind as unknown) !== 0,
+    }));
   } catch {
     return null;
   }
