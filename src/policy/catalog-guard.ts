@@ -81,7 +81,10 @@ function unmaskableUse(text: string): string | null {
   }
   // Range names: a bare one in an expression is a whole-row reference (`row_to_json(a)`, `a::text`).
   const collect = (v: unknown): void => {
-    if (Array.isArray(v)) return v.forEach(collect);
+    if (Array.isArray(v)) {
+      for (const x of v) collect(x);
+      return;
+    }
     if (!isNode(v)) return;
     const rv = body(v, 'RangeVar');
     if (rv) {
@@ -102,7 +105,10 @@ function unmaskableUse(text: string): string | null {
   let problem: string | null = null;
   const walk = (v: unknown): void => {
     if (problem !== null) return;
-    if (Array.isArray(v)) return v.forEach(walk);
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+      return;
+    }
     if (!isNode(v)) return;
     const ref = body(v, 'ColumnRef');
     if (ref) {

@@ -92,11 +92,7 @@ describe('pg_stat_activity: other sessions’ SQL under masking', () => {
     ];
     for (const command of refused) {
       const r = await psql(gw, agent, { command });
-      assert.match(
-        r.stderr,
-        /ERROR: {2}blocked: .*other sessions' SQL text/,
-        `${command}: ${r.stdout} ${r.stderr}`,
-      );
+      assert.match(r.stderr, /ERROR: {2}blocked: .*other sessions' SQL text/, `${command}: ${r.stdout} ${r.stderr}`);
     }
     // Plain monitoring keeps working for the agent.
     const ok = await psql(gw, agent, {
