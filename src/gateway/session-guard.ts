@@ -28,7 +28,11 @@ export function sessionGuardProblem(op: Operation, connection: ConnectionConfig)
   if (connection.roles !== undefined) {
     const roleChange = op.sql.kinds.includes('set_role') || op.sql.settings.some((s) => ROLE_SETTINGS.has(s));
     if (roleChange) {
-      return { code: 'session-guard', effect: 'block', message: 'the database role is set by Warden for this connection and cannot be changed' };
+      return {
+        code: 'session-guard',
+        effect: 'block',
+        message: 'the database role is set by Warden for this connection and cannot be changed',
+      };
     }
   }
   return null;

@@ -12,7 +12,15 @@ import type { ColumnSources } from './column-sources.js';
 import { Flow, PAUSE_BACKPRESSURE, PAUSE_DECIDING, PAUSE_READ_AHEAD } from './flow.js';
 import { OutBuffer } from './out-buffer.js';
 import { type NameChanges, type Pending, PendingQueue } from './pending.js';
-import { CopyOutMasker, copyColumnPlan, copyOutSpecsOf, copyRefusal, copySpecOf, describeSql, isCopyMaskError } from './copy/index.js';
+import {
+  CopyOutMasker,
+  copyColumnPlan,
+  copyOutSpecsOf,
+  copyRefusal,
+  copySpecOf,
+  describeSql,
+  isCopyMaskError,
+} from './copy/index.js';
 import { redactQuotedValues } from './error-text.js';
 import { pinnedParameterProblem } from './pinned.js';
 import { ResultContext } from './result.js';
@@ -66,7 +74,14 @@ const SQLSTATE_COPY = '0A000';
 /** DataRows between identity re-checks of a streaming result (expiry or revocation cuts it). */
 const IDENTITY_CHECK_ROWS = 256;
 // Statements that can change the session's named statements or cursors (DISCARD is 'other').
-const NAME_KINDS: ReadonlySet<SqlKind> = new Set<SqlKind>(['prepare', 'deallocate', 'declare', 'close', 'other', 'unparsed']);
+const NAME_KINDS: ReadonlySet<SqlKind> = new Set<SqlKind>([
+  'prepare',
+  'deallocate',
+  'declare',
+  'close',
+  'other',
+  'unparsed',
+]);
 /** Target bytes read ahead while the server pump waits (e.g. for an audit commit) before pausing. */
 const READ_AHEAD_LIMIT = 1024 * 1024;
 
@@ -415,7 +430,12 @@ export class PgProxy {
     if (found === 'unsettled') return this.settle().then(() => this.onExecute(portalName, frame));
     if (found === undefined) {
       // Not bound through the gateway (e.g. a SQL cursor): refuse rather than run unmasked.
-      this.refuse(`blocked: portal "${portalName}" was not bound through Warden; use FETCH`, false, undefined, SQLSTATE_NO_PORTAL);
+      this.refuse(
+        `blocked: portal "${portalName}" was not bound through Warden; use FETCH`,
+        false,
+        undefined,
+        SQLSTATE_NO_PORTAL,
+      );
       this.discarding = true;
       return undefined;
     }
@@ -493,7 +513,9 @@ export class PgProxy {
     const executes = mayExecute(text);
     if (executes && !this.names.settled) return this.settle().then(() => this.decide(text));
     this.holdAbort ??= new AbortController();
-    const input = executes ? { kind: 'sql' as const, text, prepared: this.names.preparedTexts() } : { kind: 'sql' as const, text };
+    const input = executes
+      ? { kind: 'sql' as const, text, prepared: this.names.preparedTexts() }
+      : { kind: 'sql' as const, text };
     const v = this.session.decideOrWait(input, { signal: this.holdAbort.signal, pipelineAudit: true });
     if (!(v instanceof Promise)) return this.decided(v);
     this.deciding++;
@@ -665,7 +687,9 @@ export class PgProxy {
       case BackendCode.ErrorResponse:
         return this.onError(head, m);
       case BackendCode.NoticeResponse:
-        this.toClient.push(this.maskErrorFields(contextOf(head)?.masker ?? this.session.currentMasker, m, contextOf(head)?.text ?? null));
+        this.toClient.push(
+          this.maskErrorFields(contextOf(head)?.masker ?? this.session.currentMasker, m, contextOf(head)?.text ?? null),
+        );
         return undefined;
       case BackendCode.ReadyForQuery:
         this.txStatus = parseReadyForQuery(buf, start, length);
