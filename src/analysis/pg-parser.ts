@@ -14,7 +14,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
-import pgQuery from 'libpg-query';
 
 /** One statement of a parse: the node and its byte range in the UTF-8 text. */
 export interface RawStatement {
@@ -107,8 +106,6 @@ async function load(): Promise<void> {
     factory = require(FACTORY_PATH) as Factory;
     compiled = await Wasm.compile(readFileSync(FACTORY_PATH.replace(/\.js$/, '.wasm')));
     instance = await instantiate();
-    // The package's own instance (created when it is imported) serves other modules that call it.
-    await pgQuery.loadModule();
   } finally {
     setFlagsFromString('--no-liftoff-only');
   }

@@ -2,8 +2,7 @@
 // format options that decide how its output is split into rows and fields. Read from
 // libpg-query's tree, which normalizes the old (`DELIMITER '@' CSV QUOTE '4'`) and the new
 // (`WITH (…)`) option syntax into the same DefElem list.
-import pgQuery from 'libpg-query';
-import { parseTree, type RawStatement } from '../../../analysis/pg-parser.js';
+import { parseTree, type RawStatement, scanTokens } from '../../../analysis/pg-parser.js';
 
 export type CopyFormat = 'text' | 'csv' | 'binary';
 
@@ -251,7 +250,7 @@ function innerQueryText(text: string, raw: RawStatement): string | null {
   const stmt = bytes.toString('utf8', from, to);
   let tokens: { start: number; end: number; text: string }[];
   try {
-    tokens = (pgQuery.scanSync(stmt) as { tokens: { start: number; end: number; text: string }[] }).tokens;
+    tokens = scanTokens(stmt).map((t) => ({ start: t.start, end: t.end, text: t.text ?? '' }));
   } catch {
     return null;
   }
