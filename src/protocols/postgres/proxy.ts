@@ -3,15 +3,16 @@
 // enforces the verdict in protocol: refusals as ErrorResponse in the right place of the stream,
 // masked DataRow/CopyData/error texts, recorded results. No policy logic lives here.
 import type { Socket } from 'node:net';
-import { confirmingTag, namespaceChanges } from '../../analysis/index.js';
+import { namespaceChanges } from '../../analysis/index.js';
 import type { SqlKind } from '../../core/types.js';
 import type { GatewaySession, PendingAudit, Verdict } from '../../gateway/index.js';
 import type { Masker } from '../../masking/index.js';
-import { buildColumnPlan, type ColumnPlan, withResultFormats } from './column-plan.js';
+import { withResultFormats } from './column-plan.js';
 import type { ColumnSources } from './column-sources.js';
-import { Flow, PAUSE_BACKPRESSURE, PAUSE_DECIDING, PAUSE_READ_AHEAD } from './flow.js';
-import { OutBuffer } from './out-buffer.js';
+import { Flow, OutBuffer, PAUSE_BACKPRESSURE, PAUSE_DECIDING, PAUSE_READ_AHEAD, writeAll } from '../relay/index.js';
 import { type NameChanges, type Pending, PendingQueue } from './pending.js';
+import { RowShapes } from './row-shapes.js';
+import { maskErrorFields, maskSideChannel, withClientPid } from './side-channels.js';
 import {
   CopyOutMasker,
   copyColumnPlan,
@@ -21,7 +22,6 @@ import {
   describeSql,
   isCopyMaskError,
 } from './copy/index.js';
-import { redactQuotedValues } from './error-text.js';
 import { pinnedParameterProblem } from './pinned.js';
 import { ResultContext } from './result.js';
 import { type Portal, SessionNames, type Statement } from './statements.js';
@@ -38,18 +38,14 @@ import {
   parseDescribe,
   parseErrorResponse,
   parseExecute,
-  parseNotificationResponse,
   parseParameterStatus,
   parseParse,
   parseQuery,
   parseReadyForQuery,
-  parseRowDescription,
-  rewriteErrorFields,
   type TransactionStatus,
   writeDescribe,
   writeErrorResponse,
   writeFlush,
-  writeParameterStatus,
   writeReadyForQuery,
   writeTerminate,
 } from './wire/index.js';
@@ -113,9 +109,6 @@ const SMALL_MESSAGES = new Set<number>([
   FrontendCode.Terminate,
 ]);
 const SMALL_MESSAGE_LIMIT = 10_000;
-/** RowDescriptions kept parsed per session, and the largest one kept. */
-const ROW_DESCRIPTION_CACHE_SIZE = 64;
-const ROW_DESCRIPTION_CACHE_BYTES = 4096;
 
 export class PgProxy {
   private readonly w = new MessageWriter();
@@ -140,9 +133,7 @@ export class PgProxy {
   private readonly clientFlow: Flow;
   private readonly serverFlow: Flow;
   private readonly keepRows: number;
-  /** Parsed RowDescriptions by payload (see rowDescription), and column plans per shape. */
-  private readonly shapes = new Map<string, FieldDescription[]>();
-  private readonly plans = new WeakMap<FieldDescription[], Map<Masker, ColumnPlan>>();
+  private readonly shapes: RowShapes;
 
   constructor(
     private readonly client: Socket,
@@ -155,6 +146,7 @@ export class PgProxy {
     this.clientFlow = new Flow(client);
     this.serverFlow = new Flow(upstream.socket);
     this.keepRows = session.recordRows;
+    this.shapes = new RowShapes(sources);
   }
 
   start(): void {
@@ -646,7 +638,7 @@ export class PgProxy {
         return undefined;
       }
       case BackendCode.RowDescription:
-        return this.onRowDescription(head, this.rowDescription(buf, start, length), m.frame());
+        return this.onRowDescription(head, this.shapes.fields(buf, start, length), m.frame());
       case BackendCode.NoData:
         if (head?.t === 'describe') {
           this.shift();
@@ -659,7 +651,7 @@ export class PgProxy {
       case BackendCode.CloseComplete:
         this.toClient.push(m.frame());
         if (head && (head.t === 'parse' || head.t === 'bind' || head.t === 'close')) {
-          this.confirm(head);
+          this.names.confirm(head);
           this.shift();
         }
         return undefined;
@@ -667,10 +659,10 @@ export class PgProxy {
         const ctx = contextOf(head);
         const tag = parseCommandComplete(buf, start, length);
         ctx?.complete(tag);
-        if (head?.t === 'simple' || head?.t === 'execute') this.applyNameChange(head.names, tag);
+        if (head?.t === 'simple' || head?.t === 'execute') this.names.commandComplete(head.names, tag);
         this.toClient.push(m.frame());
         if (head?.t === 'execute') {
-          this.answered(head);
+          this.names.finished(head);
           this.shift();
         } else if (ctx) ctx.setFields(null, null);
         return undefined;
@@ -679,7 +671,7 @@ export class PgProxy {
       case BackendCode.PortalSuspended:
         if (head?.t === 'execute') {
           if (m.code === BackendCode.PortalSuspended) head.ctx.complete('SUSPENDED');
-          this.answered(head);
+          this.names.finished(head);
           this.shift();
         }
         this.toClient.push(m.frame());
@@ -688,7 +680,7 @@ export class PgProxy {
         return this.onError(head, m);
       case BackendCode.NoticeResponse:
         this.toClient.push(
-          this.maskErrorFields(contextOf(head)?.masker ?? this.session.currentMasker, m, contextOf(head)?.text ?? null),
+          maskErrorFields(contextOf(head)?.masker ?? this.session.currentMasker, m, contextOf(head)?.text ?? null),
         );
         return undefined;
       case BackendCode.ReadyForQuery:
@@ -696,7 +688,7 @@ export class PgProxy {
         if (this.txStatus === 'I') this.names.transactionEnded();
         this.toClient.push(m.frame());
         if (head && (head.t === 'simple' || head.t === 'sync')) {
-          if (head.t === 'simple') this.answered(head);
+          if (head.t === 'simple') this.names.finished(head);
           this.shift();
         }
         return undefined;
@@ -758,12 +750,18 @@ export class PgProxy {
           this.terminateWith(SQLSTATE_PINNED, `session ended: ${problem}`);
           return undefined;
         }
-        this.toClient.push(this.maskSideChannel(contextOf(head)?.masker ?? this.session.currentMasker, m));
+        this.toClient.push(maskSideChannel(this.w, contextOf(head)?.masker ?? this.session.currentMasker, m));
         return undefined;
       }
       case BackendCode.NotificationResponse:
         // Values a statement can set from data (`pg_notify('c', email)`, `set_config(…, email, …)`).
-        this.toClient.push(this.ownPid(this.maskSideChannel(contextOf(head)?.masker ?? this.session.currentMasker, m)));
+        this.toClient.push(
+          withClientPid(
+            maskSideChannel(this.w, contextOf(head)?.masker ?? this.session.currentMasker, m),
+            this.upstream.realPid,
+            this.upstream.clientPid,
+          ),
+        );
         return undefined;
       default:
         // ParameterStatus, ParameterDescription, NotificationResponse, Copy*Response, CopyDone…
@@ -784,49 +782,17 @@ export class PgProxy {
       ctx.setFields(fields, null);
       return undefined;
     }
-    const plan = this.cachedPlan(fields, masker);
+    const plan = this.shapes.cachedPlan(fields, masker);
     if (plan) {
       ctx.setFields(fields, plan);
       return undefined;
     }
     const frame = m.frame();
     const { buffer: buf, start, length } = m;
-    return this.sources.resolve(fields).then((src) => {
-      ctx.setFields(fields, buildColumnPlan(fields, masker, src));
+    return this.shapes.plan(fields, masker).then((p) => {
+      ctx.setFields(fields, p);
       ctx.dataRow(this.toClient, frame, buf, start, length);
     });
-  }
-
-  /**
-   * RowDescription, parsed once per distinct message: a session sends the same few shapes again
-   * and again, and the parsed fields are shared read-only (their column plans are cached on them).
-   */
-  private rowDescription(buf: Buffer, start: number, length: number): FieldDescription[] {
-    if (length > ROW_DESCRIPTION_CACHE_BYTES) return parseRowDescription(buf, start, length);
-    const key = buf.toString('latin1', start, start + length);
-    let fields = this.shapes.get(key);
-    if (fields === undefined) {
-      fields = parseRowDescription(buf, start, length);
-      if (this.shapes.size >= ROW_DESCRIPTION_CACHE_SIZE) this.shapes.delete(this.shapes.keys().next().value!);
-      this.shapes.set(key, fields);
-    }
-    return fields;
-  }
-
-  /** The column plan for a shape and masker once its sources are known (null until then). */
-  private cachedPlan(fields: FieldDescription[], masker: Masker): ColumnPlan | null {
-    let byMasker = this.plans.get(fields);
-    const hit = byMasker?.get(masker);
-    if (hit) return hit;
-    const src = this.sources.cached(fields);
-    if (!src) return null;
-    const plan = buildColumnPlan(fields, masker, src);
-    if (!byMasker) {
-      byMasker = new Map();
-      this.plans.set(fields, byMasker);
-    }
-    byMasker.set(masker, plan);
-    return plan;
   }
 
   private onRowDescription(
@@ -849,12 +815,12 @@ export class PgProxy {
         ctx.setFields(fields, null);
         return undefined;
       }
-      const plan = this.cachedPlan(fields, masker);
+      const plan = this.shapes.cachedPlan(fields, masker);
       if (plan) {
         ctx.setFields(fields, plan);
         return undefined;
       }
-      return this.sources.resolve(fields).then((src) => ctx.setFields(fields, buildColumnPlan(fields, masker!, src)));
+      return this.shapes.plan(fields, masker).then((p) => ctx.setFields(fields, p));
     }
     // A describe: warm the source cache now so the Execute's rows are planned without waiting.
     if (masker && !this.sources.cached(fields)) return this.sources.resolve(fields).then(() => undefined);
@@ -864,7 +830,7 @@ export class PgProxy {
   private onError(head: Pending | undefined, m: MessageReader): undefined {
     const ctx = contextOf(head);
     const masker = ctx?.masker ?? this.session.currentMasker;
-    const frame = this.maskErrorFields(masker, m, ctx?.text ?? this.lastSent(head));
+    const frame = maskErrorFields(masker, m, ctx?.text ?? this.lastSent(head));
     if (ctx) {
       const e = parseErrorResponse(frame, 5, frame.length - 5);
       ctx.error(`${e.code ?? ''} ${e.message ?? ''}`.trim());
@@ -873,46 +839,9 @@ export class PgProxy {
     if (head && head.t !== 'simple') {
       // Extended protocol: the server now skips to Sync, so do we (dropping queued refusals);
       // what those messages would have created never came to be.
-      while (this.queue.size > 0 && this.queue.peek()!.t !== 'sync') this.answered(this.queue.shift()!, false);
+      while (this.queue.size > 0 && this.queue.peek()!.t !== 'sync') this.names.finished(this.queue.shift()!, false);
     }
     return undefined;
-  }
-
-  private maskErrorFields(masker: Masker | null, m: MessageReader, statement: string | null): Buffer {
-    if (!masker) return m.frame();
-    return rewriteErrorFields(m.buffer, m.start, m.length, (code, value) => {
-      if (code !== 'M' && code !== 'D' && code !== 'H' && code !== 'W') return undefined;
-      const masked = redactQuotedValues(masker.maskText(value), statement);
-      return masked === value ? undefined : masked;
-    });
-  }
-
-  /**
-   * A notification sent by this session's own backend names the client's pid, not the real
-   * one: clients compare it with BackendKeyData to spot their own notifications, and the real
-   * pid never leaves the gateway.
-   */
-  private ownPid(frame: Buffer): Buffer {
-    if (frame[0] !== BackendCode.NotificationResponse || frame.readInt32BE(5) !== this.upstream.realPid) return frame;
-    const copy = Buffer.from(frame);
-    copy.writeInt32BE(this.upstream.clientPid, 5);
-    return copy;
-  }
-
-  private maskSideChannel(masker: Masker | null, m: MessageReader): Buffer {
-    if (!masker?.maskTextMaybe(m.buffer, m.start, m.start + m.length)) return m.frame();
-    if (m.code === BackendCode.ParameterStatus) {
-      const p = parseParameterStatus(m.buffer, m.start, m.length);
-      return writeParameterStatus(this.w, p.name, masker.maskText(p.value)).flush();
-    }
-    const n = parseNotificationResponse(m.buffer, m.start, m.length);
-    return this.w
-      .begin(BackendCode.NotificationResponse)
-      .int32(n.pid)
-      .cstring(masker.maskText(n.channel))
-      .cstring(masker.maskText(n.payload))
-      .end()
-      .flush();
   }
 
   /** COPY output that cannot be masked as it must: nothing more of it goes out (fail closed). */
@@ -927,37 +856,6 @@ export class PgProxy {
     if (head?.t === 'parse') return head.stmt.text;
     if (head?.t === 'bind') return head.portal.statement.text;
     return null;
-  }
-
-  /** ParseComplete, BindComplete, CloseComplete: the server now has what the client asked for. */
-  private confirm(head: Pending): void {
-    if (head.t === 'parse') this.names.parseAnswered(head.stmt, true);
-    else if (head.t === 'bind') this.names.bindAnswered(head.portal, true);
-    else if (head.t === 'close') this.names.closed(head.target, head.name);
-  }
-
-  /** An entry is done (ok = false: skipped or failed): release what it held unconfirmed. */
-  private answered(p: Pending, ok = true): void {
-    if (p.t === 'parse') this.names.parseAnswered(p.stmt, false);
-    else if (p.t === 'bind') this.names.bindAnswered(p.portal, false);
-    else if ((p.t === 'simple' || p.t === 'execute') && p.names) {
-      if (p.names.changes === null && ok) this.names.forgetAll();
-      p.names = undefined;
-      this.names.sqlAnswered();
-    }
-  }
-
-  /** A CommandComplete of a statement that changes names: apply the change it confirms. */
-  private applyNameChange(names: NameChanges | undefined, tag: string): void {
-    if (!names?.changes) return;
-    const list = names.changes;
-    for (let i = names.next; i < list.length; i++) {
-      const change = list[i]!;
-      if (confirmingTag(change) !== tag) continue;
-      this.names.apply(change);
-      names.next = i + 1;
-      return;
-    }
   }
 
   /** Pop the head and emit any gateway refusals that are now next in line. */
@@ -1024,16 +922,6 @@ export class PgProxy {
     this.onClose(this);
     void this.session.close(reason);
   }
-}
-
-/** Write frames in order; false when the socket asks to wait for 'drain'. */
-function writeAll(socket: Socket, frames: Buffer[]): boolean {
-  if (frames.length === 1) return socket.write(frames[0]!);
-  socket.cork();
-  let ok = true;
-  for (const b of frames) ok = socket.write(b);
-  socket.uncork();
-  return ok;
 }
 
 /** The pending audit a response must wait for, when it is not committed yet. */

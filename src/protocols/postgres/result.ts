@@ -5,7 +5,7 @@ import type { GatewaySession } from '../../gateway/index.js';
 import { binaryFloatText, binaryIntText, binaryNumericText, byteaHexBytes } from './binary-text.js';
 import { CellMode, type ColumnPlan } from './column-plan.js';
 import type { CopyOutMasker, CopySpec } from './copy/index.js';
-import type { OutBuffer } from './out-buffer.js';
+import type { OutBuffer } from '../relay/index.js';
 import { type FieldDescription, ProtocolError, walkDataRow } from './wire/index.js';
 
 const NULL_CELL = null;

@@ -5,8 +5,9 @@
 // object created earlier in the same batch (before the next Sync): if that creation fails, the
 // server skips the rest of the batch, so whatever uses it runs it or nothing. Otherwise the
 // caller waits until the server has answered (`settled`).
-import type { NamespaceChange } from '../../analysis/index.js';
+import { confirmingTag, type NamespaceChange } from '../../analysis/index.js';
 import type { Verdict } from '../../gateway/index.js';
+import type { NameChanges, Pending } from './pending.js';
 import type { FieldDescription } from './wire/index.js';
 
 export interface Statement {
@@ -146,6 +147,37 @@ export class SessionNames {
   forgetAll(): void {
     this.statements.clear();
     this.portals.clear();
+  }
+
+  /** ParseComplete, BindComplete, CloseComplete: the server now has what the client asked for. */
+  confirm(head: Pending): void {
+    if (head.t === 'parse') this.parseAnswered(head.stmt, true);
+    else if (head.t === 'bind') this.bindAnswered(head.portal, true);
+    else if (head.t === 'close') this.closed(head.target, head.name);
+  }
+
+  /** An entry is done (ok = false: skipped or failed): release what it held unconfirmed. */
+  finished(p: Pending, ok = true): void {
+    if (p.t === 'parse') this.parseAnswered(p.stmt, false);
+    else if (p.t === 'bind') this.bindAnswered(p.portal, false);
+    else if ((p.t === 'simple' || p.t === 'execute') && p.names) {
+      if (p.names.changes === null && ok) this.forgetAll();
+      p.names = undefined;
+      this.sqlAnswered();
+    }
+  }
+
+  /** A CommandComplete of a statement that changes names: apply the change it confirms. */
+  commandComplete(names: NameChanges | undefined, tag: string): void {
+    if (!names?.changes) return;
+    const list = names.changes;
+    for (let i = names.next; i < list.length; i++) {
+      const change = list[i]!;
+      if (confirmingTag(change) !== tag) continue;
+      this.apply(change);
+      names.next = i + 1;
+      return;
+    }
   }
 
   /** Confirmed named statements, name → text (for EXECUTE facts). */
