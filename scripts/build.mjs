@@ -10,14 +10,22 @@ import { join, relative } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
 rmSync(join(root, 'dist'), { recursive: true, force: true });
+let tsc;
 try {
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-} catch (err) {
-  // No compiler (installed without dev dependencies) or a type error: `warden` then runs the
-  // sources through tsx, which is slower to start but equivalent. Never fail the install.
-  rmSync(join(root, 'dist'), { recursive: true, force: true });
-  console.warn(`warden build skipped (${err.code === 'MODULE_NOT_FOUND' ? 'typescript not installed' : 'tsc failed'}); bin/warden.js will run from source`);
+  tsc = require.resolve('typescript/bin/tsc');
+} catch {
+  // Installed without dev dependencies: `warden` runs the sources through tsx (slower to start,
+  // equivalent), and says so when it starts.
+  console.warn('warden build skipped: typescript is not installed; bin/warden.js will run from source');
   process.exit(0);
+}
+try {
+  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+} catch {
+  // A type error is a broken build: fail loudly (npm ci fails) instead of running the sources.
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
+  console.error('warden build failed: tsc reported errors (see above)');
+  process.exit(1);
 }
 
 function walk(dir) {
