@@ -8,7 +8,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { parseConfig } from '../../src/config/index.js';
-import { createLogger, startGateway } from '../../src/gateway/index.js';
+import { createLogger } from '../../src/gateway/index.js';
+import { startGateway } from '../../src/server/index.js';
 
 export interface GatewayChildSpec {
   dir: string;

@@ -3,7 +3,6 @@ export { GatewaySession, type OperationInput, type OperationResult, type Session
 export { PendingAudit, type Refusal, type RefusalKind, type Verdict } from './verdict.js';
 export { GatewayMetrics } from './metrics.js';
 export { RevocationCache } from './revocations.js';
-export { startGateway, splitHostPort, type RunningGateway, type StartOptions } from './runtime.js';
 export { createLogger } from './logger.js';
 export { policyTest, type PolicyTestResult } from './policy-test.js';
 export { operationHash, type ApprovalsPort, type ReviewTicket } from './ports.js';

@@ -14,12 +14,12 @@ import { Policy } from '../policy/index.js';
 import { loadEngines, type ProtocolServer } from '../protocols/index.js';
 import { Recorder } from '../recording/index.js';
 import { openStore } from '../store/index.js';
-import { Gateway } from './gateway.js';
-import { createLogger } from './logger.js';
-import { GatewayMetrics } from './metrics.js';
-import { RevocationCache } from './revocations.js';
-import { loadTlsMaterial } from './tls.js';
-import { freePort } from './free-port.js';
+import { Gateway } from '../gateway/gateway.js';
+import { createLogger } from '../gateway/logger.js';
+import { GatewayMetrics } from '../gateway/metrics.js';
+import { RevocationCache } from '../gateway/revocations.js';
+import { loadTlsMaterial } from '../gateway/tls.js';
+import { freePort } from '../gateway/free-port.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -84,7 +84,19 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
     identityConfig.issuers.push({ issuer: devIssuer.issuer, audience: 'warden', groupsClaim: 'groups', clockSkew: 30 });
   }
   const verifier = new IdentityVerifier(identityConfig, { clock, ...(devIssuer ? { devIssuer } : {}) });
-  const gateway = new Gateway({ config, policy, verifier, store, audit, recorder, approvals, revocations, clock, logger, metrics });
+  const gateway = new Gateway({
+    config,
+    policy,
+    verifier,
+    store,
+    audit,
+    recorder,
+    approvals,
+    revocations,
+    clock,
+    logger,
+    metrics,
+  });
   const api = await buildApi({ gateway, devIssuer, plugins: opts.apiPlugins ?? [] });
   await api.listen({ host: apiAddr.host, port: apiPort });
 
@@ -109,7 +121,10 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
       gateway.internalPorts[engine.name] = internal.port;
     }
   }
-  logger.info({ ports, store: config.store.startsWith('sqlite:') ? 'sqlite' : 'postgres', dev: !!devIssuer }, 'warden started');
+  logger.info(
+    { ports, store: config.store.startsWith('sqlite:') ? 'sqlite' : 'postgres', dev: !!devIssuer },
+    'warden started',
+  );
   await audit.append({ type: 'gateway.start', data: { ports, dev: !!devIssuer } });
 
   let closed = false;
@@ -123,7 +138,8 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
       if (closed) return;
       closed = true;
       for (const s of servers) await s.close().catch(() => {});
-      for (const session of [...gateway.sessions.values()]) await session.close('gateway shutting down').catch(() => {});
+      for (const session of [...gateway.sessions.values()])
+        await session.close('gateway shutting down').catch(() => {});
       await api.close().catch(() => {});
       revocations.stop();
       approvals.stop();

@@ -7,7 +7,8 @@ import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/index.js';
 import type { Clock } from '../../src/core/clock.js';
-import { createLogger, freePort, type RunningGateway, startGateway } from '../../src/gateway/index.js';
+import { createLogger, freePort } from '../../src/gateway/index.js';
+import { type RunningGateway, startGateway } from '../../src/server/index.js';
 import { runSql, startPostgres, type TestPostgres } from './postgres.js';
 
 export const SHOP_SQL = fileURLToPath(new URL('../../src/demo/shop.sql', import.meta.url));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/index.js';
-import { startGateway } from '../../gateway/index.js';
+import { startGateway } from '../../server/index.js';
 import { withConfig } from '../options.js';
 
 export function registerStart(program: Command): void {

@@ -9,7 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { registerAccessRoutes } from '../../../src/api/routes/access.js';
 import { registerReviewRoutes } from '../../../src/api/routes/reviews.js';
 import { configSchema } from '../../../src/config/schema.js';
-import { createLogger, type Gateway, type RunningGateway, startGateway } from '../../../src/gateway/index.js';
+import { createLogger, type Gateway } from '../../../src/gateway/index.js';
+import { type RunningGateway, startGateway } from '../../../src/server/index.js';
 import { reviewDecision, sqlOp, who } from './fixture.js';
 
 // Until src/api/server.ts registers these routes itself; then this is a no-op.

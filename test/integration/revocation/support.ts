@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../../src/config/index.js';
-import { createLogger, freePort, type RunningGateway, startGateway } from '../../../src/gateway/index.js';
+import { createLogger, freePort } from '../../../src/gateway/index.js';
+import { type RunningGateway, startGateway } from '../../../src/server/index.js';
 import { TEST_POLICY } from '../../helpers/gateway.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 
