@@ -104,7 +104,7 @@ export class AuditLog {
         count++;
       }
       if (page.length < 1000) return count;
-      afterSeq = page[page.length - 1].seq;
+      afterSeq = page[page.length - 1]!.seq;
     }
   }
 

@@ -65,7 +65,7 @@ for (const backend of BACKENDS) {
       const log = new AuditLog(store);
       const recs = await fill(log, 10);
       await store.db.updateTable('audit_log').set({ data: '{"i":4,"text":"select 0"}' }).where('seq', '=', 5).execute();
-      assert.deepEqual(await log.verify(), { ok: false, checked: 4, firstBad: { seq: 5, id: recs[4].id, reason: 'hash-mismatch' } });
+      assert.deepEqual(await log.verify(), { ok: false, checked: 4, firstBad: { seq: 5, id: recs[4]!.id, reason: 'hash-mismatch' } });
     });
 
     test('an edited row whose hash was recomputed breaks the next link', async () => {
@@ -73,11 +73,11 @@ for (const backend of BACKENDS) {
       const log = new AuditLog(store);
       const recs = await fill(log, 6);
       const { chainHash } = await import('../../../src/audit/index.js');
-      const r = recs[2];
+      const r = recs[2]!;
       const data = '{"i":2,"text":"drop table x"}';
       const hash = chainHash(r.prevHash, r, data);
       await store.db.updateTable('audit_log').set({ data, hash }).where('seq', '=', 3).execute();
-      assert.deepEqual(await log.verify(), { ok: false, checked: 3, firstBad: { seq: 4, id: recs[3].id, reason: 'broken-link' } });
+      assert.deepEqual(await log.verify(), { ok: false, checked: 3, firstBad: { seq: 4, id: recs[3]!.id, reason: 'broken-link' } });
     });
 
     test('a deleted row fails verify as missing at the row after the gap', async () => {
@@ -85,10 +85,10 @@ for (const backend of BACKENDS) {
       const log = new AuditLog(store);
       const recs = await fill(log, 10);
       await store.db.deleteFrom('audit_log').where('seq', '=', 5).execute();
-      assert.deepEqual(await log.verify(), { ok: false, checked: 4, firstBad: { seq: 6, id: recs[5].id, reason: 'missing' } });
+      assert.deepEqual(await log.verify(), { ok: false, checked: 4, firstBad: { seq: 6, id: recs[5]!.id, reason: 'missing' } });
 
       await store.db.deleteFrom('audit_log').where('seq', '=', 1).execute();
-      assert.deepEqual(await log.verify(), { ok: false, checked: 0, firstBad: { seq: 2, id: recs[1].id, reason: 'missing' } });
+      assert.deepEqual(await log.verify(), { ok: false, checked: 0, firstBad: { seq: 2, id: recs[1]!.id, reason: 'missing' } });
     });
 
     test('two rows with swapped seq fail verify as reordered', async () => {
@@ -99,7 +99,7 @@ for (const backend of BACKENDS) {
       await store.db.updateTable('audit_log').set({ seq: 4 }).where('seq', '=', 5).execute();
       await store.db.updateTable('audit_log').set({ seq: 5 }).where('seq', '=', -1).execute();
       // seq 4 now holds the original fifth entry, whose link points at the entry now at seq 5.
-      assert.deepEqual(await log.verify(), { ok: false, checked: 3, firstBad: { seq: 4, id: recs[4].id, reason: 'reordered' } });
+      assert.deepEqual(await log.verify(), { ok: false, checked: 3, firstBad: { seq: 4, id: recs[4]!.id, reason: 'reordered' } });
     });
 
     test('1000 concurrent appends are group-committed into one valid chain', async (t) => {
@@ -154,8 +154,8 @@ for (const backend of BACKENDS) {
       const lines = chunks.join('').trimEnd().split('\n').map((l) => JSON.parse(l) as AuditRecord);
       assert.equal(lines.length, 1203);
       assert.deepEqual(lines.map((r) => r.seq), Array.from({ length: 1203 }, (_, i) => i + 1));
-      assert.equal(lines[1].prevHash, lines[0].hash);
-      assert.deepEqual(lines[1202].data, { i: 1202, text: 'select 1202' });
+      assert.equal(lines[1]!.prevHash, lines[0]!.hash);
+      assert.deepEqual(lines[1202]!.data, { i: 1202, text: 'select 1202' });
     });
 
     if (backend.name === 'postgres') {
