@@ -13,7 +13,12 @@ const approvers = {
   properties: { groups: strs, count: { type: 'integer' } },
   required: ['groups', 'count'],
 } as const;
-const approval = { type: 'object', properties: { sub: str, at: num, reason: str }, required: ['sub', 'at'] } as const;
+// A principal is (issuer, sub); issuer '' = unknown (stored before issuers were recorded).
+const approval = {
+  type: 'object',
+  properties: { issuer: str, sub: str, at: num, reason: str },
+  required: ['sub', 'at'],
+} as const;
 
 export const SCHEMAS = [
   {
@@ -82,7 +87,11 @@ export const SCHEMAS = [
     properties: {
       id: str,
       state: { type: 'string', enum: ['pending', 'approved', 'denied', 'expired', 'executed'] },
-      requester: { type: 'object', properties: { sub: str, groups: strs }, required: ['sub', 'groups'] },
+      requester: {
+        type: 'object',
+        properties: { issuer: str, sub: str, groups: strs },
+        required: ['sub', 'groups'],
+      },
       connection: str,
       kind: str,
       text: str,
@@ -106,6 +115,7 @@ export const SCHEMAS = [
     additionalProperties: true,
     properties: {
       id: str,
+      issuer: str,
       sub: str,
       groups: strs,
       connection: str,
@@ -128,6 +138,7 @@ export const SCHEMAS = [
       id: str,
       connection: str,
       connectionType: str,
+      issuer: str,
       sub: str,
       groups: strs,
       startedAt: num,

@@ -1,11 +1,13 @@
 // Just-in-time access: a `jit: true` access entry grants nothing until its holder requests
 // time-bound access and the entry's approvers approve; the grant then ends by itself, or
 // earlier when revoked. Every state change is audited and notified.
-import { newId } from '../core/ids.js';
+
 import { WardenError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { principalOf } from '../core/principal.js';
 import type { AccessRequest, AccessRequestState } from '../store/index.js';
 import { type Actor, audit, type DeskContext, KeyedMutex } from './context.js';
-import { assertMayDecide, inAnyGroup, isAdmin, jitTerms, mayView, PENDING_TTL_MS } from './eligibility.js';
+import { assertMayDecide, type DecidableItem, jitTerms, mayView, PENDING_TTL_MS } from './eligibility.js';
 import type { GrantIndex } from './grant-index.js';
 import type { AccessEvent } from './notify.js';
 
@@ -32,7 +34,8 @@ export class AccessDesk {
     }
     const why = reason.trim();
     if (why === '') throw new WardenError('WARDEN_USAGE', 'a reason is required for an access request');
-    if (why.length > MAX_REASON) throw new WardenError('WARDEN_USAGE', `the reason is longer than ${MAX_REASON} characters`);
+    if (why.length > MAX_REASON)
+      throw new WardenError('WARDEN_USAGE', `the reason is longer than ${MAX_REASON} characters`);
     const terms = jitTerms(config, requester.groups, connection);
     if (!terms) {
       throw new WardenError('WARDEN_ACCESS_DENIED', `no just-in-time access entry lets you request '${connection}'`);
@@ -40,6 +43,7 @@ export class AccessDesk {
     const now = clock.now();
     const request: AccessRequest = {
       id: newId('g', now),
+      issuer: requester.issuer,
       sub: requester.sub,
       groups: [...requester.groups],
       connection,
@@ -60,6 +64,7 @@ export class AccessDesk {
         actor: request.sub,
         connection,
         data: {
+          issuer: request.issuer,
           request: request.id,
           durationMs: request.durationMs,
           ...(request.durationMs < durationMs ? { requestedMs: Math.floor(durationMs) } : {}),
@@ -77,10 +82,10 @@ export class AccessDesk {
   approve(id: string, approver: Actor, reason?: string): Promise<AccessRequest> {
     return this.mutex.run(id, async () => {
       const { clock, store } = this.ctx;
-      const r = await this.current(id);
+      const r = await this.currentVisible(approver, id);
       assertMayDecide(`access request ${id}`, forCheck(r), approver);
       const now = clock.now();
-      const approvals = [...r.approvals, { sub: approver.sub, at: now, ...(reason ? { reason } : {}) }];
+      const approvals = [...r.approvals, { ...principalOf(approver), at: now, ...(reason ? { reason } : {}) }];
       const done = approvals.length >= r.approversRequired.count;
       const updated = await store.updateAccessRequest(
         id,
@@ -97,8 +102,10 @@ export class AccessDesk {
           actor: approver.sub,
           connection: r.connection,
           data: {
+            issuer: approver.issuer,
             request: id,
             requester: r.sub,
+            requesterIssuer: r.issuer,
             approvals: updated.approvals.length,
             required: r.approversRequired.count,
             ...(done ? { expiresAt: updated.expiresAt } : {}),
@@ -113,7 +120,7 @@ export class AccessDesk {
 
   deny(id: string, approver: Actor, reason?: string): Promise<AccessRequest> {
     return this.mutex.run(id, async () => {
-      const r = await this.current(id);
+      const r = await this.currentVisible(approver, id);
       assertMayDecide(`access request ${id}`, { ...forCheck(r), approvals: [] }, approver);
       const updated = await this.ctx.store.updateAccessRequest(
         id,
@@ -128,7 +135,13 @@ export class AccessDesk {
           type: 'access.denied',
           actor: approver.sub,
           connection: r.connection,
-          data: { request: id, requester: r.sub, ...(reason ? { reason } : {}) },
+          data: {
+            issuer: approver.issuer,
+            request: id,
+            requester: r.sub,
+            requesterIssuer: r.issuer,
+            ...(reason ? { reason } : {}),
+          },
         },
         true,
       );
@@ -142,21 +155,21 @@ export class AccessDesk {
    */
   revoke(id: string, actor: Actor, reason?: string): Promise<AccessRequest> {
     return this.mutex.run(id, async () => {
-      const { config, store, clock } = this.ctx;
-      const r = await this.current(id);
-      const allowed = actor.sub === r.sub || isAdmin(config, actor) || inAnyGroup(actor.groups, r.approversRequired.groups);
-      if (!allowed) {
-        throw new WardenError('WARDEN_REVIEW_FORBIDDEN', `access grant ${id} can be revoked by ${r.approversRequired.groups.join(', ')} or an admin`, {
-          detail: { reason: 'not-approver', state: r.state },
-        });
-      }
+      const { store, clock } = this.ctx;
+      // Who may see it may revoke it: its grantee, its approver groups, admins (giving up one's
+      // own access early only lowers privilege). Anyone else is told it does not exist.
+      const r = await this.currentVisible(actor, id);
       if (r.state !== 'approved') {
         throw new WardenError('WARDEN_REVIEW_FORBIDDEN', `access request ${id} is ${r.state}, not an active grant`, {
           detail: { reason: 'not-approved', state: r.state },
         });
       }
       const now = clock.now();
-      const updated = await store.updateAccessRequest(id, { state: 'revoked', expiresAt: now }, { expectState: 'approved' });
+      const updated = await store.updateAccessRequest(
+        id,
+        { state: 'revoked', expiresAt: now },
+        { expectState: 'approved' },
+      );
       if (!updated) throw await this.lostRace(id);
       this.grants.remove(id);
       this.notify('access.revoked', updated);
@@ -166,7 +179,13 @@ export class AccessDesk {
           type: 'access.revoked',
           actor: actor.sub,
           connection: r.connection,
-          data: { request: id, requester: r.sub, ...(reason ? { reason } : {}) },
+          data: {
+            issuer: actor.issuer,
+            request: id,
+            requester: r.sub,
+            requesterIssuer: r.issuer,
+            ...(reason ? { reason } : {}),
+          },
         },
         true,
       );
@@ -202,6 +221,13 @@ export class AccessDesk {
     return n;
   }
 
+  /** current(), for a decision: a request the caller cannot see is not found (as GET answers), never 403 with its state. */
+  private async currentVisible(viewer: Actor, id: string): Promise<AccessRequest> {
+    const r = await this.current(id);
+    if (!mayView(this.ctx.config, viewer, forCheck(r))) throw notFound(id);
+    return r;
+  }
+
   private async current(id: string): Promise<AccessRequest> {
     const r = await this.ctx.store.getAccessRequest(id);
     if (!r) throw notFound(id);
@@ -218,7 +244,11 @@ export class AccessDesk {
     this.grants.remove(r.id);
     await audit(
       this.ctx,
-      { type: 'access.expired', connection: r.connection, data: { request: r.id, requester: r.sub, was: r.state } },
+      {
+        type: 'access.expired',
+        connection: r.connection,
+        data: { request: r.id, requester: r.sub, requesterIssuer: r.issuer, was: r.state },
+      },
       false,
     );
     this.notify('access.expired', updated);
@@ -242,6 +272,6 @@ function notFound(id: string): WardenError {
   return new WardenError('WARDEN_REVIEW_NOT_FOUND', `no access request '${id}'`);
 }
 
-function forCheck(r: AccessRequest) {
-  return { state: r.state, requesterSub: r.sub, approversRequired: r.approversRequired, approvals: r.approvals };
+function forCheck(r: AccessRequest): DecidableItem {
+  return { state: r.state, requester: principalOf(r), approversRequired: r.approversRequired, approvals: r.approvals };
 }

@@ -4,9 +4,9 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
+import type { WardenConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { Decision, Identity, Operation } from '../core/types.js';
-import type { WardenConfig } from '../config/schema.js';
 import type { ApprovalsPort, ReviewTicket } from '../gateway/ports.js';
 import type { AccessRequest, AccessRequestState, Review, ReviewState, Store } from '../store/index.js';
 import { AccessDesk } from './access.js';
@@ -45,7 +45,11 @@ export class Approvals implements ApprovalsPort {
   private refreshing: Promise<void> | undefined;
 
   constructor(deps: ApprovalsDeps) {
-    this.notifier = new Notifier({ webhooks: deps.config.notifications.webhooks, logger: deps.logger, ...deps.webhookRetry });
+    this.notifier = new Notifier({
+      webhooks: deps.config.notifications.webhooks,
+      logger: deps.logger,
+      ...deps.webhookRetry,
+    });
     const decisions = new EventEmitter();
     decisions.setMaxListeners(0);
     this.ctx = {
@@ -89,7 +93,7 @@ export class Approvals implements ApprovalsPort {
   // ---- ApprovalsPort (the data path) ----
 
   activeGrants(identity: Identity): string[] {
-    const connections = this.grants.connections(identity.sub, this.ctx.clock.now());
+    const connections = this.grants.connections(identity, this.ctx.clock.now());
     if (connections.length === 0) return connections;
     // A grant counts only while a JIT entry still covers one of the identity's current groups.
     return connections.filter((c) => {

@@ -3,14 +3,14 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
+import type { WardenConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { Identity } from '../core/types.js';
-import type { WardenConfig } from '../config/schema.js';
 import type { Store } from '../store/index.js';
 import type { Notifier } from './notify.js';
 
-/** Who acts on a review or request: a verified identity (only sub and groups matter here). */
-export type Actor = Pick<Identity, 'sub' | 'groups'>;
+/** Who acts on a review or request: a verified identity (its principal, issuer + sub, and groups). */
+export type Actor = Pick<Identity, 'issuer' | 'sub' | 'groups'>;
 
 export interface DeskContext {
   config: WardenConfig;

@@ -1,8 +1,10 @@
 // Who may do what with a review or an access request, and which settings apply: pure functions
 // over the config, so the rules read in one place and are unit-tested without a store.
+
+import type { AccessConfig, WardenConfig } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
 import { WardenError } from '../core/errors.js';
-import type { AccessConfig, WardenConfig } from '../config/schema.js';
+import { mayBeSamePrincipal, type Principal, samePrincipal } from '../core/principal.js';
 import type { Approval, ApproversRequired } from '../store/index.js';
 
 /** A pending review or access request lapses after this long without a decision. */
@@ -13,48 +15,72 @@ export const DEFAULT_MAX_JIT_MS = 8 * 60 * 60 * 1000;
 /** Why an approver was refused: a stable reason in the problem's detail. */
 export type RefusalReason = 'self-approval' | 'not-approver' | 'already-approved' | 'not-pending' | 'not-approved';
 
-interface Actor {
-  sub: string;
+interface Actor extends Principal {
   groups: readonly string[];
+}
+
+/** What the checks read of a review or access request. */
+export interface DecidableItem {
+  state: string;
+  requester: Principal;
+  approversRequired: ApproversRequired;
+  approvals: Approval[];
 }
 
 export function inAnyGroup(groups: readonly string[], wanted: readonly string[]): boolean {
   return groups.some((g) => wanted.includes(g));
 }
 
-export function isAdmin(config: WardenConfig, who: Actor): boolean {
+export function isAdmin(config: WardenConfig, who: Pick<Actor, 'groups'>): boolean {
   return inAnyGroup(who.groups, config.admins);
 }
 
 /** The admins approve whatever names no approver group (a rule or JIT entry without `approvers`). */
-export function withDefaultApprovers(config: WardenConfig, required: ApproversRequired | null | undefined): ApproversRequired {
-  if (required && required.groups.length > 0) return { groups: [...required.groups], count: Math.max(1, required.count) };
+export function withDefaultApprovers(
+  config: WardenConfig,
+  required: ApproversRequired | null | undefined,
+): ApproversRequired {
+  if (required && required.groups.length > 0)
+    return { groups: [...required.groups], count: Math.max(1, required.count) };
   return { groups: [...config.admins], count: Math.max(1, required?.count ?? 1) };
 }
 
 /**
  * Checks one approver against a pending item; throws WARDEN_REVIEW_FORBIDDEN with a stable
  * `reason` in its detail. The requester never decides its own item, whatever its groups.
+ * Principals compare as (issuer, sub), `sub` exactly: `dba-1` of issuer A and `dba-1` of issuer B
+ * are two approvers, `dba-1` twice is one. A row whose issuer is unknown (stored before issuers
+ * were recorded) counts as every issuer's same `sub` here, so it refuses rather than admits.
+ * Callers check visibility first (mayView): an item the approver cannot see is "not found".
  */
-export function assertMayDecide(
-  what: string,
-  item: { state: string; requesterSub: string; approversRequired: ApproversRequired; approvals: Approval[] },
-  approver: Actor,
-): void {
+export function assertMayDecide(what: string, item: DecidableItem, approver: Actor): void {
   const refuse = (reason: RefusalReason, message: string) => {
     throw new WardenError('WARDEN_REVIEW_FORBIDDEN', message, { detail: { reason, state: item.state } });
   };
   if (item.state !== 'pending') refuse('not-pending', `${what} is already ${item.state}`);
-  if (approver.sub === item.requesterSub) refuse('self-approval', `${what} was requested by you; another approver must decide it`);
+  if (mayBeSamePrincipal(approver, item.requester))
+    refuse('self-approval', `${what} was requested by you; another approver must decide it`);
   if (!inAnyGroup(approver.groups, item.approversRequired.groups)) {
     refuse('not-approver', `${what} needs an approver from ${item.approversRequired.groups.join(', ')}`);
   }
-  if (item.approvals.some((a) => a.sub === approver.sub)) refuse('already-approved', `you already approved ${what}`);
+  if (item.approvals.some((a) => mayBeSamePrincipal(a, approver)))
+    refuse('already-approved', `you already approved ${what}`);
 }
 
-/** Visibility: your own items, items you may approve, or everything for admins. */
-export function mayView(config: WardenConfig, viewer: Actor, item: { requesterSub: string; approversRequired: ApproversRequired }): boolean {
-  return viewer.sub === item.requesterSub || inAnyGroup(viewer.groups, item.approversRequired.groups) || isAdmin(config, viewer);
+/**
+ * Visibility: your own items (same issuer and sub; an unknown issuer is nobody's), items you
+ * may approve, or everything for admins.
+ */
+export function mayView(
+  config: WardenConfig,
+  viewer: Actor,
+  item: Pick<DecidableItem, 'requester' | 'approversRequired'>,
+): boolean {
+  return (
+    samePrincipal(item.requester, viewer) ||
+    inAnyGroup(viewer.groups, item.approversRequired.groups) ||
+    isAdmin(config, viewer)
+  );
 }
 
 export interface ReviewSettings {

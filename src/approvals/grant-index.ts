@@ -2,6 +2,9 @@
 // from the store every refresh (so grants approved or revoked on another gateway instance show
 // up within one interval) and patched at once on local changes. Expiry is checked against the
 // clock at lookup time, so a grant that ends mid-session is gone at the next operation.
+// Keyed by principal (issuer, sub): a grant approved for `oc-1` of one issuer is nothing to
+// `oc-1` of another. Grants stored without an issuer (before 0003) match no identity.
+import { type Principal, principalKey, UNKNOWN_ISSUER } from '../core/principal.js';
 import type { AccessRequest } from '../store/index.js';
 
 interface Grant {
@@ -13,13 +16,14 @@ interface Grant {
 type Change = { add: AccessRequest } | { remove: string };
 
 export class GrantIndex {
-  private bySub = new Map<string, Grant[]>();
+  private byPrincipal = new Map<string, Grant[]>();
   /** Local changes made while a rebuild is reading the store; re-applied on top of it. */
   private duringRebuild: Change[] | null = null;
 
-  /** Connections `sub` holds an unexpired grant for at `now`. */
-  connections(sub: string, now: number): string[] {
-    const grants = this.bySub.get(sub);
+  /** Connections this principal holds an unexpired grant for at `now`. */
+  connections(who: Principal, now: number): string[] {
+    if (who.issuer === UNKNOWN_ISSUER) return [];
+    const grants = this.byPrincipal.get(principalKey(who));
     if (!grants) return [];
     const out: string[] = [];
     for (const g of grants) if (g.expiresAt > now && !out.includes(g.connection)) out.push(g.connection);
@@ -42,7 +46,7 @@ export class GrantIndex {
     try {
       const approved = await load();
       const changes = this.duringRebuild;
-      this.bySub = new Map();
+      this.byPrincipal = new Map();
       for (const r of approved) if (r.state === 'approved') this.apply({ add: r });
       for (const c of changes) this.apply(c);
     } finally {
@@ -52,16 +56,18 @@ export class GrantIndex {
 
   private apply(change: Change): void {
     if ('remove' in change) {
-      for (const [sub, grants] of this.bySub) {
+      for (const [key, grants] of this.byPrincipal) {
         const kept = grants.filter((g) => g.id !== change.remove);
-        if (kept.length === 0) this.bySub.delete(sub);
-        else if (kept.length !== grants.length) this.bySub.set(sub, kept);
+        if (kept.length === 0) this.byPrincipal.delete(key);
+        else if (kept.length !== grants.length) this.byPrincipal.set(key, kept);
       }
       return;
     }
     const r = change.add;
-    const grants = (this.bySub.get(r.sub) ?? []).filter((g) => g.id !== r.id);
+    if (r.issuer === UNKNOWN_ISSUER) return;
+    const key = principalKey(r);
+    const grants = (this.byPrincipal.get(key) ?? []).filter((g) => g.id !== r.id);
     grants.push({ id: r.id, connection: r.connection, expiresAt: r.expiresAt });
-    this.bySub.set(r.sub, grants);
+    this.byPrincipal.set(key, grants);
   }
 }

@@ -1,8 +1,10 @@
 // Per-operation reviews: created when the policy says `review`, decided by N distinct approvers
 // from the named groups (never the requester), consumed one use at a time by the exact same
 // operation, expired when their time is up. Every state change is audited and notified.
-import { newId } from '../core/ids.js';
+
 import { WardenError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { principalOf } from '../core/principal.js';
 import type { Decision, Operation } from '../core/types.js';
 import { operationHash } from '../gateway/ports.js';
 import type { Review, ReviewState } from '../store/index.js';
@@ -27,7 +29,7 @@ export class ReviewDesk {
   async create(op: Operation, decision: Decision): Promise<Review> {
     const { config, store, clock } = this.ctx;
     const opHash = operationHash(op);
-    const open = await store.listReviews({ state: 'pending', sub: op.identity.sub, limit: SCAN_LIMIT });
+    const open = await store.listReviews({ state: 'pending', ...principalOf(op.identity), limit: SCAN_LIMIT });
     const now = clock.now();
     const same = open.find((r) => r.opHash === opHash && r.connection === op.connection.name && r.expiresAt > now);
     if (same) return same;
@@ -35,7 +37,7 @@ export class ReviewDesk {
     const review: Review = {
       id: newId('r', now),
       state: 'pending',
-      requester: { sub: op.identity.sub, groups: [...op.identity.groups] },
+      requester: { issuer: op.identity.issuer, sub: op.identity.sub, groups: [...op.identity.groups] },
       connection: op.connection.name,
       kind: op.kind,
       text: op.text,
@@ -60,6 +62,7 @@ export class ReviewDesk {
         session: op.session,
         connection: review.connection,
         data: {
+          issuer: review.requester.issuer,
           review: review.id,
           op: op.id,
           kind: review.kind,
@@ -80,10 +83,10 @@ export class ReviewDesk {
   approve(id: string, approver: Actor, reason?: string): Promise<Review> {
     return this.mutex.run(id, async () => {
       const { clock, store } = this.ctx;
-      const r = await this.current(id);
-      assertMayDecide(`review ${id}`, forCheck(r), approver);
+      const r = await this.currentVisible(approver, id);
+      assertMayDecide(`review ${id}`, r, approver);
       const now = clock.now();
-      const approvals = [...r.approvals, { sub: approver.sub, at: now, ...(reason ? { reason } : {}) }];
+      const approvals = [...r.approvals, { ...principalOf(approver), at: now, ...(reason ? { reason } : {}) }];
       const done = approvals.length >= r.approversRequired.count;
       const ttl = reviewSettings(this.ctx.config, r.rules).approvalTtlMs;
       const updated = await store.updateReview(
@@ -101,8 +104,10 @@ export class ReviewDesk {
           actor: approver.sub,
           connection: r.connection,
           data: {
+            issuer: approver.issuer,
             review: id,
             requester: r.requester.sub,
+            requesterIssuer: r.requester.issuer,
             approvals: updated.approvals.length,
             required: r.approversRequired.count,
             ...(done ? { expiresAt: updated.expiresAt } : {}),
@@ -119,10 +124,10 @@ export class ReviewDesk {
   deny(id: string, approver: Actor, reason?: string): Promise<Review> {
     return this.mutex.run(id, async () => {
       const { clock, store } = this.ctx;
-      const r = await this.current(id);
+      const r = await this.currentVisible(approver, id);
       // Denying is deciding: the same eligibility, minus the "already approved" check (an
       // approver of an N-of-M review may still change their mind and deny it).
-      assertMayDecide(`review ${id}`, { ...forCheck(r), approvals: [] }, approver);
+      assertMayDecide(`review ${id}`, { ...r, approvals: [] }, approver);
       const now = clock.now();
       const updated = await store.updateReview(id, { state: 'denied', decidedAt: now }, { expectState: 'pending' });
       if (!updated) throw await this.lostRace(id);
@@ -133,7 +138,13 @@ export class ReviewDesk {
           type: 'review.denied',
           actor: approver.sub,
           connection: r.connection,
-          data: { review: id, requester: r.requester.sub, ...(reason ? { reason } : {}) },
+          data: {
+            issuer: approver.issuer,
+            review: id,
+            requester: r.requester.sub,
+            requesterIssuer: r.requester.issuer,
+            ...(reason ? { reason } : {}),
+          },
         },
         true,
       );
@@ -148,7 +159,12 @@ export class ReviewDesk {
     // Another session may take the last use between find and consume: look again, briefly.
     for (let attempt = 0; attempt < 3; attempt++) {
       const now = clock.now();
-      const r = await store.findApprovedReview({ sub: op.identity.sub, connection: op.connection.name, opHash, now });
+      const r = await store.findApprovedReview({
+        ...principalOf(op.identity),
+        connection: op.connection.name,
+        opHash,
+        now,
+      });
       if (!r) return null;
       if (!(await store.consumeReviewUse(r.id, now))) continue;
       const usesLeft = Math.max(0, r.usesLeft - 1);
@@ -160,7 +176,7 @@ export class ReviewDesk {
           actor: op.identity.sub,
           session: op.session,
           connection: r.connection,
-          data: { review: r.id, op: op.id, usesLeft },
+          data: { issuer: op.identity.issuer, review: r.id, op: op.id, usesLeft },
         },
         false,
       );
@@ -180,13 +196,13 @@ export class ReviewDesk {
   /** A review the viewer may see (their own, one they may approve, or any for admins). */
   async getVisible(viewer: Actor, id: string): Promise<Review> {
     const r = await this.ctx.store.getReview(id);
-    if (!r || !mayView(this.ctx.config, viewer, forCheck(r))) throw notFound(id);
+    if (!r || !mayView(this.ctx.config, viewer, r)) throw notFound(id);
     return r;
   }
 
   async list(viewer: Actor, state?: ReviewState, limit = 500): Promise<Review[]> {
     const rows = await this.ctx.store.listReviews({ ...(state ? { state } : {}), limit: SCAN_LIMIT });
-    return rows.filter((r) => mayView(this.ctx.config, viewer, forCheck(r))).slice(0, limit);
+    return rows.filter((r) => mayView(this.ctx.config, viewer, r)).slice(0, limit);
   }
 
   /** Pending and approved reviews past their `expiresAt` become `expired`. */
@@ -200,6 +216,13 @@ export class ReviewDesk {
       }
     }
     return n;
+  }
+
+  /** current(), for a decision: a review the approver cannot see is not found (as GET answers), never 403 with its state. */
+  private async currentVisible(viewer: Actor, id: string): Promise<Review> {
+    const r = await this.current(id);
+    if (!mayView(this.ctx.config, viewer, r)) throw notFound(id);
+    return r;
   }
 
   /** The review, expired first when its time is up, so a late approver sees the truth. */
@@ -217,7 +240,11 @@ export class ReviewDesk {
     if (!updated) return false; // another instance (or a use) got there first
     await audit(
       this.ctx,
-      { type: 'review.expired', connection: r.connection, data: { review: r.id, requester: r.requester.sub, was: r.state } },
+      {
+        type: 'review.expired',
+        connection: r.connection,
+        data: { review: r.id, requester: r.requester.sub, requesterIssuer: r.requester.issuer, was: r.state },
+      },
       false,
     );
     this.changed('review.expired', updated);
@@ -243,10 +270,6 @@ export class ReviewDesk {
 
 function notFound(id: string): WardenError {
   return new WardenError('WARDEN_REVIEW_NOT_FOUND', `no review '${id}'`);
-}
-
-function forCheck(r: Review) {
-  return { state: r.state, requesterSub: r.requester.sub, approversRequired: r.approversRequired, approvals: r.approvals };
 }
 
 // Literals stay out of the audit log (the normalized statement); other kinds are clipped.

@@ -7,6 +7,7 @@ import type { ConnectionConfig, WardenConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { describePrincipal, principalKey } from '../core/principal.js';
 import type { Effect, Identity, Reason } from '../core/types.js';
 import type { IdentityVerifier } from '../identity/index.js';
 import type { Policy } from '../policy/index.js';
@@ -159,7 +160,7 @@ export class Gateway {
       if ((this.openPerPrincipal.get(principalKey(identity)) ?? 0) >= limit) {
         throw new WardenError(
           'WARDEN_TOO_MANY_CONNECTIONS',
-          `too many connections for identity '${identity.sub}': ${limit} sessions open (limits.sessionsPerIdentity)`,
+          `too many connections for identity '${describePrincipal(identity)}': ${limit} sessions open (limits.sessionsPerIdentity)`,
         );
       }
       req.admit?.(identity);
@@ -172,6 +173,7 @@ export class Gateway {
           ...(identity ? { actor: identity.sub } : {}),
           connection: req.connection,
           data: {
+            ...(identity ? { issuer: identity.issuer } : {}),
             protocol: req.protocol,
             code,
             reason: err instanceof Error ? err.message : String(err),
@@ -203,6 +205,7 @@ export class Gateway {
       session: id,
       connection: req.connection,
       connectionType: connection.type,
+      issuer: identity.issuer,
       sub: identity.sub,
       groups: identity.groups,
       format: req.format ?? 'jsonl',
@@ -270,13 +273,8 @@ export class Gateway {
         actor: session.identity.sub,
         session: session.id,
         connection: session.connection.name,
-        data: { reason, operations },
+        data: { issuer: session.identity.issuer, reason, operations },
       })
       .catch((e) => this.logger.error({ err: String(e) }, 'audit write failed'));
   }
-}
-
-/** A principal is (issuer, sub); NUL cannot occur in either. */
-function principalKey(identity: Pick<Identity, 'issuer' | 'sub'>): string {
-  return `${identity.issuer}\u0000${identity.sub}`;
 }

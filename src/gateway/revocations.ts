@@ -6,6 +6,7 @@
 // without an issuer (stored before issuers were recorded) cover any issuer. Token ids are unique
 // per issuer, so a token revocation may name its issuer too; without one it covers any issuer's
 // token with that id (fail closed: a collision revokes too much, never too little).
+import { principalKey } from '../core/principal.js';
 import type { Identity } from '../core/types.js';
 import { issuerLookupKey } from '../identity/issuer-key.js';
 import type { Store } from '../store/index.js';
@@ -80,17 +81,23 @@ export class RevocationCache {
   }
 
   isRevoked(identity: Identity): boolean {
-    const iss = issuerLookupKey(identity.issuer);
+    const issuer = issuerLookupKey(identity.issuer);
     if (identity.tokenId !== undefined) {
-      if (this.tokenIds.has(`${iss}\u0000${identity.tokenId}`) || this.tokenIds.has(`${ANY}\u0000${identity.tokenId}`))
+      const tokenId = identity.tokenId;
+      if (
+        this.tokenIds.has(principalKey({ issuer, sub: tokenId })) ||
+        this.tokenIds.has(principalKey({ issuer: ANY, sub: tokenId }))
+      )
         return true;
     }
-    return this.subjects.has(`${iss}\u0000${identity.sub}`) || this.subjects.has(`${ANY}\u0000${identity.sub}`);
+    const sub = identity.sub;
+    return this.subjects.has(principalKey({ issuer, sub })) || this.subjects.has(principalKey({ issuer: ANY, sub }));
   }
 }
 
+/** The principal key with the issuer in its lookup spelling (a revocation may be typed in another). */
 function key(issuer: string | undefined, value: string): string {
-  return `${issuer ? issuerLookupKey(issuer) : ANY}\u0000${value}`;
+  return principalKey({ issuer: issuer ? issuerLookupKey(issuer) : ANY, sub: value });
 }
 
 function addTo(tokenIds: Set<string>, subjects: Set<string>, e: RevocationEntry): void {

@@ -157,6 +157,8 @@ export class GatewaySession {
       reasons,
     };
     if (reviewId) data.review = reviewId;
+    // The actor stays the `sub` (readable, and old rows hash as they were); its issuer is in data.
+    data.issuer = this.identity.issuer;
     return this.gw.audit.append({ type: 'operation', actor: this.identity.sub, session: this.id, connection: this.connection.name, data });
   }
 

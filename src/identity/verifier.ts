@@ -173,6 +173,8 @@ function toIdentity(payload: JWTPayload, trusted: TrustedIssuer): Identity {
   if (typeof payload.sub !== 'string' || payload.sub === '') {
     throw tokenError('malformed', 'token is malformed: sub is not a non-empty string', { issuer: trusted.issuer });
   }
+  const subProblem = subjectProblem(payload.sub);
+  if (subProblem) throw tokenError('malformed', `token is malformed: sub ${subProblem}`, { issuer: trusted.issuer });
   const groups = groupsFromClaims(payload, trusted.groupsClaim);
   if (!groups.ok) throw tokenError('malformed', `token is malformed: ${groups.problem}`, { issuer: trusted.issuer });
   const identity: Identity = {
@@ -184,6 +186,34 @@ function toIdentity(payload: JWTPayload, trusted: TrustedIssuer): Identity {
   };
   if (typeof payload.jti === 'string' && payload.jti !== '') identity.tokenId = payload.jti;
   return identity;
+}
+
+// Control characters: C0, DEL, C1, and the line/paragraph separators. Bidi controls:
+// embeddings/overrides (U+202A–U+202E), isolates (U+2066–U+2069) and the marks LRM, RLM, ALM.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
+/** OIDC allows 255 ASCII characters; some issuers (Kubernetes service accounts) go longer. */
+const MAX_SUB_LENGTH = 1024;
+
+/**
+ * Why a `sub` cannot name a principal, or null. Subjects compare exactly (case-sensitive, as
+ * OIDC defines them), so anything that makes two subjects look alike to a person or a terminal
+ * (`dba-1` vs `'dba-1 '`, a hidden escape, reversed text) is refused at the door rather than
+ * normalized into someone else.
+ */
+export function subjectProblem(sub: string): string | null {
+  if (sub.length > MAX_SUB_LENGTH) return `is longer than ${MAX_SUB_LENGTH} characters`;
+  if (/\p{Cs}/u.test(sub)) return 'is not well-formed Unicode (a lone surrogate)';
+  if (/^\s|\s$/u.test(sub)) return 'has leading or trailing whitespace';
+  const control = CONTROL.exec(sub)?.[0];
+  if (control !== undefined) return `contains a control character (${codePoint(control)})`;
+  const bidi = BIDI.exec(sub)?.[0];
+  if (bidi !== undefined) return `contains a bidirectional control character (${codePoint(bidi)})`;
+  return null;
+}
+
+function codePoint(ch: string): string {
+  return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 /** jose's failure → our stable reason. Unknown failures are `malformed`, never a pass. */

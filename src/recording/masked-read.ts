@@ -28,6 +28,7 @@ const METADATA_KEYS = new Set([
   'session',
   'connection',
   'connectionType',
+  'issuer',
   'sub',
   'groups',
   'effect',

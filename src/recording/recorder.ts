@@ -62,7 +62,13 @@ export class SessionRecording {
         height: meta.height ?? 24,
         timestamp: Math.floor(this.startedAt / 1000),
         title: `${meta.sub}@${meta.connection}`,
-        warden: { session: meta.session, connection: meta.connection, sub: meta.sub, groups: meta.groups },
+        warden: {
+          session: meta.session,
+          connection: meta.connection,
+          issuer: meta.issuer,
+          sub: meta.sub,
+          groups: meta.groups,
+        },
       };
       this.writeLine(JSON.stringify(header));
     } else {
@@ -71,6 +77,7 @@ export class SessionRecording {
         session: meta.session,
         connection: meta.connection,
         connectionType: meta.connectionType,
+        issuer: meta.issuer,
         sub: meta.sub,
         groups: meta.groups,
       });
@@ -80,6 +87,7 @@ export class SessionRecording {
         id: meta.session,
         connection: meta.connection,
         connectionType: meta.connectionType,
+        issuer: meta.issuer,
         sub: meta.sub,
         groups: meta.groups,
         startedAt: this.startedAt,

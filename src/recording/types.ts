@@ -29,6 +29,8 @@ export interface RecordingMeta {
   session: string;
   connection: string;
   connectionType: string;
+  /** With `sub`, the principal the session belongs to. */
+  issuer: string;
   sub: string;
   groups: string[];
   format: 'jsonl' | 'asciicast';

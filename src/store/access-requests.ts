@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { accessRequestFromRow, accessRequestPatchToRow, accessRequestToRow } from './rows.js';
 import type { Database } from './schema.js';
-import type { AccessRequest, AccessRequestPatch, AccessRequestState } from './types.js';
+import type { AccessRequest, AccessRequestPatch, AccessRequestState, OwnerFilter, PrincipalLookup } from './types.js';
 
 export interface AccessRequestRepository {
   insertAccessRequest(a: AccessRequest): Promise<AccessRequest>;
@@ -13,9 +13,13 @@ export interface AccessRequestRepository {
     opts?: { expectState?: AccessRequestState },
   ): Promise<AccessRequest | undefined>;
   /** Newest first. */
-  listAccessRequests(q?: { state?: AccessRequestState; sub?: string; connection?: string; limit?: number }): Promise<AccessRequest[]>;
-  /** The approved, unexpired grant of this subject for this connection (latest-ending first). */
-  findApprovedAccessRequest(q: { sub: string; connection: string; now: number }): Promise<AccessRequest | undefined>;
+  listAccessRequests(
+    q?: { state?: AccessRequestState; connection?: string; limit?: number } & OwnerFilter,
+  ): Promise<AccessRequest[]>;
+  /** The approved, unexpired grant of this principal for this connection (latest-ending first). */
+  findApprovedAccessRequest(
+    q: PrincipalLookup & { connection: string; now: number },
+  ): Promise<AccessRequest | undefined>;
 }
 
 export function accessRequestRepository(db: Kysely<Database>): AccessRequestRepository {
@@ -48,6 +52,7 @@ export function accessRequestRepository(db: Kysely<Database>): AccessRequestRepo
         .selectAll()
         .$if(q.state !== undefined, (qb) => qb.where('state', '=', q.state as AccessRequestState))
         .$if(q.sub !== undefined, (qb) => qb.where('sub', '=', q.sub as string))
+        .$if(q.issuer !== undefined, (qb) => qb.where('issuer', '=', q.issuer as string))
         .$if(q.connection !== undefined, (qb) => qb.where('connection', '=', q.connection as string))
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
@@ -56,9 +61,11 @@ export function accessRequestRepository(db: Kysely<Database>): AccessRequestRepo
       return rows.map(accessRequestFromRow);
     },
     async findApprovedAccessRequest(q) {
+      if (q.issuer === '') return undefined; // an unknown issuer is nobody's principal
       const row = await db
         .selectFrom('access_requests')
         .selectAll()
+        .where('issuer', '=', q.issuer)
         .where('sub', '=', q.sub)
         .where('connection', '=', q.connection)
         .where('state', '=', 'approved')

@@ -1,10 +1,10 @@
-export { openStore, redactStoreUrl } from './open.js';
-export type { Store } from './open.js';
-export type { Database, AuditLogTable } from './schema.js';
-export type { SessionRepository } from './sessions.js';
-export type { ReviewRepository } from './reviews.js';
 export type { AccessRequestRepository } from './access-requests.js';
+export type { Store } from './open.js';
+export { openStore, redactStoreUrl } from './open.js';
+export type { ReviewRepository } from './reviews.js';
 export type { RevocationRepository } from './revocations.js';
+export type { AuditLogTable, Database } from './schema.js';
+export type { SessionRepository } from './sessions.js';
 export type {
   AccessRequest,
   AccessRequestPatch,

@@ -154,10 +154,63 @@ function revocationIssuer(): Migration {
   };
 }
 
+/**
+ * Sessions, reviews and access requests name their principal's issuer: a principal is
+ * (issuer, sub), and the same `sub` at two issuers is two callers. Additive: one column per table
+ * (not null, default ''), and lookup indexes that lead with the issuer. Rows written before keep
+ * `issuer = ''` (unknown), which matches no caller: such sessions, reviews and requests are
+ * visible to admins only, an old approved review or JIT grant is no longer usable (the agent asks
+ * again), and an old approval still counts against a same-`sub` approver (refuses, never admits).
+ * Approvals inside the JSON `approvals` column gain `issuer` as they are written; older entries
+ * read back with issuer ''.
+ */
+function principalIssuer(): Migration {
+  const columns = [
+    ['sessions', 'issuer'],
+    ['reviews', 'requester_issuer'],
+    ['access_requests', 'issuer'],
+  ] as const;
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const [table, column] of columns) {
+        await db.schema
+          .alterTable(table)
+          .addColumn(column, 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+      }
+      await db.schema
+        .createIndex('sessions_principal')
+        .on('sessions')
+        .columns(['issuer', 'sub', 'started_at'])
+        .execute();
+      await db.schema
+        .createIndex('reviews_principal_lookup')
+        .on('reviews')
+        .columns(['requester_issuer', 'requester_sub', 'connection', 'op_hash'])
+        .execute();
+      await db.schema
+        .createIndex('access_requests_principal_lookup')
+        .on('access_requests')
+        .columns(['issuer', 'sub', 'connection'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      for (const index of ['sessions_principal', 'reviews_principal_lookup', 'access_requests_principal_lookup']) {
+        await db.schema.dropIndex(index).ifExists().execute();
+      }
+      for (const [table, column] of columns) await db.schema.alterTable(table).dropColumn(column).execute();
+    },
+  };
+}
+
 export class WardenMigrations implements MigrationProvider {
   constructor(private readonly dialect: StoreDialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001_initial': initial(this.dialect), '0002_revocation_issuer': revocationIssuer() };
+    return {
+      '0001_initial': initial(this.dialect),
+      '0002_revocation_issuer': revocationIssuer(),
+      '0003_principal_issuer': principalIssuer(),
+    };
   }
 }
 

@@ -114,7 +114,9 @@ export async function openStore(url: string): Promise<Store> {
     try {
       ({ db, database: sqlite } = sqliteKysely(path));
     } catch (e) {
-      throw new WardenError('WARDEN_CONFIG_INVALID', `store ${url} cannot be opened: ${(e as Error).message}`, { cause: e });
+      throw new WardenError('WARDEN_CONFIG_INVALID', `store ${url} cannot be opened: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   } else if (/^postgres(ql)?:\/\//.test(url)) {
     dialect = 'postgres';

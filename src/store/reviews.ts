@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { reviewFromRow, reviewPatchToRow, reviewToRow } from './rows.js';
 import type { Database } from './schema.js';
-import type { Review, ReviewPatch, ReviewState } from './types.js';
+import type { OwnerFilter, PrincipalLookup, Review, ReviewPatch, ReviewState } from './types.js';
 
 export interface ReviewRepository {
   insertReview(r: Review): Promise<Review>;
@@ -13,9 +13,11 @@ export interface ReviewRepository {
    */
   updateReview(id: string, patch: ReviewPatch, opts?: { expectState?: ReviewState }): Promise<Review | undefined>;
   /** Newest first. */
-  listReviews(q?: { state?: ReviewState; sub?: string; limit?: number }): Promise<Review[]>;
-  /** An approved review of exactly this operation for this subject, unexpired and with uses left. */
-  findApprovedReview(q: { sub: string; connection: string; opHash: string; now: number }): Promise<Review | undefined>;
+  listReviews(q?: { state?: ReviewState; limit?: number } & OwnerFilter): Promise<Review[]>;
+  /** An approved review of exactly this operation for this principal, unexpired and with uses left. */
+  findApprovedReview(
+    q: PrincipalLookup & { connection: string; opHash: string; now: number },
+  ): Promise<Review | undefined>;
   /**
    * Atomically takes one use of an approved review; the last use moves it to `executed`.
    * False when it was already used up, expired or not approved.
@@ -53,6 +55,7 @@ export function reviewRepository(db: Kysely<Database>): ReviewRepository {
         .selectAll()
         .$if(q.state !== undefined, (qb) => qb.where('state', '=', q.state as ReviewState))
         .$if(q.sub !== undefined, (qb) => qb.where('requester_sub', '=', q.sub as string))
+        .$if(q.issuer !== undefined, (qb) => qb.where('requester_issuer', '=', q.issuer as string))
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
         .limit(q.limit ?? 100)
@@ -60,9 +63,11 @@ export function reviewRepository(db: Kysely<Database>): ReviewRepository {
       return rows.map(reviewFromRow);
     },
     async findApprovedReview(q) {
+      if (q.issuer === '') return undefined; // an unknown issuer is nobody's principal
       const row = await db
         .selectFrom('reviews')
         .selectAll()
+        .where('requester_issuer', '=', q.issuer)
         .where('requester_sub', '=', q.sub)
         .where('connection', '=', q.connection)
         .where('op_hash', '=', q.opHash)

@@ -4,6 +4,7 @@ import type { AccessRequestsTable, ReviewsTable, RevocationsTable, SessionsTable
 import type {
   AccessRequest,
   AccessRequestState,
+  Approval,
   RecordingFormat,
   Review,
   ReviewState,
@@ -14,11 +15,18 @@ import type {
 const json = (v: unknown): string => JSON.stringify(v ?? null);
 const parse = <T>(text: string): T => JSON.parse(text) as T;
 
+/** Approvals recorded before 0003 have no issuer: '' (unknown). */
+function parseApprovals(text: string): Approval[] {
+  const list = parse<Array<Partial<Approval>> | null>(text) ?? [];
+  return list.map((a) => ({ ...a, issuer: typeof a.issuer === 'string' ? a.issuer : '' }) as Approval);
+}
+
 export function sessionToRow(s: Session): SessionsTable {
   return {
     id: s.id,
     connection: s.connection,
     connection_type: s.connectionType,
+    issuer: s.issuer,
     sub: s.sub,
     groups: json(s.groups),
     started_at: s.startedAt,
@@ -35,6 +43,7 @@ export function sessionFromRow(r: SessionsTable): Session {
     id: r.id,
     connection: r.connection,
     connectionType: r.connection_type,
+    issuer: r.issuer ?? '',
     sub: r.sub,
     groups: parse<string[]>(r.groups),
     startedAt: Number(r.started_at),
@@ -50,6 +59,7 @@ export function reviewToRow(r: Review): ReviewsTable {
   return {
     id: r.id,
     state: r.state,
+    requester_issuer: r.requester.issuer,
     requester_sub: r.requester.sub,
     requester_groups: json(r.requester.groups),
     connection: r.connection,
@@ -73,7 +83,11 @@ export function reviewFromRow(r: ReviewsTable): Review {
   return {
     id: r.id,
     state: r.state as ReviewState,
-    requester: { sub: r.requester_sub, groups: parse<string[]>(r.requester_groups) },
+    requester: {
+      issuer: r.requester_issuer ?? '',
+      sub: r.requester_sub,
+      groups: parse<string[]>(r.requester_groups),
+    },
     connection: r.connection,
     kind: r.kind,
     text: r.text,
@@ -83,7 +97,7 @@ export function reviewFromRow(r: ReviewsTable): Review {
     rules: parse<string[]>(r.rules),
     reasons: parse<unknown[]>(r.reasons),
     approversRequired: parse<Review['approversRequired']>(r.approvers_required),
-    approvals: parse<Review['approvals']>(r.approvals),
+    approvals: parseApprovals(r.approvals),
     usesLeft: Number(r.uses_left),
     createdAt: Number(r.created_at),
     decidedAt: r.decided_at === null ? null : Number(r.decided_at),
@@ -105,6 +119,7 @@ export function reviewPatchToRow(p: Partial<Review>): Partial<ReviewsTable> {
 export function accessRequestToRow(a: AccessRequest): AccessRequestsTable {
   return {
     id: a.id,
+    issuer: a.issuer,
     sub: a.sub,
     groups: json(a.groups),
     connection: a.connection,
@@ -122,13 +137,14 @@ export function accessRequestToRow(a: AccessRequest): AccessRequestsTable {
 export function accessRequestFromRow(r: AccessRequestsTable): AccessRequest {
   return {
     id: r.id,
+    issuer: r.issuer ?? '',
     sub: r.sub,
     groups: parse<string[]>(r.groups),
     connection: r.connection,
     reason: r.reason,
     durationMs: Number(r.duration_ms),
     state: r.state as AccessRequestState,
-    approvals: parse<AccessRequest['approvals']>(r.approvals),
+    approvals: parseApprovals(r.approvals),
     approversRequired: parse<AccessRequest['approversRequired']>(r.approvers_required),
     createdAt: Number(r.created_at),
     decidedAt: r.decided_at === null ? null : Number(r.decided_at),

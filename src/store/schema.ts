@@ -20,6 +20,8 @@ export interface SessionsTable {
   id: string;
   connection: string;
   connection_type: string;
+  /** The principal's issuer; '' = unknown (rows from before 0003). */
+  issuer: string;
   sub: string;
   groups: string;
   started_at: number;
@@ -33,6 +35,8 @@ export interface SessionsTable {
 export interface ReviewsTable {
   id: string;
   state: string;
+  /** '' = unknown (rows from before 0003). */
+  requester_issuer: string;
   requester_sub: string;
   requester_groups: string;
   connection: string;
@@ -53,6 +57,8 @@ export interface ReviewsTable {
 
 export interface AccessRequestsTable {
   id: string;
+  /** '' = unknown (rows from before 0003). */
+  issuer: string;
   sub: string;
   groups: string;
   connection: string;

@@ -1,15 +1,15 @@
 import type { Kysely } from 'kysely';
 import { sessionFromRow, sessionToRow } from './rows.js';
 import type { Database } from './schema.js';
-import type { NewSession, Session } from './types.js';
+import type { NewSession, OwnerFilter, Session } from './types.js';
 
 export interface SessionRepository {
   createSession(s: NewSession): Promise<Session>;
   /** Marks a session ended; `operations`, when given, replaces the stored count. */
   endSession(id: string, end: { at: number; reason?: string; operations?: number }): Promise<void>;
   incrementOperations(id: string, by?: number): Promise<void>;
-  /** Newest first. */
-  listSessions(q?: { limit?: number; sub?: string }): Promise<Session[]>;
+  /** Newest first. A caller's own sessions: pass both `issuer` and `sub`. */
+  listSessions(q?: { limit?: number } & OwnerFilter): Promise<Session[]>;
   getSession(id: string): Promise<Session | undefined>;
 }
 
@@ -43,6 +43,7 @@ export function sessionRepository(db: Kysely<Database>): SessionRepository {
         .selectFrom('sessions')
         .selectAll()
         .$if(q.sub !== undefined, (qb) => qb.where('sub', '=', q.sub as string))
+        .$if(q.issuer !== undefined, (qb) => qb.where('issuer', '=', q.issuer as string))
         .orderBy('started_at', 'desc')
         .orderBy('id', 'desc')
         .limit(q.limit ?? 100)

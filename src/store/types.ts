@@ -1,4 +1,7 @@
 // Domain objects the store hands out. Rows never leave src/store; see rows.ts for the mapping.
+// Who a row belongs to is a principal, (issuer, sub); issuer '' means unknown (stored before
+// 0003 recorded it) and matches nobody (see src/core/principal.ts).
+import type { Principal } from '../core/principal.js';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -8,6 +11,7 @@ export interface Session {
   id: string;
   connection: string;
   connectionType: string;
+  issuer: string;
   sub: string;
   groups: string[];
   startedAt: number;
@@ -21,6 +25,8 @@ export interface Session {
 export type NewSession = Omit<Session, 'endedAt' | 'operations' | 'endReason'> & { operations?: number };
 
 export interface Approval {
+  /** '' = unknown (approvals recorded before 0003). */
+  issuer: string;
   sub: string;
   at: number;
   reason?: string;
@@ -36,7 +42,7 @@ export type ReviewState = 'pending' | 'approved' | 'denied' | 'expired' | 'execu
 export interface Review {
   id: string;
   state: ReviewState;
-  requester: { sub: string; groups: string[] };
+  requester: { issuer: string; sub: string; groups: string[] };
   connection: string;
   /** Operation kind (`sql`, `command`, `http`, …). */
   kind: string;
@@ -64,6 +70,7 @@ export type AccessRequestState = 'pending' | 'approved' | 'denied' | 'revoked' |
 
 export interface AccessRequest {
   id: string;
+  issuer: string;
   sub: string;
   groups: string[];
   connection: string;
@@ -79,6 +86,15 @@ export interface AccessRequest {
 }
 
 export type AccessRequestPatch = Partial<Pick<AccessRequest, 'state' | 'approvals' | 'decidedAt' | 'expiresAt'>>;
+
+/** List filters by owner: `sub` alone matches it at every issuer (admin listings, tests); visibility passes both. */
+export interface OwnerFilter {
+  sub?: string;
+  issuer?: string;
+}
+
+/** A lookup that grants something names the whole principal. */
+export type PrincipalLookup = Principal;
 
 export interface Revocation {
   kind: 'token' | 'sub';

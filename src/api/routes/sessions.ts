@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { WardenError } from '../../core/errors.js';
+import { principalOf, samePrincipal } from '../../core/principal.js';
 import type { DetectorName, Identity, MaskPlan } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import { compileMasker, DETECTOR_NAMES } from '../../masking/index.js';
@@ -17,7 +18,11 @@ function view(s: Session): SessionView {
   return { ...rest, recording: basename(recordingPath) };
 }
 
-/** Recorded sessions: admins see all, everyone else their own. */
+/**
+ * Recorded sessions: admins see all, everyone else their own, by principal (issuer and sub):
+ * the same `sub` at another issuer is someone else. Sessions stored before issuers were
+ * recorded (issuer '') are nobody's: admins only.
+ */
 export function registerSessionRoutes(app: FastifyInstance, gw: Gateway): void {
   app.get<{ Querystring: { limit?: number } }>(
     '/sessions',
@@ -33,7 +38,7 @@ export function registerSessionRoutes(app: FastifyInstance, gw: Gateway): void {
       const me = req.identity!;
       const sessions = await gw.store.listSessions({
         limit: req.query.limit ?? 100,
-        ...(isAdmin(gw, me) ? {} : { sub: me.sub }),
+        ...(isAdmin(gw, me) ? {} : principalOf(me)),
       });
       return { sessions: sessions.map(view) };
     },
@@ -96,7 +101,7 @@ export function readerPlan(gw: Gateway, reader: Identity, connection: string): M
 
 async function visibleSession(gw: Gateway, me: Identity, id: string): Promise<Session> {
   const s = await gw.store.getSession(id);
-  if (!s || (s.sub !== me.sub && !isAdmin(gw, me))) {
+  if (!s || (!samePrincipal(s, me) && !isAdmin(gw, me))) {
     throw new WardenError('WARDEN_CONNECTION_UNKNOWN', `no session '${id}'`);
   }
   return s;

@@ -5,12 +5,13 @@ import { openStore, type AccessRequest, type Review, type Store } from '../../..
 import { BACKENDS, type StoreBackend } from './backends.js';
 
 const T0 = Date.UTC(2026, 0, 1);
+const ISS = 'https://idp.example';
 
 function review(id: string, over: Partial<Review> = {}): Review {
   return {
     id,
     state: 'pending',
-    requester: { sub: 'agent-1', groups: ['agents'] },
+    requester: { issuer: ISS, sub: 'agent-1', groups: ['agents'] },
     connection: 'shop',
     kind: 'sql',
     text: 'DELETE FROM orders',
@@ -32,6 +33,7 @@ function review(id: string, over: Partial<Review> = {}): Review {
 function accessRequest(id: string, over: Partial<AccessRequest> = {}): AccessRequest {
   return {
     id,
+    issuer: ISS,
     sub: 'alice',
     groups: ['oncall'],
     connection: 'shop',
@@ -65,7 +67,7 @@ for (const backend of BACKENDS) {
       const url = await b.freshUrl();
       const first = await openStore(url);
       await first.createSession({
-        id: 's_reopen', connection: 'c', connectionType: 'postgres', sub: 'x', groups: [], startedAt: T0,
+        id: 's_reopen', connection: 'c', connectionType: 'postgres', issuer: ISS, sub: 'x', groups: [], startedAt: T0,
         format: 'jsonl', recordingPath: '/r/s_reopen.jsonl',
       });
       await first.close();
@@ -75,7 +77,7 @@ for (const backend of BACKENDS) {
     });
 
     test('sessions: create, count operations, end, list newest first, filter by sub', async () => {
-      const base = { connection: 'shop', connectionType: 'postgres', groups: ['agents'], format: 'jsonl' as const };
+      const base = { connection: 'shop', connectionType: 'postgres', issuer: ISS, groups: ['agents'], format: 'jsonl' as const };
       await store.createSession({ ...base, id: 's_1', sub: 'a', startedAt: T0, recordingPath: '/r/s_1.jsonl' });
       await store.createSession({ ...base, id: 's_2', sub: 'b', startedAt: T0 + 1000, recordingPath: '/r/s_2.jsonl' });
       await store.createSession({ ...base, id: 's_3', sub: 'a', startedAt: T0 + 2000, recordingPath: '/r/s_3.jsonl' });
@@ -108,10 +110,10 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await store.getReview('r_1'), r);
       assert.deepEqual((await store.listReviews({ state: 'pending' })).map((x) => x.id), ['r_1']);
 
-      const lookup = { sub: 'agent-1', connection: 'shop', opHash: 'h1', now: T0 + 10 };
+      const lookup = { issuer: ISS, sub: 'agent-1', connection: 'shop', opHash: 'h1', now: T0 + 10 };
       assert.equal(await store.findApprovedReview(lookup), undefined);
 
-      const approvals = [{ sub: 'dba-1', at: T0 + 5, reason: 'ok' }];
+      const approvals = [{ issuer: ISS, sub: 'dba-1', at: T0 + 5, reason: 'ok' }];
       const approved = await store.updateReview(
         'r_1',
         { state: 'approved', approvals, decidedAt: T0 + 5 },
@@ -153,12 +155,12 @@ for (const backend of BACKENDS) {
       const a = accessRequest('g_1');
       await store.insertAccessRequest(a);
       assert.deepEqual(await store.getAccessRequest('g_1'), a);
-      const q = { sub: 'alice', connection: 'shop', now: T0 + 1000 };
+      const q = { issuer: ISS, sub: 'alice', connection: 'shop', now: T0 + 1000 };
       assert.equal(await store.findApprovedAccessRequest(q), undefined);
 
       const granted = await store.updateAccessRequest(
         'g_1',
-        { state: 'approved', approvals: [{ sub: 'bob', at: T0 + 100 }], decidedAt: T0 + 100, expiresAt: T0 + 100 + a.durationMs },
+        { state: 'approved', approvals: [{ issuer: ISS, sub: 'bob', at: T0 + 100 }], decidedAt: T0 + 100, expiresAt: T0 + 100 + a.durationMs },
         { expectState: 'pending' },
       );
       assert.equal(granted?.state, 'approved');

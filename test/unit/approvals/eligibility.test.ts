@@ -10,8 +10,8 @@ import {
 } from '../../../src/approvals/eligibility.js';
 import { GrantIndex } from '../../../src/approvals/grant-index.js';
 import { signBody, wantsEvent } from '../../../src/approvals/notify.js';
-import { isWardenError } from '../../../src/core/errors.js';
 import { configSchema } from '../../../src/config/schema.js';
+import { isWardenError } from '../../../src/core/errors.js';
 import type { AccessRequest } from '../../../src/store/index.js';
 
 const config = configSchema.parse({
@@ -29,7 +29,14 @@ const config = configSchema.parse({
   ],
 });
 
-const pending = { state: 'pending', requesterSub: 'req', approversRequired: { groups: ['x'], count: 2 }, approvals: [{ sub: 'p', at: 0 }] };
+const A = 'https://a.example';
+const B = 'https://b.example';
+const pending = {
+  state: 'pending',
+  requester: { issuer: A, sub: 'req' },
+  approversRequired: { groups: ['x'], count: 2 },
+  approvals: [{ issuer: A, sub: 'p', at: 0 }],
+};
 
 function reason(fn: () => void): unknown {
   try {
@@ -42,19 +49,65 @@ function reason(fn: () => void): unknown {
 }
 
 test('assertMayDecide: stable reasons, requester never decides', () => {
-  assert.equal(reason(() => assertMayDecide('r', pending, { sub: 'q', groups: ['x'] })), 'allowed');
-  assert.equal(reason(() => assertMayDecide('r', pending, { sub: 'req', groups: ['x'] })), 'self-approval');
-  assert.equal(reason(() => assertMayDecide('r', pending, { sub: 'q', groups: ['y'] })), 'not-approver');
-  assert.equal(reason(() => assertMayDecide('r', pending, { sub: 'p', groups: ['x'] })), 'already-approved');
-  assert.equal(reason(() => assertMayDecide('r', { ...pending, state: 'denied' }, { sub: 'q', groups: ['x'] })), 'not-pending');
+  assert.equal(
+    reason(() => assertMayDecide('r', pending, { issuer: A, sub: 'q', groups: ['x'] })),
+    'allowed',
+  );
+  assert.equal(
+    reason(() => assertMayDecide('r', pending, { issuer: A, sub: 'req', groups: ['x'] })),
+    'self-approval',
+  );
+  assert.equal(
+    reason(() => assertMayDecide('r', pending, { issuer: A, sub: 'q', groups: ['y'] })),
+    'not-approver',
+  );
+  assert.equal(
+    reason(() => assertMayDecide('r', pending, { issuer: A, sub: 'p', groups: ['x'] })),
+    'already-approved',
+  );
+  assert.equal(
+    reason(() => assertMayDecide('r', { ...pending, state: 'denied' }, { issuer: A, sub: 'q', groups: ['x'] })),
+    'not-pending',
+  );
+});
+
+test('assertMayDecide: principals are (issuer, sub), sub exact; an unknown issuer refuses', () => {
+  // Same sub at another issuer: another principal, neither the requester nor the first approver.
+  assert.equal(
+    reason(() => assertMayDecide('r', pending, { issuer: B, sub: 'req', groups: ['x'] })),
+    'allowed',
+  );
+  assert.equal(
+    reason(() => assertMayDecide('r', pending, { issuer: B, sub: 'p', groups: ['x'] })),
+    'allowed',
+  );
+  assert.equal(
+    reason(() => assertMayDecide('r', pending, { issuer: A, sub: 'P', groups: ['x'] })),
+    'allowed',
+  );
+  // Rows from before issuers were recorded (issuer ''): count against every issuer's same sub.
+  const legacy = { ...pending, requester: { issuer: '', sub: 'req' }, approvals: [{ issuer: '', sub: 'p', at: 0 }] };
+  assert.equal(
+    reason(() => assertMayDecide('r', legacy, { issuer: B, sub: 'req', groups: ['x'] })),
+    'self-approval',
+  );
+  assert.equal(
+    reason(() => assertMayDecide('r', legacy, { issuer: B, sub: 'p', groups: ['x'] })),
+    'already-approved',
+  );
 });
 
 test('mayView: own, approver, admin', () => {
-  const item = { requesterSub: 'req', approversRequired: { groups: ['x'], count: 1 } };
-  assert.equal(mayView(config, { sub: 'req', groups: [] }, item), true);
-  assert.equal(mayView(config, { sub: 'q', groups: ['x'] }, item), true);
-  assert.equal(mayView(config, { sub: 'q', groups: ['root'] }, item), true);
-  assert.equal(mayView(config, { sub: 'q', groups: ['y'] }, item), false);
+  const item = { requester: { issuer: A, sub: 'req' }, approversRequired: { groups: ['x'], count: 1 } };
+  assert.equal(mayView(config, { issuer: A, sub: 'req', groups: [] }, item), true);
+  assert.equal(mayView(config, { issuer: B, sub: 'req', groups: [] }, item), false, 'same sub, other issuer');
+  assert.equal(mayView(config, { issuer: A, sub: 'REQ', groups: [] }, item), false, 'sub compares exactly');
+  assert.equal(mayView(config, { issuer: A, sub: 'q', groups: ['x'] }, item), true);
+  assert.equal(mayView(config, { issuer: A, sub: 'q', groups: ['root'] }, item), true);
+  assert.equal(mayView(config, { issuer: A, sub: 'q', groups: ['y'] }, item), false);
+  const legacy = { ...item, requester: { issuer: '', sub: 'req' } };
+  assert.equal(mayView(config, { issuer: A, sub: 'req', groups: [] }, legacy), false, 'unknown issuer: admins only');
+  assert.equal(mayView(config, { issuer: A, sub: 'q', groups: ['root'] }, legacy), true);
 });
 
 test('withDefaultApprovers falls back to the admins', () => {
@@ -80,8 +133,9 @@ test('jitTerms: the entry allowing the longest grant, null without a JIT entry',
 });
 
 test('GrantIndex: expiry at lookup time, local changes survive a concurrent rebuild', async () => {
-  const grant = (id: string, sub: string, connection: string, expiresAt: number): AccessRequest => ({
+  const grant = (id: string, sub: string, connection: string, expiresAt: number, issuer = A): AccessRequest => ({
     id,
+    issuer,
     sub,
     groups: [],
     connection,
@@ -97,20 +151,26 @@ test('GrantIndex: expiry at lookup time, local changes survive a concurrent rebu
   const index = new GrantIndex();
   index.add(grant('g1', 'u', 'db', 100));
   index.add(grant('g2', 'u', 'db', 200));
-  assert.deepEqual(index.connections('u', 50), ['db']);
-  assert.deepEqual(index.connections('u', 150), ['db']);
-  assert.deepEqual(index.connections('u', 200), []);
+  assert.deepEqual(index.connections({ issuer: A, sub: 'u' }, 50), ['db']);
+  assert.deepEqual(index.connections({ issuer: A, sub: 'u' }, 150), ['db']);
+  assert.deepEqual(index.connections({ issuer: A, sub: 'u' }, 200), []);
   index.remove('g2');
-  assert.deepEqual(index.connections('u', 150), []);
+  assert.deepEqual(index.connections({ issuer: A, sub: 'u' }, 150), []);
 
   // The store snapshot predates a local approval made while it was read.
   await index.rebuild(async () => {
     index.add(grant('g3', 'v', 'db', 500));
     return [grant('g4', 'w', 'db', 500)];
   });
-  assert.deepEqual(index.connections('v', 0), ['db']);
-  assert.deepEqual(index.connections('w', 0), ['db']);
-  assert.deepEqual(index.connections('u', 0), [], 'the rebuild replaced stale entries');
+  assert.deepEqual(index.connections({ issuer: A, sub: 'v' }, 0), ['db']);
+  assert.deepEqual(index.connections({ issuer: A, sub: 'w' }, 0), ['db']);
+  assert.deepEqual(index.connections({ issuer: A, sub: 'u' }, 0), [], 'the rebuild replaced stale entries');
+
+  // Keyed by principal: another issuer's same sub holds nothing; a legacy grant (issuer '') is nobody's.
+  assert.deepEqual(index.connections({ issuer: B, sub: 'v' }, 0), []);
+  index.add(grant('g5', 'z', 'db', 500, ''));
+  assert.deepEqual(index.connections({ issuer: A, sub: 'z' }, 0), []);
+  assert.deepEqual(index.connections({ issuer: '', sub: 'z' }, 0), []);
 });
 
 test('webhook helpers: event filters and signature format', () => {

@@ -23,7 +23,7 @@ async function readJsonl(path: string): Promise<{ events: RecordedEvent[]; trunc
 
 let dir: string;
 let store: Store;
-const meta = { connection: 'shop', connectionType: 'postgres', sub: 'agent-1', groups: ['agents'] };
+const meta = { connection: 'shop', connectionType: 'postgres', issuer: 'https://idp.example', sub: 'agent-1', groups: ['agents'] };
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'warden-rec-'));
