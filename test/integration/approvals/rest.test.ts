@@ -58,13 +58,15 @@ describe('REST: /api/v1/reviews and /api/v1/access-requests', () => {
     const people: Record<string, string[]> = { agent: ['agents'], dana: ['dba'], olivia: ['oncall'], sales: ['sales'], ada: ['admins'] };
     for (const [sub, groups] of Object.entries(people)) tokens[sub] = await gw.devIssuer!.mint({ sub, groups, ttlMs: 15 * 60_000 });
   });
+  // The tokens come from the dev issuer: the same principal (issuer, sub) as they name.
+  const devWho = (sub: string, groups: string[]) => ({ ...who(sub, groups), issuer: gw.devIssuer!.issuer });
   after(async () => {
     await gw?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   test('reviews: list, show, long-poll released by an approval, problems for refusals', async () => {
-    const identity = who('agent', ['agents']);
+    const identity = devWho('agent', ['agents']);
     const t = await gw.gateway.approvals.createReview(sqlOp(identity, 'DELETE FROM orders'), reviewDecision());
 
     const mine = await call('agent', 'GET', '/reviews?state=pending');
@@ -113,11 +115,11 @@ describe('REST: /api/v1/reviews and /api/v1/access-requests', () => {
 
     const approved = await call('dana', 'POST', `/access-requests/${id}/approve`, {});
     assert.equal(approved.body.request.state, 'approved');
-    assert.deepEqual(gw.gateway.approvals.activeGrants(who('olivia', ['oncall'])), ['shop']);
+    assert.deepEqual(gw.gateway.approvals.activeGrants(devWho('olivia', ['oncall'])), ['shop']);
 
     const revoked = await call('ada', 'POST', `/access-requests/${id}/revoke`, { reason: 'over' });
     assert.equal(revoked.body.request.state, 'revoked');
-    assert.deepEqual(gw.gateway.approvals.activeGrants(who('olivia', ['oncall'])), []);
+    assert.deepEqual(gw.gateway.approvals.activeGrants(devWho('olivia', ['oncall'])), []);
     assert.equal((await call('olivia', 'GET', `/access-requests/${id}`)).body.request.state, 'revoked');
   });
 });

@@ -119,7 +119,9 @@ describe('reviews', () => {
 
   test('an approver outside the group is refused; admins are not implicit approvers', async () => {
     const t = await env.approvals.createReview(sqlOp(agent, 'DELETE FROM invoices'), reviewDecision());
-    await assert.rejects(env.approvals.approve(t.id, outsider), refusedWith('not-approver'));
+    // The outsider cannot see the review: deciding it answers "not found", like reading it.
+    await assert.rejects(env.approvals.approve(t.id, outsider), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'));
+    await assert.rejects(env.approvals.deny(t.id, outsider), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'));
     await assert.rejects(env.approvals.approve(t.id, admin), refusedWith('not-approver'));
     assert.equal((await env.store.getReview(t.id))?.state, 'pending');
   });

@@ -41,7 +41,7 @@ masking:`,
       const self = await api<{ code: string }>(gw, agentToken, 'POST', `/api/v1/reviews/${id}/approve`, {});
       assert.equal(self.status, 403, 'the requester cannot approve its own review');
       const other = await api(gw, outsider, 'POST', `/api/v1/reviews/${id}/approve`, {});
-      assert.equal(other.status, 403, 'an identity outside the approver group cannot approve');
+      assert.equal(other.status, 404, 'an identity outside the approver group cannot see the review, nor approve it');
 
       const cli = await runWarden([
         'reviews',
