@@ -85,6 +85,8 @@ export async function startTestGateway(
     store?: string;
     /** Reuse a previous gateway's folder and API port (a restart: same store, same dev issuer). */
     restartOf?: TestGateway;
+    /** OIDC issuers trusted next to the dev issuer (audience `warden`, groups claim `groups`), e.g. test/helpers/oidc.ts. */
+    issuers?: string[];
   } = {},
 ): Promise<TestGateway> {
   const dir = opts.restartOf?.dir ?? (await mkdtemp(join(tmpdir(), 'warden-gw-')));
@@ -101,7 +103,7 @@ dataDir: ${join(dir, 'data')}
 admins: [admins]
 identity:
   dev: true
-connections:
+${issuersYaml(opts.issuers ?? [])}connections:
   shop:
     type: postgres
     host: 127.0.0.1
@@ -138,6 +140,11 @@ ${opts.policy ?? TEST_POLICY}
       if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+function issuersYaml(issuers: string[]): string {
+  if (issuers.length === 0) return '';
+  return `  issuers:\n${issuers.map((iss) => `    - issuer: ${iss}\n      audience: warden\n      groupsClaim: groups\n`).join('')}`;
 }
 
 /**
