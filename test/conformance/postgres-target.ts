@@ -31,6 +31,8 @@ import type {
 
 const SECRET_SELECT = 'SELECT email, ssn, card_number, phone FROM customers ORDER BY id';
 
+const PLAIN_SECRETS = { ssn: 'conformance-ssn-kq', card: 'conformance-card-kq' };
+
 const COUNTER_TABLES: Record<CountedOperation, string> = {
   allowedWrite: 'write_log',
   blockedOp: 'block_log',
@@ -38,7 +40,7 @@ const COUNTER_TABLES: Record<CountedOperation, string> = {
   holdOp: 'hold_log',
 };
 
-const SQL: Record<Exclude<OperationName, 'driftShape' | 'driftStatement'>, string> = {
+const SQL: Record<Exclude<OperationName, 'driftShape' | 'driftTarget' | 'driftStatement'>, string> = {
   allowedRead: 'SELECT name FROM customers WHERE id = 1',
   maskedRead: `SELECT name, email, ssn, card_number, phone FROM customers ORDER BY id LIMIT 5`,
   allowedWrite: "INSERT INTO write_log (note) VALUES ('allowed')",
@@ -87,6 +89,7 @@ class PostgresSession implements ClientSession {
   async run(op: OperationName, opts: { timeoutMs?: number } = {}): Promise<Outcome> {
     if (op === 'driftShape') return this.drift('select true, true, true, true', SECRET_SELECT);
     if (op === 'driftStatement') return this.drift('select 1', SQL.blockedOp);
+    if (op === 'driftTarget') return this.driftTarget();
     return this.query(SQL[op], opts.timeoutMs);
   }
 
@@ -119,6 +122,25 @@ class PostgresSession implements ClientSession {
     return this.bindExecute(name);
   }
 
+  /**
+   * A view the client prepared and described is replaced, with the same column names and types,
+   * by the target's owner on a direct connection; PostgreSQL re-plans the statement at Bind.
+   */
+  private async driftTarget(): Promise<Outcome> {
+    const view = `drift_view_${process.pid}_${++this.statements}`;
+    await runSql(this.target.url, `CREATE VIEW ${view} AS SELECT 'x'::text AS a, 'y'::text AS b FROM customers`);
+    const name = `dv_${this.statements}`;
+    this.c.send((w) => {
+      writeParse(w, name, `SELECT a, b FROM ${view}`);
+      writeDescribe(w, 'S', name);
+      writeSync(w);
+    });
+    const described = outcomeOf({ ...summarize(await this.c.untilReady()), closed: this.c.closed });
+    if (!described.ok) return described;
+    await runSql(this.target.url, `CREATE OR REPLACE VIEW ${view} AS SELECT email AS a, ssn AS b FROM customers`);
+    return this.bindExecute(name);
+  }
+
   private async bindExecute(statement: string): Promise<Outcome> {
     if (this.c.closed) return { ok: false, ...this.leftover(), sessionEnded: true };
     this.c.send((w) => {
@@ -131,7 +153,8 @@ class PostgresSession implements ClientSession {
   }
 
   async prepare(op: OperationName): Promise<Prepared> {
-    if (op === 'driftShape' || op === 'driftStatement') throw new Error(`${op} has no prepared form`);
+    if (op === 'driftShape' || op === 'driftTarget' || op === 'driftStatement')
+      throw new Error(`${op} has no prepared form`);
     const name = `p_${++this.statements}`;
     this.c.send((w) => {
       writeParse(w, name, SQL[op]);
@@ -201,6 +224,11 @@ export function postgresTarget(): ConformanceTarget {
       tooManySessions: '53300',
     },
     expected: { allowedRows: [['Ada Lovelace']] },
+    knownGaps: {
+      // Column masking keys on RowDescription's table OID + attnum, which for a view is the
+      // view's own; content detectors catch most values, not these. Issue 15 (lineage through views).
+      driftTarget: 'issue 15: masking does not follow a view to its masked source columns',
+    },
 
     async start({ policy }): Promise<StartedGateway> {
       pg = await startShopPostgres();
@@ -209,6 +237,12 @@ export function postgresTarget(): ConformanceTarget {
         Object.values(COUNTER_TABLES)
           .map((t) => `CREATE TABLE ${t} (id serial PRIMARY KEY, note text);`)
           .join('\n'),
+      );
+      // Secrets no content detector recognises: only masking by source column hides them.
+      await runSql(
+        pg.url,
+        `UPDATE customers SET ssn = '${PLAIN_SECRETS.ssn}' WHERE id = 1;
+         UPDATE customers SET card_number = '${PLAIN_SECRETS.card}' WHERE id = 2;`,
       );
       const closedPort = await freePort();
       gw = await startTestGateway(pg, {

@@ -17,7 +17,7 @@ import {
   revokeFromCli,
   sleep,
 } from './control.js';
-import type { ClientSession, ConformanceTarget, Outcome, Refusal, StartedGateway } from './target.js';
+import type { CheckId, ClientSession, ConformanceTarget, Outcome, Refusal, StartedGateway } from './target.js';
 
 export const LIMITS = { sessionsPerIdentity: 3, handshakeTimeoutMs: 1000 };
 export const RULES = { block: 'conformance-block', review: 'conformance-review', hold: 'conformance-hold' };
@@ -130,7 +130,20 @@ export function runConformance(t: ConformanceTarget): void {
       }, `an audit entry of ${sub}'s cut (${reason})`);
     }
 
-    it('allow: an allowed read returns its rows; the audit entry says allow, no rules', async () => {
+    const noPrepare = t.prepares ? false : 'the protocol has no prepare step';
+
+    /** One check; a gap the engine declares (with its issue) runs as a todo: reported, not fatal. */
+    function check(
+      id: CheckId,
+      title: string,
+      ...rest: [() => Promise<void>] | [{ skip?: string | false }, () => Promise<void>]
+    ) {
+      const [opts, fn] = rest.length === 2 ? rest : [{}, rest[0]];
+      const gap = t.knownGaps?.[id];
+      it(title, { ...opts, ...(gap ? { todo: gap } : {}) }, fn);
+    }
+
+    check('allow', 'allow: an allowed read returns its rows; the audit entry says allow, no rules', async () => {
       const s = await open('allow-reader', ['readers']);
       assertAllowed(await s.run('allowedRead'));
       assertAllowed(await s.run('allowedRead'));
@@ -143,7 +156,7 @@ export function runConformance(t: ConformanceTarget): void {
       }
     });
 
-    it('mask: no clear value reaches the client nor the recording; audited as mask', async () => {
+    check('mask', 'mask: no clear value reaches the client nor the recording; audited as mask', async () => {
       const secrets = await t.secrets();
       assert.ok(secrets.length > 0, 'the target holds values to mask');
       const s = await open('mask-agent');
@@ -168,189 +181,237 @@ export function runConformance(t: ConformanceTarget): void {
       assert.ok((results[0]!.rows ?? []).length > 0, 'the recorded result has rows');
     });
 
-    it('review: refused with an id, approved from another process, runs exactly once, then needs a new review', async () => {
-      const s = await open('review-agent');
-      const first = assertRefused(await s.run('reviewOp'), 'review', t.codes.review);
-      assert.ok(first.reviewId, `the refusal names its review: ${first.message}`);
-      assert.equal(await t.effects('reviewOp'), 0, 'nothing ran before the approval');
-      const [refusedEntry] = await auditEntries(gw, admin, 'review-agent', 1);
-      assert.equal(effectOf(refusedEntry!), 'review');
-      assert.deepEqual(refusedEntry!.data.rules, [RULES.review]);
-      assert.equal(refusedEntry!.data.review, first.reviewId);
-      assertAllowed(await s.run('allowedRead'));
+    check(
+      'review',
+      'review: refused with an id, approved from another process, runs exactly once, then needs a new review',
+      async () => {
+        const s = await open('review-agent');
+        const first = assertRefused(await s.run('reviewOp'), 'review', t.codes.review);
+        assert.ok(first.reviewId, `the refusal names its review: ${first.message}`);
+        assert.equal(await t.effects('reviewOp'), 0, 'nothing ran before the approval');
+        const [refusedEntry] = await auditEntries(gw, admin, 'review-agent', 1);
+        assert.equal(effectOf(refusedEntry!), 'review');
+        assert.deepEqual(refusedEntry!.data.rules, [RULES.review]);
+        assert.equal(refusedEntry!.data.review, first.reviewId);
+        assertAllowed(await s.run('allowedRead'));
 
-      await approveFromCli(gw, first.reviewId, reviewer);
+        await approveFromCli(gw, first.reviewId, reviewer);
 
-      // The approval is for the requester only: another agent's identical operation needs its own.
-      const other = await open('review-other');
-      const others = assertRefused(await other.run('reviewOp'), 'review', t.codes.review);
-      assert.notEqual(others.reviewId, first.reviewId);
+        // The approval is for the requester only: another agent's identical operation needs its own.
+        const other = await open('review-other');
+        const others = assertRefused(await other.run('reviewOp'), 'review', t.codes.review);
+        assert.notEqual(others.reviewId, first.reviewId);
 
-      const second = await s.run('reviewOp');
-      assert.equal(second.ok, true, show(second));
-      assert.equal(await t.effects('reviewOp'), 1, 'the approved operation ran once');
-      const third = assertRefused(await s.run('reviewOp'), 'review', t.codes.review);
-      assert.ok(third.reviewId && third.reviewId !== first.reviewId, 'a third send needs a new review');
-      assert.equal(await t.effects('reviewOp'), 1, 'the approval was used up');
+        const second = await s.run('reviewOp');
+        assert.equal(second.ok, true, show(second));
+        assert.equal(await t.effects('reviewOp'), 1, 'the approved operation ran once');
+        const third = assertRefused(await s.run('reviewOp'), 'review', t.codes.review);
+        assert.ok(third.reviewId && third.reviewId !== first.reviewId, 'a third send needs a new review');
+        assert.equal(await t.effects('reviewOp'), 1, 'the approval was used up');
 
-      const entries = (await auditEntries(gw, admin, 'review-agent', 4)).filter((e) => e.data.rules?.length);
-      assert.deepEqual(entries.map(effectOf), ['review', 'mask', 'review']);
-      assert.equal(entries[1]!.data.review, first.reviewId);
-      assert.ok(entries[1]!.data.reasons?.includes('review-approved'), show(entries[1]!));
-      assert.equal(entries[2]!.data.review, third.reviewId);
-    });
+        const entries = (await auditEntries(gw, admin, 'review-agent', 4)).filter((e) => e.data.rules?.length);
+        assert.deepEqual(entries.map(effectOf), ['review', 'mask', 'review']);
+        assert.equal(entries[1]!.data.review, first.reviewId);
+        assert.ok(entries[1]!.data.reasons?.includes('review-approved'), show(entries[1]!));
+        assert.equal(entries[2]!.data.review, third.reviewId);
+      },
+    );
 
-    it('hold: the operation waits, an approval from another process releases it, and it completes on the same session', async () => {
-      const s = await open('hold-agent');
-      const started = Date.now();
-      const held = s.run('holdOp', { timeoutMs: HOLD_MS + 10_000 });
-      const id = await pendingReviewOf(gw, reviewer, 'hold-agent');
-      assert.equal(await t.effects('holdOp'), 0, 'the held operation has not run yet');
-      await approveFromCli(gw, id, reviewer);
-      const out = await held;
-      assert.equal(out.ok, true, show(out));
-      assert.equal(out.sessionEnded, false);
-      assert.ok(Date.now() - started < HOLD_MS, 'released by the approval, not by the hold running out');
-      assert.equal(await t.effects('holdOp'), 1, 'it ran once');
-      assertAllowed(await s.run('allowedRead'));
+    check(
+      'hold',
+      'hold: the operation waits, an approval from another process releases it, and it completes on the same session',
+      async () => {
+        const s = await open('hold-agent');
+        const started = Date.now();
+        const held = s.run('holdOp', { timeoutMs: HOLD_MS + 10_000 });
+        const id = await pendingReviewOf(gw, reviewer, 'hold-agent');
+        assert.equal(await t.effects('holdOp'), 0, 'the held operation has not run yet');
+        await approveFromCli(gw, id, reviewer);
+        const out = await held;
+        assert.equal(out.ok, true, show(out));
+        assert.equal(out.sessionEnded, false);
+        assert.ok(Date.now() - started < HOLD_MS, 'released by the approval, not by the hold running out');
+        assert.equal(await t.effects('holdOp'), 1, 'it ran once');
+        assertAllowed(await s.run('allowedRead'));
 
-      const [entry] = await auditEntries(gw, admin, 'hold-agent', 1);
-      assert.deepEqual(entry!.data.rules, [RULES.hold]);
-      assert.equal(entry!.data.review, id);
-      assert.ok(entry!.data.reasons?.includes('review-approved'), show(entry!));
-      assert.notEqual(effectOf(entry!), 'review');
-    });
+        const [entry] = await auditEntries(gw, admin, 'hold-agent', 1);
+        assert.deepEqual(entry!.data.rules, [RULES.hold]);
+        assert.equal(entry!.data.review, id);
+        assert.ok(entry!.data.reasons?.includes('review-approved'), show(entry!));
+        assert.notEqual(effectOf(entry!), 'review');
+      },
+    );
 
-    it('block: a native error with the rule message; nothing reaches the target; the session keeps working', async () => {
-      const s = await open('block-agent');
-      const out = await s.run('blockedOp');
-      const r = assertRefused(out, 'blocked', t.codes.blocked);
-      assert.match(r.message, new RegExp(BLOCK_MESSAGE));
-      assert.equal(out.sessionEnded, false);
-      assertAllowed(await s.run('allowedRead'));
-      assert.equal(await t.effects('blockedOp'), 0);
-      const [entry] = await auditEntries(gw, admin, 'block-agent', 2);
-      assert.equal(effectOf(entry!), 'block');
-      assert.deepEqual(entry!.data.rules, [RULES.block]);
-    });
+    check(
+      'block',
+      'block: a native error with the rule message; nothing reaches the target; the session keeps working',
+      async () => {
+        const s = await open('block-agent');
+        const out = await s.run('blockedOp');
+        const r = assertRefused(out, 'blocked', t.codes.blocked);
+        assert.match(r.message, new RegExp(BLOCK_MESSAGE));
+        assert.equal(out.sessionEnded, false);
+        assertAllowed(await s.run('allowedRead'));
+        assert.equal(await t.effects('blockedOp'), 0);
+        const [entry] = await auditEntries(gw, admin, 'block-agent', 2);
+        assert.equal(effectOf(entry!), 'block');
+        assert.deepEqual(entry!.data.rules, [RULES.block]);
+      },
+    );
 
-    it('token expiry mid-session: the next operation is refused natively and the session ends', async () => {
-      const token = await t.token('expiry-agent', ['agents'], 2500);
-      const s = await openWith(token);
-      assertAllowed(await s.run('allowedRead'));
-      await sleep(Math.max(0, expiryOf(token) - Date.now()) + 300);
-      assertCut(await s.run('allowedRead'));
-      const entries = await auditEntries(gw, admin, 'expiry-agent', 2);
-      assert.equal(effectOf(entries[1]!), 'block');
-      assert.ok(entries[1]!.data.reasons?.includes('identity-expired'), show(entries[1]!));
-    });
+    check(
+      'expiry',
+      'token expiry mid-session: the next operation is refused natively and the session ends',
+      async () => {
+        const token = await t.token('expiry-agent', ['agents'], 2500);
+        const s = await openWith(token);
+        assertAllowed(await s.run('allowedRead'));
+        await sleep(Math.max(0, expiryOf(token) - Date.now()) + 300);
+        assertCut(await s.run('allowedRead'));
+        const entries = await auditEntries(gw, admin, 'expiry-agent', 2);
+        assert.equal(effectOf(entries[1]!), 'block');
+        assert.ok(entries[1]!.data.reasons?.includes('identity-expired'), show(entries[1]!));
+      },
+    );
 
-    const noPrepare = t.prepares ? false : 'the protocol has no prepare step';
+    check(
+      'expiryPrepared',
+      'token expiry between a prepare and its execution: the execution is refused, nothing returned',
+      {
+        skip: noPrepare,
+      },
+      async () => {
+        const token = await t.token('expiry-prepared', ['agents'], 2500);
+        const s = await openWith(token);
+        assert.ok(s.prepare && s.execute, 'the session has prepare() and execute()');
+        const p = await s.prepare('allowedRead');
+        assert.equal(p.outcome.ok, true, show(p.outcome));
+        await sleep(Math.max(0, expiryOf(token) - Date.now()) + 300);
+        assertCut(await s.execute(p));
+        await assertCutAudited('expiry-prepared', 'identity-expired', /expired/);
+      },
+    );
 
-    it('token expiry between a prepare and its execution: the execution is refused, nothing returned', {
-      skip: noPrepare,
-    }, async () => {
-      const token = await t.token('expiry-prepared', ['agents'], 2500);
-      const s = await openWith(token);
-      assert.ok(s.prepare && s.execute, 'the session has prepare() and execute()');
-      const p = await s.prepare('allowedRead');
-      assert.equal(p.outcome.ok, true, show(p.outcome));
-      await sleep(Math.max(0, expiryOf(token) - Date.now()) + 300);
-      assertCut(await s.execute(p));
-      await assertCutAudited('expiry-prepared', 'identity-expired', /expired/);
-    });
+    check(
+      'revocation',
+      'revocation mid-session (warden revoke in another process): cut at the next operation; others unaffected',
+      async () => {
+        const victim = await open('revoked-agent');
+        const bystander = await open('revoke-bystander');
+        assertAllowed(await victim.run('allowedRead'));
+        await revokeFromCli(gw, 'revoked-agent', admin);
+        assertCut(await victim.run('allowedRead'));
+        assertAllowed(await bystander.run('allowedRead'));
+        const again = await t.connect(await t.token('revoked-agent', ['agents']));
+        assert.ok(again.refused, 'a new session of the revoked subject is refused');
+        assert.equal(again.refused.code, t.codes.identity);
+        const entries = await auditEntries(gw, admin, 'revoked-agent', 2);
+        assert.equal(effectOf(entries[1]!), 'block');
+        assert.ok(entries[1]!.data.reasons?.includes('identity-revoked'), show(entries[1]!));
+      },
+    );
 
-    it('revocation mid-session (warden revoke in another process): cut at the next operation; others unaffected', async () => {
-      const victim = await open('revoked-agent');
-      const bystander = await open('revoke-bystander');
-      assertAllowed(await victim.run('allowedRead'));
-      await revokeFromCli(gw, 'revoked-agent', admin);
-      assertCut(await victim.run('allowedRead'));
-      assertAllowed(await bystander.run('allowedRead'));
-      const again = await t.connect(await t.token('revoked-agent', ['agents']));
-      assert.ok(again.refused, 'a new session of the revoked subject is refused');
-      assert.equal(again.refused.code, t.codes.identity);
-      const entries = await auditEntries(gw, admin, 'revoked-agent', 2);
-      assert.equal(effectOf(entries[1]!), 'block');
-      assert.ok(entries[1]!.data.reasons?.includes('identity-revoked'), show(entries[1]!));
-    });
+    check(
+      'revocationPrepared',
+      'revocation between a prepare and its execution: the execution is refused, nothing returned',
+      {
+        skip: noPrepare,
+      },
+      async () => {
+        const s = await open('revoked-prepared');
+        assert.ok(s.prepare && s.execute, 'the session has prepare() and execute()');
+        const p = await s.prepare('allowedRead');
+        assert.equal(p.outcome.ok, true, show(p.outcome));
+        await revokeFromCli(gw, 'revoked-prepared', admin);
+        assertCut(await s.execute(p));
+        await assertCutAudited('revoked-prepared', 'identity-revoked', /revoked/);
+      },
+    );
 
-    it('revocation between a prepare and its execution: the execution is refused, nothing returned', {
-      skip: noPrepare,
-    }, async () => {
-      const s = await open('revoked-prepared');
-      assert.ok(s.prepare && s.execute, 'the session has prepare() and execute()');
-      const p = await s.prepare('allowedRead');
-      assert.equal(p.outcome.ok, true, show(p.outcome));
-      await revokeFromCli(gw, 'revoked-prepared', admin);
-      assertCut(await s.execute(p));
-      await assertCutAudited('revoked-prepared', 'identity-revoked', /revoked/);
-    });
+    check(
+      'auditFailure',
+      'audit-write failure: nothing unaudited is returned or written; the gateway recovers',
+      async () => {
+        const s = await open('audit-fail');
+        assertAllowed(await s.run('allowedRead'));
+        const writes = await t.effects('allowedWrite');
+        const restore = t.failAudit();
+        try {
+          const read = await s.run('allowedRead');
+          assert.equal(read.ok, false, `a read was answered unaudited: ${show(read)}`);
+          assert.deepEqual(read.rows ?? [], [], 'rows were returned unaudited');
+          assert.ok(read.refused?.code, 'a native error says why');
+          const w = read.sessionEnded ? await open('audit-fail') : s;
+          const write = await w.run('allowedWrite');
+          assert.equal(write.ok, false, `a write ran unaudited: ${show(write)}`);
+          assert.ok(write.refused?.code, 'a native error says why');
+        } finally {
+          restore();
+        }
+        assert.equal(await t.effects('allowedWrite'), writes, 'the write never reached the target');
+        assertAllowed(await (await open('audit-fail')).run('allowedRead'));
+        await auditChainVerifies(gw, admin);
+      },
+    );
 
-    it('audit-write failure: nothing unaudited is returned or written; the gateway recovers', async () => {
-      const s = await open('audit-fail');
-      assertAllowed(await s.run('allowedRead'));
-      const writes = await t.effects('allowedWrite');
-      const restore = t.failAudit();
-      try {
-        const read = await s.run('allowedRead');
-        assert.equal(read.ok, false, `a read was answered unaudited: ${show(read)}`);
-        assert.deepEqual(read.rows ?? [], [], 'rows were returned unaudited');
-        assert.ok(read.refused?.code, 'a native error says why');
-        const w = read.sessionEnded ? await open('audit-fail') : s;
-        const write = await w.run('allowedWrite');
-        assert.equal(write.ok, false, `a write ran unaudited: ${show(write)}`);
-        assert.ok(write.refused?.code, 'a native error says why');
-      } finally {
-        restore();
-      }
-      assert.equal(await t.effects('allowedWrite'), writes, 'the write never reached the target');
-      assertAllowed(await (await open('audit-fail')).run('allowedRead'));
-      await auditChainVerifies(gw, admin);
-    });
+    check(
+      'targetDown',
+      'target down: a clear native error at login; sessions on a live target are unaffected',
+      async () => {
+        const bystander = await open('down-bystander');
+        const down = await t.connect(await t.token('down-agent', ['agents']), { connection: t.downConnection });
+        assert.ok(down.refused, 'a session to a dead target is refused');
+        assert.equal(down.refused.code, t.codes.targetDown, show(down));
+        assert.match(down.refused.message, new RegExp(t.downConnection));
+        assert.doesNotMatch(down.refused.message, /nothing-listens-here/, 'the target credential stays in the gateway');
+        assertAllowed(await bystander.run('allowedRead'));
+      },
+    );
 
-    it('target down: a clear native error at login; sessions on a live target are unaffected', async () => {
-      const bystander = await open('down-bystander');
-      const down = await t.connect(await t.token('down-agent', ['agents']), { connection: t.downConnection });
-      assert.ok(down.refused, 'a session to a dead target is refused');
-      assert.equal(down.refused.code, t.codes.targetDown, show(down));
-      assert.match(down.refused.message, new RegExp(t.downConnection));
-      assert.doesNotMatch(down.refused.message, /nothing-listens-here/, 'the target credential stays in the gateway');
-      assertAllowed(await bystander.run('allowedRead'));
-    });
+    check(
+      'targetLost',
+      'target lost mid-session: that session ends with a native error; other sessions are unaffected',
+      async () => {
+        const victim = await open('lost-agent');
+        const bystander = await open('lost-bystander');
+        assertAllowed(await victim.run('allowedRead'));
+        await victim.loseTarget();
+        const out = await victim.run('allowedRead');
+        assert.equal(out.ok, false, show(out));
+        assert.equal(out.sessionEnded, true);
+        assert.ok(out.refused?.code, `a native error says why: ${show(out)}`);
+        assertAllowed(await bystander.run('allowedRead'));
+        assertAllowed(await (await open('lost-agent')).run('allowedRead'));
+      },
+    );
 
-    it('target lost mid-session: that session ends with a native error; other sessions are unaffected', async () => {
-      const victim = await open('lost-agent');
-      const bystander = await open('lost-bystander');
-      assertAllowed(await victim.run('allowedRead'));
-      await victim.loseTarget();
-      const out = await victim.run('allowedRead');
-      assert.equal(out.ok, false, show(out));
-      assert.equal(out.sessionEnded, true);
-      assert.ok(out.refused?.code, `a native error says why: ${show(out)}`);
-      assertAllowed(await bystander.run('allowedRead'));
-      assertAllowed(await (await open('lost-agent')).run('allowedRead'));
-    });
+    check(
+      'malformed',
+      'malformed input: a native error and the session ends; a bystander session keeps working',
+      async () => {
+        const bystander = await open('malformed-bystander');
+        const s = await open('malformed-agent');
+        const out = await s.malformed();
+        assertRefused(out, 'error', t.codes.malformed);
+        assert.equal(out.sessionEnded, true);
+        assertAllowed(await bystander.run('allowedRead'));
+      },
+    );
 
-    it('malformed input: a native error and the session ends; a bystander session keeps working', async () => {
-      const bystander = await open('malformed-bystander');
-      const s = await open('malformed-agent');
-      const out = await s.malformed();
-      assertRefused(out, 'error', t.codes.malformed);
-      assert.equal(out.sessionEnded, true);
-      assertAllowed(await bystander.run('allowedRead'));
-    });
+    check(
+      'oversizedPreAuth',
+      'oversized pre-auth message: refused natively from its announced size, without reading it all',
+      async () => {
+        const r = await t.oversizedPreAuth();
+        assert.ok(r.refused, 'a native error');
+        assert.equal(r.refused.code, t.codes.preAuthTooLarge, show(r));
+        assert.equal(r.closed, true, 'the connection is closed');
+        assert.ok(r.sentBytes < r.announcedBytes, `the gateway read all ${r.sentBytes} bytes`);
+        assertAllowed(await (await open('preauth-after')).run('allowedRead'));
+      },
+    );
 
-    it('oversized pre-auth message: refused natively from its announced size, without reading it all', async () => {
-      const r = await t.oversizedPreAuth();
-      assert.ok(r.refused, 'a native error');
-      assert.equal(r.refused.code, t.codes.preAuthTooLarge, show(r));
-      assert.equal(r.closed, true, 'the connection is closed');
-      assert.ok(r.sentBytes < r.announcedBytes, `the gateway read all ${r.sentBytes} bytes`);
-      assertAllowed(await (await open('preauth-after')).run('allowedRead'));
-    });
-
-    it('handshake timeout: an idle socket is cut after limits.handshakeTimeout', async () => {
+    check('handshakeTimeout', 'handshake timeout: an idle socket is cut after limits.handshakeTimeout', async () => {
       const r = await t.idleHandshake();
       const limit = LIMITS.handshakeTimeoutMs;
       assert.ok(r.closedAfterMs >= limit * 0.9, `cut after ${r.closedAfterMs} ms, before the deadline`);
@@ -358,42 +419,68 @@ export function runConformance(t: ConformanceTarget): void {
       if (r.refused) assert.equal(r.refused.code, t.codes.handshakeTimeout, show(r));
     });
 
-    it('session limits: the N+1th session of one identity is refused natively (audited); another identity connects', async () => {
-      const token = await t.token('limit-agent', ['agents']);
-      const mine: ClientSession[] = [];
-      for (let i = 0; i < LIMITS.sessionsPerIdentity; i++) mine.push(await openWith(token));
-      const over = await t.connect(token);
-      assert.ok(over.refused, `session ${LIMITS.sessionsPerIdentity + 1} was let in`);
-      assert.equal(over.refused.code, t.codes.tooManySessions, show(over));
-      assertAllowed(await (await open('limit-other')).run('allowedRead'));
-      const denied = await auditOf(gw, admin, 'limit-agent', { type: 'session.denied' });
-      assert.equal(denied.length, 1, 'the refused session is audited');
-      // A closed session gives its place back.
-      await mine[0]!.close();
-      const back = await eventuallyConnect(t, token);
-      assertAllowed(await back.run('allowedRead'));
-      opened.push(back);
-    });
+    check(
+      'sessionLimits',
+      'session limits: the N+1th session of one identity is refused natively (audited); another identity connects',
+      async () => {
+        const token = await t.token('limit-agent', ['agents']);
+        const mine: ClientSession[] = [];
+        for (let i = 0; i < LIMITS.sessionsPerIdentity; i++) mine.push(await openWith(token));
+        const over = await t.connect(token);
+        assert.ok(over.refused, `session ${LIMITS.sessionsPerIdentity + 1} was let in`);
+        assert.equal(over.refused.code, t.codes.tooManySessions, show(over));
+        assertAllowed(await (await open('limit-other')).run('allowedRead'));
+        const denied = await auditOf(gw, admin, 'limit-agent', { type: 'session.denied' });
+        assert.equal(denied.length, 1, 'the refused session is audited');
+        // A closed session gives its place back.
+        await mine[0]!.close();
+        const back = await eventuallyConnect(t, token);
+        assertAllowed(await back.run('allowedRead'));
+        opened.push(back);
+      },
+    );
 
-    it('state drift, shape: a statement redefined behind the gateway after its shape was learnt never leaks', async () => {
-      const secrets = await t.secrets();
-      const s = await open('drift-shape');
-      const out = await s.run('driftShape');
-      assertNoLeak((out.rows ?? []).flat(), secrets, `drifted execution (${show(out.refused ?? {})})`);
-      if (!out.sessionEnded) assertAllowed(await s.run('allowedRead'));
-    });
+    check(
+      'driftShape',
+      'state drift, shape: a statement redefined behind the gateway after its shape was learnt never leaks',
+      async () => {
+        const secrets = await t.secrets();
+        const s = await open('drift-shape');
+        const out = await s.run('driftShape');
+        assert.ok(!out.ok || (out.rows ?? []).length > 0, `neither refused nor rows: ${show(out)}`);
+        assertNoLeak((out.rows ?? []).flat(), secrets, `drifted execution (${show(out.refused ?? {})})`);
+        if (!out.sessionEnded) assertAllowed(await s.run('allowedRead'));
+      },
+    );
 
-    it('state drift, decision: a statement redefined to a blocked one is decided on what it now is', async () => {
-      const s = await open('drift-statement');
-      const before = await t.effects('blockedOp');
-      await s.run('driftStatement');
-      assert.equal(await t.effects('blockedOp'), before, 'the redefined statement ran');
-      const entries = await auditOf(gw, admin, 'drift-statement');
-      assert.ok(
-        entries.some((e) => effectOf(e) === 'block' && e.data.rules?.includes(RULES.block)),
-        'the redefinition was decided (and audited) as the blocked operation',
-      );
-    });
+    check(
+      'driftTarget',
+      'state drift at the target: what a described statement reads is redefined by another session at the target',
+      async () => {
+        const secrets = await t.secrets();
+        const s = await open('drift-target');
+        const out = await s.run('driftTarget');
+        assert.ok(!out.ok || (out.rows ?? []).length > 0, `neither refused nor rows: ${show(out)}`);
+        assertNoLeak((out.rows ?? []).flat(), secrets, `drifted execution (${show(out.refused ?? {})})`);
+        if (!out.sessionEnded) assertAllowed(await s.run('allowedRead'));
+      },
+    );
+
+    check(
+      'driftStatement',
+      'state drift, decision: a statement redefined to a blocked one is decided on what it now is',
+      async () => {
+        const s = await open('drift-statement');
+        const before = await t.effects('blockedOp');
+        await s.run('driftStatement');
+        assert.equal(await t.effects('blockedOp'), before, 'the redefined statement ran');
+        const entries = await auditOf(gw, admin, 'drift-statement');
+        assert.ok(
+          entries.some((e) => effectOf(e) === 'block' && e.data.rules?.includes(RULES.block)),
+          'the redefinition was decided (and audited) as the blocked operation',
+        );
+      },
+    );
   });
 }
 

@@ -27,10 +27,40 @@ export type OperationName =
    */
   | 'driftShape'
   /**
+   * State drift at the target: the gateway learns a harmless result shape, then another session,
+   * straight at the target (not through the gateway), redefines what is behind it (a view, a
+   * route…) to return the masked values; the final outcome is that of executing it.
+   */
+  | 'driftTarget'
+  /**
    * State drift, decision: a harmless prepared statement is redefined behind the gateway's back
    * to the blocked operation, then executed; `effects('blockedOp')` must not move.
    */
   | 'driftStatement';
+
+/** The checks, by id (engines name them in `knownGaps`). */
+export const CHECKS = [
+  'allow',
+  'mask',
+  'review',
+  'hold',
+  'block',
+  'expiry',
+  'expiryPrepared',
+  'revocation',
+  'revocationPrepared',
+  'auditFailure',
+  'targetDown',
+  'targetLost',
+  'malformed',
+  'oversizedPreAuth',
+  'handshakeTimeout',
+  'sessionLimits',
+  'driftShape',
+  'driftTarget',
+  'driftStatement',
+] as const;
+export type CheckId = (typeof CHECKS)[number];
 
 export type CountedOperation = 'allowedWrite' | 'blockedOp' | 'reviewOp' | 'holdOp';
 
@@ -107,6 +137,11 @@ export interface ConformanceTarget {
     tooManySessions: string;
   };
   readonly expected: { allowedRows: (string | null)[][] };
+  /**
+   * Checks the engine is known to fail, each with the issue that will close the gap: they still
+   * run and are reported as TODO, without failing the run. Empty is the goal.
+   */
+  readonly knownGaps?: Partial<Record<CheckId, string>>;
 
   /**
    * Start the real target (with what the operations need) and a gateway in front of it whose
