@@ -7,7 +7,7 @@ import type { ConnectionConfig, WardenConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { describePrincipal, principalKey } from '../core/principal.js';
+import { principalKey } from '../core/principal.js';
 import type { Effect, Identity, Reason } from '../core/types.js';
 import type { IdentityVerifier } from '../identity/index.js';
 import type { Policy } from '../policy/index.js';
@@ -160,7 +160,7 @@ export class Gateway {
       if ((this.openPerPrincipal.get(principalKey(identity)) ?? 0) >= limit) {
         throw new WardenError(
           'WARDEN_TOO_MANY_CONNECTIONS',
-          `too many connections for identity '${describePrincipal(identity)}': ${limit} sessions open (limits.sessionsPerIdentity)`,
+          `too many connections for identity '${identity.sub}': ${limit} sessions open (limits.sessionsPerIdentity)`,
         );
       }
       req.admit?.(identity);
