@@ -21,7 +21,8 @@ interface NewAccessRequest {
 
 /**
  * Just-in-time access: request, list, approve, deny, revoke. Visibility as for reviews: your
- * own, those you may approve, everything for admins.
+ * own (same issuer and sub), those you may approve, everything for admins; anything else is
+ * "not found", for reading and deciding alike.
  */
 export function registerAccessRoutes(app: FastifyInstance, gw: Gateway): void {
   const approvals = approvalsOf(gw.approvals);
@@ -97,7 +98,7 @@ export function registerAccessRoutes(app: FastifyInstance, gw: Gateway): void {
     '/access-requests/:id/approve',
     {
       schema: {
-        summary: 'Approve an access request (not your own)',
+        summary: 'Approve an access request (not your own); 404 for one you cannot see',
         tags: ['access'],
         params: idParams,
         body: reasonBody,
@@ -111,7 +112,7 @@ export function registerAccessRoutes(app: FastifyInstance, gw: Gateway): void {
     '/access-requests/:id/deny',
     {
       schema: {
-        summary: 'Deny an access request',
+        summary: 'Deny an access request; 404 for one you cannot see',
         tags: ['access'],
         params: idParams,
         body: reasonBody,
@@ -125,7 +126,7 @@ export function registerAccessRoutes(app: FastifyInstance, gw: Gateway): void {
     '/access-requests/:id/revoke',
     {
       schema: {
-        summary: 'Revoke a granted access request',
+        summary: 'Revoke a granted access request (its grantee, approvers, admins); 404 for one you cannot see',
         tags: ['access'],
         params: idParams,
         body: reasonBody,

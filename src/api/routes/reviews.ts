@@ -16,8 +16,8 @@ const reasonBody = {
 } as const;
 
 /**
- * The approval inbox: approvers see what they may approve, everyone sees their own, admins see
- * all. `GET /reviews/:id?wait=20s` long-polls until the review leaves `pending`.
+ * The approval inbox: approvers see what they may approve, everyone sees their own (same issuer
+ * and sub), admins see all; a review you cannot see is "not found" for reading and deciding. `GET /reviews/:id?wait=20s` long-polls until the review leaves `pending`.
  */
 export function registerReviewRoutes(app: FastifyInstance, gw: Gateway): void {
   const approvals = approvalsOf(gw.approvals);
@@ -79,7 +79,7 @@ export function registerReviewRoutes(app: FastifyInstance, gw: Gateway): void {
     '/reviews/:id/approve',
     {
       schema: {
-        summary: 'Approve a review (not your own)',
+        summary: 'Approve a review (not your own); 404 for a review you cannot see',
         tags: ['reviews'],
         params: idParams,
         body: reasonBody,
@@ -93,7 +93,7 @@ export function registerReviewRoutes(app: FastifyInstance, gw: Gateway): void {
     '/reviews/:id/deny',
     {
       schema: {
-        summary: 'Deny a review',
+        summary: 'Deny a review; 404 for a review you cannot see',
         tags: ['reviews'],
         params: idParams,
         body: reasonBody,
