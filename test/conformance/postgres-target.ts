@@ -31,6 +31,7 @@ import type {
 
 const SECRET_SELECT = 'SELECT email, ssn, card_number, phone FROM customers ORDER BY id';
 
+const DOWN_PASSWORD = 'nothing-listens-here';
 const PLAIN_SECRETS = { ssn: 'conformance-ssn-kq', card: 'conformance-card-kq' };
 
 const COUNTER_TABLES: Record<CountedOperation, string> = {
@@ -207,6 +208,9 @@ export function postgresTarget(): ConformanceTarget {
     connection: 'shop',
     downConnection: 'down',
     prepares: true,
+    get targetCredentials() {
+      return [DOWN_PASSWORD, ...(pg ? [pg.password] : [])];
+    },
     conditions: {
       block: touches('block_log'),
       review: touches('review_log'),
@@ -254,7 +258,7 @@ export function postgresTarget(): ConformanceTarget {
     port: ${closedPort}
     database: shop
     user: app
-    password: nothing-listens-here
+    password: ${DOWN_PASSWORD}
     tls: disable
 `,
       });

@@ -107,6 +107,8 @@ export function runConformance(t: ConformanceTarget): void {
       assert.equal(o.refused.kind, kind, show(o));
       assert.equal(o.refused.code, code, show(o));
       assert.ok(o.refused.message.length > 0, 'a refusal says why');
+      for (const secret of t.targetCredentials)
+        assert.ok(!o.refused.message.includes(secret), 'a target credential leaked');
       return o.refused;
     }
     /** An identity refusal: native code, nothing returned, the session is over. */
@@ -116,6 +118,13 @@ export function runConformance(t: ConformanceTarget): void {
       assert.equal(o.sessionEnded, true, 'the session goes on after the identity lapsed');
     }
     const effectOf = (e: { data: { effect?: string } }) => e.data.effect;
+
+    /** The reasons the audit log gives for the end of `sub`'s session(s). */
+    const sessionEndReasons = (sub: string) =>
+      eventually(async () => {
+        const ends = await auditOf(gw, admin, sub, { type: 'session.end' });
+        return ends.length > 0 ? ends.map((e) => String(e.data.reason ?? '')) : undefined;
+      }, `the audited end of ${sub}'s session`);
 
     /**
      * The cut is in the audit log: a refused operation with the identity reason, or (when the
@@ -363,8 +372,10 @@ export function runConformance(t: ConformanceTarget): void {
         assert.ok(down.refused, 'a session to a dead target is refused');
         assert.equal(down.refused.code, t.codes.targetDown, show(down));
         assert.match(down.refused.message, new RegExp(t.downConnection));
-        assert.doesNotMatch(down.refused.message, /nothing-listens-here/, 'the target credential stays in the gateway');
+        for (const secret of t.targetCredentials)
+          assert.ok(!down.refused.message.includes(secret), 'the target credential stays in the gateway');
         assertAllowed(await bystander.run('allowedRead'));
+        assert.match((await sessionEndReasons('down-agent')).join('; '), /target/i);
       },
     );
 
@@ -381,6 +392,7 @@ export function runConformance(t: ConformanceTarget): void {
         assert.equal(out.sessionEnded, true);
         assert.ok(out.refused?.code, `a native error says why: ${show(out)}`);
         assertAllowed(await bystander.run('allowedRead'));
+        assert.match((await sessionEndReasons('lost-agent'))[0]!, /target/i);
         assertAllowed(await (await open('lost-agent')).run('allowedRead'));
       },
     );
@@ -395,6 +407,8 @@ export function runConformance(t: ConformanceTarget): void {
         assertRefused(out, 'error', t.codes.malformed);
         assert.equal(out.sessionEnded, true);
         assertAllowed(await bystander.run('allowedRead'));
+        const [reason] = await sessionEndReasons('malformed-agent');
+        assert.ok(reason, 'the audited end of the session says why');
       },
     );
 

@@ -117,6 +117,8 @@ export interface ConformanceTarget {
   readonly name: string;
   /** The connection (in the gateway config) in front of the real target. */
   readonly connection: string;
+  /** Credentials the gateway holds for the targets (never in anything a client receives). */
+  readonly targetCredentials: readonly string[];
   /** The protocol has a prepare step: sessions implement prepare() and execute(). */
   readonly prepares: boolean;
   /** A second connection whose target is down (nothing listens at its address). */
