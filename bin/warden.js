@@ -29,7 +29,7 @@ let main;
 if (process.env.WARDEN_FROM_SOURCE !== '1' && distIsFresh()) {
   ({ main } = await import('../dist/cli/main.js'));
 } else {
-  if (process.env.WARDEN_FROM_SOURCE !== '1') {
+  if (process.env.WARDEN_FROM_SOURCE !== '1' && process.env.WARDEN_QUIET_SOURCE !== '1') {
     // Not silent: a stale or missing build means what runs is not what `npm run build` checked.
     process.stderr.write('warden: dist/ is missing or older than src/ (run `npm run build`); running the sources through tsx\n');
   }

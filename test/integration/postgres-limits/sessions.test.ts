@@ -87,7 +87,7 @@ limits:
       gw,
       agentA,
       '53300',
-      /^too many connections for identity 'agent-a': 3 sessions open \(limits\.sessionsPerIdentity\)$/,
+      /^too many connections for identity 'agent-a(@[^']*)?': 3 sessions open \(limits\.sessionsPerIdentity\)$/,
     );
 
     const denied = await gw.running.gateway.audit.list({ type: 'session.denied' });
@@ -104,7 +104,7 @@ limits:
     assert.equal(rest.status, 429);
     const problem = (await rest.json()) as { code?: string; detail?: string };
     assert.equal(problem.code, 'WARDEN_TOO_MANY_CONNECTIONS');
-    assert.match(problem.detail ?? '', /too many connections for identity 'agent-a'/);
+    assert.match(problem.detail ?? '', /too many connections for identity 'agent-a(@[^']*)?'/);
     const deniedApi = (await gw.running.gateway.audit.list({ type: 'session.denied' })).filter(
       (r) => r.actor === 'agent-a',
     );
