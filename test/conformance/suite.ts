@@ -3,6 +3,7 @@
 // prepare and its execution), audit-write failure, target down, malformed input, oversized
 // pre-auth messages, handshake timeouts, session limits and state drift. One gateway for the
 // whole file; each check uses its own identities, so the checks do not see each other's state.
+// A check an engine declares in `knownGaps` (with the issue that closes it) runs as a TODO.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import {
@@ -16,6 +17,7 @@ import {
   recordingOf,
   revokeFromCli,
   sleep,
+  tryApproveFromCli,
 } from './control.js';
 import type { CheckId, ClientSession, ConformanceTarget, Outcome, Refusal, StartedGateway } from './target.js';
 
@@ -225,6 +227,18 @@ export function runConformance(t: ConformanceTarget): void {
         assert.equal(entries[2]!.data.review, third.reviewId);
       },
     );
+
+    check('selfApproval', 'review: a requester who is also a reviewer cannot approve their own request', async () => {
+      const token = await t.token('self-approver', ['agents', 'reviewers']);
+      const s = await openWith(token);
+      const before = await t.effects('reviewOp');
+      const r = assertRefused(await s.run('reviewOp'), 'review', t.codes.review);
+      assert.ok(r.reviewId);
+      const cli = await tryApproveFromCli(gw, r.reviewId, token);
+      assert.equal(cli.code, 1, `self-approval: exit ${cli.code} ${cli.stdout} ${cli.stderr}`);
+      assertRefused(await s.run('reviewOp'), 'review', t.codes.review);
+      assert.equal(await t.effects('reviewOp'), before, 'nothing ran on a self-approval');
+    });
 
     check(
       'hold',

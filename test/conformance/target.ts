@@ -43,6 +43,7 @@ export const CHECKS = [
   'allow',
   'mask',
   'review',
+  'selfApproval',
   'hold',
   'block',
   'expiry',
