@@ -21,7 +21,7 @@ import {
 } from './control.js';
 import type { CheckId, ClientSession, ConformanceTarget, Outcome, Refusal, StartedGateway } from './target.js';
 
-export const LIMITS = { sessionsPerIdentity: 3, handshakeTimeoutMs: 1000 };
+export const LIMITS = { sessionsPerIdentity: 3, handshakeTimeoutMs: 2000 };
 export const RULES = { block: 'conformance-block', review: 'conformance-review', hold: 'conformance-hold' };
 const BLOCK_MESSAGE = 'conformance says no';
 const HOLD_MS = 30_000;
