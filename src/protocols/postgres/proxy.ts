@@ -392,7 +392,7 @@ export class PgProxy {
     if (stmt.fresh && stmt.verdict) {
       // The decision made at Parse covers its first execution; the identity is re-checked.
       stmt.fresh = false;
-      if (this.identityLapsed()) return undefined;
+      if (this.session.identityProblem()) return this.refuseLapsed(stmt.text);
       this.bindDecided(stmt.verdict, stmt, b, frame);
       return undefined;
     }
@@ -432,7 +432,7 @@ export class PgProxy {
       return undefined;
     }
     const portal = found;
-    if (this.identityLapsed()) return undefined;
+    if (this.session.identityProblem()) return this.refuseLapsed(portal.statement.text);
     const ctx = this.newContext(portal.verdict, portal.statement.text);
     if (ctx.masker && isCopy(portal.verdict) && ctx.copies.length === 0) {
       const spec = copySpecOf(portal.statement.text);
@@ -487,7 +487,16 @@ export class PgProxy {
     for (const w of waiters) w();
   }
 
-  /** Expired or revoked since the last decision: refuse and end the session. */
+  /**
+   * An execution whose identity lapsed since its statement was decided: decided again, so the
+   * refusal is an audited operation like any other, and the session ends.
+   */
+  private refuseLapsed(text: string): Promise<void> | undefined {
+    const v = this.decide(text);
+    return v instanceof Promise ? v.then(() => undefined) : undefined;
+  }
+
+  /** Expired or revoked since the last decision (mid-stream): refuse and end the session. */
   private identityLapsed(): boolean {
     const problem = this.session.identityProblem();
     if (!problem) return false;
