@@ -24,6 +24,8 @@ export interface ParseOptions {
   baseDir: string;
   /** Environment for `${env:…}` references (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Resolve secret references only under these top-level keys (default: all). */
+  secretsIn?: readonly string[];
 }
 
 /** Parses and validates config text. Throws ConfigError listing every issue. */
@@ -34,7 +36,11 @@ export function parseConfig(text: string, opts: ParseOptions): LoadedConfig {
   if (issues.length > 0) throw new ConfigError(issues);
 
   const refIssues: ConfigIssue[] = [];
-  const raw = resolveReferences(yaml.value, { baseDir, env: opts.env ?? process.env }, refIssues);
+  const raw = resolveReferences(
+    yaml.value,
+    { baseDir, env: opts.env ?? process.env, ...(opts.secretsIn ? { only: opts.secretsIn } : {}) },
+    refIssues,
+  );
   for (const issue of refIssues) issues.push({ ...issue, line: yaml.lineOf(parsePath(issue.path)) });
 
   const config = validateConfig(raw, issues, yaml.lineOf);
@@ -43,7 +49,7 @@ export function parseConfig(text: string, opts: ParseOptions): LoadedConfig {
 }
 
 /** Reads and parses a config file. Throws WardenError WARDEN_CONFIG_UNREADABLE or ConfigError. */
-export async function loadConfigFile(path: string): Promise<LoadedConfig> {
+export async function loadConfigFile(path: string, opts: Pick<ParseOptions, 'secretsIn'> = {}): Promise<LoadedConfig> {
   const file = resolve(path);
   let text: string;
   try {
@@ -56,7 +62,7 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
     });
   }
   try {
-    return { ...parseConfig(text, { baseDir: dirname(file) }), path: file };
+    return { ...parseConfig(text, { baseDir: dirname(file), ...opts }), path: file };
   } catch (e) {
     if (e instanceof ConfigError) throw new ConfigError(e.issues, { file });
     throw e;

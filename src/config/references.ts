@@ -9,6 +9,10 @@ const REFERENCE = /\$\{([a-z]+):([^}]*)\}/g;
 export interface ReferenceContext {
   baseDir: string;
   env: NodeJS.ProcessEnv;
+  /** Top-level keys whose references are resolved (default: all). A reference elsewhere becomes
+   * '' and is not an issue: commands that need part of the config (e.g. `warden token`) do not
+   * need every connection's secret set. */
+  only?: readonly string[];
 }
 
 /** Returns a copy of `raw` with every reference in a string value replaced; problems go to `issues`. */
@@ -29,6 +33,7 @@ function walk(value: unknown, path: (string | number)[], ctx: ReferenceContext, 
 
 function resolveString(text: string, path: (string | number)[], ctx: ReferenceContext, issues: ConfigIssue[]): string {
   if (!text.includes('${')) return text;
+  if (ctx.only !== undefined && !ctx.only.includes(String(path[0]))) return text.replace(REFERENCE, '');
   return text.replace(REFERENCE, (ref: string, scheme: string, arg: string) => {
     const name = arg.trim();
     if (scheme === 'env') {

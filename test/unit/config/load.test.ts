@@ -261,3 +261,21 @@ notifications:
     assert.equal(config.connections.shop?.password, 'pg-pw');
   });
 });
+
+describe('secrets resolved only where a command needs them', () => {
+  const yaml = `
+identity: { dev: true }
+connections:
+  shop: { type: postgres, host: 127.0.0.1, password: "\${env:WARDEN_TEST_UNSET_SECRET}" }
+`;
+  it('a missing secret of a connection is an issue for the gateway, not for a command that reads identity only', () => {
+    assert.throws(() => parseConfig(yaml, { baseDir: '/tmp', env: {} }), /WARDEN_TEST_UNSET_SECRET/);
+    const loaded = parseConfig(yaml, { baseDir: '/tmp', env: {}, secretsIn: [] });
+    assert.equal(loaded.config.identity.dev, true);
+    assert.equal(loaded.config.connections.shop?.password, '');
+  });
+  it('references under the named keys are still resolved and checked', () => {
+    const withIdentity = parseConfig(yaml, { baseDir: '/tmp', env: { WARDEN_TEST_UNSET_SECRET: 's3' }, secretsIn: ['connections'] });
+    assert.equal(withIdentity.config.connections.shop?.password, 's3');
+  });
+});
