@@ -4,10 +4,16 @@
 // similar webhook URLs carry their credential in the path).
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
+import { displayText } from '../core/display-text.js';
 import type { AccessRequest, Review } from '../store/index.js';
 
 export type ReviewEvent = 'review.created' | 'review.approved' | 'review.denied' | 'review.expired' | 'review.executed';
-export type AccessEvent = 'access.requested' | 'access.approved' | 'access.denied' | 'access.revoked' | 'access.expired';
+export type AccessEvent =
+  | 'access.requested'
+  | 'access.approved'
+  | 'access.denied'
+  | 'access.revoked'
+  | 'access.expired';
 export type NotificationEvent = ReviewEvent | AccessEvent;
 
 export type Notification =
@@ -83,25 +89,88 @@ export class Notifier {
     let lastError = '';
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       try {
-        const res = await fetch(target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+        const res = await fetch(target.url, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
         await res.arrayBuffer().catch(() => undefined);
         if (res.ok) return;
         lastError = `HTTP ${res.status}`;
         // A 4xx other than 408/429 will not get better by retrying.
         if (res.status < 500 && res.status !== 408 && res.status !== 429) break;
       } catch (err) {
-        lastError = (err as Error).name === 'TimeoutError' ? 'timed out' : String((err as Error).cause ?? (err as Error).message);
+        lastError =
+          (err as Error).name === 'TimeoutError' ? 'timed out' : String((err as Error).cause ?? (err as Error).message);
       }
       if (attempt < this.attempts) await sleep(this.baseDelayMs * 2 ** (attempt - 1));
     }
-    this.opts.logger.warn({ webhook: originOf(target.url), event: n.event, error: lastError }, 'webhook delivery failed');
+    this.opts.logger.warn(
+      { webhook: originOf(target.url), event: n.event, error: lastError },
+      'webhook delivery failed',
+    );
   }
 }
 
-/** The JSON body: `{ event, review | request, at }`, `at` as an ISO timestamp. */
+/**
+ * The JSON body: `{ event, review | request, at, display }`, `at` as an ISO timestamp. The review or
+ * request fields are the exact data; `display` holds the fields a receiver would show a person,
+ * escaped by displayText (control, bidi and zero-width characters as `\x1b`, `\u202e`, …), so a
+ * receiver that shows `display` cannot be made to show text other than what the data holds.
+ */
 export function jsonPayload(n: Notification): Record<string, unknown> {
   const at = new Date(n.at).toISOString();
-  return 'review' in n ? { event: n.event, review: reviewForNotification(n.review), at } : { event: n.event, request: n.request, at };
+  if ('review' in n) {
+    const review = reviewForNotification(n.review);
+    return { event: n.event, review, at, display: reviewDisplay(review) };
+  }
+  return { event: n.event, request: n.request, at, display: accessDisplay(n.request) };
+}
+
+export interface ReviewDisplay {
+  text: string;
+  requester: string;
+  connection: string;
+  rules: string[];
+  reasons: string[];
+  approvals: string[];
+}
+
+export interface AccessDisplay {
+  requester: string;
+  connection: string;
+  reason: string;
+  approvals: string[];
+}
+
+function reviewDisplay(r: Omit<Review, 'params'>): ReviewDisplay {
+  return {
+    text: displayText(r.text),
+    requester: displayText(r.requester.sub),
+    connection: displayText(r.connection),
+    rules: r.rules.map(displayText),
+    reasons: r.reasons.map((x) => displayText(reasonText(x))),
+    approvals: r.approvals.map((a) => displayText(a.sub)),
+  };
+}
+
+function accessDisplay(a: AccessRequest): AccessDisplay {
+  return {
+    requester: displayText(a.sub),
+    connection: displayText(a.connection),
+    reason: displayText(a.reason),
+    approvals: a.approvals.map((x) => displayText(x.sub)),
+  };
+}
+
+/** A stored reason (`{ rule?, message }`) as one string. */
+function reasonText(x: unknown): string {
+  if (x && typeof x === 'object' && 'message' in x) {
+    const { rule, message } = x as { rule?: unknown; message?: unknown };
+    return typeof rule === 'string' && rule ? `${rule}: ${String(message)}` : String(message);
+  }
+  return typeof x === 'string' ? x : JSON.stringify(x);
 }
 
 /**
@@ -114,11 +183,25 @@ function reviewForNotification(r: Review): Omit<Review, 'params'> {
   return r.kind === 'sql' ? { ...rest, text: r.normalized } : { ...rest, text: clip(r.text, 2000) };
 }
 
-/** Slack incoming-webhook text (also understood by Mattermost and Rocket.Chat). */
+/**
+ * Slack incoming-webhook text (also understood by Mattermost and Rocket.Chat). The whole text goes
+ * through displayText (control, bidi and zero-width characters shown as escapes) and Slack's own
+ * escaping of `&`, `<`, `>`, so an operation, reason or name cannot hide itself, fake a line, or
+ * become a link or an `@channel` mention.
+ */
 export function slackText(n: Notification): string {
+  return slackEscape(displayText(slackLine(n)));
+}
+
+/** https://api.slack.com/reference/surfaces/formatting#escaping */
+function slackEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function slackLine(n: Notification): string {
   if ('review' in n) {
     const r = reviewForNotification(n.review);
-    const op = `\`${clip(r.text.replace(/\s+/g, ' '), 300).replace(/`/g, "'")}\``;
+    const op = `\`${clip(r.text.replace(/[ \t\n]+/g, ' '), 300).replace(/`/g, "'")}\``;
     const who = `${r.requester.sub} on ${r.connection}`;
     switch (n.event) {
       case 'review.created':

@@ -19,7 +19,11 @@ export class ApiClient {
 
   static from(opts: ClientOptions): ApiClient {
     const token = opts.token ?? process.env.WARDEN_TOKEN;
-    if (!token) throw new CliExit(2, 'warden: no token: pass --token or set WARDEN_TOKEN (e.g. export WARDEN_TOKEN=$(warden token --sub me --groups admins))');
+    if (!token)
+      throw new CliExit(
+        2,
+        'warden: no token: pass --token or set WARDEN_TOKEN (e.g. export WARDEN_TOKEN=$(warden token --sub me --groups admins))',
+      );
     return new ApiClient(resolveGateway(opts.gateway), token);
   }
 
@@ -35,7 +39,10 @@ export class ApiClient {
     if (!res.ok) {
       const p = data as { detail?: string; title?: string; code?: string } | null;
       const msg = p && typeof p === 'object' ? (p.detail ?? p.title ?? res.statusText) : String(data);
-      throw new CliExit(res.status === 400 ? 2 : 1, `warden: ${msg}${p && typeof p === 'object' && p.code ? ` (${p.code})` : ''}`);
+      throw new CliExit(
+        res.status === 400 ? 2 : 1,
+        `warden: ${msg}${p && typeof p === 'object' && p.code ? ` (${p.code})` : ''}`,
+      );
     }
     return data as T;
   }
@@ -44,11 +51,17 @@ export class ApiClient {
     try {
       return await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {
-      throw new CliExit(1, `warden: cannot reach the gateway at ${this.baseUrl} (${(err as Error).cause ?? (err as Error).message})`);
+      throw new CliExit(
+        1,
+        `warden: cannot reach the gateway at ${this.baseUrl} (${(err as Error).cause ?? (err as Error).message})`,
+      );
     }
   }
 }

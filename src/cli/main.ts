@@ -1,5 +1,6 @@
 // `warden` command line. Exit codes: 0 ok, 1 operation refused or failed, 2 usage or config error.
 import { Command, CommanderError } from 'commander';
+import { displayLines, displayText } from '../core/display-text.js';
 import { WardenError } from '../core/errors.js';
 import { registerAccess } from './commands/access.js';
 import { registerAudit } from './commands/audit.js';
@@ -55,9 +56,12 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** Error texts can quote input or a server's answer: shown escaped (a CliExit is one line; others keep their lines). */
+const safeLines = (s: string) => displayLines(s).join('\n');
+
 function exitCodeFor(err: unknown): number {
   if (err instanceof CliExit) {
-    if (err.message) process.stderr.write(`${err.message}\n`);
+    if (err.message) process.stderr.write(`${displayText(err.message)}\n`);
     return err.code;
   }
   if (err instanceof CommanderError) {
@@ -65,14 +69,14 @@ function exitCodeFor(err: unknown): number {
     return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof WardenError) {
-    process.stderr.write(`warden: ${err.message}\n`);
+    process.stderr.write(`warden: ${safeLines(err.message)}\n`);
     return err.code === 'WARDEN_CONFIG_INVALID' ||
       err.code === 'WARDEN_CONFIG_UNREADABLE' ||
       err.code === 'WARDEN_USAGE'
       ? 2
       : 1;
   }
-  process.stderr.write(`warden: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`warden: ${safeLines(err instanceof Error ? err.message : String(err))}\n`);
   if (process.env.WARDEN_DEBUG) console.error(err);
   return 1;
 }

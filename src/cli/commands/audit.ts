@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { AuditRecord as AuditEntry } from '../../audit/index.js';
+import { displayJson, displayText } from '../../core/display-text.js';
 import { ApiClient, type ClientOptions } from '../client.js';
 import { CliExit } from '../exit.js';
 import { withClient } from '../options.js';
@@ -27,7 +28,7 @@ export function registerAudit(program: Command): void {
       }
       throw new CliExit(
         1,
-        `audit chain BROKEN at entry #${v.firstBad?.seq} (${v.firstBad?.id}): ${v.firstBad?.reason}; ${v.checked} entries checked`,
+        `audit chain BROKEN at entry #${v.firstBad?.seq} (${displayText(String(v.firstBad?.id))}): ${displayText(String(v.firstBad?.reason))}; ${v.checked} entries checked`,
       );
     }
     const q = new URLSearchParams({ limit: String(Number(opts.limit) || 200) });
@@ -37,14 +38,16 @@ export function registerAudit(program: Command): void {
       for (const e of entries) process.stdout.write(`${JSON.stringify(e)}\n`);
       return;
     }
+    // One line per entry: the operation text as a JSON string and other data as JSON, both
+    // through displayJson (JSON leaves bidi, zero-width, DEL and C1 raw); names through displayText.
     for (const e of entries) {
       const d = e.data;
       const what =
         e.type === 'operation'
-          ? `${d.effect} ${d.kind} ${JSON.stringify(d.text)}${Array.isArray(d.rules) && d.rules.length ? ` rules=${d.rules.join(',')}` : ''}`
-          : JSON.stringify(d);
+          ? `${displayText(String(d.effect))} ${displayText(String(d.kind))} ${displayJson(d.text)}${Array.isArray(d.rules) && d.rules.length ? ` rules=${displayText(d.rules.join(','))}` : ''}`
+          : displayJson(d);
       process.stdout.write(
-        `#${e.seq} ${new Date(e.at).toISOString()} ${e.type} ${e.actor ?? '-'} ${e.connection ?? '-'} ${what}\n`,
+        `#${e.seq} ${new Date(e.at).toISOString()} ${displayText(String(e.type))} ${displayText(e.actor ?? '-')} ${displayText(e.connection ?? '-')} ${what}\n`,
       );
     }
   });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { checkConfigFile } from '../../config/index.js';
+import { displayLines } from '../../core/display-text.js';
 import { CliExit } from '../exit.js';
 import { withConfig } from '../options.js';
 
@@ -9,13 +10,20 @@ export function registerCheck(program: Command): void {
       const result = await checkConfigFile(opts.config);
       if (result.ok) {
         // One line: "<file> is valid; listen: …; connections: …; …"
-        process.stdout.write(`${result.summary.split('\n').map((l) => l.trim()).join('; ')}\n`);
+        process.stdout.write(
+          `${result.summary
+            .split('\n')
+            .map((l) => l.trim())
+            .join('; ')}\n`,
+        );
         return;
       }
       if (result.issues.length === 1 && !result.issues[0]!.path) {
         throw new CliExit(2, `warden: ${result.issues[0]!.message}`);
       }
-      for (const issue of result.issues) process.stderr.write(`${opts.config}: ${issue.path}: ${issue.message}\n`);
+      for (const issue of result.issues) {
+        process.stderr.write(`${displayLines(`${opts.config}: ${issue.path}: ${issue.message}`).join('\n')}\n`);
+      }
       throw new CliExit(2, `${result.issues.length} error${result.issues.length === 1 ? '' : 's'} in ${opts.config}`);
     },
   );

@@ -114,7 +114,13 @@ function serveClient(client: Socket, opts: TokenProxyOptions, sockets: Set<Socke
 }
 
 /** Open the gateway, authenticate with the token, then pipe both ways. */
-async function relay(client: Socket, params: Record<string, string>, early: Buffer, opts: TokenProxyOptions, sockets: Set<Socket>): Promise<void> {
+async function relay(
+  client: Socket,
+  params: Record<string, string>,
+  early: Buffer,
+  opts: TokenProxyOptions,
+  sockets: Set<Socket>,
+): Promise<void> {
   client.pause();
   const held = Buffer.from(early); // anything the client sent after its StartupMessage
   const gw = await openGateway(opts);
@@ -142,7 +148,13 @@ async function relay(client: Socket, params: Record<string, string>, early: Buff
             continue;
           }
           if (subtype !== AuthCode.Ok) {
-            client.end(writeErrorResponse(w, { severity: 'FATAL', code: '28000', message: 'warden connect: the gateway asked for an unsupported authentication method' }).flush());
+            client.end(
+              writeErrorResponse(w, {
+                severity: 'FATAL',
+                code: '28000',
+                message: 'warden connect: the gateway asked for an unsupported authentication method',
+              }).flush(),
+            );
             gw.destroy();
             return;
           }
@@ -159,7 +171,13 @@ async function relay(client: Socket, params: Record<string, string>, early: Buff
         return;
       }
     } catch {
-      client.end(writeErrorResponse(w, { severity: 'FATAL', code: '08P01', message: 'warden connect: bad message from the gateway' }).flush());
+      client.end(
+        writeErrorResponse(w, {
+          severity: 'FATAL',
+          code: '08P01',
+          message: 'warden connect: bad message from the gateway',
+        }).flush(),
+      );
       gw.destroy();
     }
   };
@@ -173,7 +191,11 @@ function openGateway(opts: TokenProxyOptions): Promise<Socket> {
     raw.setNoDelay(true);
     const fail = (err: Error) => {
       raw.destroy();
-      reject(new Error(`cannot reach the gateway at ${opts.gatewayHost}:${opts.gatewayPort} (${(err as NodeJS.ErrnoException).code ?? err.message})`));
+      reject(
+        new Error(
+          `cannot reach the gateway at ${opts.gatewayHost}:${opts.gatewayPort} (${(err as NodeJS.ErrnoException).code ?? err.message})`,
+        ),
+      );
     };
     raw.once('error', fail);
     raw.once('connect', () => {
@@ -189,7 +211,11 @@ function openGateway(opts: TokenProxyOptions): Promise<Socket> {
           fail(new Error('the gateway does not offer TLS'));
           return;
         }
-        const tls = tlsConnect({ socket: raw, servername: opts.gatewayHost, ...(opts.gatewayCa ? { ca: opts.gatewayCa } : {}) });
+        const tls = tlsConnect({
+          socket: raw,
+          servername: opts.gatewayHost,
+          ...(opts.gatewayCa ? { ca: opts.gatewayCa } : {}),
+        });
         tls.once('error', fail);
         tls.once('secureConnect', () => {
           tls.off('error', fail);
@@ -219,7 +245,8 @@ export function resolveGatewayPg(explicit: string | undefined, configFile: strin
   }
   address ??= DEFAULT_GATEWAY_PG;
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
-  if (!m || Number(m[2]) > 65535) throw new CliExit(2, `warden connect: --gateway-pg: expected HOST:PORT, got ${address}`);
+  if (!m || Number(m[2]) > 65535)
+    throw new CliExit(2, `warden connect: --gateway-pg: expected HOST:PORT, got ${address}`);
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
@@ -230,33 +257,48 @@ export function registerConnect(program: Command): void {
       .description('local listener that adds your token, so unmodified clients (psql) connect without handling tokens')
       .argument('<connection>', 'connection name (the database name clients use is ignored)')
       .option('--port <port>', 'local port on 127.0.0.1', '5433')
-      .option('--gateway-pg <host:port>', `the gateway's PostgreSQL front door (default: listen.postgres of the config, else ${DEFAULT_GATEWAY_PG})`)
+      .option(
+        '--gateway-pg <host:port>',
+        `the gateway's PostgreSQL front door (default: listen.postgres of the config, else ${DEFAULT_GATEWAY_PG})`,
+      )
       .option('--gateway-ca <file>', 'CA certificate (PEM) for a gateway that is not on loopback')
       .option('--token <token>', 'identity token (env WARDEN_TOKEN)'),
-  ).action(async (connection: string, opts: { config: string; port: string; gatewayPg?: string; gatewayCa?: string; token?: string }) => {
-    const token = opts.token ?? process.env.WARDEN_TOKEN;
-    if (!token) throw new CliExit(2, 'warden: no token: pass --token or set WARDEN_TOKEN');
-    const port = Number(opts.port);
-    if (!/^\d+$/.test(opts.port) || port > 65535) throw new CliExit(2, `warden connect: --port: not a port: ${opts.port}`);
-    const gateway = resolveGatewayPg(opts.gatewayPg, opts.config);
-    let proxy: TokenProxy;
-    try {
-      proxy = await startTokenProxy({
-        connection,
-        token,
-        gatewayHost: gateway.host,
-        gatewayPort: gateway.port,
-        port,
-        ...(opts.gatewayCa ? { gatewayCa: readFileSync(opts.gatewayCa, 'utf8') } : {}),
-      });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') throw new CliExit(2, `warden connect: port 127.0.0.1:${port} is already in use; choose another with --port N`);
-      throw err;
-    }
-    process.stderr.write(`warden connect: 127.0.0.1:${proxy.port} → gateway ${gateway.host}:${gateway.port}, connection ${connection}; Ctrl-C to stop\n`);
-    process.stdout.write(`psql -h 127.0.0.1 -p ${proxy.port} ${connection}\n`);
-    await waitForSignal();
-    await proxy.close();
-  });
+  ).action(
+    async (
+      connection: string,
+      opts: { config: string; port: string; gatewayPg?: string; gatewayCa?: string; token?: string },
+    ) => {
+      const token = opts.token ?? process.env.WARDEN_TOKEN;
+      if (!token) throw new CliExit(2, 'warden: no token: pass --token or set WARDEN_TOKEN');
+      const port = Number(opts.port);
+      if (!/^\d+$/.test(opts.port) || port > 65535)
+        throw new CliExit(2, `warden connect: --port: not a port: ${opts.port}`);
+      const gateway = resolveGatewayPg(opts.gatewayPg, opts.config);
+      let proxy: TokenProxy;
+      try {
+        proxy = await startTokenProxy({
+          connection,
+          token,
+          gatewayHost: gateway.host,
+          gatewayPort: gateway.port,
+          port,
+          ...(opts.gatewayCa ? { gatewayCa: readFileSync(opts.gatewayCa, 'utf8') } : {}),
+        });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE')
+          throw new CliExit(
+            2,
+            `warden connect: port 127.0.0.1:${port} is already in use; choose another with --port N`,
+          );
+        throw err;
+      }
+      process.stderr.write(
+        `warden connect: 127.0.0.1:${proxy.port} → gateway ${gateway.host}:${gateway.port}, connection ${connection}; Ctrl-C to stop\n`,
+      );
+      process.stdout.write(`psql -h 127.0.0.1 -p ${proxy.port} ${connection}\n`);
+      await waitForSignal();
+      await proxy.close();
+    },
+  );
 }

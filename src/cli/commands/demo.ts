@@ -13,7 +13,9 @@ const STEP_TEXT: Record<DemoStep, string> = {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run a complete gateway on embedded defaults (embedded PostgreSQL with sample data, dev issuer, sample policy) and print ready-to-paste commands')
+    .description(
+      'run a complete gateway on embedded defaults (embedded PostgreSQL with sample data, dev issuer, sample policy) and print ready-to-paste commands',
+    )
     .option('--dir <path>', 'demo folder (store, recordings, keys, database files)', DEMO_DEFAULTS.dir)
     .option('--api-port <port>', 'REST API port (0 = any free port)', port, DEMO_DEFAULTS.apiPort)
     .option('--pg-port <port>', 'PostgreSQL front door port (0 = any free port)', port, DEMO_DEFAULTS.pgPort)
@@ -37,7 +39,10 @@ export function registerDemo(program: Command): void {
         if (lineOpen) err.write(' failed\n');
         if (isWardenError(e, 'WARDEN_USAGE') && e.detail.which) {
           const flag = e.detail.which === 'api' ? '--api-port' : '--pg-port';
-          throw new CliExit(2, `warden demo: ${e.message}; stop what uses it or choose another port with ${flag} N (0 = any free port)`);
+          throw new CliExit(
+            2,
+            `warden demo: ${e.message}; stop what uses it or choose another port with ${flag} N (0 = any free port)`,
+          );
         }
         throw e;
       }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { displayText } from '../../core/display-text.js';
 import { parseDuration } from '../../core/duration.js';
 import { ApiClient, type ClientOptions } from '../client.js';
 import { CliExit } from '../exit.js';
@@ -42,7 +43,7 @@ export function registerExec(program: Command): void {
 
 async function waitForApproval(api: ApiClient, reviewId: string, ms: number): Promise<void> {
   process.stderr.write(
-    `approval required: review ${reviewId}; waiting (an approver runs: warden reviews approve ${reviewId})…\n`,
+    `approval required: review ${displayText(reviewId)}; waiting (an approver runs: warden reviews approve ${displayText(reviewId)})…\n`,
   );
   const deadline = Date.now() + ms;
   for (;;) {
@@ -72,14 +73,17 @@ export function printExec(res: ExecResponse, json: boolean): void {
     return;
   }
   if (res.outcome === 'review') {
-    process.stderr.write(`${res.message ?? `approval required: review ${res.reviewId}`}\n`);
+    // Messages can quote the operation or the database's error text: shown escaped, one line.
+    process.stderr.write(`${displayText(res.message ?? `approval required: review ${res.reviewId}`)}\n`);
     if (res.reviewId)
-      process.stderr.write(`an approver runs: warden reviews approve ${res.reviewId}   (or re-run with --wait)\n`);
+      process.stderr.write(
+        `an approver runs: warden reviews approve ${displayText(res.reviewId)}   (or re-run with --wait)\n`,
+      );
     return;
   }
   if (res.outcome !== 'ok') {
     process.stderr.write(
-      `${res.message ?? res.outcome}${res.sqlstate && res.outcome === 'error' ? ` (SQLSTATE ${res.sqlstate})` : ''}\n`,
+      `${displayText(`${res.message ?? res.outcome}${res.sqlstate && res.outcome === 'error' ? ` (SQLSTATE ${res.sqlstate})` : ''}`)}\n`,
     );
     return;
   }
@@ -98,7 +102,7 @@ export function printExec(res: ExecResponse, json: boolean): void {
       );
     } else if (r.command) {
       process.stdout.write(
-        `${r.command}${/^(INSERT|UPDATE|DELETE|MERGE|SELECT|COPY|MOVE|FETCH)$/.test(r.command) ? ` ${count}` : ''}\n`,
+        `${displayText(r.command)}${/^(INSERT|UPDATE|DELETE|MERGE|SELECT|COPY|MOVE|FETCH)$/.test(r.command) ? ` ${count}` : ''}\n`,
       );
     }
   }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { displayText as t } from '../../core/display-text.js';
 import { ApiClient, type ClientOptions } from '../client.js';
 import { CliExit } from '../exit.js';
 import { withClient } from '../options.js';
@@ -47,8 +48,8 @@ export function registerRevoke(program: Command): void {
       ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
     });
     if (opts.json) return void process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-    const what = r.kind === 'sub' ? `every token of subject ${r.value}` : `token ${r.value}`;
-    process.stdout.write(`revoked ${what} (issuer ${r.issuer ?? 'any'})\n`);
+    const what = r.kind === 'sub' ? `every token of subject ${t(r.value)}` : `token ${t(r.value)}`;
+    process.stdout.write(`revoked ${what} (issuer ${t(r.issuer ?? 'any')})\n`);
   });
 
   revoke

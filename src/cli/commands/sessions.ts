@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { displayText as t } from '../../core/display-text.js';
 import { formatTimeline, readRecording, replayAsciicast } from '../../recording/index.js';
 import { ApiClient, type ClientOptions } from '../client.js';
 import { withClient } from '../options.js';
@@ -21,25 +22,54 @@ interface SessionRow {
 
 export function registerSessions(program: Command): void {
   const sessions = program.command('sessions').description('recorded sessions');
-  withClient(sessions.command('list', { isDefault: true }).description('list recent sessions').option('--limit <n>', 'how many', '50')).action(
-    async (opts: ClientOptions & { limit: string }) => {
+  withClient(
+    sessions
+      .command('list', { isDefault: true })
+      .description('list recent sessions')
+      .option('--limit <n>', 'how many', '50'),
+  ).action(async (opts: ClientOptions & { limit: string }) => {
+    const api = ApiClient.from(opts);
+    const { sessions: rows } = await api.request<{ sessions: SessionRow[] }>(
+      'GET',
+      `/api/v1/sessions?limit=${Number(opts.limit) || 50}`,
+    );
+    if (opts.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    process.stdout.write(
+      table(
+        ['ID', 'CONNECTION', 'WHO', 'STARTED', 'OPS', 'ENDED'],
+        rows.map((s) => [
+          s.id,
+          `${s.connection} (${s.connectionType})`,
+          s.sub,
+          new Date(s.startedAt).toISOString(),
+          String(s.operations),
+          s.endedAt ? (s.endReason ?? 'ended') : 'open',
+        ]),
+      ),
+    );
+  });
+  withClient(sessions.command('show').description('show one session and its timeline').argument('<id>')).action(
+    async (id: string, opts: ClientOptions) => {
       const api = ApiClient.from(opts);
-      const { sessions: rows } = await api.request<{ sessions: SessionRow[] }>('GET', `/api/v1/sessions?limit=${Number(opts.limit) || 50}`);
-      if (opts.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      const { session } = await api.request<{ session: SessionRow }>(
+        'GET',
+        `/api/v1/sessions/${encodeURIComponent(id)}`,
+      );
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(session, null, 2)}\n`);
       process.stdout.write(
-        table(
-          ['ID', 'CONNECTION', 'WHO', 'STARTED', 'OPS', 'ENDED'],
-          rows.map((s) => [s.id, `${s.connection} (${s.connectionType})`, s.sub, new Date(s.startedAt).toISOString(), String(s.operations), s.endedAt ? (s.endReason ?? 'ended') : 'open']),
-        ),
+        [
+          `session ${t(session.id)}`,
+          `  connection ${t(session.connection)} (${t(session.connectionType)})`,
+          `  who        ${t(session.sub)}`,
+          `  started    ${new Date(session.startedAt).toISOString()}`,
+          `  ended      ${session.endedAt ? `${new Date(session.endedAt).toISOString()} (${t(session.endReason ?? '')})` : 'open'}`,
+          `  operations ${session.operations}`,
+          `  format     ${t(session.format)}`,
+          '',
+        ].join('\n'),
       );
     },
   );
-  withClient(sessions.command('show').description('show one session and its timeline').argument('<id>')).action(async (id: string, opts: ClientOptions) => {
-    const api = ApiClient.from(opts);
-    const { session } = await api.request<{ session: SessionRow }>('GET', `/api/v1/sessions/${encodeURIComponent(id)}`);
-    if (opts.json) return void process.stdout.write(`${JSON.stringify(session, null, 2)}\n`);
-    process.stdout.write(`session ${session.id}\n  connection ${session.connection} (${session.connectionType})\n  who        ${session.sub}\n  started    ${new Date(session.startedAt).toISOString()}\n  ended      ${session.endedAt ? `${new Date(session.endedAt).toISOString()} (${session.endReason ?? ''})` : 'open'}\n  operations ${session.operations}\n  format     ${session.format}\n`);
-  });
 
   withClient(
     program
@@ -58,10 +88,15 @@ export function registerSessions(program: Command): void {
       const path = join(dir, session.format === 'asciicast' ? 'session.cast' : 'session.jsonl');
       await writeFile(path, Buffer.from(await res.arrayBuffer()));
       if (session.format === 'asciicast') {
-        await replayAsciicast(path, process.stdout, { speed: Number(opts.speed) || 1, maxIdle: Number(opts.maxIdle) || 2 });
+        await replayAsciicast(path, process.stdout, {
+          speed: Number(opts.speed) || 1,
+          maxIdle: Number(opts.maxIdle) || 2,
+        });
       } else {
         const rec = await readRecording(path);
-        if (rec.format === 'jsonl') process.stdout.write(formatTimeline(rec.events));
+        // One line per event; the recorded texts are escaped (an asciicast replay above is a
+        // terminal recording: its control sequences are the content, replayed as recorded).
+        if (rec.format === 'jsonl') process.stdout.write(formatTimeline(rec.events).split('\n').map(t).join('\n'));
       }
     } finally {
       await rm(dir, { recursive: true, force: true });

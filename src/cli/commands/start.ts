@@ -7,7 +7,11 @@ export function registerStart(program: Command): void {
   withConfig(program.command('start').description('run the gateway')).action(async (opts: { config: string }) => {
     const { config } = await loadConfigFile(opts.config);
     const running = await startGateway(config, { defaultMetrics: true });
-    process.stderr.write(`warden: listening ${Object.entries(running.ports).map(([k, v]) => `${k}=${v}`).join(' ')} (api ${running.apiUrl})\n`);
+    process.stderr.write(
+      `warden: listening ${Object.entries(running.ports)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')} (api ${running.apiUrl})\n`,
+    );
     await waitForSignal();
     await running.close();
   });

@@ -15,7 +15,11 @@ export function registerToken(program: Command): void {
       .option('--ttl <duration>', 'lifetime, e.g. 15m'),
   ).action(async (opts: { config: string; sub: string; groups: string; ttl?: string }) => {
     const { config } = await loadConfigFile(opts.config);
-    if (!config.identity.dev) throw new CliExit(2, 'warden: the dev issuer is off (identity.dev: false); tokens come from your identity provider');
+    if (!config.identity.dev)
+      throw new CliExit(
+        2,
+        'warden: the dev issuer is off (identity.dev: false); tokens come from your identity provider',
+      );
     let ttlMs: number;
     try {
       ttlMs = parseDuration(opts.ttl ?? config.identity.devTokenTtl);
@@ -23,7 +27,10 @@ export function registerToken(program: Command): void {
       throw new CliExit(2, `warden: --ttl: ${(err as Error).message}`);
     }
     const issuer = await DevIssuer.load(config.dataDir, `http://${config.listen.api}/dev`);
-    const groups = opts.groups.split(',').map((g) => g.trim()).filter(Boolean);
+    const groups = opts.groups
+      .split(',')
+      .map((g) => g.trim())
+      .filter(Boolean);
     process.stdout.write(`${await issuer.mint({ sub: opts.sub, groups, ttlMs })}\n`);
   });
 }
