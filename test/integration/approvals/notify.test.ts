@@ -137,7 +137,7 @@ describe('webhook notifications', () => {
     const attack =
       'delete from audit_notes /* \x1b[2K\r  operation  sql: select 1 */ \u202eelbat\u202c\u200b\u2028\u009b2J <!channel> <https://evil.example|ok>';
     const agent = who('agent-\x1b[31mred', ['agents']);
-    const op = sqlOp(agent, attack);
+    const op = sqlOp(agent, attack) as ReturnType<typeof sqlOp> & { kind: 'sql'; normalized: string };
     const t = await env.approvals.createReview(op, reviewDecision());
     const r = await env.approvals.requestAccess(
       who('olivia', ['oncall']),
