@@ -173,7 +173,12 @@ describe('warden CLI and Slack show control characters escaped', () => {
   });
 
   it('the Slack text from the real gateway has no raw control byte', async () => {
-    await gw.running.gateway.approvals.notifier.drain();
+    // Deliveries are in the background: wait for the alias review's and the access request's.
+    const arrived = () =>
+      slack.some((x) => x.text.includes('as "')) && slack.some((x) => x.event === 'access.requested');
+    for (let i = 0; i < 100 && !arrived(); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const created = slack.filter((s) => s.event === 'review.created');
     assert.ok(created.length >= 1, `deliveries: ${slack.map((s) => s.event).join(', ')}`);
     for (const s of slack) {
