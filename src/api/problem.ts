@@ -50,6 +50,8 @@ function titleFor(status: number): string {
       403: 'Forbidden',
       404: 'Not Found',
       409: 'Conflict',
+      413: 'Payload Too Large',
+      421: 'Misdirected Request',
       429: 'Too Many Requests',
       502: 'Bad Gateway',
       503: 'Service Unavailable',

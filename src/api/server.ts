@@ -5,10 +5,13 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Gateway } from '../gateway/index.js';
 import type { DevIssuer } from '../identity/index.js';
-import { authHook } from './auth.js';
+import { PUBLIC_BODY_LIMIT, requestGate } from './auth.js';
+import { useDepthLimitedJson } from './json-body.js';
+import { mcpChallenge } from './mcp/metadata.js';
 import { registerMcp } from './mcp/route.js';
 import { API_PREFIX, openApiOptions } from './openapi.js';
 import { problem, problemFromError, sendProblem } from './problem.js';
+import { publicOrigin } from './public-origin.js';
 import { registerAccessRoutes } from './routes/access.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerConnectionRoutes } from './routes/connections.js';
@@ -38,6 +41,21 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   // logs would carry Authorization headers.
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
+  useDepthLimitedJson(app);
+  const origin = publicOrigin(gw.config, () => app.server.address());
+  if (origin.onlyLoopback)
+    gw.logger.warn(
+      'listen.api is a wildcard address and listen.publicUrl is not set: the API answers only loopback Host names',
+    );
+  // Before any body is read: Host allow-list, then the bearer token (routes opt out by config).
+  app.addHook(
+    'onRequest',
+    requestGate(gw, {
+      origin,
+      mcpChallenge: (error) => mcpChallenge(origin, error),
+      metricsToken: gw.config.metrics?.token,
+    }),
+  );
   // Before any route: the plugin collects every route's schema into the document.
   await app.register(swagger, openApiOptions(VERSION));
   for (const s of SCHEMAS) app.addSchema(s);
@@ -56,23 +74,28 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     sendProblem(reply, problem(404, 'Not Found', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
 
-  app.get('/healthz', async () => ({ ok: true, sessions: gw.sessions.size }));
-  app.get('/metrics', async (_req, reply) => {
-    reply.type(gw.metrics.registry.contentType);
-    return gw.metrics.registry.metrics();
-  });
+  const publicRoute = { config: { auth: 'public' as const }, bodyLimit: PUBLIC_BODY_LIMIT };
+  const probeRoute = { config: { auth: 'public' as const, anyHost: true }, bodyLimit: PUBLIC_BODY_LIMIT };
+  app.get('/healthz', probeRoute, async () => ({ ok: true, sessions: gw.sessions.size }));
+  app.get(
+    '/metrics',
+    { config: { auth: 'metrics', anyHost: true }, bodyLimit: PUBLIC_BODY_LIMIT },
+    async (_req, reply) => {
+      reply.type(gw.metrics.registry.contentType);
+      return gw.metrics.registry.metrics();
+    },
+  );
 
   const dev = opts.devIssuer;
   if (dev) {
-    app.get('/dev/.well-known/openid-configuration', async () => dev.discoveryDocument());
-    app.get('/dev/jwks.json', async () => dev.jwks());
+    app.get('/dev/.well-known/openid-configuration', publicRoute, async () => dev.discoveryDocument());
+    app.get('/dev/jwks.json', publicRoute, async () => dev.jwks());
   }
 
-  registerMcp(app, gw, { devIssuer: dev ?? null, version: VERSION });
+  registerMcp(app, gw, { devIssuer: dev ?? null, version: VERSION, origin });
 
   await app.register(
     async (v1) => {
-      v1.addHook('onRequest', authHook(gw, 'Bearer realm="warden"'));
       v1.get(
         '/openapi.json',
         {

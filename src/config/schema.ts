@@ -11,12 +11,36 @@ const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, "expected a duration such
 const groupList = z.array(z.string().min(1));
 const nameList = z.array(z.string().min(1));
 
+/** An origin only (scheme, host, optional port): the MCP metadata appends its own paths to it. */
+const publicUrl = z
+  .string()
+  .url()
+  .transform((v, ctx) => {
+    const u = new URL(v);
+    const originOnly = (u.pathname === '/' || u.pathname === '') && !u.search && !u.hash && !u.username && !u.password;
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || !originOnly) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected an http(s) origin without path, e.g. https://warden.example.com',
+      });
+      return z.NEVER;
+    }
+    return u.origin;
+  });
+
 export const listenSchema = z.strictObject({
   api: hostPort.default('127.0.0.1:8080'),
   postgres: hostPort.optional(),
   mysql: hostPort.optional(),
   ssh: hostPort.optional(),
   http: hostPort.optional(),
+  /** The gateway's public base URL: MCP metadata is built from it, and its host is allowed as `Host`. */
+  publicUrl: publicUrl.optional(),
+});
+
+/** `/metrics`: public unless a token is set (then `Authorization: Bearer <token>`). */
+export const metricsSchema = z.strictObject({
+  token: z.string().min(16, 'a metrics token has at least 16 characters').optional(),
 });
 
 export const tlsSchema = z.strictObject({
@@ -133,6 +157,7 @@ export const webhookSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   listen: listenSchema.default({ api: '127.0.0.1:8080' }),
+  metrics: metricsSchema.optional(),
   tls: tlsSchema.optional(),
   store: z
     .string()

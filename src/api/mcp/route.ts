@@ -1,19 +1,21 @@
-// /mcp (Streamable HTTP) and its RFC 9728 metadata. Every request carries a bearer token,
-// verified like any front door's; a session belongs to the subject that opened it.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// /mcp (Streamable HTTP) and its RFC 9728 metadata. The request gate (auth.ts) verified this
+// request's bearer token before its body was read; a session belongs to the principal (issuer,
+// sub) that opened it, and each call acts with its own token's identity.
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { Identity } from '../../core/types.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Gateway } from '../../gateway/index.js';
 import type { DevIssuer } from '../../identity/index.js';
-import { bearerToken } from '../auth.js';
-import { problem, problemFromError, sendProblem } from '../problem.js';
-import { METADATA_PATH, mcpChallenge, protectedResourceMetadata } from './metadata.js';
+import { bearerToken, PUBLIC_BODY_LIMIT } from '../auth.js';
+import { problem, sendProblem } from '../problem.js';
+import type { PublicOrigin } from '../public-origin.js';
+import { METADATA_PATH, protectedResourceMetadata } from './metadata.js';
 import { McpSessions } from './sessions.js';
 import { buildMcpServer } from './tools.js';
 
 export interface McpOptions {
   devIssuer?: DevIssuer | null;
   version: string;
+  origin: PublicOrigin;
 }
 
 export function registerMcp(app: FastifyInstance, gw: Gateway, opts: McpOptions): McpSessions {
@@ -23,37 +25,31 @@ export function registerMcp(app: FastifyInstance, gw: Gateway, opts: McpOptions)
   // Before the listener stops: end open SSE streams and the sessions' front-door clients.
   app.addHook('preClose', async () => sessions.closeAll());
 
-  const metadata = async (req: FastifyRequest) => protectedResourceMetadata(gw, opts.devIssuer, req);
-  app.get(METADATA_PATH, metadata);
-  app.get(`${METADATA_PATH}/mcp`, metadata);
+  const metadata = async () => protectedResourceMetadata(gw, opts.devIssuer, opts.origin);
+  const publicRoute = { config: { auth: 'public' as const }, bodyLimit: PUBLIC_BODY_LIMIT };
+  app.get(METADATA_PATH, publicRoute, metadata);
+  app.get(`${METADATA_PATH}/mcp`, publicRoute, metadata);
 
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
+    const identity = req.identity;
     const token = bearerToken(req);
-    if (!token) {
-      reply.header('www-authenticate', mcpChallenge(req));
-      return sendProblem(reply, problem(401, 'Unauthorized', 'missing bearer token', { code: 'WARDEN_TOKEN_INVALID' }));
-    }
-    let identity: Identity;
-    try {
-      identity = await gw.authenticate(token);
-    } catch (err) {
-      reply.header('www-authenticate', mcpChallenge(req, 'invalid_token'));
-      return sendProblem(reply, { ...problemFromError(err), status: 401, title: 'Unauthorized' });
-    }
+    // The gate let nothing else through; fail closed should that ever change.
+    if (!identity || !token)
+      return sendProblem(reply, problem(401, 'Unauthorized', 'not authenticated', { code: 'WARDEN_TOKEN_INVALID' }));
 
     const sid = req.headers['mcp-session-id'];
     let session = typeof sid === 'string' ? sessions.get(sid) : undefined;
     if (typeof sid === 'string') {
-      // Another subject's session id is as good as an unknown one.
-      if (!session || session.sub !== identity.sub) return jsonRpcError(reply, 404, -32001, 'Session not found');
-      session.touch(identity, token);
+      // Another principal's session id is as good as an unknown one.
+      if (!session || !session.belongsTo(identity)) return jsonRpcError(reply, 404, -32001, 'Session not found');
+      session.touch();
     } else if (req.method === 'POST' && isInitializeRequest(req.body)) {
-      session = await sessions.open(identity, token);
+      session = await sessions.open(identity);
     } else {
       return jsonRpcError(reply, 400, -32000, 'Bad Request: no valid mcp-session-id; send initialize first');
     }
 
-    // The SDK's tool handlers read the caller from here (extra.authInfo).
+    // The SDK hands this to the tool handlers of THIS request (extra.authInfo).
     (req.raw as typeof req.raw & { auth?: unknown }).auth = {
       token,
       clientId: identity.sub,
@@ -71,9 +67,10 @@ export function registerMcp(app: FastifyInstance, gw: Gateway, opts: McpOptions)
         reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'internal error' }, id: null }));
     }
   };
-  app.post('/mcp', handle);
-  app.get('/mcp', handle);
-  app.delete('/mcp', handle);
+  const mcpRoute = { config: { mcpChallenge: true } };
+  app.post('/mcp', mcpRoute, handle);
+  app.get('/mcp', mcpRoute, handle);
+  app.delete('/mcp', mcpRoute, handle);
   return sessions;
 }
 

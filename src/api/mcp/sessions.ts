@@ -1,10 +1,13 @@
 // MCP sessions: one StreamableHTTP transport + McpServer per `mcp-session-id`, bound to the
-// identity (sub) that opened it. Each session keeps one front-door client per connection, so an
-// MCP session is one recorded gateway session per connection; all are closed with it.
-import { randomUUID } from 'node:crypto';
+// principal (issuer, sub) that opened it. Every call brings its own token, and SQL runs on a
+// front-door client opened with THAT token: the gateway session it is recorded and audited in,
+// and the groups it decides with, are the call's. A call with another token (other groups, a
+// refreshed token) gets a new client; the previous one is closed once its calls finish.
+import { createHash, randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type pg from 'pg';
+import { type Principal, principalOf, samePrincipal } from '../../core/principal.js';
 import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import { connectFrontDoor } from '../sql/front-door.js';
@@ -12,17 +15,23 @@ import { connectFrontDoor } from '../sql/front-door.js';
 /** A session nobody used for this long is closed (its gateway sessions end). */
 const IDLE_MS = 30 * 60_000;
 
+/** One front-door client, authenticated with one token (so: one identity). */
 interface DoorClient {
-  client: pg.Client;
-  /** When the identity this client authenticated with expires. */
-  expiresAt: number;
+  /** sha256 of the token it authenticated with. */
+  key: string;
+  pending: Promise<pg.Client>;
+  inUse: number;
+  retired: boolean;
 }
 
 export class McpSession {
   id: string | undefined;
-  identity: Identity;
-  token: string;
-  private readonly clients = new Map<string, Promise<DoorClient>>();
+  /** Who opened it; only the same principal may use it. */
+  readonly principal: Principal;
+  /** Current client per connection. */
+  private readonly clients = new Map<string, DoorClient>();
+  /** Replaced clients that still run a call. */
+  private readonly retiring = new Set<DoorClient>();
   private idle: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -31,65 +40,105 @@ export class McpSession {
     readonly transport: StreamableHTTPServerTransport,
     readonly server: McpServer,
     identity: Identity,
-    token: string,
     private readonly onIdle: (s: McpSession) => void,
   ) {
-    this.identity = identity;
-    this.token = token;
-    this.touch(identity, token);
+    this.principal = principalOf(identity);
+    this.touch();
   }
 
-  get sub(): string {
-    return this.identity.sub;
+  /** Whether this (already verified) identity may use the session. */
+  belongsTo(identity: Identity): boolean {
+    return samePrincipal(this.principal, identity);
   }
 
-  /** A request arrived with a (possibly refreshed) token for the same subject. */
-  touch(identity: Identity, token: string): void {
-    this.identity = identity;
-    this.token = token;
+  /** A request of the session's principal arrived: restart the idle timer. */
+  touch(): void {
     if (this.idle) clearTimeout(this.idle);
     this.idle = setTimeout(() => this.onIdle(this), IDLE_MS);
     this.idle.unref();
   }
 
-  /** The session's client for `connection`, opened through the front door on first use. */
-  async client(connection: string): Promise<pg.Client> {
-    let pending = this.clients.get(connection);
-    if (pending) {
-      const dc = await pending.catch(() => null);
-      // Reconnect when the client died, or its token lapsed and a newer one has arrived.
-      const stale =
-        !dc || isEnded(dc.client) || (dc.expiresAt <= this.gw.clock.now() && this.identity.expiresAt > dc.expiresAt);
-      if (!stale) return dc.client;
-      if (dc) await dc.client.end().catch(() => {});
-      if (this.clients.get(connection) === pending) this.clients.delete(connection);
-      pending = undefined;
-    }
-    const identity = this.identity;
-    pending = connectFrontDoor(this.gw, identity, this.token, connection, 'warden-mcp').then((client) => {
-      client.once('end', () => {
-        if (this.clients.get(connection) === pending) this.clients.delete(connection);
-      });
-      return { client, expiresAt: identity.expiresAt };
-    });
-    this.clients.set(connection, pending);
+  /**
+   * Run `fn` on a client for `connection` authenticated with this call's token. The caller has
+   * verified the token and checked `belongsTo(identity)`.
+   */
+  async withClient<T>(
+    connection: string,
+    identity: Identity,
+    token: string,
+    fn: (client: pg.Client) => Promise<T>,
+  ): Promise<T> {
+    if (this.closed) throw new Error('MCP session closed');
+    if (!this.belongsTo(identity)) throw new Error('identity of another principal');
+    // clientFor counts the use in the same turn it picks the client, so it cannot be retired in between.
+    const dc = await this.clientFor(connection, identity, token);
     try {
-      return (await pending).client;
-    } catch (err) {
-      if (this.clients.get(connection) === pending) this.clients.delete(connection);
-      throw err;
+      return await fn(await dc.pending);
+    } finally {
+      dc.inUse--;
+      if (dc.retired && dc.inUse === 0) this.end(dc);
     }
+  }
+
+  private async clientFor(connection: string, identity: Identity, token: string): Promise<DoorClient> {
+    const key = createHash('sha256').update(token).digest('hex');
+    for (;;) {
+      const current = this.clients.get(connection);
+      if (!current) break;
+      if (current.key !== key) {
+        this.retire(connection, current);
+        break;
+      }
+      const client = await current.pending.catch(() => null);
+      if (current.retired) continue;
+      if (client && !isEnded(client)) {
+        current.inUse++;
+        return current;
+      }
+      // Died (or failed to open): drop it and open a new one, unless another call already did.
+      if (this.clients.get(connection) === current) this.retire(connection, current);
+    }
+    const dc: DoorClient = { key, pending: null as unknown as Promise<pg.Client>, inUse: 1, retired: false };
+    dc.pending = connectFrontDoor(this.gw, identity, token, connection, 'warden-mcp').then((client) => {
+      client.once('end', () => {
+        if (this.clients.get(connection) === dc) this.clients.delete(connection);
+      });
+      if (this.closed) void client.end().catch(() => {});
+      return client;
+    });
+    // A failed open is reported to the call that caused it; the next call tries again.
+    dc.pending.catch(() => {
+      if (this.clients.get(connection) === dc) this.clients.delete(connection);
+    });
+    this.clients.set(connection, dc);
+    return dc;
+  }
+
+  private retire(connection: string, dc: DoorClient): void {
+    if (this.clients.get(connection) === dc) this.clients.delete(connection);
+    dc.retired = true;
+    if (dc.inUse === 0) this.end(dc);
+    else this.retiring.add(dc);
+  }
+
+  private end(dc: DoorClient): void {
+    this.retiring.delete(dc);
+    void dc.pending.then(
+      (c) => c.end().catch(() => {}),
+      () => {},
+    );
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.idle) clearTimeout(this.idle);
-    const pending = [...this.clients.values()];
+    const all = [...this.clients.values(), ...this.retiring];
     this.clients.clear();
-    for (const p of pending) {
-      const dc = await p.catch(() => null);
-      await dc?.client.end().catch(() => {});
+    this.retiring.clear();
+    for (const dc of all) {
+      const client = await dc.pending.catch(() => null);
+      await client?.end().catch(() => {});
     }
     await this.server.close().catch(() => {});
   }
@@ -117,7 +166,7 @@ export class McpSessions {
   }
 
   /** A new session for an `initialize` request; registered once the transport assigns its id. */
-  async open(identity: Identity, token: string): Promise<McpSession> {
+  async open(identity: Identity): Promise<McpSession> {
     let session: McpSession | undefined;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -129,7 +178,7 @@ export class McpSessions {
       onsessionclosed: (id) => void this.end(id),
     });
     const server = this.buildServer();
-    session = new McpSession(this.gw, transport, server, identity, token, (idle) => void this.end(idle.id, idle));
+    session = new McpSession(this.gw, transport, server, identity, (idle) => void this.end(idle.id, idle));
     const s = session;
     transport.onclose = () => void this.end(s.id, s);
     await server.connect(transport);

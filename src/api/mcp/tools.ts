@@ -1,9 +1,10 @@
 // The MCP tools. Each call is one Operation through the same pipeline as psql: SQL goes through
-// the gateway's PostgreSQL front door on the MCP session's own client (decided, masked,
-// recorded, audited there). A block is an `isError` result naming the rule; a review is a
+// the gateway's PostgreSQL front door on a client opened with the call's own token (decided,
+// masked, recorded, audited there, as the call's identity). A block is an `isError` result naming the rule; a review is a
 // normal result with the review id and what to do next.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type pg from 'pg';
 import { z } from 'zod';
 import { approvalsOf } from '../../approvals/index.js';
 import { parseDuration } from '../../core/duration.js';
@@ -11,7 +12,7 @@ import { WardenError } from '../../core/errors.js';
 import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import type { Review } from '../../store/index.js';
-import { type SqlOutcome, runSql } from '../sql/outcome.js';
+import { runSql, type SqlOutcome } from '../sql/outcome.js';
 import { visibleConnections } from '../visibility.js';
 import type { McpSession } from './sessions.js';
 
@@ -27,11 +28,18 @@ export interface ToolContext {
 }
 
 interface CallerInfo {
+  /** This call's identity, verified from this call's token. */
   identity: Identity;
   session: McpSession;
+  /** Run SQL tooling on a front-door client authenticated with this call's token. */
+  withClient<T>(connection: string, fn: (client: pg.Client) => Promise<T>): Promise<T>;
 }
 
-type Extra = { sessionId?: string; authInfo?: { extra?: Record<string, unknown> }; signal: AbortSignal };
+type Extra = {
+  sessionId?: string;
+  authInfo?: { token?: string; extra?: Record<string, unknown> };
+  signal: AbortSignal;
+};
 
 export function buildMcpServer(ctx: ToolContext): McpServer {
   const { gw } = ctx;
@@ -45,11 +53,20 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
     },
   );
 
+  // The route verified this request's token and that it is the session's principal; nothing of
+  // an earlier call's identity is used (fail closed when the request carries none).
   const caller = (extra: Extra): CallerInfo => {
     const session = ctx.session(extra.sessionId);
     if (!session) throw new WardenError('WARDEN_TOKEN_INVALID', 'no MCP session');
-    const identity = (extra.authInfo?.extra?.identity as Identity | undefined) ?? session.identity;
-    return { identity, session };
+    const identity = extra.authInfo?.extra?.identity as Identity | undefined;
+    const token = extra.authInfo?.token;
+    if (!identity || !token || !session.belongsTo(identity))
+      throw new WardenError('WARDEN_TOKEN_INVALID', 'this call carries no verified token of the session principal');
+    return {
+      identity,
+      session,
+      withClient: (connection, fn) => session.withClient(connection, identity, token, fn),
+    };
   };
 
   server.registerTool(
@@ -88,9 +105,10 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
     },
     async ({ connection, table }, extra) =>
       guarded(gw, async () => {
-        const { identity, session } = caller(extra);
-        const client = await session.client(connection);
-        const outcome = await runSql(gw, client, identity, connection, COLUMNS_SQL, { maxRows: 100_000 });
+        const { identity, withClient } = caller(extra);
+        const outcome = await withClient(connection, (client) =>
+          runSql(gw, client, identity, connection, COLUMNS_SQL, { maxRows: 100_000 }),
+        );
         if (outcome.outcome !== 'ok') return refusalResult(outcome);
         const rows = (outcome.results?.[0]?.rows ?? []) as string[][];
         const plan = gw.policy.maskPlan(identity, connection);
@@ -164,9 +182,10 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
     },
     async ({ connection, sql, maxRows }, extra) =>
       guarded(gw, async () => {
-        const { identity, session } = caller(extra);
-        const client = await session.client(connection);
-        const outcome = await runSql(gw, client, identity, connection, sql, { maxRows: maxRows ?? DEFAULT_MAX_ROWS });
+        const { identity, withClient } = caller(extra);
+        const outcome = await withClient(connection, (client) =>
+          runSql(gw, client, identity, connection, sql, { maxRows: maxRows ?? DEFAULT_MAX_ROWS }),
+        );
         if (outcome.outcome === 'ok') {
           return {
             content: [{ type: 'text', text: JSON.stringify(outcome.results) }],
