@@ -26,7 +26,9 @@ export function publicOrigin(config: WardenConfig, address: () => AddressInfo | 
   const allowed = new Set(LOOPBACK_NAMES);
   if (publicUrl) allowed.add(new URL(publicUrl).hostname.toLowerCase());
   const wildcard = WILDCARD_HOSTS.has(listen.host);
-  if (!wildcard) allowed.add(listen.host.toLowerCase());
+  // The listen host as written, even a wildcard: `http://0.0.0.0:8080` (the CLI's default for
+  // such a config) reaches loopback, and no DNS name can make a client send it.
+  allowed.add(listen.host.toLowerCase());
 
   return {
     onlyLoopback: wildcard && !publicUrl,
