@@ -41,7 +41,7 @@ export function registerMcp(app: FastifyInstance, gw: Gateway, opts: McpOptions)
     let session = typeof sid === 'string' ? sessions.get(sid) : undefined;
     if (typeof sid === 'string') {
       // Another principal's session id is as good as an unknown one.
-      if (!session || !session.belongsTo(identity)) return jsonRpcError(reply, 404, -32001, 'Session not found');
+      if (!session?.belongsTo(identity)) return jsonRpcError(reply, 404, -32001, 'Session not found');
       session.touch();
     } else if (req.method === 'POST' && isInitializeRequest(req.body)) {
       session = await sessions.open(identity);

@@ -1,7 +1,7 @@
 // The MCP tools. Each call is one Operation through the same pipeline as psql: SQL goes through
 // the gateway's PostgreSQL front door on a client opened with the call's own token (decided,
-// masked, recorded, audited there, as the call's identity). A block is an `isError` result naming the rule; a review is a
-// normal result with the review id and what to do next.
+// masked, recorded, audited there, as the call's identity). A block is an `isError` result
+// naming the rule; a review is a normal result with the review id and what to do next.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type pg from 'pg';
