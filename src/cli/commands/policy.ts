@@ -18,7 +18,7 @@ export function registerPolicy(program: Command): void {
       .argument('<connection>')
       .argument('<input...>'),
   ).action(async (connection: string, input: string[], opts: { config: string; as: string; json?: boolean }) => {
-    const { config } = await loadConfigFile(opts.config);
+    const { config } = await loadConfigFile(opts.config, { secretsIn: [] }); // decides offline: no target secret
     await initAnalysis();
     const [sub, groupText = ''] = opts.as.split(':');
     if (!sub) throw new CliExit(2, 'warden: --as needs a subject, e.g. --as alice:agents');

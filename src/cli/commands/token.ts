@@ -14,7 +14,7 @@ export function registerToken(program: Command): void {
       .option('--groups <a,b>', 'comma-separated groups', '')
       .option('--ttl <duration>', 'lifetime, e.g. 15m'),
   ).action(async (opts: { config: string; sub: string; groups: string; ttl?: string }) => {
-    const { config } = await loadConfigFile(opts.config);
+    const { config } = await loadConfigFile(opts.config, { secretsIn: [] }); // needs no target secret
     if (!config.identity.dev)
       throw new CliExit(
         2,
