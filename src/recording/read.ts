@@ -13,7 +13,7 @@ export async function readRecording(path: string): Promise<Recording> {
   const values: unknown[] = [];
   let truncated = false;
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
+    const line = lines[i]!;
     if (line.trim() === '') continue;
     try {
       values.push(JSON.parse(line));

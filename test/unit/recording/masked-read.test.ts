@@ -136,24 +136,24 @@ test('jsonl: every text value is masked for the reader; gateway metadata is kept
     // biome-ignore lint/suspicious/noExplicitAny: events are checked field by field
     .map((l) => JSON.parse(l) as Record<string, any>);
   assert.equal(events.length, 12);
-  assert.deepEqual(events[0], JSON.parse(DBA_SESSION.split('\n')[0] as string), 'session.start untouched');
+  assert.deepEqual(events[0]!, JSON.parse(DBA_SESSION.split('\n')[0] as string), 'session.start untouched');
   // Statement text under the detectors.
-  assert.match(events[3].text, /WHERE email = 'a\*\*\*@example\.org'/);
+  assert.match(events[3]!.text, /WHERE email = 'a\*\*\*@example\.org'/);
   // Detected values inside an unmasked column; the rest of the row is kept.
-  assert.equal(events[2].rows[0][0], 'Ada Lovelace');
-  assert.match(events[2].rows[0][1], /^reach her at a\*\*\*@example\.com or /);
+  assert.equal(events[2]!.rows[0][0], 'Ada Lovelace');
+  assert.match(events[2]!.rows[0][1], /^reach her at a\*\*\*@example\.com or /);
   // The statement names masked columns behind aliases: every cell of its result is redacted.
-  assert.deepEqual(events[4].rows[0], ['***', null, '***-**-6789']);
+  assert.deepEqual(events[4]!.rows[0], ['***', null, '***-**-6789']);
   // Columns masked by name (a qualified config name covers the bare column name), others detected.
-  assert.deepEqual(events[6].rows[0], [1, 'Ada Lovelace', '***', '***']);
+  assert.deepEqual(events[6]!.rows[0], [1, 'Ada Lovelace', '***', '***']);
   // A result whose statement is unknown: redacted whole.
-  assert.deepEqual(events[7].rows[0], ['***']);
-  assert.match(events[8].error, /a\*\*\*@example\.com/);
-  const json = JSON.parse(events[10].rows[0][0]);
+  assert.deepEqual(events[7]!.rows[0], ['***']);
+  assert.match(events[8]!.error, /a\*\*\*@example\.com/);
+  const json = JSON.parse(events[10]!.rows[0][0]);
   assert.equal(json.id, 1);
   assert.notEqual(json.email, 'ada@example.com');
   assert.match(json.note, /REDACTED/);
-  assert.deepEqual([events[11].type, events[11].operations], ['session.end', 4]);
+  assert.deepEqual([events[11]!.type, events[11]!.operations], ['session.end', 4]);
 });
 
 test('a reader whose plan is inactive gets the recording as stored; an active plan streams from a file', async () => {

@@ -61,7 +61,7 @@ test('jsonl: one JSON line per event with t and at; session row created and ende
     [2, t0 + 2000, 'sql'],
     [3, t0 + 3000, 'session.end'],
   ]);
-  assert.equal(lines[1].password, undefined, 'secret-named keys never reach the file');
+  assert.equal(lines[1]!.password, undefined, 'secret-named keys never reach the file');
   assert.deepEqual(lines[4], { t: 3, at: t0 + 3000, type: 'session.end', reason: 'client closed', operations: 3 });
 
   const session = await store.getSession('s_json1');
@@ -78,7 +78,7 @@ test('jsonl: one JSON line per event with t and at; session row created and ende
   const timeline = formatTimeline(read.format === 'jsonl' ? read.events : []);
   const tl = timeline.trimEnd().split('\n');
   assert.equal(tl.length, 5);
-  assert.match(tl[0], /^\+0\.000s {2}session s_json1 started: agent-1 \(agents\) on shop at 2026-01-01T00:00:00\.000Z$/);
+  assert.match(tl[0]!, /^\+0\.000s {2}session s_json1 started: agent-1 \(agents\) on shop at 2026-01-01T00:00:00\.000Z$/);
   assert.equal(tl[1], '+0.412s  ALLOW    select * from customers where id = 7  (1 row)');
   assert.equal(tl[2], '+1.500s  BLOCK    drop table customers  [rules: no-ddl]');
   assert.equal(tl[3], '+2.000s  MASK     select email from customers  (2 rows)');
@@ -200,6 +200,6 @@ test('appending to an existing recording file keeps earlier lines', async () => 
   const rec = new Recorder(join(dir, 'recs'), store).start({ ...meta, session: 's_reuse', format: 'jsonl' });
   await rec.end();
   const read = await readJsonl(path);
-  assert.equal(read.events[0].type, 'earlier');
+  assert.equal(read.events[0]!.type, 'earlier');
   assert.equal(read.events.at(-1)?.type, 'session.end');
 });
