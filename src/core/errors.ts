@@ -16,6 +16,7 @@ export const ERRORS = {
   WARDEN_TOO_MANY_CONNECTIONS: 'too many connections',
   WARDEN_REVIEW_NOT_FOUND: 'no such review',
   WARDEN_REVIEW_FORBIDDEN: 'not allowed to act on this review',
+  WARDEN_ALREADY_DECIDED: 'the review or access request is already decided',
   WARDEN_USAGE: 'invalid usage',
 } as const;
 
