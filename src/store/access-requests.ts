@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { type Decide, decidableTable, type Transition } from './decidable.js';
 import { accessRequestFromRow, accessRequestPatchToRow, accessRequestToRow } from './rows.js';
 import type { Database } from './schema.js';
 import type { AccessRequest, AccessRequestPatch, AccessRequestState, OwnerFilter, PrincipalLookup } from './types.js';
@@ -12,6 +13,11 @@ export interface AccessRequestRepository {
     patch: AccessRequestPatch,
     opts?: { expectState?: AccessRequestState },
   ): Promise<AccessRequest | undefined>;
+  /** Read, decide, compare-and-set like transitionReview. */
+  transitionAccessRequest(
+    id: string,
+    decide: Decide<AccessRequest, AccessRequestPatch>,
+  ): Promise<Transition<AccessRequest> | undefined>;
   /** Newest first. */
   listAccessRequests(
     q?: { state?: AccessRequestState; connection?: string; limit?: number } & OwnerFilter,
@@ -23,43 +29,19 @@ export interface AccessRequestRepository {
 }
 
 export function accessRequestRepository(db: Kysely<Database>): AccessRequestRepository {
-  const get = async (id: string): Promise<AccessRequest | undefined> => {
-    const row = await db.selectFrom('access_requests').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && accessRequestFromRow(row);
-  };
+  const t = decidableTable<'access_requests', AccessRequest, AccessRequestState, AccessRequestPatch>(db, {
+    table: 'access_requests',
+    toRow: accessRequestToRow,
+    fromRow: accessRequestFromRow,
+    patchToRow: accessRequestPatchToRow,
+    owner: { sub: 'sub', issuer: 'issuer' },
+  });
   return {
-    async insertAccessRequest(a) {
-      await db.insertInto('access_requests').values(accessRequestToRow(a)).execute();
-      return a;
-    },
-    getAccessRequest: get,
-    async updateAccessRequest(id, patch, opts = {}) {
-      const row = accessRequestPatchToRow(patch);
-      if (Object.keys(row).length > 0) {
-        const res = await db
-          .updateTable('access_requests')
-          .set(row)
-          .where('id', '=', id)
-          .$if(opts.expectState !== undefined, (qb) => qb.where('state', '=', opts.expectState as AccessRequestState))
-          .executeTakeFirst();
-        if (Number(res.numUpdatedRows) === 0) return undefined;
-      }
-      return get(id);
-    },
-    async listAccessRequests(q = {}) {
-      const rows = await db
-        .selectFrom('access_requests')
-        .selectAll()
-        .$if(q.state !== undefined, (qb) => qb.where('state', '=', q.state as AccessRequestState))
-        .$if(q.sub !== undefined, (qb) => qb.where('sub', '=', q.sub as string))
-        .$if(q.issuer !== undefined, (qb) => qb.where('issuer', '=', q.issuer as string))
-        .$if(q.connection !== undefined, (qb) => qb.where('connection', '=', q.connection as string))
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(q.limit ?? 100)
-        .execute();
-      return rows.map(accessRequestFromRow);
-    },
+    insertAccessRequest: t.insert,
+    getAccessRequest: t.get,
+    updateAccessRequest: t.update,
+    transitionAccessRequest: t.transition,
+    listAccessRequests: t.list,
     async findApprovedAccessRequest(q) {
       if (q.issuer === '') return undefined; // an unknown issuer is nobody's principal
       const row = await db

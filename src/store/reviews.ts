@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { type Decide, decidableTable, type Transition } from './decidable.js';
 import { reviewFromRow, reviewPatchToRow, reviewToRow } from './rows.js';
 import type { Database } from './schema.js';
 import type { OwnerFilter, PrincipalLookup, Review, ReviewPatch, ReviewState } from './types.js';
@@ -12,6 +13,8 @@ export interface ReviewRepository {
    * review, or undefined when no row matched.
    */
   updateReview(id: string, patch: ReviewPatch, opts?: { expectState?: ReviewState }): Promise<Review | undefined>;
+  /** Read, decide, compare-and-set on state and approvals, retried on a lost race (see DecidableTable). */
+  transitionReview(id: string, decide: Decide<Review, ReviewPatch>): Promise<Transition<Review> | undefined>;
   /** Newest first. */
   listReviews(q?: { state?: ReviewState; limit?: number } & OwnerFilter): Promise<Review[]>;
   /** An approved review of exactly this operation for this principal, unexpired and with uses left. */
@@ -26,42 +29,19 @@ export interface ReviewRepository {
 }
 
 export function reviewRepository(db: Kysely<Database>): ReviewRepository {
-  const get = async (id: string): Promise<Review | undefined> => {
-    const row = await db.selectFrom('reviews').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && reviewFromRow(row);
-  };
+  const t = decidableTable<'reviews', Review, ReviewState, ReviewPatch>(db, {
+    table: 'reviews',
+    toRow: reviewToRow,
+    fromRow: reviewFromRow,
+    patchToRow: reviewPatchToRow,
+    owner: { sub: 'requester_sub', issuer: 'requester_issuer' },
+  });
   return {
-    async insertReview(r) {
-      await db.insertInto('reviews').values(reviewToRow(r)).execute();
-      return r;
-    },
-    getReview: get,
-    async updateReview(id, patch, opts = {}) {
-      const row = reviewPatchToRow(patch);
-      if (Object.keys(row).length > 0) {
-        const res = await db
-          .updateTable('reviews')
-          .set(row)
-          .where('id', '=', id)
-          .$if(opts.expectState !== undefined, (qb) => qb.where('state', '=', opts.expectState as ReviewState))
-          .executeTakeFirst();
-        if (Number(res.numUpdatedRows) === 0) return undefined;
-      }
-      return get(id);
-    },
-    async listReviews(q = {}) {
-      const rows = await db
-        .selectFrom('reviews')
-        .selectAll()
-        .$if(q.state !== undefined, (qb) => qb.where('state', '=', q.state as ReviewState))
-        .$if(q.sub !== undefined, (qb) => qb.where('requester_sub', '=', q.sub as string))
-        .$if(q.issuer !== undefined, (qb) => qb.where('requester_issuer', '=', q.issuer as string))
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(q.limit ?? 100)
-        .execute();
-      return rows.map(reviewFromRow);
-    },
+    insertReview: t.insert,
+    getReview: t.get,
+    updateReview: t.update,
+    transitionReview: t.transition,
+    listReviews: t.list,
     async findApprovedReview(q) {
       if (q.issuer === '') return undefined; // an unknown issuer is nobody's principal
       const row = await db
