@@ -59,7 +59,9 @@ function runMicro(file: string): Promise<void> {
 }
 
 const started = Date.now();
-console.log(`Warden benchmark — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'})${args.quick ? ', --quick' : ''}`);
+console.log(
+  `Warden benchmark — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'})${args.quick ? ', --quick' : ''}`,
+);
 if (!args['pg-only']) for (const f of MICRO) await runMicro(f);
 if (!args['micro-only']) {
   heading('PostgreSQL: pgbench -S and a bulk masked result (bench/pg/)');

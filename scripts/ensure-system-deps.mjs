@@ -8,7 +8,9 @@ const PG_BASE = '/usr/lib/postgresql';
 
 function hasPostgresServer() {
   if (!existsSync(PG_BASE)) return false;
-  return readdirSync(PG_BASE).some((v) => existsSync(`${PG_BASE}/${v}/bin/initdb`) && existsSync(`${PG_BASE}/${v}/bin/postgres`));
+  return readdirSync(PG_BASE).some(
+    (v) => existsSync(`${PG_BASE}/${v}/bin/initdb`) && existsSync(`${PG_BASE}/${v}/bin/postgres`),
+  );
 }
 function onPath(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -36,11 +38,18 @@ if (!prefix) {
 console.error(`installing system packages for the tests: ${missing.join(' ')}`);
 try {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync(prefix[0] ?? 'apt-get', [...prefix.slice(1), ...(prefix.length ? ['apt-get'] : []), 'update'], { stdio: 'inherit', env });
-  execFileSync(prefix[0] ?? 'apt-get', [...prefix.slice(1), ...(prefix.length ? ['apt-get'] : []), 'install', '-y', '--no-install-recommends', ...missing], {
+  execFileSync(prefix[0] ?? 'apt-get', [...prefix.slice(1), ...(prefix.length ? ['apt-get'] : []), 'update'], {
     stdio: 'inherit',
     env,
   });
+  execFileSync(
+    prefix[0] ?? 'apt-get',
+    [...prefix.slice(1), ...(prefix.length ? ['apt-get'] : []), 'install', '-y', '--no-install-recommends', ...missing],
+    {
+      stdio: 'inherit',
+      env,
+    },
+  );
 } catch {
   console.error(`installing failed; run:\n  ${isRoot ? '' : 'sudo '}${line}`);
   process.exit(1);

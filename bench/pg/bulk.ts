@@ -33,12 +33,17 @@ SELECT g AS id,
 FROM generate_series(1, ${rows}) g;
 ANALYZE ${BULK_TABLE};`;
   await mustExec(PSQL, psqlArgs(direct, sql), { env: libpqEnv(direct), timeoutMs: 300_000 });
-  const r = await mustExec(PSQL, psqlArgs(direct, `SELECT sum(octet_length(b::text)) FROM ${BULK_TABLE} b`), { env: libpqEnv(direct) });
+  const r = await mustExec(PSQL, psqlArgs(direct, `SELECT sum(octet_length(b::text)) FROM ${BULK_TABLE} b`), {
+    env: libpqEnv(direct),
+  });
   return Number(r.stdout.trim());
 }
 
 export async function readBulk(e: Endpoint, rows: number, bytes: number): Promise<BulkRun> {
-  const r = await mustExec(PSQL, ['-o', '/dev/null', ...psqlArgs(e, `SELECT * FROM ${BULK_TABLE}`)], { env: libpqEnv(e), timeoutMs: 600_000 });
+  const r = await mustExec(PSQL, ['-o', '/dev/null', ...psqlArgs(e, `SELECT * FROM ${BULK_TABLE}`)], {
+    env: libpqEnv(e),
+    timeoutMs: 600_000,
+  });
   const seconds = r.ms / 1000;
   return { endpoint: e.name, rows, seconds, rowsPerSecond: rows / seconds, mbPerSecond: bytes / 1e6 / seconds };
 }

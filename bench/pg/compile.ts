@@ -3,7 +3,7 @@
 // lazy transpiles during the first runs). The sources are transpiled file by file into a private
 // tree (not the shared dist/, which `npm run build` deletes and rewrites), so what is measured is
 // always the current src/ and no other process's dist/ is touched.
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -27,7 +27,12 @@ function transpileTree(from: string, root: string, outRoot: string): number {
     if (name.endsWith('.d.ts')) continue;
     const js = ts.transpileModule(readFileSync(p, 'utf8'), {
       fileName: p,
-      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true, esModuleInterop: true },
+      compilerOptions: {
+        module: ts.ModuleKind.ES2022,
+        target: ts.ScriptTarget.ES2022,
+        verbatimModuleSyntax: true,
+        esModuleInterop: true,
+      },
     }).outputText;
     writeFileSync(out.replace(/\.ts$/, '.js'), js);
     n++;

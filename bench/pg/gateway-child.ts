@@ -41,8 +41,13 @@ connections:
     tls: disable
 ${spec.policy.replaceAll('[shop]', `[${spec.connection}]`)}
 `;
-const { config } = parseConfig(yaml, { baseDir: spec.dir, env: { ...process.env, BENCH_TARGET_PASSWORD: spec.target.password } });
-const running = await startGateway(config, { logger: createLogger({ level: process.env.WARDEN_BENCH_LOG ?? 'silent' }) });
+const { config } = parseConfig(yaml, {
+  baseDir: spec.dir,
+  env: { ...process.env, BENCH_TARGET_PASSWORD: spec.target.password },
+});
+const running = await startGateway(config, {
+  logger: createLogger({ level: process.env.WARDEN_BENCH_LOG ?? 'silent' }),
+});
 const token = await running.devIssuer!.mint({ sub: 'bench-agent', groups: ['agents'], ttlMs: 60 * 60_000 });
 process.stdout.write(`${JSON.stringify({ pgPort: running.ports.postgres, token })}\n`);
 

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Endpoint } from './endpoint.js';
 import { TEST_POLICY } from '../../test/helpers/gateway.js';
 import { compileGatewayChild } from './compile.js';
+import type { Endpoint } from './endpoint.js';
 import type { GatewayChildSpec } from './gateway-child.js';
 
 const CHILD = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
@@ -53,7 +53,14 @@ export async function startGatewayChild(
   const ready = JSON.parse(await next()) as { pgPort: number; token: string };
   return {
     pid: child.pid!,
-    endpoint: { name: 'warden', port: ready.pgPort, user: 'bench-agent', database: opts.connection, password: ready.token, pid: child.pid! },
+    endpoint: {
+      name: 'warden',
+      port: ready.pgPort,
+      user: 'bench-agent',
+      database: opts.connection,
+      password: ready.token,
+      pid: child.pid!,
+    },
     async stop() {
       let stats: { auditEntries: number; recordings: number } | null = null;
       if (child.exitCode === null) {

@@ -31,13 +31,22 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const direct: Endpoint = { name: 'direct', port: pg.port, user: pg.user, database: pg.database, password: pg.password };
+    const direct: Endpoint = {
+      name: 'direct',
+      port: pg.port,
+      user: pg.user,
+      database: pg.database,
+      password: pg.password,
+    };
     progress('pgbench -i -s 1');
     await pgbenchInit(direct, 1);
 
     const bouncer = await startPgbouncer(direct);
     if (bouncer) cleanups.unshift(() => bouncer.stop());
-    const gw = await startGatewayChild(direct, { connection: CONNECTION, ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}) });
+    const gw = await startGatewayChild(direct, {
+      connection: CONNECTION,
+      ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}),
+    });
     let gwStats: Awaited<ReturnType<typeof gw.stop>> = null;
     let gwStopped = false;
     const stopGateway = async () => {
@@ -74,12 +83,16 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
     await stopGateway();
 
     log(`PostgreSQL 15, pgbench -S (scale 1), -T ${opts.seconds}, -j ≤2, ${endpointsLabel(endpoints)}`);
-    log(`Warden: guardrail rules + masking (email, phone, ssn, card_number + detectors) + jsonl recording + SQLite audit`);
+    log(
+      `Warden: guardrail rules + masking (email, phone, ssn, card_number + detectors) + jsonl recording + SQLite audit`,
+    );
     if (!bouncer) log(`pgbouncer not installed — column skipped. Install with: ${PGBOUNCER_INSTALL}`);
     log('');
     log(pgbenchTable(runs, opts.clients, !!bouncer));
     log('');
-    log(`Bulk: SELECT * FROM ${BULK_TABLE} (${opts.bulkRows.toLocaleString('en')} rows, ${(bytes / 1e6).toFixed(1)} MB text; email/phone masked, all text columns scanned) via psql → /dev/null`);
+    log(
+      `Bulk: SELECT * FROM ${BULK_TABLE} (${opts.bulkRows.toLocaleString('en')} rows, ${(bytes / 1e6).toFixed(1)} MB text; email/phone masked, all text columns scanned) via psql → /dev/null`,
+    );
     log(bulkLine(bulkDirect));
     log(bulkLine(bulkWarden));
     log(
@@ -89,7 +102,10 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
       `  gateway RSS: after pgbench ${gwAfterPgbench.rss.toFixed(0)} MB; during bulk peak ${gwMem.peak.toFixed(0)} MB${peakResettable ? '' : ' (lifetime peak: clear_refs not writable)'} (goal < 200 MB)`,
     );
     const stats = gwStats as { auditEntries: number; recordings: number } | null;
-    if (stats) log(`  gateway wrote ${stats.auditEntries.toLocaleString('en')} audit entries and ${stats.recordings} session recordings during the run`);
+    if (stats)
+      log(
+        `  gateway wrote ${stats.auditEntries.toLocaleString('en')} audit entries and ${stats.recordings} session recordings during the run`,
+      );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -102,12 +118,26 @@ function endpointsLabel(endpoints: Endpoint[]): string {
 }
 
 function fmt(n: number | undefined, digits = 0): string {
-  return n === undefined || !Number.isFinite(n) ? '—' : n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  return n === undefined || !Number.isFinite(n)
+    ? '—'
+    : n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
 function pgbenchTable(runs: PgbenchRun[], clients: number[], withBouncer: boolean): string {
-  const get = (e: string, m: string, c: number) => runs.find((r) => r.endpoint === e && r.mode === m && r.clients === c);
-  const head = ['mode', 'c', 'direct tps', 'lat ms', ...(withBouncer ? ['bouncer tps', 'lat ms', 'cpu'] : []), 'warden tps', 'lat ms', 'cpu', 'W/direct', ...(withBouncer ? ['W/bouncer', 'added lat W', 'added lat B'] : [])];
+  const get = (e: string, m: string, c: number) =>
+    runs.find((r) => r.endpoint === e && r.mode === m && r.clients === c);
+  const head = [
+    'mode',
+    'c',
+    'direct tps',
+    'lat ms',
+    ...(withBouncer ? ['bouncer tps', 'lat ms', 'cpu'] : []),
+    'warden tps',
+    'lat ms',
+    'cpu',
+    'W/direct',
+    ...(withBouncer ? ['W/bouncer', 'added lat W', 'added lat B'] : []),
+  ];
   const rows: string[][] = [head];
   const errors: string[] = [];
   for (const m of ['simple', 'prepared']) {
@@ -137,11 +167,13 @@ function pgbenchTable(runs: PgbenchRun[], clients: number[], withBouncer: boolea
     }
   }
   const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  const lines = rows.map((r) =>
+    r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
+  );
   lines.splice(1, 0, widths.map((w) => '─'.repeat(w)).join('  '));
   const notes = [
     'cpu = cores used by that process (gateway child / pgbouncer) during the run; added lat = avg latency minus direct.',
-    'Goals: c=8 warden tps ≥ pgbouncer tps; c=1 added latency ≤ pgbouncer\'s.',
+    "Goals: c=8 warden tps ≥ pgbouncer tps; c=1 added latency ≤ pgbouncer's.",
   ];
   return [...lines, ...notes, ...errors].join('\n');
 }

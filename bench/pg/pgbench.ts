@@ -1,7 +1,7 @@
 // pgbench -S (select-only) against one endpoint; TPS and average latency from its summary.
 import { type Endpoint, libpqArgs, libpqEnv } from './endpoint.js';
-import { cpuSeconds } from './proc.js';
 import { mustExec } from './exec.js';
+import { cpuSeconds } from './proc.js';
 
 export interface PgbenchRun {
   endpoint: string;
@@ -18,11 +18,32 @@ export interface PgbenchRun {
 export const PGBENCH = '/usr/bin/pgbench';
 
 export async function pgbenchInit(e: Endpoint, scale: number): Promise<void> {
-  await mustExec(PGBENCH, ['-i', '-s', String(scale), '-q', ...libpqArgs(e), e.database], { env: libpqEnv(e), timeoutMs: 300_000 });
+  await mustExec(PGBENCH, ['-i', '-s', String(scale), '-q', ...libpqArgs(e), e.database], {
+    env: libpqEnv(e),
+    timeoutMs: 300_000,
+  });
 }
 
-export async function pgbenchSelect(e: Endpoint, mode: 'simple' | 'prepared', clients: number, seconds: number): Promise<PgbenchRun> {
-  const args = ['-S', '-n', '-M', mode, '-c', String(clients), '-j', String(Math.min(2, clients)), '-T', String(seconds), ...libpqArgs(e), e.database];
+export async function pgbenchSelect(
+  e: Endpoint,
+  mode: 'simple' | 'prepared',
+  clients: number,
+  seconds: number,
+): Promise<PgbenchRun> {
+  const args = [
+    '-S',
+    '-n',
+    '-M',
+    mode,
+    '-c',
+    String(clients),
+    '-j',
+    String(Math.min(2, clients)),
+    '-T',
+    String(seconds),
+    ...libpqArgs(e),
+    e.database,
+  ];
   const cpu0 = e.pid ? cpuSeconds(e.pid) : 0;
   const started = performance.now();
   const base = { endpoint: e.name, mode, clients };
@@ -40,6 +61,12 @@ export async function pgbenchSelect(e: Endpoint, mode: 'simple' | 'prepared', cl
       ...(e.pid ? { cpu: (cpuSeconds(e.pid) - cpu0) / wall } : {}),
     };
   } catch (err) {
-    return { ...base, tps: Number.NaN, latencyMs: Number.NaN, failed: true, error: (err as Error).message.split('\n')[0] };
+    return {
+      ...base,
+      tps: Number.NaN,
+      latencyMs: Number.NaN,
+      failed: true,
+      error: (err as Error).message.split('\n')[0],
+    };
   }
 }

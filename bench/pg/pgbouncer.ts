@@ -54,14 +54,28 @@ export async function startPgbouncer(target: Endpoint): Promise<RunningPgbouncer
   const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
   for (const f of [dir, ini, users]) await chown(f, uid, gid);
 
-  const child: ChildProcess = spawn('runuser', ['-u', 'postgres', '--', bin, ini], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('runuser', ['-u', 'postgres', '--', bin, ini], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   await waitListening(port, child, () => stderr);
   // runuser forks pgbouncer; measure pgbouncer itself.
-  const pid = Number(execFileSync('pgrep', ['-P', String(child.pid), '-x', 'pgbouncer']).toString().trim().split('\n')[0]);
+  const pid = Number(
+    execFileSync('pgrep', ['-P', String(child.pid), '-x', 'pgbouncer'])
+      .toString()
+      .trim()
+      .split('\n')[0],
+  );
   return {
-    endpoint: { name: 'pgbouncer', port, user: target.user, database: target.database, password: target.password, ...(pid ? { pid } : {}) },
+    endpoint: {
+      name: 'pgbouncer',
+      port,
+      user: target.user,
+      database: target.database,
+      password: target.password,
+      ...(pid ? { pid } : {}),
+    },
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

@@ -14,7 +14,10 @@ export async function claimFolder(dir: string, reset: boolean): Promise<() => Pr
   const pidFile = join(dir, PID_FILE);
   const other = await runningOwner(pidFile);
   if (other !== null) {
-    throw new WardenError('WARDEN_USAGE', `another warden demo (pid ${other}) is using ${dir}; stop it or choose another folder with --dir`);
+    throw new WardenError(
+      'WARDEN_USAGE',
+      `another warden demo (pid ${other}) is using ${dir}; stop it or choose another folder with --dir`,
+    );
   }
   if (reset) {
     await rm(dir, { recursive: true, force: true });
@@ -22,7 +25,8 @@ export async function claimFolder(dir: string, reset: boolean): Promise<() => Pr
   }
   await writeFile(pidFile, `${process.pid}\n`);
   return async () => {
-    if ((await readFile(pidFile, 'utf8').catch(() => '')).trim() === String(process.pid)) await rm(pidFile, { force: true });
+    if ((await readFile(pidFile, 'utf8').catch(() => '')).trim() === String(process.pid))
+      await rm(pidFile, { force: true });
   };
 }
 

@@ -3,7 +3,10 @@ import { relative } from 'node:path';
 import type { RunningDemo } from './start.js';
 
 /** `psql` through the gateway as the demo agent; the token is the password. */
-export function demoPsqlCommand(demo: Pick<RunningDemo, 'host' | 'pgPort' | 'tokens'>, sql = 'SELECT name, email, ssn, card_number FROM customers LIMIT 3'): string {
+export function demoPsqlCommand(
+  demo: Pick<RunningDemo, 'host' | 'pgPort' | 'tokens'>,
+  sql = 'SELECT name, email, ssn, card_number FROM customers LIMIT 3',
+): string {
   return `psql "postgres://agent:${demo.tokens.agent}@${demo.host}:${demo.pgPort}/shop?sslmode=disable" -c "${sql}"`;
 }
 

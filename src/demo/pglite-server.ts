@@ -241,7 +241,13 @@ class PgliteClient {
           if (batch.length > 0) await this.execute(batch, false);
           batch = [];
           if (f[0] === FrontendCode.Parse) {
-            this.socket.write(writeErrorResponse(this.writer, { severity: 'ERROR', code: '0A000', message: 'the demo target supports COPY FROM STDIN only in a simple query' }).flush());
+            this.socket.write(
+              writeErrorResponse(this.writer, {
+                severity: 'ERROR',
+                code: '0A000',
+                message: 'the demo target supports COPY FROM STDIN only in a simple query',
+              }).flush(),
+            );
             this.discardUntilSync = true;
             continue;
           }
@@ -253,12 +259,19 @@ class PgliteClient {
         }
         const code = f[0];
         if (code === FrontendCode.Sync || code === FrontendCode.Query) this.openExtended = false;
-        else if (code !== FrontendCode.CopyData && code !== FrontendCode.CopyDone && code !== FrontendCode.CopyFail) this.openExtended = true;
+        else if (code !== FrontendCode.CopyData && code !== FrontendCode.CopyDone && code !== FrontendCode.CopyFail)
+          this.openExtended = true;
         batch.push(f);
       }
       if (batch.length > 0) await this.execute(batch, false);
     }
-    if (this.status === 'I' && !this.openExtended && !this.copyIn && !this.discardUntilSync && this.pending.length === 0) {
+    if (
+      this.status === 'I' &&
+      !this.openExtended &&
+      !this.copyIn &&
+      !this.discardUntilSync &&
+      this.pending.length === 0
+    ) {
       this.shared.lock.release(this);
     }
   }
@@ -315,7 +328,8 @@ function lastReadyStatus(out: Buffer): 'I' | 'T' | 'E' | undefined {
   reader.push(out);
   let status: 'I' | 'T' | 'E' | undefined;
   while (reader.next()) {
-    if (reader.code === BackendCode.ReadyForQuery) status = String.fromCharCode(reader.buffer[reader.start]!) as 'I' | 'T' | 'E';
+    if (reader.code === BackendCode.ReadyForQuery)
+      status = String.fromCharCode(reader.buffer[reader.start]!) as 'I' | 'T' | 'E';
   }
   return status;
 }

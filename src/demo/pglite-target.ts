@@ -13,7 +13,9 @@ export function openPglite(dir: string): Promise<PGlite> {
 
 /** Load the shop sample unless it is there already. True when it was loaded now. */
 export async function ensureShopSample(db: PGlite): Promise<boolean> {
-  const { rows } = await db.query<{ present: boolean }>("SELECT to_regclass('public.customers') IS NOT NULL AS present");
+  const { rows } = await db.query<{ present: boolean }>(
+    "SELECT to_regclass('public.customers') IS NOT NULL AS present",
+  );
   if (rows[0]?.present) return false;
   const sql = await readFile(SHOP_SQL_URL, 'utf8');
   await db.transaction(async (tx) => {

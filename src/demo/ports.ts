@@ -11,7 +11,11 @@ export async function claimPort(host: string, port: number, which: 'api' | 'post
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${err.code ?? err.message})`;
-      reject(new WardenError('WARDEN_USAGE', `${which === 'api' ? 'API' : 'PostgreSQL'} port ${host}:${port} ${why}`, { detail: { which, port } }));
+      reject(
+        new WardenError('WARDEN_USAGE', `${which === 'api' ? 'API' : 'PostgreSQL'} port ${host}:${port} ${why}`, {
+          detail: { which, port },
+        }),
+      );
     });
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
   });

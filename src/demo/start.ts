@@ -9,8 +9,8 @@ import { createLogger } from '../gateway/index.js';
 import { type RunningGateway, startGateway } from '../server/index.js';
 import { demoConfigYaml } from './config.js';
 import { claimFolder, PASSWORD_FILE, targetPassword } from './folder.js';
-import { ensureShopSample, openPglite } from './pglite-target.js';
 import { type PgliteServer, servePglite } from './pglite-server.js';
+import { ensureShopSample, openPglite } from './pglite-target.js';
 import { claimPort } from './ports.js';
 
 export const DEMO_DEFAULTS = { dir: './warden-demo', host: '127.0.0.1', apiPort: 8080, pgPort: 15432 } as const;
@@ -70,7 +70,11 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     let t = Date.now();
     progress('target', false);
     const db = await openPglite(join(dir, 'pglite')).catch((err: Error) => {
-      throw new WardenError('WARDEN_TARGET_UNAVAILABLE', `the embedded PostgreSQL in ${dir} could not start (${err.message}); start over with --reset`, { cause: err });
+      throw new WardenError(
+        'WARDEN_TARGET_UNAVAILABLE',
+        `the embedded PostgreSQL in ${dir} could not start (${err.message}); start over with --reset`,
+        { cause: err },
+      );
     });
     cleanups.push(() => db.close());
     progress('target', true, Date.now() - t);
@@ -83,15 +87,24 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
 
     t = Date.now();
     progress('gateway', false);
-    const yaml = await demoConfigYaml({ host, apiPort, pgPort, targetPort: server.port, passwordFile: `./${PASSWORD_FILE}` });
+    const yaml = await demoConfigYaml({
+      host,
+      apiPort,
+      pgPort,
+      targetPort: server.port,
+      passwordFile: `./${PASSWORD_FILE}`,
+    });
     const configFile = join(dir, 'warden.yaml');
     await writeFile(configFile, yaml);
     const { config } = parseConfig(yaml, { baseDir: dir });
-    const gateway = await startGateway(config, { logger: opts.logger ?? createLogger({ level: process.env.WARDEN_LOG_LEVEL ?? 'warn' }) });
+    const gateway = await startGateway(config, {
+      logger: opts.logger ?? createLogger({ level: process.env.WARDEN_LOG_LEVEL ?? 'warn' }),
+    });
     cleanups.push(() => gateway.close());
     progress('gateway', true, Date.now() - t);
 
-    const mint = (sub: string, groups: string[], ttlMs = TOKEN_TTL_MS) => gateway.devIssuer!.mint({ sub, groups, ttlMs });
+    const mint = (sub: string, groups: string[], ttlMs = TOKEN_TTL_MS) =>
+      gateway.devIssuer!.mint({ sub, groups, ttlMs });
     const tokens = { agent: await mint('demo-agent', ['agents']), dba: await mint('demo-dba', ['dba']) };
     return {
       dir,

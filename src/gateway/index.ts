@@ -1,9 +1,9 @@
+export { freePort } from './free-port.js';
 export { Gateway, type GatewayDeps, type OpenSessionRequest } from './gateway.js';
+export { createLogger } from './logger.js';
+export { GatewayMetrics } from './metrics.js';
+export { type PolicyTestResult, policyTest } from './policy-test.js';
+export { type ApprovalsPort, operationHash, type ReviewTicket } from './ports.js';
+export { RevocationCache } from './revocations.js';
 export { GatewaySession, type OperationInput, type OperationResult, type SessionProtocol } from './session.js';
 export { PendingAudit, type Refusal, type RefusalKind, type Verdict } from './verdict.js';
-export { GatewayMetrics } from './metrics.js';
-export { RevocationCache } from './revocations.js';
-export { createLogger } from './logger.js';
-export { policyTest, type PolicyTestResult } from './policy-test.js';
-export { operationHash, type ApprovalsPort, type ReviewTicket } from './ports.js';
-export { freePort } from './free-port.js';

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 // Structured JSON logs. Redaction is a second line of defence: code never passes a token,
 // password or key to the logger in the first place.
@@ -8,7 +8,17 @@ export function createLogger(opts: { level?: string; destination?: NodeJS.Writab
       level: opts.level ?? process.env.WARDEN_LOG_LEVEL ?? 'info',
       base: { svc: 'warden' },
       redact: {
-        paths: ['token', 'password', '*.token', '*.password', 'authorization', '*.authorization', 'headers.authorization', 'privateKey', '*.privateKey'],
+        paths: [
+          'token',
+          'password',
+          '*.token',
+          '*.password',
+          'authorization',
+          '*.authorization',
+          'headers.authorization',
+          'privateKey',
+          '*.privateKey',
+        ],
         censor: '[redacted]',
       },
     },

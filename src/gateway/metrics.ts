@@ -1,6 +1,6 @@
 // Prometheus metrics for the whole gateway. One registry per Gateway instance, so tests that
 // start several gateways in one process do not collide.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 type CounterChild = ReturnType<Counter<'effect' | 'protocol' | 'kind'>['labels']>;
 type HistogramChild = ReturnType<Histogram<'protocol'>['labels']>;

@@ -3,7 +3,9 @@ import type { Operation } from '../core/types.js';
 
 // An approval covers one exact operation: same identity, same connection, same text (literals
 // included). A changed statement hashes differently and needs its own review.
-export function operationHash(op: Pick<Operation, 'kind' | 'text' | 'connection' | 'identity'> & { resolved?: string }): string {
+export function operationHash(
+  op: Pick<Operation, 'kind' | 'text' | 'connection' | 'identity'> & { resolved?: string },
+): string {
   const h = createHash('sha256')
     .update(op.identity.issuer)
     .update('\0')

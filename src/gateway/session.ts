@@ -2,6 +2,8 @@
 // protocol: identify → analyze → decide → (review / hold) → audit → record. Adapters call
 // `decide()` for each operation and enforce the Verdict in their own protocol.
 import { performance } from 'node:perf_hooks';
+import { analyzeCommand, analyzePostgres, normalizeSql, withExecutedStatements } from '../analysis/index.js';
+import type { ConnectionConfig } from '../config/schema.js';
 import { newId } from '../core/ids.js';
 import type {
   CommandFacts,
@@ -15,13 +17,11 @@ import type {
   SessionFacts,
   SqlKind,
 } from '../core/types.js';
-import { analyzeCommand, analyzePostgres, normalizeSql, withExecutedStatements } from '../analysis/index.js';
-import { sessionGuardProblem } from './session-guard.js';
 import { compileMasker, type Masker } from '../masking/index.js';
 import type { SessionRecording } from '../recording/index.js';
-import type { ConnectionConfig } from '../config/schema.js';
 import type { Gateway } from './gateway.js';
-import { PendingAudit, type Refusal, type Verdict, refusalMessage, winningReason } from './verdict.js';
+import { sessionGuardProblem } from './session-guard.js';
+import { PendingAudit, type Refusal, refusalMessage, type Verdict, winningReason } from './verdict.js';
 
 export type OperationInput =
   /** `prepared`: the session's named statements (name → text), as the target confirmed them. */
@@ -115,27 +115,43 @@ export class GatewaySession {
         commit = Promise.reject(err);
       }
       const audit = new PendingAudit(commit, (err) =>
-        this.gw.logger.error({ err: String(err), session: this.id }, 'audit write failed after a pipelined read; ending session'),
+        this.gw.logger.error(
+          { err: String(err), session: this.id },
+          'audit write failed after a pipelined read; ending session',
+        ),
       );
       return this.finish(op, decision, undefined, started, audit);
     }
     return this.auditThenFinish(op, decision, undefined, started);
   }
 
-  private async reviewThenAudit(op: Operation, decision: Decision, signal: AbortSignal | undefined, started: number): Promise<Verdict> {
+  private async reviewThenAudit(
+    op: Operation,
+    decision: Decision,
+    signal: AbortSignal | undefined,
+    started: number,
+  ): Promise<Verdict> {
     let reviewId: string | undefined;
     try {
       const outcome = await this.handleReview(op, decision, signal);
       decision = outcome.decision;
       reviewId = outcome.reviewId;
     } catch (err) {
-      this.gw.logger.error({ err: String(err), op: op.id }, 'review could not be created or checked; refusing operation');
+      this.gw.logger.error(
+        { err: String(err), op: op.id },
+        'review could not be created or checked; refusing operation',
+      );
       decision = failClosed(decision, 'the review could not be recorded');
     }
     return this.auditThenFinish(op, decision, reviewId, started);
   }
 
-  private async auditThenFinish(op: Operation, decision: Decision, reviewId: string | undefined, started: number): Promise<Verdict> {
+  private async auditThenFinish(
+    op: Operation,
+    decision: Decision,
+    reviewId: string | undefined,
+    started: number,
+  ): Promise<Verdict> {
     try {
       await this.appendAudit(op, decision, reviewId);
     } catch (err) {
@@ -159,20 +175,39 @@ export class GatewaySession {
     if (reviewId) data.review = reviewId;
     // The actor stays the `sub` (readable, and old rows hash as they were); its issuer is in data.
     data.issuer = this.identity.issuer;
-    return this.gw.audit.append({ type: 'operation', actor: this.identity.sub, session: this.id, connection: this.connection.name, data });
+    return this.gw.audit.append({
+      type: 'operation',
+      actor: this.identity.sub,
+      session: this.id,
+      connection: this.connection.name,
+      data,
+    });
   }
 
-  private finish(op: Operation, decision: Decision, reviewId: string | undefined, started: number, audit: PendingAudit | null): Verdict {
+  private finish(
+    op: Operation,
+    decision: Decision,
+    reviewId: string | undefined,
+    started: number,
+    audit: PendingAudit | null,
+  ): Verdict {
     const effect = decision.effect;
     const refused = effect === 'block' || effect === 'review';
     let terminate = false;
     let refusal: Refusal | null = null;
     let masker: Masker | null = null;
     if (refused) {
-      for (const r of decision.reasons) if (r.code === 'identity-expired' || r.code === 'identity-revoked') terminate = true;
+      for (const r of decision.reasons)
+        if (r.code === 'identity-expired' || r.code === 'identity-revoked') terminate = true;
       const winner = winningReason(decision, (rule) => this.gw.ruleAction(rule));
       refusal = {
-        kind: terminate ? 'identity' : effect === 'review' ? 'review' : winner?.code === 'policy-error' ? 'policy-error' : 'blocked',
+        kind: terminate
+          ? 'identity'
+          : effect === 'review'
+            ? 'review'
+            : winner?.code === 'policy-error'
+              ? 'policy-error'
+              : 'blocked',
         message: refusalMessage(decision, winner, reviewId),
       };
       if (reviewId && effect === 'review') refusal.reviewId = reviewId;
@@ -267,11 +302,42 @@ export class GatewaySession {
         // MySQL brings its own parser with the MySQL adapter; Postgres is the default dialect.
         const a = analyzePostgres(input.text);
         const executed = withExecutedStatements(input.text, a, input.prepared ?? NO_PREPARED);
-        if (executed === null) return { id, session, connection, identity, text: input.text, at, kind: 'sql', sql: a.facts, normalized: a.normalized };
-        return { id, session, connection, identity, text: input.text, at, kind: 'sql', sql: executed.facts, normalized: a.normalized, resolved: executed.resolved };
+        if (executed === null)
+          return {
+            id,
+            session,
+            connection,
+            identity,
+            text: input.text,
+            at,
+            kind: 'sql',
+            sql: a.facts,
+            normalized: a.normalized,
+          };
+        return {
+          id,
+          session,
+          connection,
+          identity,
+          text: input.text,
+          at,
+          kind: 'sql',
+          sql: executed.facts,
+          normalized: a.normalized,
+          resolved: executed.resolved,
+        };
       }
       case 'command':
-        return { id, session, connection, identity, text: input.text, at, kind: 'command', command: input.command ?? analyzeCommand(input.text) };
+        return {
+          id,
+          session,
+          connection,
+          identity,
+          text: input.text,
+          at,
+          kind: 'command',
+          command: input.command ?? analyzeCommand(input.text),
+        };
       case 'http':
         return { id, session, connection, identity, text: input.text, at, kind: 'http', http: input.http };
       case 'k8s':
@@ -315,13 +381,61 @@ const NO_PREPARED: ReadonlyMap<string, string> = new Map();
 // entry is committed, never without it being attempted, and no result is returned unaudited.
 const READ_ONLY_KINDS: ReadonlySet<SqlKind> = new Set<SqlKind>(['select', 'show']);
 const PURE_FUNCTIONS: ReadonlySet<string> = new Set([
-  'count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'stddev', 'variance',
-  'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'lower', 'upper', 'length', 'char_length',
-  'octet_length', 'coalesce', 'nullif', 'greatest', 'least', 'abs', 'round', 'floor', 'ceil',
-  'ceiling', 'trunc', 'mod', 'trim', 'btrim', 'ltrim', 'rtrim', 'substr', 'substring', 'left',
-  'right', 'concat', 'concat_ws', 'replace', 'position', 'strpos', 'now', 'current_date',
-  'current_timestamp', 'date_trunc', 'date_part', 'extract', 'to_char', 'row_to_json', 'to_json',
-  'to_jsonb', 'json_build_object', 'jsonb_build_object',
+  'count',
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'bool_and',
+  'bool_or',
+  'every',
+  'stddev',
+  'variance',
+  'array_agg',
+  'string_agg',
+  'json_agg',
+  'jsonb_agg',
+  'lower',
+  'upper',
+  'length',
+  'char_length',
+  'octet_length',
+  'coalesce',
+  'nullif',
+  'greatest',
+  'least',
+  'abs',
+  'round',
+  'floor',
+  'ceil',
+  'ceiling',
+  'trunc',
+  'mod',
+  'trim',
+  'btrim',
+  'ltrim',
+  'rtrim',
+  'substr',
+  'substring',
+  'left',
+  'right',
+  'concat',
+  'concat_ws',
+  'replace',
+  'position',
+  'strpos',
+  'now',
+  'current_date',
+  'current_timestamp',
+  'date_trunc',
+  'date_part',
+  'extract',
+  'to_char',
+  'row_to_json',
+  'to_json',
+  'to_jsonb',
+  'json_build_object',
+  'jsonb_build_object',
 ]);
 
 function auditMayTrail(op: Operation, decision: Decision): boolean {

@@ -18,7 +18,25 @@ export async function loadTlsMaterial(config: WardenConfig): Promise<SecureConte
   const key = join(config.dataDir, 'tls-key.pem');
   if (!existsSync(cert) || !existsSync(key)) {
     try {
-      await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '365', '-subj', '/CN=warden', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+      await run('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '365',
+        '-subj',
+        '/CN=warden',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ]);
     } catch {
       return null; // no openssl: TLS front doors stay off, loopback cleartext still works
     }

@@ -54,7 +54,10 @@ export class PendingAudit {
 }
 
 /** The reason that produced the decision's effect: a rule of that action, else the first. */
-export function winningReason(decision: Decision, ruleEffect: (rule: string) => Effect | undefined): Reason | undefined {
+export function winningReason(
+  decision: Decision,
+  ruleEffect: (rule: string) => Effect | undefined,
+): Reason | undefined {
   for (const r of decision.reasons) {
     const effect = r.effect ?? (r.rule ? ruleEffect(r.rule) : undefined);
     if (effect === decision.effect) return r;
@@ -72,6 +75,7 @@ export function refusalMessage(decision: Decision, winner: Reason | undefined, r
   if (winner.code === 'no-access-grant') return `blocked: ${winner.message}`;
   if (winner.code === 'policy-error') return `blocked: policy error: ${winner.message}`;
   if (winner.code === 'session-guard') return `blocked: ${winner.message}`;
-  if (winner.code === 'identity-expired' || winner.code === 'identity-revoked') return `session ended: ${winner.message}`;
+  if (winner.code === 'identity-expired' || winner.code === 'identity-revoked')
+    return `session ended: ${winner.message}`;
   return `blocked by rule ${winner.rule ?? '?'}: ${winner.message}`;
 }

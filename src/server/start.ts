@@ -3,23 +3,23 @@
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { buildApi, type ApiOptions } from '../api/server.js';
-import { AuditLog } from '../audit/index.js';
 import { initAnalysis, onParserFailure, setBoundedWriteRows } from '../analysis/index.js';
+import { type ApiOptions, buildApi } from '../api/server.js';
 import { Approvals } from '../approvals/index.js';
-import { type Clock, systemClock } from '../core/clock.js';
+import { AuditLog } from '../audit/index.js';
 import type { WardenConfig } from '../config/schema.js';
-import { DevIssuer, IdentityVerifier } from '../identity/index.js';
-import { Policy } from '../policy/index.js';
-import { loadEngines, type ProtocolServer } from '../protocols/index.js';
-import { Recorder } from '../recording/index.js';
-import { openStore } from '../store/index.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { freePort } from '../gateway/free-port.js';
 import { Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../gateway/logger.js';
 import { GatewayMetrics } from '../gateway/metrics.js';
 import { RevocationCache } from '../gateway/revocations.js';
 import { loadTlsMaterial } from '../gateway/tls.js';
-import { freePort } from '../gateway/free-port.js';
+import { DevIssuer, IdentityVerifier } from '../identity/index.js';
+import { Policy } from '../policy/index.js';
+import { loadEngines, type ProtocolServer } from '../protocols/index.js';
+import { Recorder } from '../recording/index.js';
+import { openStore } from '../store/index.js';
 
 export interface StartOptions {
   clock?: Clock;

@@ -10,10 +10,19 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runWarden(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
+export function runWarden(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WARDEN_BIN, ...args], {
-      env: { ...process.env, ...opts.env, WARDEN_GATEWAY: opts.env?.WARDEN_GATEWAY ?? '', NO_COLOR: '1', WARDEN_QUIET_SOURCE: '1' },
+      env: {
+        ...process.env,
+        ...opts.env,
+        WARDEN_GATEWAY: opts.env?.WARDEN_GATEWAY ?? '',
+        NO_COLOR: '1',
+        WARDEN_QUIET_SOURCE: '1',
+      },
       cwd: opts.cwd ?? process.cwd(),
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -106,7 +106,9 @@ async function waitReady(url: string, timeoutMs: number): Promise<void> {
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<TestPostgres> {
   const missing = missingBinaries();
   if (missing) {
-    throw new Error(`PostgreSQL 15 server binaries not found (${missing}); install them with: apt-get install -y postgresql`);
+    throw new Error(
+      `PostgreSQL 15 server binaries not found (${missing}); install them with: apt-get install -y postgresql`,
+    );
   }
   const database = opts.database ?? 'warden_test';
   const user = opts.user ?? 'warden_app';
@@ -133,7 +135,20 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Te
     await writeFile(pwfile, `${superPassword}\n`, { mode: 0o600 });
     await chown(dir, uid, gid);
     await chown(pwfile, uid, gid);
-    await asPostgres('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'scram-sha-256', '--pwfile', pwfile, '-E', 'UTF8', '--no-locale', '--no-sync']);
+    await asPostgres('initdb', [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '-A',
+      'scram-sha-256',
+      '--pwfile',
+      pwfile,
+      '-E',
+      'UTF8',
+      '--no-locale',
+      '--no-sync',
+    ]);
     await rm(pwfile, { force: true });
 
     // A free port can be taken between probing and binding; retry a few times.

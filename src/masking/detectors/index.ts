@@ -7,8 +7,8 @@ import { secretDetector } from './secret.js';
 import { ssnDetector } from './ssn.js';
 import type { Detector } from './types.js';
 
-export type { Detector } from './types.js';
 export { PRIVATE_KEY_BEGIN, privateKeyEnd, SECRET_KEY } from './secret.js';
+export type { Detector } from './types.js';
 
 /**
  * Priority order: an earlier detector's match wins an overlap. Secrets first (a password inside

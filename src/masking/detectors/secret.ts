@@ -1,6 +1,6 @@
+import type { MatchSet } from '../matches.js';
 import { secretMarker } from '../redact.js';
 import { H_AT, H_KV, H_PEM, H_TOKEN } from '../scan.js';
-import type { MatchSet } from '../matches.js';
 import type { Detector } from './types.js';
 
 // Secrets are replaced whole by `[REDACTED:<kind>]`: no part of a credential is worth keeping.

@@ -58,7 +58,8 @@ export function buildColumnPlan(fields: FieldDescription[], masker: Masker, sour
     const f = fields[i] as FieldDescription;
     const src = sources[i];
     const names = [f.name.toLowerCase()];
-    if (src && src !== 'unknown') names.push(src.column, `${src.table}.${src.column}`, `${src.schema}.${src.table}.${src.column}`);
+    if (src && src !== 'unknown')
+      names.push(src.column, `${src.table}.${src.column}`, `${src.schema}.${src.table}.${src.column}`);
     const isText = TEXT_TYPES.has(f.typeOID);
     const isJson = JSON_TYPES.has(f.typeOID);
     let mode: CellMode;

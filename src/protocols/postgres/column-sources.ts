@@ -44,7 +44,12 @@ export class ColumnSources {
           byAtt = new Map();
           this.cache.set(f.tableOID, byAtt);
         }
-        byAtt.set(f.attnum, src ? { schema: src.schema.toLowerCase(), table: src.table.toLowerCase(), column: src.column.toLowerCase() } : null);
+        byAtt.set(
+          f.attnum,
+          src
+            ? { schema: src.schema.toLowerCase(), table: src.table.toLowerCase(), column: src.column.toLowerCase() }
+            : null,
+        );
       });
       return this.cached(fields) ?? fields.map(() => 'unknown');
     } catch (err) {

@@ -7,12 +7,9 @@ import { namespaceChanges } from '../../analysis/index.js';
 import type { SqlKind } from '../../core/types.js';
 import type { GatewaySession, PendingAudit, Verdict } from '../../gateway/index.js';
 import type { Masker } from '../../masking/index.js';
+import { Flow, OutBuffer, PAUSE_BACKPRESSURE, PAUSE_DECIDING, PAUSE_READ_AHEAD, writeAll } from '../relay/index.js';
 import { withResultFormats } from './column-plan.js';
 import type { ColumnSources } from './column-sources.js';
-import { Flow, OutBuffer, PAUSE_BACKPRESSURE, PAUSE_DECIDING, PAUSE_READ_AHEAD, writeAll } from '../relay/index.js';
-import { type NameChanges, type Pending, PendingQueue } from './pending.js';
-import { RowShapes } from './row-shapes.js';
-import { maskErrorFields, maskSideChannel, withClientPid } from './side-channels.js';
 import {
   CopyOutMasker,
   copyColumnPlan,
@@ -22,8 +19,11 @@ import {
   describeSql,
   isCopyMaskError,
 } from './copy/index.js';
+import { type NameChanges, type Pending, PendingQueue } from './pending.js';
 import { pinnedParameterProblem } from './pinned.js';
 import { ResultContext } from './result.js';
+import { RowShapes } from './row-shapes.js';
+import { maskErrorFields, maskSideChannel, withClientPid } from './side-channels.js';
 import { type Portal, SessionNames, type Statement } from './statements.js';
 import {
   BackendCode,

@@ -1,11 +1,12 @@
 // One result stream the client is receiving (a simple Query or one Execute): masks DataRows,
 // CopyData and error texts on the way through, and collects what the recording keeps.
-import type { Masker } from '../../masking/index.js';
+
 import type { GatewaySession } from '../../gateway/index.js';
+import type { Masker } from '../../masking/index.js';
+import type { OutBuffer } from '../relay/index.js';
 import { binaryFloatText, binaryIntText, binaryNumericText, byteaHexBytes } from './binary-text.js';
 import { CellMode, type ColumnPlan } from './column-plan.js';
 import type { CopyOutMasker, CopySpec } from './copy/index.js';
-import type { OutBuffer } from '../relay/index.js';
 import { type FieldDescription, ProtocolError, walkDataRow } from './wire/index.js';
 
 const NULL_CELL = null;
@@ -88,7 +89,8 @@ export class ResultContext {
     if (!masker) return frame;
     const masked = masker.maskTextMaybe(buf, start, start + length);
     const out = masked ? copyDataMessage(masked) : frame;
-    if (this.rows.length < this.keepRows) this.rows.push([(masked ?? buf.subarray(start, start + length)).toString('utf8')]);
+    if (this.rows.length < this.keepRows)
+      this.rows.push([(masked ?? buf.subarray(start, start + length)).toString('utf8')]);
     return out;
   }
 }
@@ -100,8 +102,16 @@ const DETECT_ALL: readonly CellMode[] = [];
  * Writes the DataRow `buf[start, start + length)` (payload coordinates) to `out` with each cell
  * passed through its mode; returns a view of the written message.
  */
-function writeMaskedRow(out: OutBuffer, masker: Masker, modes: readonly CellMode[], buf: Buffer, start: number, length: number): Buffer {
-  if (start < 5 || length < 2 || start + length > buf.length) throw new ProtocolError('malformed-message', 'DataRow is truncated');
+function writeMaskedRow(
+  out: OutBuffer,
+  masker: Masker,
+  modes: readonly CellMode[],
+  buf: Buffer,
+  start: number,
+  length: number,
+): Buffer {
+  if (start < 5 || length < 2 || start + length > buf.length)
+    throw new ProtocolError('malformed-message', 'DataRow is truncated');
   const end = start + length;
   const count = buf.readInt16BE(start);
   if (count < 0) throw new ProtocolError('malformed-message', 'negative column count');
@@ -120,7 +130,8 @@ function writeMaskedRow(out: OutBuffer, masker: Masker, modes: readonly CellMode
       if (p + 4 > end) throw new ProtocolError('malformed-message', 'DataRow is truncated');
       const n = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
       p += 4;
-      if (n < -1 || (n > 0 && p + n > end)) throw new ProtocolError('malformed-message', 'DataRow cell overruns the message');
+      if (n < -1 || (n > 0 && p + n > end))
+        throw new ProtocolError('malformed-message', 'DataRow cell overruns the message');
       const r = n < 0 ? undefined : maskCell(masker, modes[i] ?? CellMode.DetectText, buf, p, n);
       if (r === undefined) {
         // Unchanged (or NULL): the original cell bytes.
@@ -195,7 +206,13 @@ function putUtf8(dst: Buffer, o: number, text: string): number {
 }
 
 /** A cell's replacement: text to write, bytes to write, null for SQL NULL, undefined to keep. */
-function maskCell(masker: Masker, mode: CellMode, buf: Buffer, s: number, n: number): string | Buffer | null | undefined {
+function maskCell(
+  masker: Masker,
+  mode: CellMode,
+  buf: Buffer,
+  s: number,
+  n: number,
+): string | Buffer | null | undefined {
   switch (mode) {
     case CellMode.Pass:
       return undefined;

@@ -2,9 +2,9 @@
 // the operation takes the PostgreSQL front door's path (decided, masked, recorded, audited).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { type TestGateway, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
+import { fileURLToPath } from 'node:url';
+import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 
 const WARDEN = fileURLToPath(new URL('../../../bin/warden.js', import.meta.url));

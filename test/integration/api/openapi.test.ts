@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { buildApi } from '../../../src/api/server.js';
-import { type TestGateway, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
+import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 
 describe('OpenAPI document', () => {

@@ -7,8 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { DEFAULT_GATEWAY_PG, resolveGatewayPg, startTokenProxy, type TokenProxy } from '../../../src/cli/commands/connect.js';
-import { type RunningDemo, demoPsqlCommand, startDemo } from '../../../src/demo/index.js';
+import {
+  DEFAULT_GATEWAY_PG,
+  resolveGatewayPg,
+  startTokenProxy,
+  type TokenProxy,
+} from '../../../src/cli/commands/connect.js';
+import { demoPsqlCommand, type RunningDemo, startDemo } from '../../../src/demo/index.js';
 import { PSQL, psql, psqlScript, runProgram, spawnWarden, WARDEN_BIN } from './support.js';
 
 const STARTUP_TIMEOUT = 240_000;
@@ -73,7 +78,10 @@ describe('warden demo, started in-process', () => {
   });
 
   it('psql through the gateway: the agent gets masked rows', async () => {
-    const r = await psql(gatewayUrl(demo, demo.tokens.agent), 'SELECT name, email, ssn, card_number FROM customers ORDER BY id LIMIT 2');
+    const r = await psql(
+      gatewayUrl(demo, demo.tokens.agent),
+      'SELECT name, email, ssn, card_number FROM customers ORDER BY id LIMIT 2',
+    );
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 2);
@@ -83,7 +91,9 @@ describe('warden demo, started in-process', () => {
 
   it('psql through the gateway: DROP is blocked (42501) and DELETE without WHERE needs approval', async () => {
     const url = gatewayUrl(demo, demo.tokens.agent);
-    const drop = await runProgram(PSQL, ['-X', '-v', 'VERBOSITY=verbose', '-d', url, '-c', 'DROP TABLE orders'], { PGPASSFILE: '/dev/null' });
+    const drop = await runProgram(PSQL, ['-X', '-v', 'VERBOSITY=verbose', '-d', url, '-c', 'DROP TABLE orders'], {
+      PGPASSFILE: '/dev/null',
+    });
     assert.notEqual(drop.code, 0);
     assert.match(drop.stderr, /42501/);
     assert.match(drop.stderr, /blocked by rule no-ddl/);
@@ -162,7 +172,8 @@ describe('warden demo, started in-process', () => {
       // Interleaved extended-protocol traffic from both clients.
       const loop = async (client: pg.Client) => {
         const seen: number[] = [];
-        for (let i = 0; i < 5; i++) seen.push((await client.query('SELECT count(*)::int AS n FROM orders WHERE id > $1', [i])).rows[0].n);
+        for (let i = 0; i < 5; i++)
+          seen.push((await client.query('SELECT count(*)::int AS n FROM orders WHERE id > $1', [i])).rows[0].n);
         return seen;
       };
       const [la, lb] = await Promise.all([loop(a), loop(b)]);
@@ -186,9 +197,15 @@ describe('warden demo, started in-process', () => {
 
   it('psql COPY FROM STDIN (alone and inside a rolled-back transaction), COPY TO STDOUT masked', async () => {
     const dba = gatewayUrl(demo, demo.tokens.dba);
-    const copy = await psqlScript(dba, 'COPY orders (customer_id, amount, status) FROM STDIN;\n1\t9.99\tcopied\n2\t1.50\tcopied\n\\.\n');
+    const copy = await psqlScript(
+      dba,
+      'COPY orders (customer_id, amount, status) FROM STDIN;\n1\t9.99\tcopied\n2\t1.50\tcopied\n\\.\n',
+    );
     assert.equal(copy.code, 0, copy.stderr);
-    const bad = await psqlScript(dba, 'COPY orders (customer_id, amount, status) FROM STDIN;\n1\tnot-a-number\tcopied\n\\.\n');
+    const bad = await psqlScript(
+      dba,
+      'COPY orders (customer_id, amount, status) FROM STDIN;\n1\tnot-a-number\tcopied\n\\.\n',
+    );
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /invalid input syntax for type numeric/);
     const tx = await psqlScript(
@@ -196,8 +213,17 @@ describe('warden demo, started in-process', () => {
       "BEGIN;\nCOPY orders (customer_id, amount, status) FROM STDIN;\n3\t1\tcopied\n\\.\nSELECT count(*) FROM orders WHERE status = 'copied';\nROLLBACK;\nSELECT count(*) FROM orders WHERE status = 'copied';\n",
     );
     assert.equal(tx.code, 0, tx.stderr);
-    assert.deepEqual(tx.stdout.trim().split('\n').filter((l) => /^\d+$/.test(l)), ['3', '2']);
-    const out = await psql(gatewayUrl(demo, demo.tokens.agent), 'COPY (SELECT id, email FROM customers WHERE id <= 2 ORDER BY id) TO STDOUT');
+    assert.deepEqual(
+      tx.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => /^\d+$/.test(l)),
+      ['3', '2'],
+    );
+    const out = await psql(
+      gatewayUrl(demo, demo.tokens.agent),
+      'COPY (SELECT id, email FROM customers WHERE id <= 2 ORDER BY id) TO STDOUT',
+    );
     assert.equal(out.code, 0, out.stderr);
     assert.equal(out.stdout.trim(), '1\ta***@example.com\n2\ta***@example.org');
   });
@@ -212,8 +238,17 @@ describe('warden demo, started in-process', () => {
   });
 
   it('warden connect: psql with no password reaches the gateway through the token-injecting listener', async () => {
-    proxy = await startTokenProxy({ connection: 'shop', token: demo.tokens.agent, gatewayHost: '127.0.0.1', gatewayPort: demo.pgPort, port: 0 });
-    const r = await psql(`host=127.0.0.1 port=${proxy.port} dbname=whatever user=someone`, 'SELECT name, email FROM customers ORDER BY id LIMIT 1');
+    proxy = await startTokenProxy({
+      connection: 'shop',
+      token: demo.tokens.agent,
+      gatewayHost: '127.0.0.1',
+      gatewayPort: demo.pgPort,
+      port: 0,
+    });
+    const r = await psql(
+      `host=127.0.0.1 port=${proxy.port} dbname=whatever user=someone`,
+      'SELECT name, email FROM customers ORDER BY id LIMIT 1',
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'Ada Lovelace|a***@example.com');
     const described = await psql(`host=127.0.0.1 port=${proxy.port} dbname=shop`, '\\d customers');
@@ -227,12 +262,21 @@ describe('warden demo, started in-process', () => {
   it('warden connect finds the front door in the config, else uses the flag or the default', () => {
     assert.deepEqual(resolveGatewayPg(undefined, demo.configFile), { host: '127.0.0.1', port: demo.pgPort });
     assert.deepEqual(resolveGatewayPg('[::1]:6000', demo.configFile), { host: '::1', port: 6000 });
-    assert.deepEqual(resolveGatewayPg(undefined, join(root, 'missing.yaml')), { host: '127.0.0.1', port: Number(DEFAULT_GATEWAY_PG.split(':')[1]) });
+    assert.deepEqual(resolveGatewayPg(undefined, join(root, 'missing.yaml')), {
+      host: '127.0.0.1',
+      port: Number(DEFAULT_GATEWAY_PG.split(':')[1]),
+    });
     assert.throws(() => resolveGatewayPg('nope', demo.configFile), /expected HOST:PORT/);
   });
 
   it('warden connect with a bad token: the gateway refusal reaches psql', async () => {
-    const bad = await startTokenProxy({ connection: 'shop', token: 'not-a-token', gatewayHost: '127.0.0.1', gatewayPort: demo.pgPort, port: 0 });
+    const bad = await startTokenProxy({
+      connection: 'shop',
+      token: 'not-a-token',
+      gatewayHost: '127.0.0.1',
+      gatewayPort: demo.pgPort,
+      port: 0,
+    });
     try {
       const r = await psql(`host=127.0.0.1 port=${bad.port} dbname=shop`, 'SELECT 1');
       assert.notEqual(r.code, 0);
@@ -244,50 +288,53 @@ describe('warden demo, started in-process', () => {
 
   it('prints a psql command that is ready to paste', () => {
     const line = demoPsqlCommand(demo);
-    assert.match(line, new RegExp(`^psql "postgres://agent:[\\w.-]+@127\\.0\\.0\\.1:${demo.pgPort}/shop\\?sslmode=disable" -c "SELECT`));
+    assert.match(
+      line,
+      new RegExp(`^psql "postgres://agent:[\\w.-]+@127\\.0\\.0\\.1:${demo.pgPort}/shop\\?sslmode=disable" -c "SELECT`),
+    );
   });
 });
 
 describe('warden demo and warden connect, as the real CLI', () => {
-  it(
-    'starts, prints a working psql command, serves warden connect, and stops on SIGINT',
-    { timeout: STARTUP_TIMEOUT + 120_000 },
-    async () => {
-      // Reuses the folder of the in-process suite: this is the "second start" path (reopen, no initdb).
-      const started = Date.now();
-      const demo = spawnWarden(['demo', '--dir', join(root, 'demo'), '--api-port', '0', '--pg-port', '0']);
-      let connect: ReturnType<typeof spawnWarden> | undefined;
-      try {
-        const out = await demo.waitFor(/Press Ctrl-C to stop/, STARTUP_TIMEOUT);
-        process.stderr.write(`# CLI demo (reopened folder) ready in ${Date.now() - started} ms (includes node + tsx start)\n`);
-        assert.match(demo.stderr(), /starting the embedded PostgreSQL.*done/);
+  it('starts, prints a working psql command, serves warden connect, and stops on SIGINT', {
+    timeout: STARTUP_TIMEOUT + 120_000,
+  }, async () => {
+    // Reuses the folder of the in-process suite: this is the "second start" path (reopen, no initdb).
+    const started = Date.now();
+    const demo = spawnWarden(['demo', '--dir', join(root, 'demo'), '--api-port', '0', '--pg-port', '0']);
+    let connect: ReturnType<typeof spawnWarden> | undefined;
+    try {
+      const out = await demo.waitFor(/Press Ctrl-C to stop/, STARTUP_TIMEOUT);
+      process.stderr.write(
+        `# CLI demo (reopened folder) ready in ${Date.now() - started} ms (includes node + tsx start)\n`,
+      );
+      assert.match(demo.stderr(), /starting the embedded PostgreSQL.*done/);
 
-        const m = /psql "(postgres:\/\/[^"]+)" -c "([^"]+)"/.exec(out);
-        assert.ok(m, out);
-        const r = await runProgram(PSQL, ['-X', '-A', '-t', m[1]!, '-c', m[2]!], { PGPASSFILE: '/dev/null' });
-        assert.equal(r.code, 0, r.stderr);
-        assert.match(r.stdout, /^Ada Lovelace\|a\*\*\*@example\.com\|\*\*\*-\*\*-6789\|/m);
-        assert.doesNotMatch(r.stdout, /ada@example\.com/);
+      const m = /psql "(postgres:\/\/[^"]+)" -c "([^"]+)"/.exec(out);
+      assert.ok(m, out);
+      const r = await runProgram(PSQL, ['-X', '-A', '-t', m[1]!, '-c', m[2]!], { PGPASSFILE: '/dev/null' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Ada Lovelace\|a\*\*\*@example\.com\|\*\*\*-\*\*-6789\|/m);
+      assert.doesNotMatch(r.stdout, /ada@example\.com/);
 
-        const agent = /export AGENT_TOKEN=(\S+)/.exec(out)?.[1];
-        const gatewayPg = /--gateway-pg (\S+)/.exec(out)?.[1];
-        assert.ok(agent && gatewayPg, out);
-        connect = spawnWarden(['connect', 'shop', '--port', '0', '--gateway-pg', gatewayPg], { WARDEN_TOKEN: agent });
-        const line = await connect.waitFor(/psql -h 127\.0\.0\.1 -p \d+ shop/, 60_000);
-        const port = /-p (\d+)/.exec(line)![1]!;
-        const viaConnect = await psql(`host=127.0.0.1 port=${port} dbname=shop`, 'SELECT count(*) FROM customers');
-        assert.equal(viaConnect.code, 0, viaConnect.stderr);
-        assert.equal(viaConnect.stdout.trim(), '50');
-        assert.equal(await connect.stop('SIGINT'), 0);
+      const agent = /export AGENT_TOKEN=(\S+)/.exec(out)?.[1];
+      const gatewayPg = /--gateway-pg (\S+)/.exec(out)?.[1];
+      assert.ok(agent && gatewayPg, out);
+      connect = spawnWarden(['connect', 'shop', '--port', '0', '--gateway-pg', gatewayPg], { WARDEN_TOKEN: agent });
+      const line = await connect.waitFor(/psql -h 127\.0\.0\.1 -p \d+ shop/, 60_000);
+      const port = /-p (\d+)/.exec(line)![1]!;
+      const viaConnect = await psql(`host=127.0.0.1 port=${port} dbname=shop`, 'SELECT count(*) FROM customers');
+      assert.equal(viaConnect.code, 0, viaConnect.stderr);
+      assert.equal(viaConnect.stdout.trim(), '50');
+      assert.equal(await connect.stop('SIGINT'), 0);
 
-        assert.equal(await demo.stop('SIGINT'), 0, demo.stderr());
-        assert.match(demo.stderr(), /stopped/);
-      } finally {
-        await connect?.stop('SIGKILL');
-        await demo.stop('SIGKILL');
-      }
-    },
-  );
+      assert.equal(await demo.stop('SIGINT'), 0, demo.stderr());
+      assert.match(demo.stderr(), /stopped/);
+    } finally {
+      await connect?.stop('SIGKILL');
+      await demo.stop('SIGKILL');
+    }
+  });
 
   it('a taken port fails fast with a clear message and exit code 2', async () => {
     const net = await import('node:net');
@@ -295,7 +342,16 @@ describe('warden demo and warden connect, as the real CLI', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const r = await runProgram(process.execPath, [WARDEN_BIN, 'demo', '--dir', join(root, 'other'), '--api-port', '0', '--pg-port', String(port)]);
+      const r = await runProgram(process.execPath, [
+        WARDEN_BIN,
+        'demo',
+        '--dir',
+        join(root, 'other'),
+        '--api-port',
+        '0',
+        '--pg-port',
+        String(port),
+      ]);
       assert.equal(r.code, 2);
       assert.match(r.stderr, new RegExp(`PostgreSQL port 127\\.0\\.0\\.1:${port} is already in use.*--pg-port`));
     } finally {

@@ -12,12 +12,12 @@ import {
   parseParse,
   writeBind,
   writeClose,
+  writeCommandComplete,
   writeDescribe,
   writeExecute,
   writeParse,
   writeQuery,
   writeReadyForQuery,
-  writeCommandComplete,
 } from '../../../src/protocols/postgres/wire/index.js';
 
 function frameOf(build: (w: MessageWriter) => void): Buffer {
@@ -36,10 +36,17 @@ function payload(frame: Buffer): { code: number; buffer: Buffer; start: number; 
 
 describe('prefixStatementName', () => {
   it('prefixes a named Parse and reports the name, keeping text and parameter types', () => {
-    const { frame, prepared } = prefixStatementName(frameOf((w) => writeParse(w, 'stmt1', 'SELECT $1::int', [23])), 'c7_');
+    const { frame, prepared } = prefixStatementName(
+      frameOf((w) => writeParse(w, 'stmt1', 'SELECT $1::int', [23])),
+      'c7_',
+    );
     assert.equal(prepared, 'c7_stmt1');
     const p = payload(frame);
-    assert.deepEqual(parseParse(p.buffer, p.start, p.length), { name: 'c7_stmt1', text: 'SELECT $1::int', paramTypes: [23] });
+    assert.deepEqual(parseParse(p.buffer, p.start, p.length), {
+      name: 'c7_stmt1',
+      text: 'SELECT $1::int',
+      paramTypes: [23],
+    });
   });
 
   it('leaves the unnamed statement and unrelated messages untouched (same buffer)', () => {
@@ -53,17 +60,26 @@ describe('prefixStatementName', () => {
   });
 
   it('prefixes the statement (not the portal) of a Bind, keeping parameters', () => {
-    const { frame } = prefixStatementName(frameOf((w) => writeBind(w, { portal: 'p1', statement: 'héllo', params: ['x', null], resultFormats: [1] })), 'c2_');
+    const { frame } = prefixStatementName(
+      frameOf((w) => writeBind(w, { portal: 'p1', statement: 'héllo', params: ['x', null], resultFormats: [1] })),
+      'c2_',
+    );
     const p = payload(frame);
     const bind = parseBind(p.buffer, p.start, p.length);
     assert.equal(bind.portal, 'p1');
     assert.equal(bind.statement, 'c2_héllo');
-    assert.deepEqual(bind.params.map((b) => (b === null ? null : b.toString())), ['x', null]);
+    assert.deepEqual(
+      bind.params.map((b) => (b === null ? null : b.toString())),
+      ['x', null],
+    );
     assert.deepEqual(bind.resultFormats, [1]);
   });
 
   it('prefixes Describe and Close of a statement', () => {
-    for (const build of [(w: MessageWriter) => writeDescribe(w, 'S', 'abc'), (w: MessageWriter) => writeClose(w, 'S', 'abc')]) {
+    for (const build of [
+      (w: MessageWriter) => writeDescribe(w, 'S', 'abc'),
+      (w: MessageWriter) => writeClose(w, 'S', 'abc'),
+    ]) {
       const p = payload(prefixStatementName(frameOf(build), 'c3_').frame);
       assert.equal(String.fromCharCode(p.buffer[p.start]!), 'S');
       assert.equal(p.buffer.toString('utf8', p.start + 1, p.start + p.length - 1), 'c3_abc');

@@ -12,7 +12,12 @@ export interface ProcResult {
   stderr: string;
 }
 
-export function runProgram(cmd: string, args: string[], env: Record<string, string> = {}, input = ''): Promise<ProcResult> {
+export function runProgram(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  input = '',
+): Promise<ProcResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin.end(input);
@@ -43,7 +48,11 @@ export function psqlScript(conninfo: string, script: string, password?: string):
 }
 
 function psqlEnv(password: string | undefined): Record<string, string> {
-  return { PGPASSFILE: '/dev/null', PGCONNECT_TIMEOUT: '10', ...(password === undefined ? {} : { PGPASSWORD: password }) };
+  return {
+    PGPASSFILE: '/dev/null',
+    PGCONNECT_TIMEOUT: '10',
+    ...(password === undefined ? {} : { PGPASSWORD: password }),
+  };
 }
 
 export interface LongRunning {
@@ -69,11 +78,15 @@ export function spawnWarden(args: string[], env: Record<string, string> = {}): L
     stderr: () => err,
     waitFor(pattern, timeoutMs) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => finish(new Error(`timed out waiting for ${pattern}; stderr: ${err}`)), timeoutMs);
+        const timer = setTimeout(
+          () => finish(new Error(`timed out waiting for ${pattern}; stderr: ${err}`)),
+          timeoutMs,
+        );
         const check = () => {
           if (pattern.test(out)) finish();
         };
-        const onExit = (code: number | null) => finish(new Error(`exited with ${code} before ${pattern}; stderr: ${err}`));
+        const onExit = (code: number | null) =>
+          finish(new Error(`exited with ${code} before ${pattern}; stderr: ${err}`));
         function finish(error?: Error) {
           clearTimeout(timer);
           child.stdout.off('data', check);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { type TestGateway, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
+import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 import { type McpTestClient, mcpClient } from './support.js';
 

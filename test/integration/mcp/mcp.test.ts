@@ -2,9 +2,9 @@
 // and PostgreSQL: tools, masking, blocks, reviews and approval, auth, sessions.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { type TestGateway, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
+import { fileURLToPath } from 'node:url';
+import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 import { type McpTestClient, mcpClient, text } from './support.js';
 

@@ -145,8 +145,18 @@ describe('postgres front door: pinned startup parameters', () => {
     try {
       assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, 'report reader');
       // The role is locked: every way to change it is refused by Warden, not by the database.
-      for (const sql of ['RESET ROLE', 'SET ROLE NONE', 'SET ROLE app', 'SET SESSION AUTHORIZATION DEFAULT', "SELECT set_config('role', 'app', false)"]) {
-        await assert.rejects(client.query(sql), (e: Error & { code?: string }) => e.code === '42501' && /role is set by Warden/.test(e.message), sql);
+      for (const sql of [
+        'RESET ROLE',
+        'SET ROLE NONE',
+        'SET ROLE app',
+        'SET SESSION AUTHORIZATION DEFAULT',
+        "SELECT set_config('role', 'app', false)",
+      ]) {
+        await assert.rejects(
+          client.query(sql),
+          (e: Error & { code?: string }) => e.code === '42501' && /role is set by Warden/.test(e.message),
+          sql,
+        );
       }
       assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, 'report reader');
     } finally {

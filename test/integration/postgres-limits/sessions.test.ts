@@ -108,7 +108,7 @@ limits:
     const deniedApi = (await gw.running.gateway.audit.list({ type: 'session.denied' })).filter(
       (r) => r.actor === 'agent-a',
     );
-    assert.equal((deniedApi.at(-1)?.data as { protocol?: string }).protocol, 'api');
+    assert.equal((deniedApi.at(-1)?.data as { protocol?: string } | undefined)?.protocol, 'api');
 
     const r = await psql(gw, dba, { command: 'SELECT current_database()' });
     assert.equal(r.code, 0, r.stderr);

@@ -84,8 +84,21 @@ async function enableTlsAndExtraAuth(): Promise<void> {
   const key = join(certDir, 'server.key');
   const crt = join(certDir, 'server.crt');
   await run('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', crt,
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout',
+    key,
+    '-out',
+    crt,
   ]);
   caCert = await readFile(crt, 'utf8');
   const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
@@ -156,7 +169,10 @@ describe('connectUpstream', () => {
     const conn = await connect({ user: 'md5user', password: MD5_PASSWORD, tls: 'disable' });
     const res = await simpleQuery(conn, 'SELECT current_user');
     assert.equal(res.rows[0]![0], 'md5user');
-    const [stored] = await runSql(pg.superuserUrl, "SELECT left(rolpassword, 3) AS p FROM pg_authid WHERE rolname = 'md5user'");
+    const [stored] = await runSql(
+      pg.superuserUrl,
+      "SELECT left(rolpassword, 3) AS p FROM pg_authid WHERE rolname = 'md5user'",
+    );
     assert.equal(stored?.p, 'md5');
   });
 
@@ -173,7 +189,9 @@ describe('connectUpstream', () => {
         assert.ok(isUpstreamError(e, 'server-error'), String(e));
         assert.equal(e.sqlstate, '28P01');
         assert.match(e.message, /password authentication failed/);
-        assert.ok(!e.message.includes(bad) && !JSON.stringify(e.notice?.fields ? [...e.notice.fields] : []).includes(bad));
+        assert.ok(
+          !e.message.includes(bad) && !JSON.stringify(e.notice?.fields ? [...e.notice.fields] : []).includes(bad),
+        );
         return true;
       });
     }
@@ -216,9 +234,10 @@ describe('connectUpstream', () => {
   it('negotiates TLS: prefer and require encrypt, verify-full checks the CA and host name', async () => {
     const preferred = await connect({ tls: 'prefer' });
     assert.equal(preferred.tls, true);
-    assert.deepEqual((await simpleQuery(preferred, 'SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows, [
-      ['true'],
-    ]);
+    assert.deepEqual(
+      (await simpleQuery(preferred, 'SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows,
+      [['true']],
+    );
     assert.equal((await connect({ tls: 'require' })).tls, true);
     assert.equal((await connect({ tls: 'verify-full', caCert })).tls, true);
     assert.equal((await connect({ tls: 'verify-full', caCert, host: 'localhost' })).tls, true);
@@ -232,7 +251,9 @@ describe('connectUpstream', () => {
     await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
     try {
       const port = (fake.address() as { port: number }).port;
-      await assert.rejects(connectUpstream(options({ port, tls: 'require' })), (e) => isUpstreamError(e, 'tls-unavailable'));
+      await assert.rejects(connectUpstream(options({ port, tls: 'require' })), (e) =>
+        isUpstreamError(e, 'tls-unavailable'),
+      );
     } finally {
       fake.close();
     }
@@ -290,7 +311,7 @@ describe('wire over the handed-over connection', () => {
 describe('CatalogLookup', () => {
   it('resolves an aliased column to its source table and column, with one side connection and a cache', async () => {
     const conn = await connect();
-    const res = await rawQuery(conn, "SELECT email AS e, 1 AS one, c.name AS who FROM customers c WHERE id = 1");
+    const res = await rawQuery(conn, 'SELECT email AS e, 1 AS one, c.name AS who FROM customers c WHERE id = 1');
     assert.deepEqual(
       res.fields.map((f) => f.name),
       ['e', 'one', 'who'],
@@ -320,11 +341,14 @@ describe('CatalogLookup', () => {
   it('fails with target-unavailable when the target is down, and retries later', async () => {
     const catalog = new CatalogLookup(options({ port: 1, connectTimeoutMs: 500 }));
     try {
-      await assert.rejects(catalog.resolve([{ tableOID: 16384, attnum: 1 }]), (e) => isUpstreamError(e, 'target-unavailable'));
-      await assert.rejects(catalog.resolve([{ tableOID: 16384, attnum: 1 }]), (e) => isUpstreamError(e, 'target-unavailable'));
+      await assert.rejects(catalog.resolve([{ tableOID: 16384, attnum: 1 }]), (e) =>
+        isUpstreamError(e, 'target-unavailable'),
+      );
+      await assert.rejects(catalog.resolve([{ tableOID: 16384, attnum: 1 }]), (e) =>
+        isUpstreamError(e, 'target-unavailable'),
+      );
     } finally {
       await catalog.close();
     }
   });
 });
-

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { freePort } from '../../../src/gateway/free-port.js';
-import { TEST_POLICY, type TestGateway, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
+import { startShopPostgres, startTestGateway, TEST_POLICY, type TestGateway } from '../../helpers/gateway.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 import { ms, psql } from './support.js';
 
@@ -40,7 +40,10 @@ describe('postgres front door: authentication, target availability, token expiry
     password: unused
     tls: disable
 `;
-    const policy = TEST_POLICY.replace('  - groups: [agents]\n    connections: [shop]', '  - groups: [agents]\n    connections: [shop, down]');
+    const policy = TEST_POLICY.replace(
+      '  - groups: [agents]\n    connections: [shop]',
+      '  - groups: [agents]\n    connections: [shop, down]',
+    );
     assert.notEqual(policy, TEST_POLICY);
     gw = await startTestGateway(target, { extraYaml, policy });
   });
@@ -90,7 +93,9 @@ describe('postgres front door: authentication, target availability, token expiry
 
   it('token expiry mid-session: the next statement is refused and the connection closed', async () => {
     const token = await gw.running.devIssuer!.mint({ sub: 'short-lived', groups: ['agents'], ttlMs: 3000 });
-    const exp = (JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8')) as { exp: number }).exp * 1000;
+    const exp =
+      (JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8')) as { exp: number }).exp *
+      1000;
     const simple = new pg.Client({ connectionString: gw.url(token) });
     const extended = new pg.Client({ connectionString: gw.url(token) });
     const ended = [simple, extended].map((c) => {

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { BackendCode, writeQuery, writeStartupMessage } from '../../../src/protocols/postgres/wire/index.js';
-import { type TestGateway, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
-import { type TestPostgres, runSql } from '../../helpers/postgres.js';
-import { RawClient, errorFields, ms } from './support.js';
+import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { runSql, type TestPostgres } from '../../helpers/postgres.js';
+import { errorFields, ms, RawClient } from './support.js';
 
 const MB = 1024 * 1024;
 
@@ -132,12 +132,25 @@ describe('postgres front door: bad input', () => {
 
   it('a client that disconnects mid-result: the session ends and the target backend is released', async () => {
     const backends = async () =>
-      Number((await runSql(target.superuserUrl, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend'", [target.user]))[0]?.n);
+      Number(
+        (
+          await runSql(
+            target.superuserUrl,
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend'",
+            [target.user],
+          )
+        )[0]?.n,
+      );
     const baseline = await backends();
     for (let round = 0; round < 2; round++) {
       const c = await RawClient.session(gw.pgPort, token);
       // About 200 MB of rows with a masked column; read the first bytes, then vanish.
-      c.write(writeQuery(c.w, "SELECT g, 'user' || g || '@example.com' AS email, repeat('x', 100) AS pad FROM generate_series(1, 1500000) g").flush());
+      c.write(
+        writeQuery(
+          c.w,
+          "SELECT g, 'user' || g || '@example.com' AS email, repeat('x', 100) AS pad FROM generate_series(1, 1500000) g",
+        ).flush(),
+      );
       await c.waitFor((m) => m.code === BackendCode.DataRow, 30_000);
       c.destroy();
       await onlyBystanderLeft();

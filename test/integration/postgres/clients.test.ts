@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import postgres from 'postgres';
-import { type TestGateway, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
-import { type TestPostgres, runSql } from '../../helpers/postgres.js';
+import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { runSql, type TestPostgres } from '../../helpers/postgres.js';
 import { conninfo, ms, psql, readRecordings, runProgram } from './support.js';
 
 describe('postgres front door: real clients', () => {
@@ -30,7 +30,12 @@ describe('postgres front door: real clients', () => {
   });
 
   it('psql with sslmode=require negotiates TLS with the generated certificate', async () => {
-    const r = await psql(gw, token, { command: "SELECT 'tls:' || count(*) FROM orders" }, { sslmode: 'require', extraArgs: ['-c', '\\conninfo'] });
+    const r = await psql(
+      gw,
+      token,
+      { command: "SELECT 'tls:' || count(*) FROM orders" },
+      { sslmode: 'require', extraArgs: ['-c', '\\conninfo'] },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /tls:200/);
     assert.match(r.stdout, /SSL connection \(protocol: TLS/);
@@ -39,12 +44,15 @@ describe('postgres front door: real clients', () => {
   it('psql \\d customers (catalog queries) describes the table', async () => {
     const r = await psql(gw, token, { command: '\\d customers' }, { extraArgs: ['-P', 'tuples_only=off'] });
     assert.equal(r.code, 0, r.stderr);
-    for (const col of ['id', 'name', 'email', 'card_number', 'created_at']) assert.match(r.stdout, new RegExp(`^${col}\\|`, 'm'));
+    for (const col of ['id', 'name', 'email', 'card_number', 'created_at'])
+      assert.match(r.stdout, new RegExp(`^${col}\\|`, 'm'));
     assert.match(r.stdout, /customers_email_key/);
   });
 
   it('psql COPY … TO STDOUT and COPY orders FROM STDIN', async () => {
-    const out = await psql(gw, token, { command: 'COPY (SELECT id, status FROM orders WHERE id <= 3 ORDER BY id) TO STDOUT' });
+    const out = await psql(gw, token, {
+      command: 'COPY (SELECT id, status FROM orders WHERE id <= 3 ORDER BY id) TO STDOUT',
+    });
     assert.equal(out.code, 0, out.stderr);
     assert.deepEqual(out.stdout.trim().split('\n'), ['1\tpaid', '2\tshipped', '3\tcancelled']);
 
@@ -58,7 +66,8 @@ describe('postgres front door: real clients', () => {
   });
 
   it('psql transaction: BEGIN, INSERT, ROLLBACK leaves no row', async () => {
-    const script = "BEGIN;\nINSERT INTO orders (customer_id, amount, status) VALUES (1, 1.23, 'tx-test');\nSELECT count(*) FROM orders WHERE status = 'tx-test';\nROLLBACK;\nSELECT count(*) FROM orders WHERE status = 'tx-test';\n";
+    const script =
+      "BEGIN;\nINSERT INTO orders (customer_id, amount, status) VALUES (1, 1.23, 'tx-test');\nSELECT count(*) FROM orders WHERE status = 'tx-test';\nROLLBACK;\nSELECT count(*) FROM orders WHERE status = 'tx-test';\n";
     const r = await psql(gw, token, { input: script });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split('\n'), ['BEGIN', 'INSERT 0 1', '1', 'ROLLBACK', '0']);
@@ -103,7 +112,16 @@ describe('postgres front door: real clients', () => {
   });
 
   it('postgres.js pipelines concurrent queries on one connection', async () => {
-    const sql = postgres({ host: '127.0.0.1', port: gw.pgPort, database: 'shop', username: 'agent', password: token, ssl: false, max: 1, onnotice: () => {} });
+    const sql = postgres({
+      host: '127.0.0.1',
+      port: gw.pgPort,
+      database: 'shop',
+      username: 'agent',
+      password: token,
+      ssl: false,
+      max: 1,
+      onnotice: () => {},
+    });
     try {
       const ids = Array.from({ length: 20 }, (_, i) => i + 1);
       const results = await Promise.all(ids.map((id) => sql`SELECT id, status FROM orders WHERE id = ${id}`));
@@ -115,7 +133,11 @@ describe('postgres front door: real clients', () => {
       assert.equal(one?.name, 'Ada Lovelace');
       assert.notEqual(one?.e, 'ada@example.com');
       // Again with the same (now prepared) statements, mixed with unnamed ones.
-      const again = await Promise.all([sql`SELECT id FROM orders WHERE id = ${7}`, sql.unsafe('SELECT 42 AS n'), sql`SELECT id FROM orders WHERE id = ${8}`]);
+      const again = await Promise.all([
+        sql`SELECT id FROM orders WHERE id = ${7}`,
+        sql.unsafe('SELECT 42 AS n'),
+        sql`SELECT id FROM orders WHERE id = ${8}`,
+      ]);
       assert.deepEqual(
         again.map((r) => Number(r[0]?.id ?? r[0]?.n)),
         [7, 42, 8],
@@ -126,16 +148,40 @@ describe('postgres front door: real clients', () => {
   });
 
   it('pgbench -S (simple and -M prepared) runs through the gateway', async () => {
-    const init = await runProgram('/usr/bin/pgbench', ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(target.port), '-U', target.user, target.database], {
-      env: { PGPASSWORD: target.password, PGSSLMODE: 'disable' },
-      timeoutMs: 120_000,
-    });
+    const init = await runProgram(
+      '/usr/bin/pgbench',
+      ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(target.port), '-U', target.user, target.database],
+      {
+        env: { PGPASSWORD: target.password, PGSSLMODE: 'disable' },
+        timeoutMs: 120_000,
+      },
+    );
     assert.equal(init.code, 0, init.stderr);
     for (const mode of ['simple', 'prepared']) {
-      const r = await runProgram('/usr/bin/pgbench', ['-S', '-n', '-t', '50', '-c', '2', '-M', mode, '-h', '127.0.0.1', '-p', String(gw.pgPort), '-U', 'agent', 'shop'], {
-        env: { PGPASSWORD: token, PGSSLMODE: 'disable' },
-        timeoutMs: 120_000,
-      });
+      const r = await runProgram(
+        '/usr/bin/pgbench',
+        [
+          '-S',
+          '-n',
+          '-t',
+          '50',
+          '-c',
+          '2',
+          '-M',
+          mode,
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(gw.pgPort),
+          '-U',
+          'agent',
+          'shop',
+        ],
+        {
+          env: { PGPASSWORD: token, PGSSLMODE: 'disable' },
+          timeoutMs: 120_000,
+        },
+      );
       assert.equal(r.code, 0, `${mode}: ${r.stderr}\n${r.stdout}`);
       assert.match(r.stdout, /number of transactions actually processed: 100\/100/);
       assert.match(r.stdout, /number of failed transactions: 0/);
@@ -154,7 +200,10 @@ describe('postgres front door: real clients', () => {
       );
       await ms(500);
       const canceller = new pg.Client({ connectionString: gw.url(token) });
-      (canceller as unknown as { cancel(c: pg.Client, q: unknown): void }).cancel(client, (client as unknown as { activeQuery: unknown }).activeQuery);
+      (canceller as unknown as { cancel(c: pg.Client, q: unknown): void }).cancel(
+        client,
+        (client as unknown as { activeQuery: unknown }).activeQuery,
+      );
       const err = await outcome;
       assert.ok(err, 'the query was cancelled');
       assert.equal(err.code, '57014');
@@ -168,9 +217,13 @@ describe('postgres front door: real clients', () => {
 
   it('cancel through psql (SIGINT) ends pg_sleep with 57014', async () => {
     const { spawn } = await import('node:child_process');
-    const child = spawn('/usr/bin/psql', ['-X', '-v', 'VERBOSITY=verbose', '-d', conninfo(gw), '-c', 'SELECT pg_sleep(30)'], {
-      env: { ...process.env, PGPASSWORD: token },
-    });
+    const child = spawn(
+      '/usr/bin/psql',
+      ['-X', '-v', 'VERBOSITY=verbose', '-d', conninfo(gw), '-c', 'SELECT pg_sleep(30)'],
+      {
+        env: { ...process.env, PGPASSWORD: token },
+      },
+    );
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const started = Date.now();

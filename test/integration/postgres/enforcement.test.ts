@@ -13,9 +13,9 @@ import {
   writeParse,
   writeSync,
 } from '../../../src/protocols/postgres/wire/index.js';
-import { type TestGateway, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
-import { type TestPostgres, runSql } from '../../helpers/postgres.js';
-import { RawClient, errorFields, psql } from './support.js';
+import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { runSql, type TestPostgres } from '../../helpers/postgres.js';
+import { errorFields, psql, RawClient } from './support.js';
 
 type PgError = Error & { code?: string };
 
@@ -73,11 +73,14 @@ describe('postgres front door: block / review / mask / allow', () => {
     const client = new pg.Client({ connectionString: gw.url(token) });
     await client.connect();
     try {
-      await assert.rejects(client.query({ text: 'ALTER TABLE orders ADD COLUMN x int', queryMode: 'extended' } as pg.QueryConfig), (err: PgError) => {
-        assert.equal(err.code, '42501');
-        assert.match(err.message, /^blocked by rule no-ddl: /);
-        return true;
-      });
+      await assert.rejects(
+        client.query({ text: 'ALTER TABLE orders ADD COLUMN x int', queryMode: 'extended' } as pg.QueryConfig),
+        (err: PgError) => {
+          assert.equal(err.code, '42501');
+          assert.match(err.message, /^blocked by rule no-ddl: /);
+          return true;
+        },
+      );
       const a = await client.query('SELECT $1::int AS n', [1]);
       assert.equal(a.rows[0].n, 1);
 
@@ -124,7 +127,11 @@ describe('postgres front door: block / review / mask / allow', () => {
       writeExecute(w);
       writeSync(w);
       c.write(w.flush());
-      await c.waitFor((m) => m.code === BackendCode.ReadyForQuery && c.messages.filter((x) => x.code === BackendCode.ReadyForQuery).length === 2);
+      await c.waitFor(
+        (m) =>
+          m.code === BackendCode.ReadyForQuery &&
+          c.messages.filter((x) => x.code === BackendCode.ReadyForQuery).length === 2,
+      );
       const msgs = c.take();
       const codes = msgs.map((m) => String.fromCharCode(m.code)).join('');
       // 1: ParseComplete, 2: BindComplete, D: DataRow, C: CommandComplete, E: the refusal, Z.
@@ -144,7 +151,16 @@ describe('postgres front door: block / review / mask / allow', () => {
   });
 
   it('postgres.js: a refused query among pipelined ones fails alone', async () => {
-    const sql = postgres({ host: '127.0.0.1', port: gw.pgPort, database: 'shop', username: 'agent', password: token, ssl: false, max: 1, onnotice: () => {} });
+    const sql = postgres({
+      host: '127.0.0.1',
+      port: gw.pgPort,
+      database: 'shop',
+      username: 'agent',
+      password: token,
+      ssl: false,
+      max: 1,
+      onnotice: () => {},
+    });
     try {
       const results = await Promise.allSettled([
         sql`SELECT ${1}::int AS n`,
@@ -158,9 +174,15 @@ describe('postgres front door: block / review / mask / allow', () => {
       assert.equal(err.code, '42501');
       assert.match(err.message, /blocked by rule no-ddl/);
       assert.equal(results[2].status, 'fulfilled');
-      assert.equal((results[2] as PromiseFulfilledResult<postgres.RowList<postgres.Row[]>>).value[0]?.name, 'Grace Hopper');
+      assert.equal(
+        (results[2] as PromiseFulfilledResult<postgres.RowList<postgres.Row[]>>).value[0]?.name,
+        'Grace Hopper',
+      );
       assert.equal(results[3].status, 'fulfilled');
-      assert.notEqual((results[3] as PromiseFulfilledResult<postgres.RowList<postgres.Row[]>>).value[0]?.email, 'grace@example.net');
+      assert.notEqual(
+        (results[3] as PromiseFulfilledResult<postgres.RowList<postgres.Row[]>>).value[0]?.email,
+        'grace@example.net',
+      );
       const [after] = await sql`SELECT count(*)::int AS n FROM orders`;
       assert.equal(after?.n, 200);
     } finally {

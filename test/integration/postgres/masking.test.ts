@@ -16,9 +16,9 @@ import {
   writeQuery,
   writeSync,
 } from '../../../src/protocols/postgres/wire/index.js';
-import { type TestGateway, startShopPostgres, startTestGateway } from '../../helpers/gateway.js';
-import { type TestPostgres, runSql } from '../../helpers/postgres.js';
-import { RawClient, errorFields, psql, readRecordings } from './support.js';
+import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { runSql, type TestPostgres } from '../../helpers/postgres.js';
+import { errorFields, psql, RawClient, readRecordings } from './support.js';
 
 type PgError = Error & { code?: string; detail?: string };
 
@@ -67,7 +67,10 @@ describe('postgres front door: masking', () => {
     target = await startShopPostgres();
     // A table with a non-text column masked by name, created directly on the target (DDL is
     // blocked through the gateway).
-    await runSql(target.url, "CREATE TABLE cards (id int PRIMARY KEY, card_number bigint, holder text); INSERT INTO cards VALUES (1, 4111111111111111, 'ada@example.com')");
+    await runSql(
+      target.url,
+      "CREATE TABLE cards (id int PRIMARY KEY, card_number bigint, holder text); INSERT INTO cards VALUES (1, 4111111111111111, 'ada@example.com')",
+    );
     gw = await startTestGateway(target);
     agent = await gw.token('agent-mask', ['agents']);
     dba = await gw.token('dba-clear', ['dba']);
@@ -98,7 +101,9 @@ describe('postgres front door: masking', () => {
         assert.match(v, /\*/);
       }
     }
-    const all = await agentQuery('SELECT c.email AS x, c.phone AS y, c.ssn AS z, c.card_number AS w, c.notes FROM customers c ORDER BY id');
+    const all = await agentQuery(
+      'SELECT c.email AS x, c.phone AS y, c.ssn AS z, c.card_number AS w, c.notes FROM customers c ORDER BY id',
+    );
     assert.equal(all.rows.length, 50);
   });
 
@@ -108,12 +113,16 @@ describe('postgres front door: masking', () => {
     const first = r.rows[0].j as Record<string, unknown>;
     assert.equal(first.name, 'Ada Lovelace');
     assert.notEqual(first.email, 'ada@example.com');
-    const j2 = await agentQuery("SELECT json_build_object('contact', email, 'n', notes)::text AS t FROM customers WHERE id = 2");
+    const j2 = await agentQuery(
+      "SELECT json_build_object('contact', email, 'n', notes)::text AS t FROM customers WHERE id = 2",
+    );
     assert.ok(!String(j2.rows[0].t).includes('alan'), j2.rows[0].t);
   });
 
   it('COPY (SELECT email …) TO STDOUT through psql is masked', async () => {
-    const r = await psql(gw, agent, { command: 'COPY (SELECT email, phone, ssn, card_number, notes FROM customers ORDER BY id) TO STDOUT' });
+    const r = await psql(gw, agent, {
+      command: 'COPY (SELECT email, phone, ssn, card_number, notes FROM customers ORDER BY id) TO STDOUT',
+    });
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 50);
@@ -172,7 +181,11 @@ describe('postgres front door: masking', () => {
       assert.equal(cells[6], null, 'an email inside a binary text[] is NULL');
       assert.notEqual(cells[7], null, 'a plain numeric passes');
       // Text format: the same non-text values are NULL too (bytea hex decoded first).
-      writeParse(w, '', "SELECT 5555555555554444::int8 AS n, convert_to(email, 'UTF8') AS b, 42::int8 AS k FROM customers WHERE id = 1");
+      writeParse(
+        w,
+        '',
+        "SELECT 5555555555554444::int8 AS n, convert_to(email, 'UTF8') AS b, 42::int8 AS k FROM customers WHERE id = 1",
+      );
       writeBind(w, {});
       writeExecute(w);
       writeSync(w);
@@ -193,7 +206,19 @@ describe('postgres front door: masking', () => {
   it('binary numeric decoding agrees with the server text form', async () => {
     const c = await RawClient.session(gw.pgPort, dba);
     try {
-      const values = ['0', '1', '-1', '12.5', '0.0001', '-0.000123', '10000', '123456789012345678901234567890', '1e-20', '99990000', '4111111111111111.00'];
+      const values = [
+        '0',
+        '1',
+        '-1',
+        '12.5',
+        '0.0001',
+        '-0.000123',
+        '10000',
+        '123456789012345678901234567890',
+        '1e-20',
+        '99990000',
+        '4111111111111111.00',
+      ];
       const list = values.map((v) => `'${v}'::numeric`).join(', ');
       for (const format of [0, 1]) {
         writeParse(c.w, '', `SELECT ${list}`);
@@ -205,7 +230,9 @@ describe('postgres front door: masking', () => {
       await c.waitFor(() => c.messages.filter((m) => m.code === BackendCode.ReadyForQuery).length === 2);
       const [textRow, binRow] = c.take().filter((m) => m.code === BackendCode.DataRow);
       const text = dataRowCells(textRow!.payload, 0, textRow!.payload.length).map((x) => x?.toString('utf8'));
-      const bin = dataRowCells(binRow!.payload, 0, binRow!.payload.length).map((x) => (x ? binaryNumericText(x, 0, x.length) : null));
+      const bin = dataRowCells(binRow!.payload, 0, binRow!.payload.length).map((x) =>
+        x ? binaryNumericText(x, 0, x.length) : null,
+      );
       assert.deepEqual(bin, text);
     } finally {
       c.destroy();
@@ -213,27 +240,40 @@ describe('postgres front door: masking', () => {
   });
 
   it('a unique violation on email: the detail quoting the value is masked', async () => {
-    await assert.rejects(agentQuery("INSERT INTO customers (name, email) VALUES ('Dup', 'ada@example.com')"), (err: PgError) => {
-      assert.equal(err.code, '23505');
-      received.push(`${err.message} ${err.detail ?? ''}`);
-      assert.match(err.detail ?? '', /^Key \(email\)=\(.+\) already exists\.$/);
-      assert.ok(!(err.detail ?? '').includes('ada@example.com'), err.detail);
-      return true;
-    });
+    await assert.rejects(
+      agentQuery("INSERT INTO customers (name, email) VALUES ('Dup', 'ada@example.com')"),
+      (err: PgError) => {
+        assert.equal(err.code, '23505');
+        received.push(`${err.message} ${err.detail ?? ''}`);
+        assert.match(err.detail ?? '', /^Key \(email\)=\(.+\) already exists\.$/);
+        assert.ok(!(err.detail ?? '').includes('ada@example.com'), err.detail);
+        return true;
+      },
+    );
     // Extended protocol, value as a parameter.
-    await assert.rejects(agentQuery('INSERT INTO customers (name, email) VALUES ($1, $2)', ['Dup', 'grace@example.net']), (err: PgError) => {
-      assert.equal(err.code, '23505');
-      received.push(`${err.message} ${err.detail ?? ''}`);
-      return true;
-    });
+    await assert.rejects(
+      agentQuery('INSERT INTO customers (name, email) VALUES ($1, $2)', ['Dup', 'grace@example.net']),
+      (err: PgError) => {
+        assert.equal(err.code, '23505');
+        received.push(`${err.message} ${err.detail ?? ''}`);
+        return true;
+      },
+    );
     // Through psql (simple protocol), with every error field shown.
-    const r = await psql(gw, agent, { command: "INSERT INTO customers (name, email) VALUES ('Dup', 'edsger@example.com')" }, { extraArgs: ['-v', 'VERBOSITY=verbose'] });
+    const r = await psql(
+      gw,
+      agent,
+      { command: "INSERT INTO customers (name, email) VALUES ('Dup', 'edsger@example.com')" },
+      { extraArgs: ['-v', 'VERBOSITY=verbose'] },
+    );
     assert.match(r.stderr, /23505/);
     assert.match(r.stderr, /DETAIL: {2}Key \(email\)=/);
     received.push(r.stderr);
     const raw = await RawClient.session(gw.pgPort, agent);
     try {
-      raw.write(writeParse(raw.w, '', "INSERT INTO customers (name, email) VALUES ('Dup', 'barbara@example.com')").flush());
+      raw.write(
+        writeParse(raw.w, '', "INSERT INTO customers (name, email) VALUES ('Dup', 'barbara@example.com')").flush(),
+      );
       raw.write(Buffer.concat([writeBind(raw.w, {}).flush(), writeExecute(raw.w).flush(), writeSync(raw.w).flush()]));
       const e = await raw.waitFor((m) => m.code === BackendCode.ErrorResponse);
       const f = errorFields(e);
@@ -258,7 +298,9 @@ describe('postgres front door: masking', () => {
       assert.match(n.payload, /\*/);
       await c.waitFor((m) => m.code === BackendCode.ReadyForQuery);
       c.take();
-      c.write(writeQuery(c.w, "SELECT set_config('application_name', email, false) AS s FROM customers WHERE id = 2").flush());
+      c.write(
+        writeQuery(c.w, "SELECT set_config('application_name', email, false) AS s FROM customers WHERE id = 2").flush(),
+      );
       await c.waitFor((m) => m.code === BackendCode.ReadyForQuery);
       const msgs = c.take();
       const status = msgs.find((m) => m.code === BackendCode.ParameterStatus);
@@ -280,7 +322,9 @@ describe('postgres front door: masking', () => {
     const recordings = await readRecordings(gw);
     const agentRecordings = recordings.filter((r) => r.start.sub === 'agent-mask');
     assert.ok(agentRecordings.length >= 4, `agent sessions recorded: ${agentRecordings.length}`);
-    const results = agentRecordings.flatMap((r) => r.events).filter((e) => e.type === 'result' && Array.isArray(e.rows));
+    const results = agentRecordings
+      .flatMap((r) => r.events)
+      .filter((e) => e.type === 'result' && Array.isArray(e.rows));
     assert.ok(results.length >= 5, 'result rows are recorded');
     for (const r of agentRecordings) assertNoOriginals(r.text, `recording of ${String(r.start.session)}`);
   });

@@ -1,8 +1,8 @@
 // Helpers shared by the PostgreSQL front-door suites: real psql/pgbench as child processes, a raw
 // wire-protocol client for the edge cases real drivers cannot produce, and recording reads.
 import { spawn } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
-import { type Socket, connect } from 'node:net';
+import { readdir, readFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import {
   BackendCode,
@@ -21,7 +21,11 @@ export interface ProcResult {
 }
 
 /** Run a program to completion (never rejects on a non-zero exit; kills it after `timeoutMs`). */
-export function runProgram(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<ProcResult> {
+export function runProgram(
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+): Promise<ProcResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -53,7 +57,16 @@ export function psql(
   sql: { command?: string; input?: string },
   opts: { sslmode?: 'disable' | 'require'; dbname?: string; extraArgs?: string[]; timeoutMs?: number } = {},
 ): Promise<ProcResult> {
-  const args = ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=0', ...(opts.extraArgs ?? []), '-d', conninfo(gw, opts.sslmode, opts.dbname)];
+  const args = [
+    '-X',
+    '-A',
+    '-t',
+    '-v',
+    'ON_ERROR_STOP=0',
+    ...(opts.extraArgs ?? []),
+    '-d',
+    conninfo(gw, opts.sslmode, opts.dbname),
+  ];
   if (sql.command !== undefined) args.push('-c', sql.command);
   return runProgram('/usr/bin/psql', args, {
     env: { PGPASSWORD: token, PGAPPNAME: 'warden-test' },

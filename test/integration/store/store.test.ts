@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { isWardenError } from '../../../src/core/errors.js';
-import { openStore, type AccessRequest, type Review, type Store } from '../../../src/store/index.js';
+import { type AccessRequest, openStore, type Review, type Store } from '../../../src/store/index.js';
 import { BACKENDS, type StoreBackend } from './backends.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -67,8 +67,15 @@ for (const backend of BACKENDS) {
       const url = await b.freshUrl();
       const first = await openStore(url);
       await first.createSession({
-        id: 's_reopen', connection: 'c', connectionType: 'postgres', issuer: ISS, sub: 'x', groups: [], startedAt: T0,
-        format: 'jsonl', recordingPath: '/r/s_reopen.jsonl',
+        id: 's_reopen',
+        connection: 'c',
+        connectionType: 'postgres',
+        issuer: ISS,
+        sub: 'x',
+        groups: [],
+        startedAt: T0,
+        format: 'jsonl',
+        recordingPath: '/r/s_reopen.jsonl',
       });
       await first.close();
       const second = await openStore(url);
@@ -77,7 +84,13 @@ for (const backend of BACKENDS) {
     });
 
     test('sessions: create, count operations, end, list newest first, filter by sub', async () => {
-      const base = { connection: 'shop', connectionType: 'postgres', issuer: ISS, groups: ['agents'], format: 'jsonl' as const };
+      const base = {
+        connection: 'shop',
+        connectionType: 'postgres',
+        issuer: ISS,
+        groups: ['agents'],
+        format: 'jsonl' as const,
+      };
       await store.createSession({ ...base, id: 's_1', sub: 'a', startedAt: T0, recordingPath: '/r/s_1.jsonl' });
       await store.createSession({ ...base, id: 's_2', sub: 'b', startedAt: T0 + 1000, recordingPath: '/r/s_2.jsonl' });
       await store.createSession({ ...base, id: 's_3', sub: 'a', startedAt: T0 + 2000, recordingPath: '/r/s_3.jsonl' });
@@ -87,14 +100,27 @@ for (const backend of BACKENDS) {
 
       const s1 = await store.getSession('s_1');
       assert.deepEqual(s1, {
-        ...base, id: 's_1', sub: 'a', groups: ['agents'], startedAt: T0, endedAt: T0 + 5000,
-        recordingPath: '/r/s_1.jsonl', operations: 5, endReason: 'client closed',
+        ...base,
+        id: 's_1',
+        sub: 'a',
+        groups: ['agents'],
+        startedAt: T0,
+        endedAt: T0 + 5000,
+        recordingPath: '/r/s_1.jsonl',
+        operations: 5,
+        endReason: 'client closed',
       });
       assert.equal(await store.getSession('nope'), undefined);
 
       const all = await store.listSessions({ limit: 10 });
-      assert.deepEqual(all.filter((s) => s.id.startsWith('s_') && s.id.length === 3).map((s) => s.id), ['s_3', 's_2', 's_1']);
-      assert.deepEqual((await store.listSessions({ limit: 10, sub: 'a' })).map((s) => s.id), ['s_3', 's_1']);
+      assert.deepEqual(
+        all.filter((s) => s.id.startsWith('s_') && s.id.length === 3).map((s) => s.id),
+        ['s_3', 's_2', 's_1'],
+      );
+      assert.deepEqual(
+        (await store.listSessions({ limit: 10, sub: 'a' })).map((s) => s.id),
+        ['s_3', 's_1'],
+      );
       assert.equal((await store.listSessions({ limit: 1 })).length, 1);
 
       await store.endSession('s_2', { at: T0 + 9000, operations: 7 });
@@ -108,7 +134,10 @@ for (const backend of BACKENDS) {
       const r = review('r_1');
       await store.insertReview(r);
       assert.deepEqual(await store.getReview('r_1'), r);
-      assert.deepEqual((await store.listReviews({ state: 'pending' })).map((x) => x.id), ['r_1']);
+      assert.deepEqual(
+        (await store.listReviews({ state: 'pending' })).map((x) => x.id),
+        ['r_1'],
+      );
 
       const lookup = { issuer: ISS, sub: 'agent-1', connection: 'shop', opHash: 'h1', now: T0 + 10 };
       assert.equal(await store.findApprovedReview(lookup), undefined);
@@ -141,8 +170,14 @@ for (const backend of BACKENDS) {
       assert.equal(await store.consumeReviewUse('r_2', T0 + 3_600_001), false, 'expired approval is not consumed');
       assert.equal(await store.consumeReviewUse('r_2', T0), true);
       assert.equal((await store.getReview('r_2'))?.state, 'approved');
-      assert.deepEqual((await store.listReviews()).map((x) => x.id), ['r_2', 'r_1']);
-      assert.deepEqual((await store.listReviews({ state: 'executed' })).map((x) => x.id), ['r_1']);
+      assert.deepEqual(
+        (await store.listReviews()).map((x) => x.id),
+        ['r_2', 'r_1'],
+      );
+      assert.deepEqual(
+        (await store.listReviews({ state: 'executed' })).map((x) => x.id),
+        ['r_1'],
+      );
     });
 
     test('reviews: concurrent consumers take one use exactly once', async () => {
@@ -160,7 +195,12 @@ for (const backend of BACKENDS) {
 
       const granted = await store.updateAccessRequest(
         'g_1',
-        { state: 'approved', approvals: [{ issuer: ISS, sub: 'bob', at: T0 + 100 }], decidedAt: T0 + 100, expiresAt: T0 + 100 + a.durationMs },
+        {
+          state: 'approved',
+          approvals: [{ issuer: ISS, sub: 'bob', at: T0 + 100 }],
+          decidedAt: T0 + 100,
+          expiresAt: T0 + 100 + a.durationMs,
+        },
         { expectState: 'pending' },
       );
       assert.equal(granted?.state, 'approved');
@@ -169,10 +209,19 @@ for (const backend of BACKENDS) {
       assert.equal(await store.findApprovedAccessRequest({ ...q, connection: 'other' }), undefined);
 
       await store.insertAccessRequest(accessRequest('g_2', { sub: 'carol', createdAt: T0 + 1 }));
-      assert.deepEqual((await store.listAccessRequests({ state: 'pending' })).map((x) => x.id), ['g_2']);
-      assert.deepEqual((await store.listAccessRequests({ sub: 'alice' })).map((x) => x.id), ['g_1']);
+      assert.deepEqual(
+        (await store.listAccessRequests({ state: 'pending' })).map((x) => x.id),
+        ['g_2'],
+      );
+      assert.deepEqual(
+        (await store.listAccessRequests({ sub: 'alice' })).map((x) => x.id),
+        ['g_1'],
+      );
 
-      assert.equal((await store.updateAccessRequest('g_1', { state: 'revoked' }, { expectState: 'approved' }))?.state, 'revoked');
+      assert.equal(
+        (await store.updateAccessRequest('g_1', { state: 'revoked' }, { expectState: 'approved' }))?.state,
+        'revoked',
+      );
       assert.equal(await store.findApprovedAccessRequest(q), undefined);
       assert.equal(await store.updateAccessRequest('missing', { state: 'denied' }), undefined);
     });
@@ -186,8 +235,16 @@ for (const backend of BACKENDS) {
 
       await store.revoke({ kind: 'sub', value: 'mallory', at: T0 + 1000, reason: 'offboarded' });
       assert.equal(await store.isRevoked({ tokenId: 'jti-2', sub: 'mallory' }), true);
-      assert.equal(await store.isRevoked({ sub: 'mallory', issuedAt: T0 + 999 }), true, 'token issued before revocation');
-      assert.equal(await store.isRevoked({ sub: 'mallory', issuedAt: T0 + 1001 }), false, 'fresh token after revocation');
+      assert.equal(
+        await store.isRevoked({ sub: 'mallory', issuedAt: T0 + 999 }),
+        true,
+        'token issued before revocation',
+      );
+      assert.equal(
+        await store.isRevoked({ sub: 'mallory', issuedAt: T0 + 1001 }),
+        false,
+        'fresh token after revocation',
+      );
       assert.equal(await store.isRevoked({ sub: 'jti-1' }), false, 'kinds do not mix');
 
       const list = await store.listRevocations();
@@ -207,7 +264,10 @@ for (const backend of BACKENDS) {
             inside++;
             maxInside = Math.max(maxInside, inside);
             await new Promise((r) => setTimeout(r, 5));
-            await db.insertInto('revocations').values({ kind: 'token', value: `ex-${i}`, at: T0, reason: 'x' }).execute();
+            await db
+              .insertInto('revocations')
+              .values({ kind: 'token', value: `ex-${i}`, at: T0, reason: 'x' })
+              .execute();
             inside--;
           }),
         ),
@@ -215,7 +275,10 @@ for (const backend of BACKENDS) {
       assert.equal(maxInside, 1);
       await assert.rejects(
         store.exclusive('test', async (db) => {
-          await db.insertInto('revocations').values({ kind: 'token', value: 'ex-rolled-back', at: T0, reason: 'x' }).execute();
+          await db
+            .insertInto('revocations')
+            .values({ kind: 'token', value: 'ex-rolled-back', at: T0, reason: 'x' })
+            .execute();
           throw new Error('boom');
         }),
         /boom/,

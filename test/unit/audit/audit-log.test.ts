@@ -11,7 +11,15 @@ import { BACKENDS, type StoreBackend } from '../../integration/store/backends.js
 async function fill(log: AuditLog, n: number): Promise<AuditRecord[]> {
   const out: AuditRecord[] = [];
   for (let i = 0; i < n; i++) {
-    out.push(await log.append({ type: 'sql', actor: 'agent-1', session: 's_1', connection: 'shop', data: { i, text: `select ${i}` } }));
+    out.push(
+      await log.append({
+        type: 'sql',
+        actor: 'agent-1',
+        session: 's_1',
+        connection: 'shop',
+        data: { i, text: `select ${i}` },
+      }),
+    );
   }
   return out;
 }
@@ -36,9 +44,19 @@ for (const backend of BACKENDS) {
     test('appends link each entry to the previous one and list/filter them', async () => {
       const clock = new ManualClock();
       const log = new AuditLog(await fresh(), { clock });
-      const first = await log.append({ type: 'session.start', actor: 'alice', session: 's_1', connection: 'shop', data: { client: 'psql' } });
+      const first = await log.append({
+        type: 'session.start',
+        actor: 'alice',
+        session: 's_1',
+        connection: 'shop',
+        data: { client: 'psql' },
+      });
       clock.advance(1000);
-      const second = await log.append({ type: 'sql', actor: 'alice', data: { text: 'select 1', password: 'hunter2', effect: 'allow' } });
+      const second = await log.append({
+        type: 'sql',
+        actor: 'alice',
+        data: { text: 'select 1', password: 'hunter2', effect: 'allow' },
+      });
       assert.equal(first.seq, 1);
       assert.equal(first.prevHash, GENESIS_HASH);
       assert.equal(second.seq, 2);
@@ -65,7 +83,11 @@ for (const backend of BACKENDS) {
       const log = new AuditLog(store);
       const recs = await fill(log, 10);
       await store.db.updateTable('audit_log').set({ data: '{"i":4,"text":"select 0"}' }).where('seq', '=', 5).execute();
-      assert.deepEqual(await log.verify(), { ok: false, checked: 4, firstBad: { seq: 5, id: recs[4]!.id, reason: 'hash-mismatch' } });
+      assert.deepEqual(await log.verify(), {
+        ok: false,
+        checked: 4,
+        firstBad: { seq: 5, id: recs[4]!.id, reason: 'hash-mismatch' },
+      });
     });
 
     test('an edited row whose hash was recomputed breaks the next link', async () => {
@@ -77,7 +99,11 @@ for (const backend of BACKENDS) {
       const data = '{"i":2,"text":"drop table x"}';
       const hash = chainHash(r.prevHash, r, data);
       await store.db.updateTable('audit_log').set({ data, hash }).where('seq', '=', 3).execute();
-      assert.deepEqual(await log.verify(), { ok: false, checked: 3, firstBad: { seq: 4, id: recs[3]!.id, reason: 'broken-link' } });
+      assert.deepEqual(await log.verify(), {
+        ok: false,
+        checked: 3,
+        firstBad: { seq: 4, id: recs[3]!.id, reason: 'broken-link' },
+      });
     });
 
     test('a deleted row fails verify as missing at the row after the gap', async () => {
@@ -85,10 +111,18 @@ for (const backend of BACKENDS) {
       const log = new AuditLog(store);
       const recs = await fill(log, 10);
       await store.db.deleteFrom('audit_log').where('seq', '=', 5).execute();
-      assert.deepEqual(await log.verify(), { ok: false, checked: 4, firstBad: { seq: 6, id: recs[5]!.id, reason: 'missing' } });
+      assert.deepEqual(await log.verify(), {
+        ok: false,
+        checked: 4,
+        firstBad: { seq: 6, id: recs[5]!.id, reason: 'missing' },
+      });
 
       await store.db.deleteFrom('audit_log').where('seq', '=', 1).execute();
-      assert.deepEqual(await log.verify(), { ok: false, checked: 0, firstBad: { seq: 2, id: recs[1]!.id, reason: 'missing' } });
+      assert.deepEqual(await log.verify(), {
+        ok: false,
+        checked: 0,
+        firstBad: { seq: 2, id: recs[1]!.id, reason: 'missing' },
+      });
     });
 
     test('two rows with swapped seq fail verify as reordered', async () => {
@@ -99,7 +133,11 @@ for (const backend of BACKENDS) {
       await store.db.updateTable('audit_log').set({ seq: 4 }).where('seq', '=', 5).execute();
       await store.db.updateTable('audit_log').set({ seq: 5 }).where('seq', '=', -1).execute();
       // seq 4 now holds the original fifth entry, whose link points at the entry now at seq 5.
-      assert.deepEqual(await log.verify(), { ok: false, checked: 3, firstBad: { seq: 4, id: recs[4]!.id, reason: 'reordered' } });
+      assert.deepEqual(await log.verify(), {
+        ok: false,
+        checked: 3,
+        firstBad: { seq: 4, id: recs[4]!.id, reason: 'reordered' },
+      });
     });
 
     test('1000 concurrent appends are group-committed into one valid chain', async (t) => {
@@ -109,8 +147,15 @@ for (const backend of BACKENDS) {
         Array.from({ length: 1000 }, (_, i) => log.append({ type: 'sql', actor: `a${i % 7}`, data: { i } })),
       );
       const ms = performance.now() - started;
-      assert.deepEqual(recs.map((r) => r.seq), Array.from({ length: 1000 }, (_, i) => i + 1), 'seq follows call order');
-      assert.deepEqual(recs.map((r) => r.data.i), Array.from({ length: 1000 }, (_, i) => i));
+      assert.deepEqual(
+        recs.map((r) => r.seq),
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+        'seq follows call order',
+      );
+      assert.deepEqual(
+        recs.map((r) => r.data.i),
+        Array.from({ length: 1000 }, (_, i) => i),
+      );
       assert.deepEqual(log.commits, { batches: 1, entries: 1000 }, 'one commit for one tick of appends');
       assert.deepEqual(await log.verify(), { ok: true, checked: 1000 });
 
@@ -118,7 +163,9 @@ for (const backend of BACKENDS) {
       const seqStart = performance.now();
       await fill(log, 100);
       const seqMs = (performance.now() - seqStart) / 100;
-      t.diagnostic(`${backend.name}: 1000 concurrent appends ${ms.toFixed(1)} ms (${((ms * 1e3) / recs.length).toFixed(1)} µs/append); sequential ${seqMs.toFixed(3)} ms/append`);
+      t.diagnostic(
+        `${backend.name}: 1000 concurrent appends ${ms.toFixed(1)} ms (${((ms * 1e3) / recs.length).toFixed(1)} µs/append); sequential ${seqMs.toFixed(3)} ms/append`,
+      );
       assert.deepEqual(log.commits, { batches: 101, entries: 1100 }, 'each sequential append is its own commit');
       assert.deepEqual(await log.verify(), { ok: true, checked: 1100 });
     });
@@ -128,7 +175,10 @@ for (const backend of BACKENDS) {
       const log = new AuditLog(store);
       await log.append({ type: 'ok', data: {} });
       await store.db.schema.dropTable('audit_log').execute();
-      const results = await Promise.allSettled([log.append({ type: 'a', data: {} }), log.append({ type: 'b', data: {} })]);
+      const results = await Promise.allSettled([
+        log.append({ type: 'a', data: {} }),
+        log.append({ type: 'b', data: {} }),
+      ]);
       for (const r of results) {
         assert.equal(r.status, 'rejected');
         assert.ok(isWardenError(r.status === 'rejected' ? r.reason : undefined, 'WARDEN_AUDIT_WRITE_FAILED'));
@@ -151,9 +201,16 @@ for (const backend of BACKENDS) {
       assert.equal(n, 1203);
       out.end();
       await finished(out);
-      const lines = chunks.join('').trimEnd().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+      const lines = chunks
+        .join('')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as AuditRecord);
       assert.equal(lines.length, 1203);
-      assert.deepEqual(lines.map((r) => r.seq), Array.from({ length: 1203 }, (_, i) => i + 1));
+      assert.deepEqual(
+        lines.map((r) => r.seq),
+        Array.from({ length: 1203 }, (_, i) => i + 1),
+      );
       assert.equal(lines[1]!.prevHash, lines[0]!.hash);
       assert.deepEqual(lines[1202]!.data, { i: 1202, text: 'select 1202' });
     });

@@ -1,9 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalJson, canonicalJsonWithoutSecrets, chainBody, isSecretKey, RawJson, stripSecrets } from '../../../src/audit/index.js';
+import {
+  canonicalJson,
+  canonicalJsonWithoutSecrets,
+  chainBody,
+  isSecretKey,
+  RawJson,
+  stripSecrets,
+} from '../../../src/audit/index.js';
 
 test('canonicalJson sorts keys at every depth and drops whitespace', () => {
-  assert.equal(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } }), '{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}');
+  assert.equal(
+    canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } }),
+    '{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}',
+  );
   assert.equal(canonicalJson({ b: 1, a: 2 }), canonicalJson({ a: 2, b: 1 }));
 });
 
@@ -52,16 +62,36 @@ test('canonicalJsonWithoutSecrets equals canonicalJson(stripSecrets(v)) on every
     password = 'kept: stripSecrets leaves class instances whole';
     n = 1;
   }
-  const ownToJson = { secretKey: 'x', keep: 1, toJSON() { return { seen: Object.keys(this).sort() }; } };
+  const ownToJson = {
+    secretKey: 'x',
+    keep: 1,
+    toJSON() {
+      return { seen: Object.keys(this).sort() };
+    },
+  };
   const samples: unknown[] = [
-    { sql: 'select 1', password: 'p', nested: { accessToken: 't', items: [{ token: 'x', rows: 2 }, [{ apiKey: 'k', ok: true }]] } },
+    {
+      sql: 'select 1',
+      password: 'p',
+      nested: { accessToken: 't', items: [{ token: 'x', rows: 2 }, [{ apiKey: 'k', ok: true }]] },
+    },
     [{ cookie: 'c', a: 1 }, null, undefined, 'x'],
-    { when: new Date(Date.UTC(2026, 0, 1)), box: new Box(), big: 10n, nan: Number.NaN, u: undefined, raw: new RawJson('{"token":1}') },
+    {
+      when: new Date(Date.UTC(2026, 0, 1)),
+      box: new Box(),
+      big: 10n,
+      nan: Number.NaN,
+      u: undefined,
+      raw: new RawJson('{"token":1}'),
+    },
     { ownToJson },
     Object.assign(Object.create(null) as object, { Authorization: 'Bearer x', z: 1 }),
-    'plain', 42, null,
+    'plain',
+    42,
+    null,
   ];
-  for (const v of samples) assert.equal(canonicalJsonWithoutSecrets(v), canonicalJson(stripSecrets(v)), JSON.stringify(canonicalJson(v)));
+  for (const v of samples)
+    assert.equal(canonicalJsonWithoutSecrets(v), canonicalJson(stripSecrets(v)), JSON.stringify(canonicalJson(v)));
   assert.equal(canonicalJsonWithoutSecrets({ b: 1, password: 'p', a: { token: 't', c: 2 } }), '{"a":{"c":2},"b":1}');
 });
 

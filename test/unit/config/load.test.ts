@@ -275,7 +275,11 @@ connections:
     assert.equal(loaded.config.connections.shop?.password, '');
   });
   it('references under the named keys are still resolved and checked', () => {
-    const withIdentity = parseConfig(yaml, { baseDir: '/tmp', env: { WARDEN_TEST_UNSET_SECRET: 's3' }, secretsIn: ['connections'] });
+    const withIdentity = parseConfig(yaml, {
+      baseDir: '/tmp',
+      env: { WARDEN_TEST_UNSET_SECRET: 's3' },
+      secretsIn: ['connections'],
+    });
     assert.equal(withIdentity.config.connections.shop?.password, 's3');
   });
 });

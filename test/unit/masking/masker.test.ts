@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DetectorName } from '../../../src/core/types.js';
-import { compileMasker, DETECTOR_NAMES, MASKED_NON_TEXT, Masker } from '../../../src/masking/index.js';
 import { detectorsFor } from '../../../src/masking/detectors/index.js';
+import { compileMasker, DETECTOR_NAMES, MASKED_NON_TEXT, Masker } from '../../../src/masking/index.js';
 import { MatchSet } from '../../../src/masking/matches.js';
 import { scanBytes, scanString } from '../../../src/masking/scan.js';
 

@@ -1,9 +1,9 @@
 // The session's named statements and portals follow the server's confirmations only.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { initAnalysis, withExecutedStatements, analyzePostgres } from '../../../src/analysis/index.js';
+import { analyzePostgres, initAnalysis, withExecutedStatements } from '../../../src/analysis/index.js';
 import { redactQuotedValues } from '../../../src/protocols/postgres/error-text.js';
-import { SessionNames, type Portal, type Statement } from '../../../src/protocols/postgres/statements.js';
+import { type Portal, SessionNames, type Statement } from '../../../src/protocols/postgres/statements.js';
 
 const stmt = (name: string, text: string): Statement => ({ name, text, verdict: null, fresh: true });
 const portal = (name: string, s: Statement): Portal => ({

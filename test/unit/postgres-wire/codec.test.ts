@@ -125,7 +125,10 @@ describe('writer → parser round trips', () => {
 
   it('parses the authentication variants a server sends', () => {
     const w = new MessageWriter();
-    w.begin(0x52).int32(5).bytes(Buffer.from([1, 2, 3, 4])).end();
+    w.begin(0x52)
+      .int32(5)
+      .bytes(Buffer.from([1, 2, 3, 4]))
+      .end();
     w.begin(0x52).int32(10).cstring('SCRAM-SHA-256-PLUS').cstring('SCRAM-SHA-256').byte(0).end();
     w.begin(0x52).int32(11).string('r=x,s=y,i=4096').end();
     w.begin(0x52).int32(12).string('v=sig').end();
@@ -164,7 +167,10 @@ describe('writer → parser round trips', () => {
   it('rejects malformed payloads with malformed-message', () => {
     const bad = (frame: Buffer, parse: (b: Buffer, s: number, n: number) => unknown) => {
       const r = one(frame);
-      assert.throws(() => parse(r.buffer, r.start, r.length), (e) => isProtocolError(e, 'malformed-message'));
+      assert.throws(
+        () => parse(r.buffer, r.start, r.length),
+        (e) => isProtocolError(e, 'malformed-message'),
+      );
     };
     const w = new MessageWriter();
     // DataRow whose cell length overruns the message.

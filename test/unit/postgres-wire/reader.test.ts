@@ -34,7 +34,11 @@ describe('MessageReader framing', () => {
   it('parses a backend stream identically when cut at every byte offset', () => {
     const whole = splits(backendStream(), decodeBackend);
     assert.equal(whole.length, 19);
-    assert.deepEqual(whole[6], [Buffer.from('1').toString('hex'), Buffer.from('ann@example.com').toString('hex'), null]);
+    assert.deepEqual(whole[6], [
+      Buffer.from('1').toString('hex'),
+      Buffer.from('ann@example.com').toString('hex'),
+      null,
+    ]);
     assert.deepEqual(whole[17], { unknown: 0x7e, payload: Buffer.from('mystery').toString('hex') });
   });
 
@@ -67,9 +71,15 @@ describe('MessageReader framing', () => {
     const reader = new MessageReader({ maxMessageSize: 1000 });
     const header = Buffer.from([0x44, 0, 0, 0x03, 0xf0]); // length 1008 → payload 1004
     reader.push(header);
-    assert.throws(() => reader.next(), (e) => isProtocolError(e, 'frame-too-large'));
+    assert.throws(
+      () => reader.next(),
+      (e) => isProtocolError(e, 'frame-too-large'),
+    );
     // The reader stays failed.
-    assert.throws(() => reader.next(), (e) => isProtocolError(e, 'frame-too-large'));
+    assert.throws(
+      () => reader.next(),
+      (e) => isProtocolError(e, 'frame-too-large'),
+    );
     const ok = new MessageReader({ maxMessageSize: 1004 });
     ok.push(header);
     assert.equal(ok.next(), false);
@@ -81,7 +91,10 @@ describe('MessageReader framing', () => {
     header[0] = 0x44;
     header.writeInt32BE(64 * 1024 * 1024 + 5, 1);
     reader.push(header);
-    assert.throws(() => reader.next(), (e) => isProtocolError(e, 'frame-too-large'));
+    assert.throws(
+      () => reader.next(),
+      (e) => isProtocolError(e, 'frame-too-large'),
+    );
   });
 
   it('rejects lengths below the header size and negative lengths', () => {
@@ -91,7 +104,11 @@ describe('MessageReader framing', () => {
       b[0] = 0x51;
       b.writeInt32BE(len, 1);
       reader.push(b);
-      assert.throws(() => reader.next(), (e) => isProtocolError(e, 'bad-length'), `length ${len}`);
+      assert.throws(
+        () => reader.next(),
+        (e) => isProtocolError(e, 'bad-length'),
+        `length ${len}`,
+      );
     }
     const zeroPayload = new MessageReader();
     zeroPayload.push(Buffer.from([0x53, 0, 0, 0, 4]));
@@ -104,10 +121,16 @@ describe('MessageReader framing', () => {
     const b = Buffer.alloc(4);
     b.writeInt32BE(10 * 1024 + 1, 0);
     big.push(b);
-    assert.throws(() => big.next(), (e) => isProtocolError(e, 'frame-too-large'));
+    assert.throws(
+      () => big.next(),
+      (e) => isProtocolError(e, 'frame-too-large'),
+    );
     const small = new MessageReader({ startup: true });
     small.push(Buffer.from([0, 0, 0, 7, 0, 0, 0]));
-    assert.throws(() => small.next(), (e) => isProtocolError(e, 'bad-length'));
+    assert.throws(
+      () => small.next(),
+      (e) => isProtocolError(e, 'bad-length'),
+    );
   });
 
   it('never overwrites bytes it exposed: frames stay intact across later pushes', () => {

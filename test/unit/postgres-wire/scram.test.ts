@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { isUpstreamError } from '../../../src/protocols/postgres/upstream/errors.js';
 import { md5PasswordResponse } from '../../../src/protocols/postgres/upstream/md5.js';
 import { ScramClient, saslPrep } from '../../../src/protocols/postgres/upstream/scram.js';
-import { isUpstreamError } from '../../../src/protocols/postgres/upstream/errors.js';
 
 const hmac = (k: Buffer, d: string) => createHmac('sha256', k).update(d).digest();
 
@@ -74,7 +74,11 @@ describe('md5 password response', () => {
   it('matches PostgreSQL: md5(md5(password + user) + salt)', () => {
     const salt = Buffer.from([1, 2, 3, 4]);
     const inner = createHash('md5').update('secretalice').digest('hex');
-    const want = 'md5' + createHash('md5').update(Buffer.concat([Buffer.from(inner), salt])).digest('hex');
+    const want =
+      'md5' +
+      createHash('md5')
+        .update(Buffer.concat([Buffer.from(inner), salt]))
+        .digest('hex');
     assert.equal(md5PasswordResponse('alice', 'secret', salt), want);
   });
 });

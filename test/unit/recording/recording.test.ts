@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -23,7 +32,13 @@ async function readJsonl(path: string): Promise<{ events: RecordedEvent[]; trunc
 
 let dir: string;
 let store: Store;
-const meta = { connection: 'shop', connectionType: 'postgres', issuer: 'https://idp.example', sub: 'agent-1', groups: ['agents'] };
+const meta = {
+  connection: 'shop',
+  connectionType: 'postgres',
+  issuer: 'https://idp.example',
+  sub: 'agent-1',
+  groups: ['agents'],
+};
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'warden-rec-'));
@@ -41,11 +56,22 @@ test('jsonl: one JSON line per event with t and at; session row created and ende
   await rec.ready;
   assert.equal((await store.getSession('s_json1'))?.endedAt, null);
   clock.advance(412);
-  rec.event({ type: 'sql', effect: 'allow', text: 'select * from customers\n where id = 7', rowCount: 1, password: 'x' });
+  rec.event({
+    type: 'sql',
+    effect: 'allow',
+    text: 'select * from customers\n where id = 7',
+    rowCount: 1,
+    password: 'x',
+  });
   clock.advance(1088);
   rec.event({ type: 'sql', effect: 'block', text: 'drop table customers', rules: ['no-ddl'], t: 99 });
   clock.advance(500);
-  rec.event({ type: 'sql', effect: 'mask', text: 'select email from customers', rows: [['a***@x.com'], ['b***@y.com']] });
+  rec.event({
+    type: 'sql',
+    effect: 'mask',
+    text: 'select email from customers',
+    rows: [['a***@x.com'], ['b***@y.com']],
+  });
   clock.advance(1000);
   await rec.end('client closed');
   rec.event({ type: 'late', effect: 'allow' });
@@ -53,21 +79,33 @@ test('jsonl: one JSON line per event with t and at; session row created and ende
 
   assert.equal(rec.path, join(dir, 'recs', 's_json1.jsonl'));
   assert.equal(statSync(rec.path).mode & 0o777, 0o600);
-  const lines = readFileSync(rec.path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as RecordedEvent);
-  assert.deepEqual(lines.map((l) => [l.t, l.at, l.type]), [
-    [0, t0, 'session.start'],
-    [0.412, t0 + 412, 'sql'],
-    [1.5, t0 + 1500, 'sql'],
-    [2, t0 + 2000, 'sql'],
-    [3, t0 + 3000, 'session.end'],
-  ]);
+  const lines = readFileSync(rec.path, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as RecordedEvent);
+  assert.deepEqual(
+    lines.map((l) => [l.t, l.at, l.type]),
+    [
+      [0, t0, 'session.start'],
+      [0.412, t0 + 412, 'sql'],
+      [1.5, t0 + 1500, 'sql'],
+      [2, t0 + 2000, 'sql'],
+      [3, t0 + 3000, 'session.end'],
+    ],
+  );
   assert.equal(lines[1]!.password, undefined, 'secret-named keys never reach the file');
   assert.deepEqual(lines[4], { t: 3, at: t0 + 3000, type: 'session.end', reason: 'client closed', operations: 3 });
 
   const session = await store.getSession('s_json1');
   assert.deepEqual(session, {
-    id: 's_json1', ...meta, startedAt: t0, endedAt: t0 + 3000, format: 'jsonl',
-    recordingPath: rec.path, operations: 3, endReason: 'client closed',
+    id: 's_json1',
+    ...meta,
+    startedAt: t0,
+    endedAt: t0 + 3000,
+    format: 'jsonl',
+    recordingPath: rec.path,
+    operations: 3,
+    endReason: 'client closed',
   });
 
   const read = await readRecording(rec.path);
@@ -78,7 +116,10 @@ test('jsonl: one JSON line per event with t and at; session row created and ende
   const timeline = formatTimeline(read.format === 'jsonl' ? read.events : []);
   const tl = timeline.trimEnd().split('\n');
   assert.equal(tl.length, 5);
-  assert.match(tl[0]!, /^\+0\.000s {2}session s_json1 started: agent-1 \(agents\) on shop at 2026-01-01T00:00:00\.000Z$/);
+  assert.match(
+    tl[0]!,
+    /^\+0\.000s {2}session s_json1 started: agent-1 \(agents\) on shop at 2026-01-01T00:00:00\.000Z$/,
+  );
   assert.equal(tl[1], '+0.412s  ALLOW    select * from customers where id = 7  (1 row)');
   assert.equal(tl[2], '+1.500s  BLOCK    drop table customers  [rules: no-ddl]');
   assert.equal(tl[3], '+2.000s  MASK     select email from customers  (2 rows)');
@@ -88,7 +129,12 @@ test('jsonl: one JSON line per event with t and at; session row created and ende
 test('asciicast: v2 header then [t, code, data] events', async () => {
   const clock = new ManualClock();
   const rec = new Recorder(join(dir, 'recs'), store, { clock }).start({
-    ...meta, connectionType: 'ssh', session: 's_cast1', format: 'asciicast', width: 120, height: 40,
+    ...meta,
+    connectionType: 'ssh',
+    session: 's_cast1',
+    format: 'asciicast',
+    width: 120,
+    height: 40,
   });
   rec.output('$ ');
   clock.advance(250);
@@ -102,7 +148,10 @@ test('asciicast: v2 header then [t, code, data] events', async () => {
   await rec.end('exit 0');
 
   assert.equal(rec.path, join(dir, 'recs', 's_cast1.cast'));
-  const lines = readFileSync(rec.path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  const lines = readFileSync(rec.path, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const header = lines[0];
   assert.equal(header.version, 2);
   assert.equal(header.width, 120);
@@ -137,7 +186,10 @@ test('a truncated last line is tolerated; corruption elsewhere is an error', asy
   truncateSync(rec.path, size - 10);
   const read = await readJsonl(rec.path);
   assert.equal(read.truncated, true);
-  assert.deepEqual(read.events.map((e) => e.text ?? e.type), ['session.start', 'select 1', 'select 2']);
+  assert.deepEqual(
+    read.events.map((e) => e.text ?? e.type),
+    ['session.start', 'select 1', 'select 2'],
+  );
 
   const cast = join(dir, 'cut.cast');
   writeFileSync(cast, `${JSON.stringify({ version: 2, width: 80, height: 24 })}\n[0.1,"o","hi"]\n[0.2,"o","th`);
@@ -147,12 +199,19 @@ test('a truncated last line is tolerated; corruption elsewhere is an error', asy
 
   const bad = join(dir, 'bad.jsonl');
   writeFileSync(bad, '{"t":0,"at":1}\n{"t":0.1,"at\n{"t":0.2,"at":3}\n');
-  await assert.rejects(readRecording(bad), (e) => isWardenError(e, 'WARDEN_USAGE') && /line 2/.test((e as Error).message));
+  await assert.rejects(
+    readRecording(bad),
+    (e) => isWardenError(e, 'WARDEN_USAGE') && /line 2/.test((e as Error).message),
+  );
 });
 
 test('replay at speed 100 writes the output in order and honours the speed', async () => {
   const clock = new ManualClock();
-  const rec = new Recorder(join(dir, 'recs'), store, { clock }).start({ ...meta, session: 's_replay', format: 'asciicast' });
+  const rec = new Recorder(join(dir, 'recs'), store, { clock }).start({
+    ...meta,
+    session: 's_replay',
+    format: 'asciicast',
+  });
   const outputs = ['one\r\n', 'two\r\n', 'three\r\n', 'four\r\n'];
   for (const o of outputs) {
     rec.output(o);

@@ -40,7 +40,12 @@ export function writeQuery(w: MessageWriter, sql: string): MessageWriter {
   return w.begin(FrontendCode.Query).cstring(sql).end();
 }
 
-export function writeParse(w: MessageWriter, name: string, text: string, paramTypes: readonly number[] = []): MessageWriter {
+export function writeParse(
+  w: MessageWriter,
+  name: string,
+  text: string,
+  paramTypes: readonly number[] = [],
+): MessageWriter {
   w.begin(FrontendCode.Parse).cstring(name).cstring(text).int16(paramTypes.length);
   for (const t of paramTypes) w.uint32(t);
   return w.end();
@@ -59,7 +64,9 @@ export function writeBind(w: MessageWriter, b: BindInput): MessageWriter {
   const paramFormats = b.paramFormats ?? [];
   const params = b.params ?? [];
   const resultFormats = b.resultFormats ?? [];
-  w.begin(FrontendCode.Bind).cstring(b.portal ?? '').cstring(b.statement ?? '');
+  w.begin(FrontendCode.Bind)
+    .cstring(b.portal ?? '')
+    .cstring(b.statement ?? '');
   w.int16(paramFormats.length);
   for (const f of paramFormats) w.int16(f);
   w.int16(params.length);
