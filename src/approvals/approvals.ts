@@ -118,7 +118,7 @@ export class Approvals implements ApprovalsPort {
       ms,
       signal: signals,
       decisions: this.ctx.decisions,
-      read: async () => (await this.reviews.get(reviewId)).state,
+      read: async () => (await this.reviews.flow.get(reviewId)).state,
       pollMs: this.pollMs,
       onPollError: (err) => this.ctx.logger.warn({ err: String(err), review: reviewId }, 'review poll failed'),
     });
@@ -127,21 +127,21 @@ export class Approvals implements ApprovalsPort {
   // ---- Reviews (REST, CLI) ----
 
   approve(id: string, approver: Actor, reason?: string): Promise<Review> {
-    return this.reviews.approve(id, approver, reason);
+    return this.reviews.flow.approve(id, approver, reason);
   }
 
   deny(id: string, approver: Actor, reason?: string): Promise<Review> {
-    return this.reviews.deny(id, approver, reason);
+    return this.reviews.flow.deny(id, approver, reason);
   }
 
   /** A review the viewer may see; WARDEN_REVIEW_NOT_FOUND otherwise (existence is not revealed). */
   getReview(viewer: Actor, id: string): Promise<Review> {
-    return this.reviews.getVisible(viewer, id);
+    return this.reviews.flow.getVisible(viewer, id);
   }
 
   /** Reviews the viewer may see: their own, those they may approve; admins see all. Newest first. */
   listReviews(viewer: Actor, state?: ReviewState, limit?: number): Promise<Review[]> {
-    return this.reviews.list(viewer, state, limit);
+    return this.reviews.flow.list(viewer, state, limit);
   }
 
   // ---- Just-in-time access ----
@@ -151,29 +151,29 @@ export class Approvals implements ApprovalsPort {
   }
 
   approveAccess(id: string, approver: Actor, reason?: string): Promise<AccessRequest> {
-    return this.access.approve(id, approver, reason);
+    return this.access.flow.approve(id, approver, reason);
   }
 
   denyAccess(id: string, approver: Actor, reason?: string): Promise<AccessRequest> {
-    return this.access.deny(id, approver, reason);
+    return this.access.flow.deny(id, approver, reason);
   }
 
   revokeAccess(id: string, actor: Actor, reason?: string): Promise<AccessRequest> {
-    return this.access.revoke(id, actor, reason);
+    return this.access.flow.revoke(id, actor, reason);
   }
 
   getAccess(viewer: Actor, id: string): Promise<AccessRequest> {
-    return this.access.getVisible(viewer, id);
+    return this.access.flow.getVisible(viewer, id);
   }
 
   listAccess(viewer: Actor, state?: AccessRequestState, limit?: number): Promise<AccessRequest[]> {
-    return this.access.list(viewer, state, limit);
+    return this.access.flow.list(viewer, state, limit);
   }
 
   private async runRefresh(): Promise<void> {
     try {
-      await this.reviews.expireDue();
-      await this.access.expireDue();
+      await this.reviews.flow.expireDue();
+      await this.access.flow.expireDue();
       await this.grants.rebuild(() => this.access.approved());
     } catch (err) {
       this.ctx.logger.warn({ err: String(err) }, 'approvals refresh failed; keeping the previous grant index');

@@ -13,7 +13,14 @@ export const PENDING_TTL_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_MAX_JIT_MS = 8 * 60 * 60 * 1000;
 
 /** Why an approver was refused: a stable reason in the problem's detail. */
-export type RefusalReason = 'self-approval' | 'not-approver' | 'already-approved' | 'not-pending' | 'not-approved';
+export type RefusalReason = 'self-approval' | 'not-approver' | 'already-approved' | 'not-approved';
+
+/** The item left `pending` (approved, denied, expired, executed, revoked): 409, not a refusal of the approver. */
+export function alreadyDecided(what: string, state: string): WardenError {
+  return new WardenError('WARDEN_ALREADY_DECIDED', `${what} is already decided (${state})`, {
+    detail: { reason: 'already-decided', state },
+  });
+}
 
 interface Actor extends Principal {
   groups: readonly string[];
@@ -46,8 +53,8 @@ export function withDefaultApprovers(
 }
 
 /**
- * Checks one approver against a pending item; throws WARDEN_REVIEW_FORBIDDEN with a stable
- * `reason` in its detail. The requester never decides its own item, whatever its groups.
+ * Checks one approver against a pending item; throws WARDEN_ALREADY_DECIDED when it is no longer
+ * pending, else WARDEN_REVIEW_FORBIDDEN with a stable `reason` in its detail. The requester never decides its own item, whatever its groups.
  * Principals compare as (issuer, sub), `sub` exactly: `dba-1` of issuer A and `dba-1` of issuer B
  * are two approvers, `dba-1` twice is one. A row whose issuer is unknown (stored before issuers
  * were recorded) counts as every issuer's same `sub` here, so it refuses rather than admits.
@@ -57,7 +64,7 @@ export function assertMayDecide(what: string, item: DecidableItem, approver: Act
   const refuse = (reason: RefusalReason, message: string) => {
     throw new WardenError('WARDEN_REVIEW_FORBIDDEN', message, { detail: { reason, state: item.state } });
   };
-  if (item.state !== 'pending') refuse('not-pending', `${what} is already ${item.state}`);
+  if (item.state !== 'pending') throw alreadyDecided(what, item.state);
   if (mayBeSamePrincipal(approver, item.requester))
     refuse('self-approval', `${what} was requested by you; another approver must decide it`);
   if (!inAnyGroup(approver.groups, item.approversRequired.groups)) {

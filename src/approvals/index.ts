@@ -1,8 +1,8 @@
 // Approvals and just-in-time access: per-operation reviews, time-bound grants, notifications.
+
+export { ACCESS_STATES } from './access.js';
 export { Approvals, type ApprovalsDeps, approvalsOf } from './approvals.js';
 export type { Actor } from './context.js';
-export { ACCESS_STATES } from './access.js';
-export { REVIEW_STATES } from './reviews.js';
 export { DEFAULT_MAX_JIT_MS, PENDING_TTL_MS, type RefusalReason } from './eligibility.js';
 export {
   EVENT_HEADER,
@@ -13,3 +13,4 @@ export {
   slackText,
   type WebhookTarget,
 } from './notify.js';
+export { REVIEW_STATES } from './reviews.js';

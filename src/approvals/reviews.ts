@@ -1,25 +1,53 @@
-// Per-operation reviews: created when the policy says `review`, decided by N distinct approvers
-// from the named groups (never the requester), consumed one use at a time by the exact same
-// operation, expired when their time is up. Every state change is audited and notified.
+// Per-operation reviews: created when the policy says `review`, decided through the approval
+// workflow (N distinct approvers from the named groups, never the requester), consumed one use
+// at a time by the exact same operation, expired when their time is up.
 
-import { WardenError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { principalOf } from '../core/principal.js';
 import type { Decision, Operation } from '../core/types.js';
 import { operationHash } from '../gateway/ports.js';
-import type { Review, ReviewState } from '../store/index.js';
-import { type Actor, audit, type DeskContext, KeyedMutex } from './context.js';
-import { assertMayDecide, mayView, PENDING_TTL_MS, reviewSettings, withDefaultApprovers } from './eligibility.js';
+import type { Review, ReviewPatch, ReviewState } from '../store/index.js';
+import { audit, type DeskContext } from './context.js';
+import { PENDING_TTL_MS, reviewSettings, withDefaultApprovers } from './eligibility.js';
 import type { ReviewEvent } from './notify.js';
+import { ApprovalWorkflow, SCAN_LIMIT, type WorkflowKind } from './workflow.js';
 
 export const REVIEW_STATES: readonly ReviewState[] = ['pending', 'approved', 'denied', 'expired', 'executed'];
-/** Rows read per sweep / listing; reviews leave `pending` and `approved` within their TTLs. */
-const SCAN_LIMIT = 10_000;
 
+/** Reviews in the approval workflow: an approval allows the operation until the rule's `approvalTtl`. */
+function reviewKind(ctx: DeskContext): WorkflowKind<Review, ReviewState, ReviewPatch, ReviewEvent> {
+  const { store } = ctx;
+  return {
+    noun: 'review',
+    idKey: 'review',
+    events: {
+      created: 'review.created',
+      approval: 'review.approval',
+      approved: 'review.approved',
+      denied: 'review.denied',
+      expired: 'review.expired',
+    },
+    store: {
+      insert: (r) => store.insertReview(r),
+      get: (id) => store.getReview(id),
+      list: (q) => store.listReviews(q),
+      transition: (id, decide) => store.transitionReview(id, decide),
+    },
+    requester: (r) => r.requester,
+    grant: (r, now) => ({ expiresAt: now + reviewSettings(ctx.config, r.rules).approvalTtlMs }),
+    // Held operations wake at once on a local decision.
+    applied: (r) => ctx.decisions.emit(r.id, r.state),
+    notify: (event, review) => ctx.notifier.emit({ event, review, at: ctx.clock.now() }),
+  };
+}
+
+/** What only reviews do: create one for an operation, consume its uses. Deciding is `flow`'s. */
 export class ReviewDesk {
-  private readonly mutex = new KeyedMutex();
+  readonly flow: ApprovalWorkflow<Review, ReviewState, ReviewPatch, ReviewEvent>;
 
-  constructor(private readonly ctx: DeskContext) {}
+  constructor(private readonly ctx: DeskContext) {
+    this.flow = new ApprovalWorkflow(ctx, reviewKind(ctx));
+  }
 
   /**
    * Stores a review for an operation the policy sent to review. The same operation sent again
@@ -53,103 +81,18 @@ export class ReviewDesk {
       decidedAt: null,
       expiresAt: now + PENDING_TTL_MS,
     };
-    await store.insertReview(review);
-    await audit(
-      this.ctx,
-      {
-        type: 'review.created',
-        actor: review.requester.sub,
-        session: op.session,
-        connection: review.connection,
-        data: {
-          issuer: review.requester.issuer,
-          review: review.id,
-          op: op.id,
-          kind: review.kind,
-          text: auditText(review),
-          rules: review.rules,
-          approvers: review.approversRequired,
-          uses: review.usesLeft,
-          expiresAt: review.expiresAt,
-        },
-      },
-      false,
-    );
-    this.notify('review.created', review);
-    return review;
-  }
-
-  /** Adds one approval; the Nth distinct one approves the review until the rule's `approvalTtl`. */
-  approve(id: string, approver: Actor, reason?: string): Promise<Review> {
-    return this.mutex.run(id, async () => {
-      const { clock, store } = this.ctx;
-      const r = await this.currentVisible(approver, id);
-      assertMayDecide(`review ${id}`, r, approver);
-      const now = clock.now();
-      const approvals = [...r.approvals, { ...principalOf(approver), at: now, ...(reason ? { reason } : {}) }];
-      const done = approvals.length >= r.approversRequired.count;
-      const ttl = reviewSettings(this.ctx.config, r.rules).approvalTtlMs;
-      const updated = await store.updateReview(
-        id,
-        done ? { approvals, state: 'approved', decidedAt: now, expiresAt: now + ttl } : { approvals },
-        { expectState: 'pending' },
-      );
-      if (!updated) throw await this.lostRace(id);
-      // Waiters and webhooks learn of the decision even if the audit write then fails.
-      if (done) this.changed('review.approved', updated);
-      await audit(
-        this.ctx,
-        {
-          type: done ? 'review.approved' : 'review.approval',
-          actor: approver.sub,
-          connection: r.connection,
-          data: {
-            issuer: approver.issuer,
-            review: id,
-            requester: r.requester.sub,
-            requesterIssuer: r.requester.issuer,
-            approvals: updated.approvals.length,
-            required: r.approversRequired.count,
-            ...(done ? { expiresAt: updated.expiresAt } : {}),
-            ...(reason ? { reason } : {}),
-          },
-        },
-        true,
-      );
-      return updated;
-    });
-  }
-
-  /** One eligible approver's denial ends the review. */
-  deny(id: string, approver: Actor, reason?: string): Promise<Review> {
-    return this.mutex.run(id, async () => {
-      const { clock, store } = this.ctx;
-      const r = await this.currentVisible(approver, id);
-      // Denying is deciding: the same eligibility, minus the "already approved" check (an
-      // approver of an N-of-M review may still change their mind and deny it).
-      assertMayDecide(`review ${id}`, { ...r, approvals: [] }, approver);
-      const now = clock.now();
-      const updated = await store.updateReview(id, { state: 'denied', decidedAt: now }, { expectState: 'pending' });
-      if (!updated) throw await this.lostRace(id);
-      this.changed('review.denied', updated);
-      await audit(
-        this.ctx,
-        {
-          type: 'review.denied',
-          actor: approver.sub,
-          connection: r.connection,
-          data: {
-            issuer: approver.issuer,
-            review: id,
-            requester: r.requester.sub,
-            requesterIssuer: r.requester.issuer,
-            ...(reason ? { reason } : {}),
-          },
-        },
-        true,
-      );
-      return updated;
-    });
+    const data = {
+      issuer: review.requester.issuer,
+      review: review.id,
+      op: op.id,
+      kind: review.kind,
+      text: auditText(review),
+      rules: review.rules,
+      approvers: review.approversRequired,
+      uses: review.usesLeft,
+      expiresAt: review.expiresAt,
+    };
+    return this.flow.create(review, { actor: review.requester.sub, session: op.session, data }, false);
   }
 
   /** Takes one use of an approved review covering exactly this operation; its id, or null. */
@@ -181,95 +124,11 @@ export class ReviewDesk {
         false,
       );
       if (usesLeft === 0) this.ctx.decisions.emit(r.id, 'executed');
-      this.notify('review.executed', after);
+      this.ctx.notifier.emit({ event: 'review.executed', review: after, at: clock.now() });
       return r.id;
     }
     return null;
   }
-
-  async get(id: string): Promise<Review> {
-    const r = await this.ctx.store.getReview(id);
-    if (!r) throw notFound(id);
-    return r;
-  }
-
-  /** A review the viewer may see (their own, one they may approve, or any for admins). */
-  async getVisible(viewer: Actor, id: string): Promise<Review> {
-    const r = await this.ctx.store.getReview(id);
-    if (!r || !mayView(this.ctx.config, viewer, r)) throw notFound(id);
-    return r;
-  }
-
-  async list(viewer: Actor, state?: ReviewState, limit = 500): Promise<Review[]> {
-    const rows = await this.ctx.store.listReviews({ ...(state ? { state } : {}), limit: SCAN_LIMIT });
-    return rows.filter((r) => mayView(this.ctx.config, viewer, r)).slice(0, limit);
-  }
-
-  /** Pending and approved reviews past their `expiresAt` become `expired`. */
-  async expireDue(): Promise<number> {
-    const { store, clock } = this.ctx;
-    const now = clock.now();
-    let n = 0;
-    for (const state of ['pending', 'approved'] as const) {
-      for (const r of await store.listReviews({ state, limit: SCAN_LIMIT })) {
-        if (r.expiresAt <= now && (await this.expire(r))) n++;
-      }
-    }
-    return n;
-  }
-
-  /** current(), for a decision: a review the approver cannot see is not found (as GET answers), never 403 with its state. */
-  private async currentVisible(viewer: Actor, id: string): Promise<Review> {
-    const r = await this.current(id);
-    if (!mayView(this.ctx.config, viewer, r)) throw notFound(id);
-    return r;
-  }
-
-  /** The review, expired first when its time is up, so a late approver sees the truth. */
-  private async current(id: string): Promise<Review> {
-    const r = await this.get(id);
-    if ((r.state === 'pending' || r.state === 'approved') && r.expiresAt <= this.ctx.clock.now()) {
-      await this.expire(r);
-      return this.get(id);
-    }
-    return r;
-  }
-
-  private async expire(r: Review): Promise<boolean> {
-    const updated = await this.ctx.store.updateReview(r.id, { state: 'expired' }, { expectState: r.state });
-    if (!updated) return false; // another instance (or a use) got there first
-    await audit(
-      this.ctx,
-      {
-        type: 'review.expired',
-        connection: r.connection,
-        data: { review: r.id, requester: r.requester.sub, requesterIssuer: r.requester.issuer, was: r.state },
-      },
-      false,
-    );
-    this.changed('review.expired', updated);
-    return true;
-  }
-
-  private async lostRace(id: string): Promise<WardenError> {
-    const now = await this.ctx.store.getReview(id);
-    return new WardenError('WARDEN_REVIEW_FORBIDDEN', `review ${id} is already ${now?.state ?? 'gone'}`, {
-      detail: { reason: 'not-pending', state: now?.state ?? 'unknown' },
-    });
-  }
-
-  private changed(event: ReviewEvent, r: Review): void {
-    this.ctx.decisions.emit(r.id, r.state);
-    this.notify(event, r);
-  }
-
-  private notify(event: ReviewEvent, review: Review): void {
-    this.ctx.notifier.emit({ event, review, at: this.ctx.clock.now() });
-  }
-}
-
-function notFound(id: string): WardenError {
-  return new WardenError('WARDEN_REVIEW_NOT_FOUND', `no review '${id}'`);
 }
 
 // Literals stay out of the audit log (the normalized statement); other kinds are clipped.

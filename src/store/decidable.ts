@@ -15,7 +15,7 @@ export interface CasExpectation<S extends string> {
   expectApprovals?: string;
 }
 
-/** One item before and after a state change that took effect. */
+/** One item as read, and as the change that took effect left it (that read plus the patch). */
 export interface Transition<T> {
   before: T;
   after: T;
@@ -125,10 +125,8 @@ export function decidableTable<N extends DecidableTableName, T, S extends string
         const patch = decide(before);
         if (patch === null) return undefined;
         const expect = { expectState: row.state as S, expectApprovals: row.approvals };
-        if (await setIf(id, patch, expect)) {
-          const after = await get(id);
-          return after && { before, after };
-        }
+        // Not read back: a later change by another writer is not this transition's outcome.
+        if (await setIf(id, patch, expect)) return { before, after: { ...before, ...patch } };
       }
       throw new Error(`${spec.table} ${id}: changed concurrently ${MAX_CAS_ATTEMPTS} times in a row`);
     },

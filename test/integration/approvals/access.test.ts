@@ -36,7 +36,11 @@ describe('just-in-time access', () => {
     assert.equal(approved.state, 'approved');
     assert.equal(approved.expiresAt, clock.now() + 30 * MIN, 'the grant runs from the approval');
     assert.deepEqual(approvals.activeGrants(oncall), ['shop'], 'visible at once, no refresh needed');
-    assert.deepEqual(approvals.activeGrants(who('olivia', ['sales'])), [], 'only while a JIT entry covers a current group');
+    assert.deepEqual(
+      approvals.activeGrants(who('olivia', ['sales'])),
+      [],
+      'only while a JIT entry covers a current group',
+    );
 
     // The real policy accepts the grant and refuses without it.
     const policy = new Policy(env.config);
@@ -51,7 +55,8 @@ describe('just-in-time access', () => {
     await approvals.refresh();
     assert.equal((await env.store.getAccessRequest(req.id))?.state, 'expired');
     const types = await auditTypes(env.audit);
-    for (const t of ['access.requested', 'access.approved', 'access.expired']) assert.ok(types.includes(t), `audited ${t}`);
+    for (const t of ['access.requested', 'access.approved', 'access.expired'])
+      assert.ok(types.includes(t), `audited ${t}`);
   });
 
   test('revoke ends a grant at once; approvers, admins and the grantee may revoke, others not', async () => {
@@ -63,11 +68,15 @@ describe('just-in-time access', () => {
     const g1 = await grant();
     assert.deepEqual(approvals.activeGrants(oncall), ['shop']);
     // agent cannot see the grant: revoking it answers "not found", like reading it.
-    await assert.rejects(approvals.revokeAccess(g1.id, agent), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'));
+    await assert.rejects(approvals.revokeAccess(g1.id, agent), (e: unknown) =>
+      isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'),
+    );
     const revoked = await approvals.revokeAccess(g1.id, sre2, 'done');
     assert.equal(revoked.state, 'revoked');
     assert.deepEqual(approvals.activeGrants(oncall), []);
-    await assert.rejects(approvals.revokeAccess(g1.id, sre2), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_FORBIDDEN'));
+    await assert.rejects(approvals.revokeAccess(g1.id, sre2), (e: unknown) =>
+      isWardenError(e, 'WARDEN_REVIEW_FORBIDDEN'),
+    );
 
     const g2 = await grant();
     assert.equal((await approvals.revokeAccess(g2.id, admin)).state, 'revoked');
@@ -91,10 +100,18 @@ describe('just-in-time access', () => {
 
   test('requests are checked: JIT entry, known connection, duration cap, reason', async () => {
     const { approvals } = env;
-    await assert.rejects(approvals.requestAccess(agent, 'shop', HOUR, 'x'), (e: unknown) => isWardenError(e, 'WARDEN_ACCESS_DENIED'));
-    await assert.rejects(approvals.requestAccess(oncall, 'nope', HOUR, 'x'), (e: unknown) => isWardenError(e, 'WARDEN_CONNECTION_UNKNOWN'));
-    await assert.rejects(approvals.requestAccess(oncall, 'shop', 0, 'x'), (e: unknown) => isWardenError(e, 'WARDEN_USAGE'));
-    await assert.rejects(approvals.requestAccess(oncall, 'shop', HOUR, '  '), (e: unknown) => isWardenError(e, 'WARDEN_USAGE'));
+    await assert.rejects(approvals.requestAccess(agent, 'shop', HOUR, 'x'), (e: unknown) =>
+      isWardenError(e, 'WARDEN_ACCESS_DENIED'),
+    );
+    await assert.rejects(approvals.requestAccess(oncall, 'nope', HOUR, 'x'), (e: unknown) =>
+      isWardenError(e, 'WARDEN_CONNECTION_UNKNOWN'),
+    );
+    await assert.rejects(approvals.requestAccess(oncall, 'shop', 0, 'x'), (e: unknown) =>
+      isWardenError(e, 'WARDEN_USAGE'),
+    );
+    await assert.rejects(approvals.requestAccess(oncall, 'shop', HOUR, '  '), (e: unknown) =>
+      isWardenError(e, 'WARDEN_USAGE'),
+    );
 
     const capped = await approvals.requestAccess(oncall, 'shop', 10 * HOUR, 'long');
     assert.equal(capped.durationMs, 2 * HOUR, 'maxDuration: 2h');
@@ -107,23 +124,38 @@ describe('just-in-time access', () => {
     const { approvals } = env;
     const selfish = who('sid', ['oncall', 'sre']);
     const r = await approvals.requestAccess(selfish, 'shop', HOUR, 'me');
-    await assert.rejects(approvals.approveAccess(r.id, selfish), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_FORBIDDEN') && e.detail.reason === 'self-approval');
-    await assert.rejects(approvals.approveAccess(r.id, admin), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_FORBIDDEN') && e.detail.reason === 'not-approver');
+    await assert.rejects(
+      approvals.approveAccess(r.id, selfish),
+      (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_FORBIDDEN') && e.detail.reason === 'self-approval',
+    );
+    await assert.rejects(
+      approvals.approveAccess(r.id, admin),
+      (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_FORBIDDEN') && e.detail.reason === 'not-approver',
+    );
     const denied = await approvals.denyAccess(r.id, sre, 'not now');
     assert.equal(denied.state, 'denied');
     assert.deepEqual(approvals.activeGrants(selfish), []);
-    await assert.rejects(approvals.approveAccess(r.id, sre2), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_FORBIDDEN') && e.detail.reason === 'not-pending');
+    await assert.rejects(
+      approvals.approveAccess(r.id, sre2),
+      (e: unknown) =>
+        isWardenError(e, 'WARDEN_ALREADY_DECIDED') &&
+        e.detail.reason === 'already-decided' &&
+        e.detail.state === 'denied',
+    );
     assert.ok((await auditTypes(env.audit)).includes('access.denied'));
   });
 
   test('visibility: own requests, ones you may approve, all for admins', async () => {
     const r = await env.approvals.requestAccess(who('vic', ['oncall']), 'ops', HOUR, 'visibility');
-    const sees = async (viewer: ReturnType<typeof who>) => (await env.approvals.listAccess(viewer, 'pending')).some((x) => x.id === r.id);
+    const sees = async (viewer: ReturnType<typeof who>) =>
+      (await env.approvals.listAccess(viewer, 'pending')).some((x) => x.id === r.id);
     assert.equal(await sees(who('vic', ['oncall'])), true);
     assert.equal(await sees(admin), true, 'admins approve ops (default approvers) and see all');
     assert.equal(await sees(sre), false, 'sre approves shop, not ops');
     assert.equal(await sees(agent), false);
-    await assert.rejects(env.approvals.getAccess(agent, r.id), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'));
+    await assert.rejects(env.approvals.getAccess(agent, r.id), (e: unknown) =>
+      isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'),
+    );
   });
 
   test('a pending request lapses after 24h', async () => {
@@ -131,7 +163,10 @@ describe('just-in-time access', () => {
     env.clock.advance(PENDING_TTL_MS);
     await env.approvals.refresh();
     assert.equal((await env.store.getAccessRequest(r.id))?.state, 'expired');
-    await assert.rejects(env.approvals.approveAccess(r.id, sre), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_FORBIDDEN'));
+    await assert.rejects(
+      env.approvals.approveAccess(r.id, sre),
+      (e: unknown) => isWardenError(e, 'WARDEN_ALREADY_DECIDED') && e.detail.state === 'expired',
+    );
   });
 
   test('restart: an active grant survives and still expires on time', async () => {

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Approvals, type ApprovalsDeps } from '../../../src/approvals/index.js';
 import { AuditLog } from '../../../src/audit/index.js';
+import { configSchema, type WardenConfig } from '../../../src/config/schema.js';
 import { ManualClock } from '../../../src/core/clock.js';
 import type { Decision, Identity, Operation } from '../../../src/core/types.js';
-import { configSchema, type WardenConfig } from '../../../src/config/schema.js';
 import { openStore, type Store } from '../../../src/store/index.js';
 
 export const HOUR = 3_600_000;
@@ -19,7 +19,13 @@ export function testConfig(extra: Record<string, unknown> = {}): WardenConfig {
     connections: { shop: { type: 'postgres', host: '127.0.0.1', port: 5432, database: 'shop' }, ops: { type: 'ssh' } },
     access: [
       { groups: ['agents'], connections: ['shop'] },
-      { groups: ['oncall'], connections: ['shop'], jit: true, maxDuration: '2h', approvers: { groups: ['sre'], count: 1 } },
+      {
+        groups: ['oncall'],
+        connections: ['shop'],
+        jit: true,
+        maxDuration: '2h',
+        approvers: { groups: ['sre'], count: 1 },
+      },
       { groups: ['oncall'], connections: ['ops'], jit: true },
     ],
     rules: [
@@ -116,7 +122,16 @@ export async function makeEnv(opts: { config?: WardenConfig; deps?: Partial<Appr
       s = await openStore(url);
       extraStores.push(s);
     }
-    const a = new Approvals({ config, store: s, audit, clock, logger: silentLogger, refreshMs: 60_000, ...opts.deps, ...deps });
+    const a = new Approvals({
+      config,
+      store: s,
+      audit,
+      clock,
+      logger: silentLogger,
+      refreshMs: 60_000,
+      ...opts.deps,
+      ...deps,
+    });
     await a.start();
     started.push(a);
     return a;

@@ -28,7 +28,10 @@ describe('REST: /api/v1/reviews and /api/v1/access-requests', () => {
   const call = async (who: string, method: string, path: string, body?: unknown) => {
     const res = await fetch(`${gw.apiUrl}/api/v1${path}`, {
       method,
-      headers: { authorization: `Bearer ${tokens[who]}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${tokens[who]}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field below
@@ -47,16 +50,36 @@ describe('REST: /api/v1/reviews and /api/v1/access-requests', () => {
       connections: { shop: { type: 'postgres', host: '127.0.0.1', port: 5432, database: 'shop' } },
       access: [
         { groups: ['agents'], connections: ['shop'] },
-        { groups: ['oncall'], connections: ['shop'], jit: true, maxDuration: '2h', approvers: { groups: ['dba'], count: 1 } },
+        {
+          groups: ['oncall'],
+          connections: ['shop'],
+          jit: true,
+          maxDuration: '2h',
+          approvers: { groups: ['dba'], count: 1 },
+        },
       ],
-      rules: [{ name: 'unbounded-writes', when: 'op.kind == "sql" && op.sql.writes', action: 'review', approvers: { groups: ['dba'] } }],
+      rules: [
+        {
+          name: 'unbounded-writes',
+          when: 'op.kind == "sql" && op.sql.writes',
+          action: 'review',
+          approvers: { groups: ['dba'] },
+        },
+      ],
     });
     gw = await startGateway(config, {
       logger: createLogger({ level: 'silent' }),
       apiPlugins: [routesOnce(registerReviewRoutes, '/reviews'), routesOnce(registerAccessRoutes, '/access-requests')],
     });
-    const people: Record<string, string[]> = { agent: ['agents'], dana: ['dba'], olivia: ['oncall'], sales: ['sales'], ada: ['admins'] };
-    for (const [sub, groups] of Object.entries(people)) tokens[sub] = await gw.devIssuer!.mint({ sub, groups, ttlMs: 15 * 60_000 });
+    const people: Record<string, string[]> = {
+      agent: ['agents'],
+      dana: ['dba'],
+      olivia: ['oncall'],
+      sales: ['sales'],
+      ada: ['admins'],
+    };
+    for (const [sub, groups] of Object.entries(people))
+      tokens[sub] = await gw.devIssuer!.mint({ sub, groups, ttlMs: 15 * 60_000 });
   });
   // The tokens come from the dev issuer: the same principal (issuer, sub) as they name.
   const devWho = (sub: string, groups: string[]) => ({ ...who(sub, groups), issuer: gw.devIssuer!.issuer });
@@ -98,16 +121,30 @@ describe('REST: /api/v1/reviews and /api/v1/access-requests', () => {
 
     const quick = await call('agent', 'GET', `/reviews/${t.id}?wait=20s`);
     assert.equal(quick.body.review.state, 'approved', 'a decided review returns at once');
-    assert.equal((await call('dana', 'POST', `/reviews/${t.id}/deny`, {})).status, 403);
+    const late = await call('dana', 'POST', `/reviews/${t.id}/deny`, {});
+    assert.equal(late.status, 409, 'deciding a decided review is a conflict');
+    assert.equal(late.body.code, 'WARDEN_ALREADY_DECIDED');
+    assert.equal(late.body.reason, 'already-decided');
+    assert.equal(late.body.state, 'approved');
   });
 
   test('access requests: request, list, approve, revoke', async () => {
-    const created = await call('olivia', 'POST', '/access-requests', { connection: 'shop', duration: '30m', reason: 'incident' });
+    const created = await call('olivia', 'POST', '/access-requests', {
+      connection: 'shop',
+      duration: '30m',
+      reason: 'incident',
+    });
     assert.equal(created.status, 201);
     const id = created.body.request.id as string;
     assert.equal(created.body.request.durationMs, 30 * 60_000);
-    assert.equal((await call('agent', 'POST', '/access-requests', { connection: 'shop', duration: '30m', reason: 'x' })).status, 403);
-    assert.equal((await call('olivia', 'POST', '/access-requests', { connection: 'shop', duration: 'soon', reason: 'x' })).status, 400);
+    assert.equal(
+      (await call('agent', 'POST', '/access-requests', { connection: 'shop', duration: '30m', reason: 'x' })).status,
+      403,
+    );
+    assert.equal(
+      (await call('olivia', 'POST', '/access-requests', { connection: 'shop', duration: 'soon', reason: 'x' })).status,
+      400,
+    );
 
     const listed = await call('dana', 'GET', '/access-requests?state=pending');
     assert.ok(listed.body.requests.some((r: { id: string }) => r.id === id));

@@ -12,6 +12,16 @@ const security = who('sam', ['security']);
 const outsider = who('olga', ['sales']);
 const admin = who('ada', ['admins']);
 
+/** 409: the review left `pending`; the detail names the state it is in. */
+function alreadyDecided(state: string) {
+  return (err: unknown) => {
+    assert.ok(isWardenError(err, 'WARDEN_ALREADY_DECIDED'), `expected WARDEN_ALREADY_DECIDED, got ${String(err)}`);
+    assert.equal(err.detail.reason, 'already-decided');
+    assert.equal(err.detail.state, state);
+    return true;
+  };
+}
+
 function refusedWith(reason: string) {
   return (err: unknown) => {
     assert.ok(isWardenError(err, 'WARDEN_REVIEW_FORBIDDEN'), `expected WARDEN_REVIEW_FORBIDDEN, got ${String(err)}`);
@@ -73,7 +83,11 @@ describe('reviews', () => {
     assert.equal(await approvals.consumeApproval(sqlOp(who('agent-8', ['agents']), 'DELETE FROM orders')), null);
     assert.equal(await approvals.consumeApproval(sqlOp(agent, 'DELETE FROM orders', 'ops')), null);
 
-    assert.equal(await approvals.consumeApproval(sqlOp(agent, 'DELETE FROM orders')), ticket.id, 'the re-sent statement runs');
+    assert.equal(
+      await approvals.consumeApproval(sqlOp(agent, 'DELETE FROM orders')),
+      ticket.id,
+      'the re-sent statement runs',
+    );
     assert.equal(await approvals.consumeApproval(sqlOp(agent, 'DELETE FROM orders')), null, 'only once');
     assert.equal((await store.getReview(ticket.id))?.state, 'executed');
 
@@ -82,7 +96,8 @@ describe('reviews', () => {
     assert.equal(third.state, 'pending');
 
     const types = await auditTypes(env.audit);
-    for (const t of ['review.created', 'review.approved', 'review.executed']) assert.ok(types.includes(t), `audited ${t}`);
+    for (const t of ['review.created', 'review.approved', 'review.executed'])
+      assert.ok(types.includes(t), `audited ${t}`);
     const entries = await env.audit.list({ type: 'review.executed' });
     assert.equal(entries.at(-1)?.data.review, ticket.id);
     assert.equal((await env.audit.verify()).ok, true);
@@ -105,7 +120,8 @@ describe('reviews', () => {
     const denied = await env.approvals.deny(t.id, dba, 'no');
     assert.equal(denied.state, 'denied');
     assert.equal(await env.approvals.consumeApproval(op), null);
-    await assert.rejects(env.approvals.approve(t.id, dba2), refusedWith('not-pending'));
+    await assert.rejects(env.approvals.approve(t.id, dba2), alreadyDecided('denied'));
+    await assert.rejects(env.approvals.deny(t.id, dba2), alreadyDecided('denied'));
     assert.ok((await auditTypes(env.audit)).includes('review.denied'));
   });
 
@@ -120,8 +136,12 @@ describe('reviews', () => {
   test('an approver outside the group is refused; admins are not implicit approvers', async () => {
     const t = await env.approvals.createReview(sqlOp(agent, 'DELETE FROM invoices'), reviewDecision());
     // The outsider cannot see the review: deciding it answers "not found", like reading it.
-    await assert.rejects(env.approvals.approve(t.id, outsider), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'));
-    await assert.rejects(env.approvals.deny(t.id, outsider), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'));
+    await assert.rejects(env.approvals.approve(t.id, outsider), (e: unknown) =>
+      isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'),
+    );
+    await assert.rejects(env.approvals.deny(t.id, outsider), (e: unknown) =>
+      isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'),
+    );
     await assert.rejects(env.approvals.approve(t.id, admin), refusedWith('not-approver'));
     assert.equal((await env.store.getReview(t.id))?.state, 'pending');
   });
@@ -159,7 +179,7 @@ describe('reviews', () => {
 
     env.clock.advance(PENDING_TTL_MS);
     // Approving a lapsed review is refused (and marks it expired on the way).
-    await assert.rejects(env.approvals.approve(pending.id, dba), refusedWith('not-pending'));
+    await assert.rejects(env.approvals.approve(pending.id, dba), alreadyDecided('expired'));
     assert.equal((await env.store.getReview(pending.id))?.state, 'expired');
     const expired = await env.audit.list({ type: 'review.expired' });
     assert.deepEqual(
@@ -172,13 +192,18 @@ describe('reviews', () => {
   });
 
   test('visibility: own reviews, reviews one may approve, everything for admins', async () => {
-    const mine = await env.approvals.createReview(sqlOp(who('vis-agent', ['agents']), 'DELETE FROM a'), reviewDecision());
+    const mine = await env.approvals.createReview(
+      sqlOp(who('vis-agent', ['agents']), 'DELETE FROM a'),
+      reviewDecision(),
+    );
     const other = await env.approvals.createReview(
       sqlOp(who('vis-agent-2', ['agents']), 'DROP TABLE b'),
       reviewDecision('two-person-drop', ['security'], 1),
     );
     const ids = async (viewer: ReturnType<typeof who>) =>
-      (await env.approvals.listReviews(viewer, 'pending')).map((r) => r.id).filter((id) => id === mine.id || id === other.id);
+      (await env.approvals.listReviews(viewer, 'pending'))
+        .map((r) => r.id)
+        .filter((id) => id === mine.id || id === other.id);
 
     assert.deepEqual(await ids(who('vis-agent', ['agents'])), [mine.id]);
     assert.deepEqual(await ids(dba), [mine.id]);
@@ -187,8 +212,12 @@ describe('reviews', () => {
     assert.deepEqual((await ids(admin)).sort(), [mine.id, other.id].sort());
 
     assert.equal((await env.approvals.getReview(security, other.id)).id, other.id);
-    await assert.rejects(env.approvals.getReview(outsider, other.id), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'));
-    await assert.rejects(env.approvals.approve('r_nope', dba), (e: unknown) => isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'));
+    await assert.rejects(env.approvals.getReview(outsider, other.id), (e: unknown) =>
+      isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'),
+    );
+    await assert.rejects(env.approvals.approve('r_nope', dba), (e: unknown) =>
+      isWardenError(e, 'WARDEN_REVIEW_NOT_FOUND'),
+    );
   });
 
   test('restart: a new Approvals on the same store keeps a pending review, which then behaves the same', async () => {
@@ -212,7 +241,7 @@ describe('reviews', () => {
     assert.equal(won.length, 1, 'one decision wins');
     const lost = results.find((r) => r.status === 'rejected');
     assert.ok(lost && lost.status === 'rejected');
-    assert.equal(isWardenError(lost.reason, 'WARDEN_REVIEW_FORBIDDEN'), true);
+    assert.equal(isWardenError(lost.reason, 'WARDEN_ALREADY_DECIDED'), true, String(lost.reason));
     const final = await env.store.getReview(t.id);
     assert.ok(final?.state === 'approved' || final?.state === 'denied');
   });

@@ -24,7 +24,15 @@ describe('approvals on a shared PostgreSQL store', () => {
     for (let i = 0; i < 2; i++) {
       const store = await openStore(pg.url);
       stores.push(store);
-      const approvals = new Approvals({ config, store, audit: new AuditLog(store, { clock }), clock, logger: silentLogger, pollMs: 50, refreshMs: 60_000 });
+      const approvals = new Approvals({
+        config,
+        store,
+        audit: new AuditLog(store, { clock }),
+        clock,
+        logger: silentLogger,
+        pollMs: 50,
+        refreshMs: 60_000,
+      });
       await approvals.start();
       instances.push(approvals);
     }
@@ -50,10 +58,13 @@ describe('approvals on a shared PostgreSQL store', () => {
 
   test('concurrent decisions on two instances: one wins', async () => {
     const t = await a.createReview(sqlOp(who('agent-pg', ['agents']), 'DELETE FROM carts'), reviewDecision());
-    const results = await Promise.allSettled([a.approve(t.id, who('dana', ['dba'])), b.deny(t.id, who('dmitri', ['dba']))]);
+    const results = await Promise.allSettled([
+      a.approve(t.id, who('dana', ['dba'])),
+      b.deny(t.id, who('dmitri', ['dba'])),
+    ]);
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     const lost = results.find((r) => r.status === 'rejected');
-    assert.ok(lost?.status === 'rejected' && isWardenError(lost.reason, 'WARDEN_REVIEW_FORBIDDEN'));
+    assert.ok(lost?.status === 'rejected' && isWardenError(lost.reason, 'WARDEN_ALREADY_DECIDED'));
   });
 
   test('a grant approved on B is active on A after its refresh, and a revoke on A reaches B', async () => {

@@ -65,10 +65,19 @@ test('assertMayDecide: stable reasons, requester never decides', () => {
     reason(() => assertMayDecide('r', pending, { issuer: A, sub: 'p', groups: ['x'] })),
     'already-approved',
   );
-  assert.equal(
-    reason(() => assertMayDecide('r', { ...pending, state: 'denied' }, { issuer: A, sub: 'q', groups: ['x'] })),
-    'not-pending',
-  );
+  // A decided item is a conflict (409), not a refusal of the approver, whoever asks.
+  for (const state of ['approved', 'denied', 'expired', 'executed', 'revoked']) {
+    for (const sub of ['q', 'req', 'p']) {
+      assert.throws(
+        () => assertMayDecide('r', { ...pending, state }, { issuer: A, sub, groups: ['x'] }),
+        (e: unknown) =>
+          isWardenError(e, 'WARDEN_ALREADY_DECIDED') &&
+          e.detail.reason === 'already-decided' &&
+          e.detail.state === state &&
+          e.message === `r is already decided (${state})`,
+      );
+    }
+  }
 });
 
 test('assertMayDecide: principals are (issuer, sub), sub exact; an unknown issuer refuses', () => {
