@@ -42,19 +42,7 @@ export function accessRequestRepository(db: Kysely<Database>): AccessRequestRepo
     updateAccessRequest: t.update,
     transitionAccessRequest: t.transition,
     listAccessRequests: t.list,
-    async findApprovedAccessRequest(q) {
-      if (q.issuer === '') return undefined; // an unknown issuer is nobody's principal
-      const row = await db
-        .selectFrom('access_requests')
-        .selectAll()
-        .where('issuer', '=', q.issuer)
-        .where('sub', '=', q.sub)
-        .where('connection', '=', q.connection)
-        .where('state', '=', 'approved')
-        .where('expires_at', '>', q.now)
-        .orderBy('expires_at', 'desc')
-        .executeTakeFirst();
-      return row && accessRequestFromRow(row);
-    },
+    // The latest-ending grant first.
+    findApprovedAccessRequest: (q) => t.approvedFor(q, { orderBy: ['expires_at', 'desc'] }),
   };
 }

@@ -3,7 +3,7 @@
 // compare-and-set that lets only one gateway instance move an item from the state it read.
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import type { OwnerFilter } from './types.js';
+import type { OwnerFilter, PrincipalLookup } from './types.js';
 
 /** The tables holding decidable items. */
 export type DecidableTableName = 'reviews' | 'access_requests';
@@ -27,7 +27,13 @@ export interface Transition<T> {
  */
 export type Decide<T, P> = (current: T) => P | null;
 
-export interface DecidableTable<T, S extends string, P> {
+/** Narrows `approvedFor` (a review: its operation hash and uses left) and orders the matches, first wins. */
+export interface ApprovedNarrowing<C extends string> {
+  where?: Array<[column: C, op: '=' | '>', value: string | number]>;
+  orderBy: [column: C, direction: 'asc' | 'desc'];
+}
+
+export interface DecidableTable<T, S extends string, P, C extends string = string> {
   insert(item: T): Promise<T>;
   get(id: string): Promise<T | undefined>;
   /** Applies a patch, only if the row still matches the expectation. Undefined when no row matched. */
@@ -39,6 +45,11 @@ export interface DecidableTable<T, S extends string, P> {
    * item `decide` saw. Undefined when there is no such row or `decide` returned null.
    */
   transition(id: string, decide: Decide<T, P>): Promise<Transition<T> | undefined>;
+  /** The approved, unexpired item of exactly this principal for this connection (what an approval grants). */
+  approvedFor(
+    q: PrincipalLookup & { connection: string; now: number },
+    narrow: ApprovedNarrowing<C>,
+  ): Promise<T | undefined>;
 }
 
 export interface DecidableSpec<N extends DecidableTableName, T, P> {
@@ -50,13 +61,14 @@ export interface DecidableSpec<N extends DecidableTableName, T, P> {
   owner: { sub: keyof Database[N] & string; issuer: keyof Database[N] & string };
 }
 
-/** Every decidable table has these columns; the generic queries use only them. */
+/** Every decidable table has these columns; the generic queries use only them (and the spec's). */
 interface DecidableRow {
   id: string;
   state: string;
   approvals: string;
   connection: string;
   created_at: number;
+  expires_at: number;
 }
 
 /** A lost race means another writer made progress; more than this many in a row is not contention but a fault. */
@@ -65,7 +77,7 @@ const MAX_CAS_ATTEMPTS = 16;
 export function decidableTable<N extends DecidableTableName, T, S extends string, P>(
   database: Kysely<Database>,
   spec: DecidableSpec<N, T, P>,
-): DecidableTable<T, S, P> {
+): DecidableTable<T, S, P, keyof Database[N] & string> {
   // Typed as a table of the common columns: both tables have them, under the same names.
   const db = database as unknown as Kysely<Record<string, DecidableRow>>;
   const table = spec.table as string;
@@ -129,6 +141,21 @@ export function decidableTable<N extends DecidableTableName, T, S extends string
         if (await setIf(id, patch, expect)) return { before, after: { ...before, ...patch } };
       }
       throw new Error(`${spec.table} ${id}: changed concurrently ${MAX_CAS_ATTEMPTS} times in a row`);
+    },
+    async approvedFor(q, narrow) {
+      if (q.issuer === '') return undefined; // an unknown issuer is nobody's principal
+      const ref = db.dynamic.ref;
+      let qb = db
+        .selectFrom(table)
+        .selectAll()
+        .where(ref(spec.owner.issuer), '=', q.issuer)
+        .where(ref(spec.owner.sub), '=', q.sub)
+        .where('connection', '=', q.connection)
+        .where('state', '=', 'approved')
+        .where('expires_at', '>', q.now);
+      for (const [column, op, value] of narrow.where ?? []) qb = qb.where(ref(column), op, value);
+      const row = await qb.orderBy(ref(narrow.orderBy[0]), narrow.orderBy[1]).executeTakeFirst();
+      return row && fromRow(row);
     },
   };
 }

@@ -42,22 +42,14 @@ export function reviewRepository(db: Kysely<Database>): ReviewRepository {
     updateReview: t.update,
     transitionReview: t.transition,
     listReviews: t.list,
-    async findApprovedReview(q) {
-      if (q.issuer === '') return undefined; // an unknown issuer is nobody's principal
-      const row = await db
-        .selectFrom('reviews')
-        .selectAll()
-        .where('requester_issuer', '=', q.issuer)
-        .where('requester_sub', '=', q.sub)
-        .where('connection', '=', q.connection)
-        .where('op_hash', '=', q.opHash)
-        .where('state', '=', 'approved')
-        .where('uses_left', '>', 0)
-        .where('expires_at', '>', q.now)
-        .orderBy('decided_at', 'asc')
-        .executeTakeFirst();
-      return row && reviewFromRow(row);
-    },
+    findApprovedReview: ({ opHash, ...q }) =>
+      t.approvedFor(q, {
+        where: [
+          ['op_hash', '=', opHash],
+          ['uses_left', '>', 0],
+        ],
+        orderBy: ['decided_at', 'asc'],
+      }),
     async consumeReviewUse(id, now) {
       const res = await db
         .updateTable('reviews')

@@ -1,16 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { ACCESS_STATES, approvalsOf } from '../../approvals/index.js';
-import { parseDuration } from '../../core/duration.js';
-import { WardenError } from '../../core/errors.js';
 import type { Gateway } from '../../gateway/index.js';
-import type { AccessRequestState } from '../../store/index.js';
 import { idParams, responses, wrap } from '../schemas.js';
-
-const reasonBody = {
-  type: 'object',
-  properties: { reason: { type: 'string', maxLength: 1000 } },
-  additionalProperties: false,
-} as const;
+import { durationParam, registerDecisionRoutes, stateFilter } from './decisions.js';
 
 interface NewAccessRequest {
   connection: string;
@@ -76,7 +68,7 @@ export function registerAccessRoutes(app: FastifyInstance, gw: Gateway): void {
       },
     },
     async (req) => {
-      const state = accessState(req.query.state ?? 'all');
+      const state = stateFilter(req.query.state ?? 'all', ACCESS_STATES, 'access request');
       return { requests: await approvals.listAccess(req.identity!, state, req.query.limit ?? 500) };
     },
   );
@@ -94,63 +86,29 @@ export function registerAccessRoutes(app: FastifyInstance, gw: Gateway): void {
     async (req) => ({ request: await approvals.getAccess(req.identity!, req.params.id) }),
   );
 
-  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
-    '/access-requests/:id/approve',
-    {
-      schema: {
-        summary: 'Approve an access request (not your own); 404 for one you cannot see',
-        tags: ['access'],
-        params: idParams,
-        body: reasonBody,
-        response: responses({ 200: wrap('request', { $ref: 'AccessRequest#' }) }),
+  registerDecisionRoutes(app, {
+    path: '/access-requests',
+    tag: 'access',
+    key: 'request',
+    schemaRef: 'AccessRequest#',
+    verbs: {
+      approve: {
+        summary: 'Approve an access request (not your own); 404 for one you cannot see, 409 once decided',
+        act: (id, actor, reason) => approvals.approveAccess(id, actor, reason),
       },
-    },
-    async (req) => ({ request: await approvals.approveAccess(req.params.id, req.identity!, req.body?.reason) }),
-  );
-
-  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
-    '/access-requests/:id/deny',
-    {
-      schema: {
-        summary: 'Deny an access request; 404 for one you cannot see',
-        tags: ['access'],
-        params: idParams,
-        body: reasonBody,
-        response: responses({ 200: wrap('request', { $ref: 'AccessRequest#' }) }),
+      deny: {
+        summary: 'Deny an access request; 404 for one you cannot see, 409 once decided',
+        act: (id, actor, reason) => approvals.denyAccess(id, actor, reason),
       },
-    },
-    async (req) => ({ request: await approvals.denyAccess(req.params.id, req.identity!, req.body?.reason) }),
-  );
-
-  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
-    '/access-requests/:id/revoke',
-    {
-      schema: {
+      revoke: {
         summary: 'Revoke a granted access request (its grantee, approvers, admins); 404 for one you cannot see',
-        tags: ['access'],
-        params: idParams,
-        body: reasonBody,
-        response: responses({ 200: wrap('request', { $ref: 'AccessRequest#' }) }),
+        act: (id, actor, reason) => approvals.revokeAccess(id, actor, reason),
       },
     },
-    async (req) => ({ request: await approvals.revokeAccess(req.params.id, req.identity!, req.body?.reason) }),
-  );
+  });
 }
 
-function accessState(text: string): AccessRequestState | undefined {
-  if (text === 'all') return undefined;
-  if ((ACCESS_STATES as readonly string[]).includes(text)) return text as AccessRequestState;
-  throw new WardenError(
-    'WARDEN_USAGE',
-    `unknown access request state '${text}' (expected ${ACCESS_STATES.join(', ')} or all)`,
-  );
-}
-
+/** `30m`, `2h`, … or milliseconds. */
 function durationMs(d: string | number): number {
-  if (typeof d === 'number') return d;
-  try {
-    return parseDuration(d);
-  } catch {
-    throw new WardenError('WARDEN_USAGE', `invalid duration '${d}' (expected e.g. 30m, 2h)`);
-  }
+  return typeof d === 'number' ? d : durationParam(d, 'duration', '30m, 2h');
 }

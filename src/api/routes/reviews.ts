@@ -1,19 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { approvalsOf, REVIEW_STATES } from '../../approvals/index.js';
-import { parseDuration } from '../../core/duration.js';
-import { WardenError } from '../../core/errors.js';
 import type { Gateway } from '../../gateway/index.js';
-import type { ReviewState } from '../../store/index.js';
 import { idParams, responses, wrap } from '../schemas.js';
+import { durationParam, registerDecisionRoutes, stateFilter } from './decisions.js';
 
 /** Longest `?wait=` a client may ask for: below common proxy idle timeouts. */
 const MAX_WAIT_MS = 60_000;
-
-const reasonBody = {
-  type: 'object',
-  properties: { reason: { type: 'string', maxLength: 1000 } },
-  additionalProperties: false,
-} as const;
 
 /**
  * The approval inbox: approvers see what they may approve, everyone sees their own (same issuer
@@ -39,7 +31,7 @@ export function registerReviewRoutes(app: FastifyInstance, gw: Gateway): void {
       },
     },
     async (req) => {
-      const state = reviewState(req.query.state ?? 'pending');
+      const state = stateFilter(req.query.state ?? 'pending', REVIEW_STATES, 'review');
       return { reviews: await approvals.listReviews(req.identity!, state, req.query.limit ?? 500) };
     },
   );
@@ -75,46 +67,25 @@ export function registerReviewRoutes(app: FastifyInstance, gw: Gateway): void {
     },
   );
 
-  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
-    '/reviews/:id/approve',
-    {
-      schema: {
-        summary: 'Approve a review (not your own); 404 for a review you cannot see',
-        tags: ['reviews'],
-        params: idParams,
-        body: reasonBody,
-        response: responses({ 200: wrap('review', { $ref: 'Review#' }) }),
+  registerDecisionRoutes(app, {
+    path: '/reviews',
+    tag: 'reviews',
+    key: 'review',
+    schemaRef: 'Review#',
+    verbs: {
+      approve: {
+        summary: 'Approve a review (not your own); 404 for a review you cannot see, 409 once decided',
+        act: (id, actor, reason) => approvals.approve(id, actor, reason),
+      },
+      deny: {
+        summary: 'Deny a review; 404 for a review you cannot see, 409 once decided',
+        act: (id, actor, reason) => approvals.deny(id, actor, reason),
       },
     },
-    async (req) => ({ review: await approvals.approve(req.params.id, req.identity!, req.body?.reason) }),
-  );
-
-  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
-    '/reviews/:id/deny',
-    {
-      schema: {
-        summary: 'Deny a review; 404 for a review you cannot see',
-        tags: ['reviews'],
-        params: idParams,
-        body: reasonBody,
-        response: responses({ 200: wrap('review', { $ref: 'Review#' }) }),
-      },
-    },
-    async (req) => ({ review: await approvals.deny(req.params.id, req.identity!, req.body?.reason) }),
-  );
-}
-
-function reviewState(text: string): ReviewState | undefined {
-  if (text === 'all') return undefined;
-  if ((REVIEW_STATES as readonly string[]).includes(text)) return text as ReviewState;
-  throw new WardenError('WARDEN_USAGE', `unknown review state '${text}' (expected ${REVIEW_STATES.join(', ')} or all)`);
+  });
 }
 
 /** `20s`, `2m`, or bare seconds. */
 function waitMs(text: string): number {
-  try {
-    return /^\d+$/.test(text) ? Number(text) * 1000 : parseDuration(text);
-  } catch {
-    throw new WardenError('WARDEN_USAGE', `invalid wait '${text}' (expected e.g. 20s)`);
-  }
+  return /^\d+$/.test(text) ? Number(text) * 1000 : durationParam(text, 'wait', '20s');
 }
