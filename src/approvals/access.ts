@@ -10,7 +10,7 @@ import type { Actor, DeskContext } from './context.js';
 import { jitTerms, PENDING_TTL_MS } from './eligibility.js';
 import type { GrantIndex } from './grant-index.js';
 import type { AccessEvent } from './notify.js';
-import { ApprovalWorkflow, SCAN_LIMIT, type WorkflowKind } from './workflow.js';
+import { ApprovalWorkflow, decisionEvents, SCAN_LIMIT, type WorkflowKind } from './workflow.js';
 
 export const ACCESS_STATES: readonly AccessRequestState[] = ['pending', 'approved', 'denied', 'revoked', 'expired'];
 const MAX_REASON = 1000;
@@ -24,14 +24,7 @@ function accessKind(
   return {
     noun: 'access request',
     idKey: 'request',
-    events: {
-      created: 'access.requested',
-      approval: 'access.approval',
-      approved: 'access.approved',
-      denied: 'access.denied',
-      expired: 'access.expired',
-      revoked: 'access.revoked',
-    },
+    events: { ...decisionEvents('access'), created: 'access.requested', revoked: 'access.revoked' },
     store: {
       insert: (r) => store.insertAccessRequest(r),
       get: (id) => store.getAccessRequest(id),

@@ -10,7 +10,7 @@ import type { Review, ReviewPatch, ReviewState } from '../store/index.js';
 import { audit, type DeskContext } from './context.js';
 import { PENDING_TTL_MS, reviewSettings, withDefaultApprovers } from './eligibility.js';
 import type { ReviewEvent } from './notify.js';
-import { ApprovalWorkflow, SCAN_LIMIT, type WorkflowKind } from './workflow.js';
+import { ApprovalWorkflow, decisionEvents, SCAN_LIMIT, type WorkflowKind } from './workflow.js';
 
 export const REVIEW_STATES: readonly ReviewState[] = ['pending', 'approved', 'denied', 'expired', 'executed'];
 
@@ -20,13 +20,7 @@ function reviewKind(ctx: DeskContext): WorkflowKind<Review, ReviewState, ReviewP
   return {
     noun: 'review',
     idKey: 'review',
-    events: {
-      created: 'review.created',
-      approval: 'review.approval',
-      approved: 'review.approved',
-      denied: 'review.denied',
-      expired: 'review.expired',
-    },
+    events: { ...decisionEvents('review'), created: 'review.created' },
     store: {
       insert: (r) => store.insertReview(r),
       get: (id) => store.getReview(id),

@@ -40,6 +40,16 @@ export interface WorkflowEvents<E extends string> {
   revoked?: E;
 }
 
+/** The decision events every kind names alike: `<prefix>.approval`, `.approved`, `.denied`, `.expired`. */
+export function decisionEvents<K extends string>(prefix: K) {
+  return {
+    approval: `${prefix}.approval`,
+    approved: `${prefix}.approved`,
+    denied: `${prefix}.denied`,
+    expired: `${prefix}.expired`,
+  } as const;
+}
+
 export interface WorkflowKind<T extends Decidable, S extends string, P extends DecidablePatch, E extends string> {
   /** How messages name an item: `review`, `access request`. */
   noun: string;

@@ -91,19 +91,11 @@ export function registerAccessRoutes(app: FastifyInstance, gw: Gateway): void {
     tag: 'access',
     key: 'request',
     schemaRef: 'AccessRequest#',
+    noun: 'an access request',
     verbs: {
-      approve: {
-        summary: 'Approve an access request (not your own); 404 for one you cannot see, 409 once decided',
-        act: (id, actor, reason) => approvals.approveAccess(id, actor, reason),
-      },
-      deny: {
-        summary: 'Deny an access request; 404 for one you cannot see, 409 once decided',
-        act: (id, actor, reason) => approvals.denyAccess(id, actor, reason),
-      },
-      revoke: {
-        summary: 'Revoke a granted access request (its grantee, approvers, admins); 404 for one you cannot see',
-        act: (id, actor, reason) => approvals.revokeAccess(id, actor, reason),
-      },
+      approve: approvals.approveAccess.bind(approvals),
+      deny: approvals.denyAccess.bind(approvals),
+      revoke: approvals.revokeAccess.bind(approvals),
     },
   });
 }

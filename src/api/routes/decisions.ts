@@ -17,11 +17,17 @@ export interface DecisionRoutes<T> {
   /** Response key and schema of one item: `review` and `Review#`. */
   key: string;
   schemaRef: string;
-  /** Per verb: the OpenAPI summary and the workflow action. */
-  verbs: Partial<
-    Record<DecisionVerb, { summary: string; act: (id: string, actor: Actor, reason?: string) => Promise<T> }>
-  >;
+  /** The item with its article, for summaries: `a review`. */
+  noun: string;
+  /** The workflow action behind each verb offered. */
+  verbs: Partial<Record<DecisionVerb, (id: string, actor: Actor, reason?: string) => Promise<T>>>;
 }
+
+const SUMMARIES: Record<DecisionVerb, (noun: string) => string> = {
+  approve: (noun) => `Approve ${noun} (not your own); 404 for one you cannot see, 409 once decided`,
+  deny: (noun) => `Deny ${noun}; 404 for one you cannot see, 409 once decided`,
+  revoke: (noun) => `Revoke ${noun} that was granted (its grantee, approvers, admins); 404 for one you cannot see`,
+};
 
 const reasonBody = {
   type: 'object',
@@ -30,12 +36,14 @@ const reasonBody = {
 } as const;
 
 export function registerDecisionRoutes<T>(app: FastifyInstance, spec: DecisionRoutes<T>): void {
-  for (const [verb, { summary, act }] of Object.entries(spec.verbs)) {
+  for (const verb of Object.keys(SUMMARIES) as DecisionVerb[]) {
+    const act = spec.verbs[verb];
+    if (!act) continue;
     app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
       `${spec.path}/:id/${verb}`,
       {
         schema: {
-          summary,
+          summary: SUMMARIES[verb](spec.noun),
           tags: [spec.tag],
           params: idParams,
           body: reasonBody,

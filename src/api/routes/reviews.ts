@@ -72,16 +72,8 @@ export function registerReviewRoutes(app: FastifyInstance, gw: Gateway): void {
     tag: 'reviews',
     key: 'review',
     schemaRef: 'Review#',
-    verbs: {
-      approve: {
-        summary: 'Approve a review (not your own); 404 for a review you cannot see, 409 once decided',
-        act: (id, actor, reason) => approvals.approve(id, actor, reason),
-      },
-      deny: {
-        summary: 'Deny a review; 404 for a review you cannot see, 409 once decided',
-        act: (id, actor, reason) => approvals.deny(id, actor, reason),
-      },
-    },
+    noun: 'a review',
+    verbs: { approve: approvals.approve.bind(approvals), deny: approvals.deny.bind(approvals) },
   });
 }
 
