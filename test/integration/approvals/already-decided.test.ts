@@ -4,22 +4,13 @@
 // approve` / `warden access approve` print "already decided (STATE)" and exit 1. Someone who
 // cannot see the item still gets 404, so the 409 never discloses a state.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { configSchema } from '../../../src/config/schema.js';
-import { createLogger } from '../../../src/gateway/index.js';
-import { type RunningGateway, startGateway } from '../../../src/server/index.js';
 import { runWarden } from '../../helpers/cli.js';
-import { reviewDecision, sqlOp, who } from './fixture.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
-type Problemish = Record<string, any>;
+import { reviewDecision, sqlOp } from './fixture.js';
+import { type RestGateway, restGateway } from './rest-fixture.js';
 
 describe('409 already-decided', () => {
-  let dir: string;
-  let gw: RunningGateway;
+  let rest: RestGateway;
   const people: Record<string, string[]> = {
     agent: ['agents'],
     dana: ['dba'],
@@ -28,24 +19,10 @@ describe('409 already-decided', () => {
     sales: ['sales'],
     ada: ['admins'],
   };
-  const tokens: Record<string, string> = {};
-
-  const call = async (as: string, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${gw.apiUrl}/api/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${tokens[as]}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await res.json()) as Problemish;
-    return { status: res.status, type: res.headers.get('content-type'), body: json };
-  };
-  const devWho = (sub: string) => ({ ...who(sub, people[sub] ?? []), issuer: gw.devIssuer!.issuer });
+  const call: RestGateway['call'] = (...args) => rest.call(...args);
   const auditCount = async () => {
-    await gw.gateway.audit.flush();
-    return (await gw.gateway.audit.list({ limit: 100_000 })).length;
+    await rest.gw.gateway.audit.flush();
+    return (await rest.gw.gateway.audit.list({ limit: 100_000 })).length;
   };
 
   /** Every way of deciding it again is 409 with this state, and nothing changes. */
@@ -75,46 +52,14 @@ describe('409 already-decided', () => {
   }
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'warden-already-decided-'));
-    const config = configSchema.parse({
-      listen: { api: '127.0.0.1:0' },
-      store: `sqlite:${join(dir, 'warden.db')}`,
-      recordings: join(dir, 'recordings'),
-      dataDir: join(dir, 'data'),
-      admins: ['admins'],
-      identity: { dev: true },
-      connections: { shop: { type: 'postgres', host: '127.0.0.1', port: 5432, database: 'shop' } },
-      access: [
-        { groups: ['agents'], connections: ['shop'] },
-        {
-          groups: ['oncall'],
-          connections: ['shop'],
-          jit: true,
-          maxDuration: '2h',
-          approvers: { groups: ['dba'], count: 1 },
-        },
-      ],
-      rules: [
-        {
-          name: 'unbounded-writes',
-          when: 'op.kind == "sql" && op.sql.writes',
-          action: 'review',
-          approvers: { groups: ['dba'] },
-        },
-      ],
-    });
-    gw = await startGateway(config, { logger: createLogger({ level: 'silent' }) });
-    for (const [sub, groups] of Object.entries(people)) {
-      tokens[sub] = await gw.devIssuer!.mint({ sub, groups, ttlMs: 15 * 60_000 });
-    }
+    rest = await restGateway(people);
   });
   after(async () => {
-    await gw?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await rest?.close();
   });
 
   const newReview = async (text: string) =>
-    (await gw.gateway.approvals.createReview(sqlOp(devWho('agent'), text), reviewDecision())).id;
+    (await rest.gw.gateway.approvals.createReview(sqlOp(rest.identity('agent'), text), reviewDecision())).id;
   const newRequest = async () => {
     const r = await call('olivia', 'POST', '/access-requests', { connection: 'shop', duration: '30m', reason: 'x' });
     assert.equal(r.status, 201);
@@ -130,15 +75,15 @@ describe('409 already-decided', () => {
     assert.equal((await call('dmitri', 'POST', `/reviews/${denied}/deny`, {})).status, 200);
     await assertDecided(`/reviews/${denied}`, 'review', 'denied', ['dana', 'dmitri']);
 
-    const op = sqlOp(devWho('agent'), 'DELETE FROM c');
-    const executed = (await gw.gateway.approvals.createReview(op, reviewDecision())).id;
+    const op = sqlOp(rest.identity('agent'), 'DELETE FROM c');
+    const executed = (await rest.gw.gateway.approvals.createReview(op, reviewDecision())).id;
     assert.equal((await call('dana', 'POST', `/reviews/${executed}/approve`, {})).status, 200);
-    assert.equal(await gw.gateway.approvals.consumeApproval(op), executed);
+    assert.equal(await rest.gw.gateway.approvals.consumeApproval(op), executed);
     await assertDecided(`/reviews/${executed}`, 'review', 'executed', ['dmitri']);
 
     // A pending review past its time: the late approval expires it on the way and is told so.
     const lapsed = await newReview('DELETE FROM d');
-    await gw.gateway.store.updateReview(lapsed, { expiresAt: Date.now() - 1 });
+    await rest.gw.gateway.store.updateReview(lapsed, { expiresAt: Date.now() - 1 });
     const late = await call('dana', 'POST', `/reviews/${lapsed}/approve`, {});
     assert.equal(late.status, 409);
     assert.equal(late.body.state, 'expired');
@@ -161,12 +106,16 @@ describe('409 already-decided', () => {
     assert.equal(again.body.reason, 'not-approved');
 
     const lapsed = await newRequest();
-    await gw.gateway.store.updateAccessRequest(lapsed, { expiresAt: Date.now() - 1 });
+    await rest.gw.gateway.store.updateAccessRequest(lapsed, { expiresAt: Date.now() - 1 });
     const late = await call('dana', 'POST', `/access-requests/${lapsed}/approve`, {});
     assert.equal(late.status, 409, 'a lapsed request is expired on the way, never granted');
     assert.equal(late.body.state, 'expired');
     await assertDecided(`/access-requests/${lapsed}`, 'request', 'expired', ['dana']);
-    assert.deepEqual(gw.gateway.approvals.activeGrants(devWho('olivia')), [], 'no decided request grants anything');
+    assert.deepEqual(
+      rest.gw.gateway.approvals.activeGrants(rest.identity('olivia')),
+      [],
+      'no decided request grants anything',
+    );
   });
 
   test('CLI: warden reviews approve / warden access approve print "already decided (STATE)" and exit 1', async () => {
@@ -181,7 +130,7 @@ describe('409 already-decided', () => {
       { args: ['access', 'deny', request], state: 'approved' },
     ];
     for (const { args, state } of runs) {
-      const r = await runWarden([...args, '--gateway', gw.apiUrl, '--token', tokens.dmitri!]);
+      const r = await runWarden([...args, '--gateway', rest.gw.apiUrl, '--token', rest.tokens.dmitri!]);
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`already decided \\(${state}\\)`), r.stderr);
       assert.equal(r.stdout, '');

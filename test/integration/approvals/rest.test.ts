@@ -1,17 +1,14 @@
 // The REST routes the CLI uses, through a real gateway (API listener, dev-issuer tokens, SQLite
 // store): reviews list/show/approve/deny with the long-poll, and the access-request routes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { registerAccessRoutes } from '../../../src/api/routes/access.js';
 import { registerReviewRoutes } from '../../../src/api/routes/reviews.js';
-import { configSchema } from '../../../src/config/schema.js';
-import { createLogger, type Gateway } from '../../../src/gateway/index.js';
-import { type RunningGateway, startGateway } from '../../../src/server/index.js';
-import { reviewDecision, sqlOp, who } from './fixture.js';
+import type { Gateway } from '../../../src/gateway/index.js';
+import type { RunningGateway } from '../../../src/server/index.js';
+import { reviewDecision, sqlOp } from './fixture.js';
+import { type RestGateway, restGateway } from './rest-fixture.js';
 
 // Until src/api/server.ts registers these routes itself; then this is a no-op.
 function routesOnce(register: (app: FastifyInstance, gw: Gateway) => void, probe: string) {
@@ -21,75 +18,24 @@ function routesOnce(register: (app: FastifyInstance, gw: Gateway) => void, probe
 }
 
 describe('REST: /api/v1/reviews and /api/v1/access-requests', () => {
-  let dir: string;
+  let rest: RestGateway;
   let gw: RunningGateway;
-  const tokens: Record<string, string> = {};
-
-  const call = async (who: string, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${gw.apiUrl}/api/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${tokens[who]}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field below
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const call: RestGateway['call'] = (...args) => rest.call(...args);
+  const devWho = (sub: string) => rest.identity(sub);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'warden-approvals-rest-'));
-    const config = configSchema.parse({
-      listen: { api: '127.0.0.1:0' },
-      store: `sqlite:${join(dir, 'warden.db')}`,
-      recordings: join(dir, 'recordings'),
-      dataDir: join(dir, 'data'),
-      admins: ['admins'],
-      identity: { dev: true },
-      connections: { shop: { type: 'postgres', host: '127.0.0.1', port: 5432, database: 'shop' } },
-      access: [
-        { groups: ['agents'], connections: ['shop'] },
-        {
-          groups: ['oncall'],
-          connections: ['shop'],
-          jit: true,
-          maxDuration: '2h',
-          approvers: { groups: ['dba'], count: 1 },
-        },
-      ],
-      rules: [
-        {
-          name: 'unbounded-writes',
-          when: 'op.kind == "sql" && op.sql.writes',
-          action: 'review',
-          approvers: { groups: ['dba'] },
-        },
-      ],
-    });
-    gw = await startGateway(config, {
-      logger: createLogger({ level: 'silent' }),
+    const people = { agent: ['agents'], dana: ['dba'], olivia: ['oncall'], sales: ['sales'], ada: ['admins'] };
+    rest = await restGateway(people, {
       apiPlugins: [routesOnce(registerReviewRoutes, '/reviews'), routesOnce(registerAccessRoutes, '/access-requests')],
     });
-    const people: Record<string, string[]> = {
-      agent: ['agents'],
-      dana: ['dba'],
-      olivia: ['oncall'],
-      sales: ['sales'],
-      ada: ['admins'],
-    };
-    for (const [sub, groups] of Object.entries(people))
-      tokens[sub] = await gw.devIssuer!.mint({ sub, groups, ttlMs: 15 * 60_000 });
+    gw = rest.gw;
   });
-  // The tokens come from the dev issuer: the same principal (issuer, sub) as they name.
-  const devWho = (sub: string, groups: string[]) => ({ ...who(sub, groups), issuer: gw.devIssuer!.issuer });
   after(async () => {
-    await gw?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await rest?.close();
   });
 
   test('reviews: list, show, long-poll released by an approval, problems for refusals', async () => {
-    const identity = devWho('agent', ['agents']);
+    const identity = devWho('agent');
     const t = await gw.gateway.approvals.createReview(sqlOp(identity, 'DELETE FROM orders'), reviewDecision());
 
     const mine = await call('agent', 'GET', '/reviews?state=pending');
@@ -152,11 +98,11 @@ describe('REST: /api/v1/reviews and /api/v1/access-requests', () => {
 
     const approved = await call('dana', 'POST', `/access-requests/${id}/approve`, {});
     assert.equal(approved.body.request.state, 'approved');
-    assert.deepEqual(gw.gateway.approvals.activeGrants(devWho('olivia', ['oncall'])), ['shop']);
+    assert.deepEqual(gw.gateway.approvals.activeGrants(devWho('olivia')), ['shop']);
 
     const revoked = await call('ada', 'POST', `/access-requests/${id}/revoke`, { reason: 'over' });
     assert.equal(revoked.body.request.state, 'revoked');
-    assert.deepEqual(gw.gateway.approvals.activeGrants(devWho('olivia', ['oncall'])), []);
+    assert.deepEqual(gw.gateway.approvals.activeGrants(devWho('olivia')), []);
     assert.equal((await call('olivia', 'GET', `/access-requests/${id}`)).body.request.state, 'revoked');
   });
 });
