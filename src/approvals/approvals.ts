@@ -120,7 +120,7 @@ export class Approvals implements ApprovalsPort {
       decisions: this.ctx.decisions,
       read: async () => (await this.reviews.flow.get(reviewId)).state,
       pollMs: this.pollMs,
-      onPollError: (err) => this.ctx.logger.warn({ err: String(err), review: reviewId }, 'review poll failed'),
+      onPollError: (err) => this.ctx.logger.warn({ err, review: reviewId }, 'review poll failed'),
     });
   }
 
@@ -176,7 +176,7 @@ export class Approvals implements ApprovalsPort {
       await this.access.flow.expireDue();
       await this.grants.rebuild(() => this.access.approved());
     } catch (err) {
-      this.ctx.logger.warn({ err: String(err) }, 'approvals refresh failed; keeping the previous grant index');
+      this.ctx.logger.warn({ err }, 'approvals refresh failed; keeping the previous grant index');
     }
   }
 }

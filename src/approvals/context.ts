@@ -34,7 +34,7 @@ export async function audit(ctx: DeskContext, entry: AuditInput, strict: boolean
   try {
     await ctx.audit.append(entry);
   } catch (err) {
-    ctx.logger.error({ err: String(err), type: entry.type }, 'audit write failed');
+    ctx.logger.error({ err, type: entry.type }, 'audit write failed');
     if (strict) throw err;
   }
 }
