@@ -110,7 +110,7 @@ describe('parser bombs', () => {
         `SELECT CASE ${Array.from({ length: 2_000 }, (_, i) => `WHEN x = ${i} THEN 'v${i}'`).join(' ')} END FROM t`,
       ],
       ['300 nested subqueries', `SELECT ${'(SELECT '.repeat(300)}1${')'.repeat(300)}`],
-      ['3,000 chained +', `SELECT ${Array(3_000).fill('x').join('+')} FROM t`],
+      ['1,500 chained +', `SELECT ${Array(1_500).fill('x').join('+')} FROM t`],
     ];
     for (const [name, sql] of big) {
       const started = performance.now();
