@@ -56,6 +56,12 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       metricsToken: gw.config.metrics?.token,
     }),
   );
+  // `Expect: 100-continue`: Node would answer 100 at once and invite the body of a request that
+  // is refused unread; the gate decides first, and only a request it let through gets its 100.
+  app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
+  app.addHook('onRequest', async (req, reply) => {
+    if (/100-continue/i.test(req.headers.expect ?? '') && !reply.sent) reply.raw.writeContinue();
+  });
   // Before any route: the plugin collects every route's schema into the document.
   await app.register(swagger, openApiOptions(VERSION));
   for (const s of SCHEMAS) app.addSchema(s);
