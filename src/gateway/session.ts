@@ -302,19 +302,7 @@ export class GatewaySession {
         // MySQL brings its own parser with the MySQL adapter; Postgres is the default dialect.
         const a = analyzePostgres(input.text);
         const executed = withExecutedStatements(input.text, a, input.prepared ?? NO_PREPARED);
-        if (executed === null)
-          return {
-            id,
-            session,
-            connection,
-            identity,
-            text: input.text,
-            at,
-            kind: 'sql',
-            sql: a.facts,
-            normalized: a.normalized,
-          };
-        return {
+        const op: Operation = {
           id,
           session,
           connection,
@@ -322,10 +310,11 @@ export class GatewaySession {
           text: input.text,
           at,
           kind: 'sql',
-          sql: executed.facts,
+          sql: executed?.facts ?? a.facts,
           normalized: a.normalized,
-          resolved: executed.resolved,
         };
+        if (executed) op.resolved = executed.resolved;
+        return op;
       }
       case 'command':
         return {
