@@ -1,19 +1,19 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
-/** Pause a socket while any reason holds (backpressure, an awaited decision…), resume when none do. */
+/** Pause a stream while any reason holds (backpressure, an awaited decision…), resume when none do. */
 export class Flow {
   private reasons = 0;
-  constructor(private readonly socket: Socket) {}
+  constructor(readonly stream: Duplex) {}
 
   pause(reason: number): void {
-    if (this.reasons === 0) this.socket.pause();
+    if (this.reasons === 0) this.stream.pause();
     this.reasons |= reason;
   }
 
   resume(reason: number): void {
     if (!(this.reasons & reason)) return;
     this.reasons &= ~reason;
-    if (this.reasons === 0) this.socket.resume();
+    if (this.reasons === 0) this.stream.resume();
   }
 }
 
