@@ -3,6 +3,7 @@
 // `set_config('application_name', email, …)`), so each passes the session's masker.
 import type { Masker } from '../../masking/index.js';
 import { redactQuotedValues } from './error-text.js';
+import { pinnedParameterProblem } from './pinned.js';
 import {
   BackendCode,
   type MessageReader,
@@ -38,6 +39,23 @@ export function maskSideChannel(w: MessageWriter, masker: Masker | null, m: Mess
     .cstring(masker.maskText(n.payload))
     .end()
     .flush();
+}
+
+/** A ParameterStatus the analysis cannot live with (a pinned setting changed anyway), or null. */
+export function pinnedChange(m: MessageReader): string | null {
+  const p = parseParameterStatus(m.buffer, m.start, m.length);
+  return pinnedParameterProblem(p.name, p.value);
+}
+
+/** NotificationResponse as the client gets it: values masked, its own backend's pid as the client knows it. */
+export function maskNotification(
+  w: MessageWriter,
+  masker: Masker | null,
+  m: MessageReader,
+  realPid: number,
+  clientPid: number,
+): Buffer {
+  return withClientPid(maskSideChannel(w, masker, m), realPid, clientPid);
 }
 
 /**

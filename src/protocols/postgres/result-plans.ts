@@ -1,0 +1,88 @@
+// How a result's rows are masked by column: from its shape (a RowDescription, or the Describe made
+// for an Execute) and the shape's column sources in the catalog. The sources are usually cached;
+// when they are not, the message waits for the lookup (its pump pauses, so order is kept).
+// COPY … TO STDOUT in a masked session is planned before it is forwarded.
+import type { Masker } from '../../masking/index.js';
+import type { OutBuffer } from '../relay/index.js';
+import { copyColumnPlan, type copyOutSpecsOf, copyRefusal, describeSql } from './copy/index.js';
+import type { ResultContext } from './result.js';
+import type { RowShapes } from './row-shapes.js';
+import type { Portal } from './statements.js';
+import type { FieldDescription, MessageReader } from './wire/index.js';
+
+export class ResultPlanner {
+  constructor(readonly shapes: RowShapes) {}
+
+  /**
+   * A RowDescription of a result being received: the plan its rows are masked with. Returns a
+   * promise when the column sources must be looked up first.
+   */
+  rows(ctx: ResultContext, fields: FieldDescription[]): Promise<void> | undefined {
+    const masker = ctx.masker;
+    if (!masker) {
+      ctx.setFields(fields, null);
+      return undefined;
+    }
+    const plan = this.shapes.cachedPlan(fields, masker);
+    if (plan) {
+      ctx.setFields(fields, plan);
+      return undefined;
+    }
+    return this.shapes.plan(fields, masker).then((p) => ctx.setFields(fields, p));
+  }
+
+  /**
+   * The first row of an Execute: its shape comes from an earlier Describe (portal, or statement
+   * with the Bind's result formats). When its sources are not cached, this row waits for the
+   * catalog lookup and is written to `out` once planned.
+   */
+  execute(ctx: ResultContext, portal: Portal, m: MessageReader, out: OutBuffer): Promise<void> | undefined {
+    const fields = portal.fields;
+    const masker = ctx.masker;
+    if (!fields || !masker) {
+      ctx.setFields(fields, null);
+      return undefined;
+    }
+    const plan = this.shapes.cachedPlan(fields, masker);
+    if (plan) {
+      ctx.setFields(fields, plan);
+      return undefined;
+    }
+    const frame = m.frame();
+    const { buffer: buf, start, length } = m;
+    return this.shapes.plan(fields, masker).then((p) => {
+      ctx.setFields(fields, p);
+      ctx.dataRow(out, frame, buf, start, length);
+    });
+  }
+
+  /** A Describe answered for a masked portal: warm the source cache so its Execute need not wait. */
+  warm(fields: FieldDescription[], masker: Masker | null): Promise<void> | undefined {
+    const sources = this.shapes.sources;
+    if (masker && !sources.cached(fields)) return sources.resolve(fields).then(() => undefined);
+    return undefined;
+  }
+
+  /**
+   * COPY … TO STDOUT in a masked session: each COPY's columns are described (on the side
+   * connection) before it runs, so its output is masked by column whatever its format. Returns
+   * why it must not run, or null.
+   */
+  async copies(ctx: ResultContext, specs: ReturnType<typeof copyOutSpecsOf>): Promise<string | null> {
+    const masker = ctx.masker!;
+    for (const spec of specs) {
+      const refusal = copyRefusal(spec, masker);
+      if (refusal) return `blocked: ${refusal}`;
+    }
+    const sources = this.shapes.sources;
+    ctx.copies = await Promise.all(
+      specs.map(async (spec) => {
+        const fields = await sources.describe(describeSql(spec));
+        if (!fields) return { spec, plan: null };
+        const src = await sources.resolve(fields);
+        return { spec, plan: copyColumnPlan(spec, fields, src, masker) };
+      }),
+    );
+    return null;
+  }
+}
