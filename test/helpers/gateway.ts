@@ -9,15 +9,22 @@ import { parseConfig } from '../../src/config/index.js';
 import type { Clock } from '../../src/core/clock.js';
 import { createLogger, freePort } from '../../src/gateway/index.js';
 import { type RunningGateway, startGateway } from '../../src/server/index.js';
-import { runSql, startPostgres, type TestPostgres } from './postgres.js';
+import { startPostgres, type TestPostgres } from './postgres.js';
 
 export const SHOP_SQL = fileURLToPath(new URL('../../src/demo/shop.sql', import.meta.url));
 
-/** Start PostgreSQL and load the shop sample (owned by the app role). */
-export async function startShopPostgres(): Promise<TestPostgres> {
-  const pg = await startPostgres({ database: 'shop', user: 'app' });
-  await runSql(pg.url, await readFile(SHOP_SQL, 'utf8'));
-  return pg;
+/**
+ * A database with the shop sample (owned by the app role). On the run's shared cluster it is a
+ * clone of a per-run template, named `shop_…` / `app_…`; `ownCluster` gives a private server
+ * with exactly `shop` and `app`, for tests that stop it or change server-wide state.
+ */
+export async function startShopPostgres(opts: { ownCluster?: boolean } = {}): Promise<TestPostgres> {
+  return startPostgres({
+    database: 'shop',
+    user: 'app',
+    seedSql: await readFile(SHOP_SQL, 'utf8'),
+    ...(opts.ownCluster ? { ownCluster: true } : {}),
+  });
 }
 
 export const TEST_POLICY = `
@@ -151,14 +158,17 @@ function issuersYaml(issuers: string[]): string {
  * For a describe() block: a shop PostgreSQL and a gateway in front of it, started in `before`
  * and stopped in `after`. Read `suite.gw` / `suite.target` inside the tests.
  */
-export function shopGatewaySuite(opts: Parameters<typeof startTestGateway>[1] = {}): {
+export function shopGatewaySuite(
+  opts: NonNullable<Parameters<typeof startTestGateway>[1]> & { ownCluster?: boolean } = {},
+): {
   gw: TestGateway;
   target: TestPostgres;
 } {
   const suite = {} as { gw: TestGateway; target: TestPostgres };
+  const { ownCluster, ...gatewayOpts } = opts;
   before(async () => {
-    suite.target = await startShopPostgres();
-    suite.gw = await startTestGateway(suite.target, opts);
+    suite.target = await startShopPostgres(ownCluster ? { ownCluster } : {});
+    suite.gw = await startTestGateway(suite.target, gatewayOpts);
   });
   after(async () => {
     await suite.gw?.stop();

@@ -21,7 +21,8 @@ describe('warden start', () => {
   const env = () => ({ ...process.env, SHOP_PW: target.password, WARDEN_LOG_LEVEL: 'debug' });
 
   before(async () => {
-    target = await startShopPostgres();
+    // Its own cluster: the config names database shop and role app.
+    target = await startShopPostgres({ ownCluster: true });
     dir = await mkdtemp(join(tmpdir(), 'warden-start-'));
     apiPort = await freePort();
     pgPort = await freePort();

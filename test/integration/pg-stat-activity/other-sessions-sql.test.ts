@@ -11,7 +11,8 @@ import { psql, readRecordings } from '../postgres/support.js';
 const SECRET = 'secret-literal-123';
 
 describe('pg_stat_activity: other sessions’ SQL under masking', () => {
-  const suite = shopGatewaySuite();
+  // Its own cluster: reads the server's pg_stat_activity of database 'shop' by name.
+  const suite = shopGatewaySuite({ ownCluster: true });
 
   /** Runs `fn` while a DBA session sits in `SELECT pg_sleep(…), '<SECRET>'`. */
   async function whileSecretRuns<T>(fn: () => Promise<T>): Promise<T> {

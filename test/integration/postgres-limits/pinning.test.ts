@@ -51,7 +51,8 @@ describe('postgres front door: pinned startup parameters', () => {
   let dba: string;
 
   before(async () => {
-    target = await startShopPostgres();
+    // Its own cluster: ALTER ROLE app / ALTER DATABASE shop by name, and cluster-wide roles.
+    target = await startShopPostgres({ ownCluster: true });
     // A hostile (or careless) target configuration: the app role's defaults would change how
     // the server lexes SQL. The gateway's startup settings must win over them.
     await runSql(

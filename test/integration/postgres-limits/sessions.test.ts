@@ -53,7 +53,8 @@ describe('postgres front door: session limits', () => {
   const clients: pg.Client[] = [];
 
   before(async () => {
-    target = await startShopPostgres();
+    // Its own cluster: counts the server's backends of role 'app', database 'shop' by name.
+    target = await startShopPostgres({ ownCluster: true });
     const closedPort = await freePort();
     gw = await startTestGateway(target, {
       policy: TEST_POLICY.replaceAll('connections: [shop]', 'connections: [shop, broken]'),

@@ -133,7 +133,8 @@ async function enableTlsAndExtraAuth(): Promise<void> {
 }
 
 before(async () => {
-  pg = await startPostgres();
+  // Its own cluster: edits pg_hba.conf, ALTER SYSTEM, reloads the server, cluster-wide roles.
+  pg = await startPostgres({ ownCluster: true });
   await runSql(
     pg.url,
     `CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, name text);

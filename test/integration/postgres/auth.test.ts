@@ -28,7 +28,8 @@ describe('postgres front door: authentication, target availability, token expiry
   let target: TestPostgres;
   let gw: TestGateway;
   before(async () => {
-    target = await startShopPostgres();
+    // Its own cluster: a test stops the server under the gateway.
+    target = await startShopPostgres({ ownCluster: true });
     const closedPort = await freePort('127.0.0.1');
     // A second connection whose target port has nothing listening.
     const extraYaml = `  down:

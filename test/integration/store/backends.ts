@@ -29,7 +29,7 @@ export async function postgresBackend(): Promise<StoreBackend> {
   const server: TestPostgres = await startPostgres();
   let n = 0;
   const freshUrl = async () => {
-    const name = `store_${n++}`;
+    const name = `${server.database}_store_${n++}`; // unique on a cluster shared with other files
     await runSql(server.superuserUrl, `CREATE DATABASE ${name} OWNER ${server.user}`);
     return server.url.replace(/\/[^/]*$/, `/${name}`);
   };
