@@ -5,6 +5,7 @@
 import type { Masker } from '../../masking/index.js';
 import { type Flow, type OutBuffer, Pump } from '../relay/index.js';
 import { CopyOutRelay } from './copy-out-relay.js';
+import type { Decisions } from './decisions.js';
 import type { ProxyLink } from './link.js';
 import type { Pending } from './pending.js';
 import type { ReplyQueue } from './reply-queue.js';
@@ -34,6 +35,7 @@ export class ServerPump extends Pump<MessageReader> {
   private readonly names: SessionNames;
   private readonly planner: ResultPlanner;
   private readonly copyOut: CopyOutRelay;
+  private readonly decisions: Decisions;
 
   constructor(
     private readonly link: ProxyLink,
@@ -46,6 +48,7 @@ export class ServerPump extends Pump<MessageReader> {
     this.names = link.names;
     this.planner = link.planner;
     this.copyOut = new CopyOutRelay(link);
+    this.decisions = link.decisions;
   }
 
   /** A pipelined read: nothing of its answer goes out before its audit entry is committed. */
@@ -163,7 +166,7 @@ export class ServerPump extends Pump<MessageReader> {
   }
 
   protected override handled(): void {
-    this.link.decisions.wakeSettled();
+    this.decisions.wakeSettled();
   }
 
   protected flush(): void {
