@@ -3,6 +3,8 @@
 // Objects allow additional properties so a field added in the store never gets dropped by the
 // serializer; the declared ones are the contract.
 
+import { protocols } from '../protocols/registry.js';
+
 const str = { type: 'string' } as const;
 const strs = { type: 'array', items: str } as const;
 const num = { type: 'number' } as const;
@@ -34,7 +36,7 @@ export const SCHEMAS = [
     type: 'object',
     properties: {
       name: str,
-      type: { type: 'string', enum: ['postgres', 'mysql', 'ssh', 'http', 'kubernetes'] },
+      type: { type: 'string', enum: protocols().map((p) => p.name) },
       access: {
         type: 'string',
         enum: ['granted', 'jit-requestable'],
@@ -67,10 +69,12 @@ export const SCHEMAS = [
       outcome: { type: 'string', enum: ['ok', 'blocked', 'review', 'error'] },
       effect: { type: 'string', enum: ['allow', 'mask', 'review', 'block'] },
       rules: strs,
+      operation: { type: 'string', description: 'the operation id, as in its audit entry (data.op)' },
       message: { type: 'string', description: 'the refusal or target error, one line' },
       reviewId: {
         type: 'string',
-        description: 'when outcome is review: approve it, then send the same operation again',
+        description:
+          'when outcome is review: approve it, then send the same operation again; when ok: the approved review it ran under',
       },
       approvers,
       sqlstate: str,

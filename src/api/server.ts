@@ -73,7 +73,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       return sendProblem(reply, problem(status, 'Bad Request', (err as Error).message, { code: 'WARDEN_USAGE' }));
     }
     const p = problemFromError(err);
-    if (p.status >= 500) gw.logger.error({ err: String(err) }, 'api error');
+    if (p.status >= 500) gw.logger.error({ err }, 'api error');
     return sendProblem(reply, p);
   });
   app.setNotFoundHandler(async (req, reply) =>

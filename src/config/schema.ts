@@ -1,6 +1,7 @@
 // warden.yaml schema (DESIGN.md §3). Strict objects: an unknown key is an error with its path,
 // so a typo never silently turns a guardrail off.
 import { z } from 'zod';
+import { type BuiltinConnectionConfig, protocols, registryVersion } from '../protocols/registry.js';
 
 const hostPort = z
   .string()
@@ -28,14 +29,26 @@ const publicUrl = z
     return u.origin;
   });
 
-export const listenSchema = z.strictObject({
+const listenFixed = {
   api: hostPort.default('127.0.0.1:8080'),
-  postgres: hostPort.optional(),
-  mysql: hostPort.optional(),
-  ssh: hostPort.optional(),
-  http: hostPort.optional(),
   /** The gateway's public base URL: MCP metadata is built from it, and its host is allowed as `Host`. */
   publicUrl: publicUrl.optional(),
+};
+
+/** `listen`: the API, the public URL, and one optional `host:port` per protocol front door (from the registry). */
+export type ListenConfig = { api: string; publicUrl?: string } & { [frontDoor: string]: string | undefined };
+
+let listenCache: { version: number; schema: z.ZodType<ListenConfig> } | undefined;
+export const listenSchema: z.ZodType<ListenConfig, unknown> = z.lazy(() => {
+  if (listenCache?.version !== registryVersion()) {
+    const doors: Record<string, z.ZodOptional<typeof hostPort>> = {};
+    for (const p of protocols()) if (p.listen) doors[p.listen] = hostPort.optional();
+    listenCache = {
+      version: registryVersion(),
+      schema: z.strictObject({ ...listenFixed, ...doors }) as unknown as z.ZodType<ListenConfig>,
+    };
+  }
+  return listenCache.schema;
 });
 
 /** `/metrics`: public unless a token is set (then `Authorization: Bearer <token>`). */
@@ -70,30 +83,20 @@ export const identitySchema = z.strictObject({
   issuers: z.array(issuerSchema).default([]),
 });
 
-export const connectionSchema = z.strictObject({
-  type: z.enum(['postgres', 'mysql', 'ssh', 'http', 'kubernetes']),
-  host: z.string().min(1).optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-  database: z.string().min(1).optional(),
-  user: z.string().min(1).optional(),
-  password: z.string().optional(),
-  /** TLS to the target: disable | prefer | require | verify-full. */
-  tls: z.enum(['disable', 'prefer', 'require', 'verify-full']).optional(),
-  caCert: z.string().optional(),
-  /** SSH: private key (PEM, usually `${file:…}`) and the expected host key fingerprint. */
-  privateKey: z.string().optional(),
-  hostKey: z.string().optional(),
-  /** HTTP / Kubernetes: upstream base URL and headers added by the gateway (e.g. credentials). */
-  url: z.string().url().optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-  token: z.string().optional(),
-  /** Max result rows kept per statement in the recording. */
-  recordRows: z.number().int().min(0).default(1000),
-  /** Upstream connections the gateway opens to this target at most (sessions beyond get a
-   * protocol-native "too many connections" error). Omitted = no limit of the gateway's own. */
-  maxUpstream: z.number().int().min(1).optional(),
-  /** PostgreSQL: group → database role; the gateway runs `SET ROLE` after connecting. */
-  roles: z.record(z.string().min(1), z.string().min(1)).optional(),
+/** A connection: a discriminated union on `type`, one member per registered protocol. */
+export type ConnectionConfig = BuiltinConnectionConfig;
+
+let connectionCache: { version: number; schema: z.ZodType<ConnectionConfig> } | undefined;
+export const connectionSchema: z.ZodType<ConnectionConfig, unknown> = z.lazy(() => {
+  if (connectionCache?.version !== registryVersion()) {
+    const members = protocols().map((p) => p.connection);
+    const schema =
+      members.length === 1
+        ? members[0]!
+        : z.discriminatedUnion('type', members as unknown as [z.ZodObject, z.ZodObject, ...z.ZodObject[]]);
+    connectionCache = { version: registryVersion(), schema: schema as unknown as z.ZodType<ConnectionConfig> };
+  }
+  return connectionCache.schema;
 });
 
 export const limitsSchema = z.strictObject({
@@ -186,7 +189,6 @@ export const configSchema = z.strictObject({
 });
 
 export type WardenConfig = z.infer<typeof configSchema>;
-export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type RuleConfig = z.infer<typeof ruleSchema>;
 export type AccessConfig = z.infer<typeof accessSchema>;
 export type MaskingConfig = z.infer<typeof maskingSchema>;

@@ -14,7 +14,8 @@ export interface Identity {
   tokenId?: string;
 }
 
-export type ConnectionType = 'postgres' | 'mysql' | 'ssh' | 'http' | 'kubernetes';
+/** A connection's protocol: the registry's names (src/protocols/registry.ts). */
+export type ConnectionType = import('../protocols/registry.js').BuiltinProtocolName;
 
 export interface ConnectionRef {
   name: string;

@@ -1,6 +1,6 @@
 // The Gateway ties the core together: identity, policy, approvals, audit, recording, metrics.
 // Adapters receive it and only call openSession() / session.decide() / session.close().
-import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import type { ConnectionConfig, WardenConfig } from '../config/schema.js';
@@ -11,12 +11,14 @@ import { principalKey } from '../core/principal.js';
 import type { Effect, Identity, Reason } from '../core/types.js';
 import type { IdentityVerifier } from '../identity/index.js';
 import type { Policy } from '../policy/index.js';
+import type { InProcessRequest } from '../protocols/engine.js';
 import type { Recorder } from '../recording/index.js';
 import type { Store } from '../store/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ApprovalsPort } from './ports.js';
 import type { RevocationCache } from './revocations.js';
 import { GatewaySession, type SessionProtocol } from './session.js';
+import type { VerdictObserver } from './verdict.js';
 
 export interface GatewayDeps {
   config: WardenConfig;
@@ -44,6 +46,8 @@ export interface OpenSessionRequest {
    * e.g. an adapter reserving an upstream slot; throw a WardenError to refuse, audited as such.
    */
   admit?: (identity: Identity) => void;
+  /** Receives each Verdict of the session as data (in-process callers report from it). */
+  onVerdict?: VerdictObserver;
   format?: 'jsonl' | 'asciicast';
   width?: number;
   height?: number;
@@ -63,16 +67,11 @@ export class Gateway {
   readonly metrics: GatewayMetrics;
   readonly sessions = new Map<string, GatewaySession>();
   /**
-   * Loopback ports of the protocol front doors (`postgres`, …), for in-process clients: the REST
-   * `exec` and MCP `query` run SQL through the same front door as psql. Filled by startGateway.
+   * Engines that serve sessions in-process (over an in-memory stream, for an identity the caller
+   * verified), by protocol: REST `exec` and MCP tools run through the adapter's own session code
+   * and receive each Verdict as data. Filled by startGateway.
    */
-  readonly internalPorts: Partial<Record<string, number>> = {};
-  /**
-   * A per-process secret that in-process clients (REST `exec`, MCP `query`) present when they
-   * connect to a front door, so their sessions are recorded as `api` / `mcp` sessions. Outside
-   * clients cannot know it, so they cannot pass for one.
-   */
-  readonly internalCallerSecret = randomBytes(16).toString('hex');
+  readonly inProcessDoors = new Map<string, (req: InProcessRequest) => Duplex>();
   private readonly ruleActions: Map<string, Effect>;
   /** Open sessions per principal (issuer + sub), for limits.sessionsPerIdentity. */
   private readonly openPerPrincipal = new Map<string, number>();
@@ -90,15 +89,6 @@ export class Gateway {
     this.logger = deps.logger;
     this.metrics = deps.metrics;
     this.ruleActions = new Map(deps.config.rules.map((r) => [r.name, r.action]));
-  }
-
-  /** `api` or `mcp` when `tag` is `warden-api:<secret>` / `warden-mcp:<secret>`, else undefined. */
-  internalCaller(tag: string | undefined): 'api' | 'mcp' | undefined {
-    if (!tag) return undefined;
-    const i = tag.indexOf(':');
-    if (i < 0 || tag.slice(i + 1) !== this.internalCallerSecret) return undefined;
-    const who = tag.slice(0, i);
-    return who === 'warden-api' ? 'api' : who === 'warden-mcp' ? 'mcp' : undefined;
   }
 
   ruleAction(name: string): Effect | undefined {
@@ -180,7 +170,7 @@ export class Gateway {
             client: req.clientAddress ?? null,
           },
         })
-        .catch((e) => this.logger.error({ err: String(e) }, 'audit write failed'));
+        .catch((err) => this.logger.error({ err }, 'audit write failed'));
       throw err;
     }
 
@@ -220,6 +210,7 @@ export class Gateway {
       connection,
       recording,
       id,
+      req.onVerdict,
     );
     this.sessions.set(id, session);
     this.metrics.sessionsOpen.inc({ protocol: req.protocol });
@@ -265,7 +256,7 @@ export class Gateway {
     try {
       await session.recording.end(reason);
     } catch (err) {
-      this.logger.error({ err: String(err), session: session.id }, 'recording end failed');
+      this.logger.error({ err, session: session.id }, 'recording end failed');
     }
     await this.audit
       .append({
@@ -275,6 +266,6 @@ export class Gateway {
         connection: session.connection.name,
         data: { issuer: session.identity.issuer, reason, operations },
       })
-      .catch((e) => this.logger.error({ err: String(e) }, 'audit write failed'));
+      .catch((err) => this.logger.error({ err }, 'audit write failed'));
   }
 }

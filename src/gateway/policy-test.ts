@@ -1,11 +1,13 @@
 // `warden policy test`: the decision for one input, without touching any target. Shared by the
-// CLI (local, from a config file) and the REST API, so both explain the same way.
-import { analyzeCommand, analyzePostgres } from '../analysis/index.js';
+// CLI (local, from a config file) and the REST API, so both explain the same way. The input is
+// turned into an operation by its protocol (the registry) and the one operation builder, as a
+// session of that connection would.
 import type { WardenConfig } from '../config/schema.js';
 import { WardenError } from '../core/errors.js';
 import type { Decision, Identity, Operation } from '../core/types.js';
 import type { Policy } from '../policy/index.js';
-import { parseHttpInput } from './http-input.js';
+import { protocolSpec } from '../protocols/registry.js';
+import { buildOperation, operationFacts } from './operation.js';
 
 export interface PolicyTestResult {
   effect: Decision['effect'];
@@ -32,25 +34,21 @@ export function policyTest(
 ): PolicyTestResult {
   const conn = Object.hasOwn(config.connections, connectionName) ? config.connections[connectionName] : undefined;
   if (!conn) throw unknownConnection(connectionName);
-  const base = {
+  const toInput = protocolSpec(conn.type)?.policyInput;
+  if (!toInput) {
+    throw new WardenError(
+      'WARDEN_USAGE',
+      `policy test cannot analyse input for ${conn.type} connections yet ('${connectionName}')`,
+    );
+  }
+  const op = buildOperation(toInput(input), {
     id: 'op_policy_test',
     session: 's_policy_test',
     connection: { name: connectionName, type: conn.type },
     identity,
-    text: input,
     at: Date.now(),
-  };
-  let op: Operation;
-  if (conn.type === 'postgres' || conn.type === 'mysql') {
-    const a = analyzePostgres(input);
-    op = { ...base, kind: 'sql', sql: a.facts, normalized: a.normalized };
-  } else if (conn.type === 'ssh') {
-    op = { ...base, kind: 'command', command: analyzeCommand(input) };
-  } else {
-    op = { ...base, kind: 'http', http: parseHttpInput(input) };
-  }
+  });
   const d = policy.decide(op, { jitGrants });
-  const facts = op.kind === 'sql' ? op.sql : op.kind === 'command' ? op.command : op.kind === 'http' ? op.http : null;
   return {
     effect: d.effect,
     rules: d.rules,
@@ -58,6 +56,6 @@ export function policyTest(
     masking: d.masking,
     review: d.review,
     kind: op.kind,
-    facts,
+    facts: operationFacts(op),
   };
 }

@@ -25,7 +25,7 @@ export function sessionGuardProblem(op: Operation, connection: ConnectionConfig)
       };
     }
   }
-  if (connection.roles !== undefined) {
+  if (connection.type === 'postgres' && connection.roles !== undefined) {
     const roleChange = op.sql.kinds.includes('set_role') || op.sql.settings.some((s) => ROLE_SETTINGS.has(s));
     if (roleChange) {
       return {

@@ -2,34 +2,24 @@
 // protocol: identify → analyze → decide → (review / hold) → audit → record. Adapters call
 // `decide()` for each operation and enforce the Verdict in their own protocol.
 import { performance } from 'node:perf_hooks';
-import { analyzeCommand, analyzePostgres, normalizeSql, withExecutedStatements } from '../analysis/index.js';
+import { normalizeSql } from '../analysis/index.js';
 import type { ConnectionConfig } from '../config/schema.js';
 import { newId } from '../core/ids.js';
-import type {
-  CommandFacts,
-  ConnectionRef,
-  Decision,
-  HttpFacts,
-  Identity,
-  K8sFacts,
-  Operation,
-  Reason,
-  SessionFacts,
-  SqlKind,
-} from '../core/types.js';
+import type { ConnectionRef, Decision, Identity, Operation, Reason, SqlKind } from '../core/types.js';
 import { compileMasker, type Masker } from '../masking/index.js';
 import type { SessionRecording } from '../recording/index.js';
 import type { Gateway } from './gateway.js';
+import { buildOperation, type OperationInput } from './operation.js';
 import { sessionGuardProblem } from './session-guard.js';
-import { PendingAudit, type Refusal, refusalMessage, type Verdict, winningReason } from './verdict.js';
-
-export type OperationInput =
-  /** `prepared`: the session's named statements (name → text), as the target confirmed them. */
-  | { kind: 'sql'; text: string; prepared?: ReadonlyMap<string, string> }
-  | { kind: 'command'; text: string; command?: CommandFacts }
-  | { kind: 'http'; text: string; http: HttpFacts }
-  | { kind: 'k8s'; text: string; k8s: K8sFacts }
-  | { kind: 'session'; text: string; session: SessionFacts };
+import {
+  PendingAudit,
+  type Refusal,
+  refusalMessage,
+  type Verdict,
+  type VerdictObserver,
+  type VerdictReport,
+  winningReason,
+} from './verdict.js';
 
 /** What an adapter reports after an operation ran (already masked). */
 export interface OperationResult {
@@ -74,6 +64,7 @@ export class GatewaySession {
     readonly connectionConfig: ConnectionConfig,
     readonly recording: SessionRecording,
     id: string,
+    private readonly onVerdict?: VerdictObserver,
   ) {
     this.id = id;
     this.startedAt = gw.clock.now();
@@ -115,10 +106,7 @@ export class GatewaySession {
         commit = Promise.reject(err);
       }
       const audit = new PendingAudit(commit, (err) =>
-        this.gw.logger.error(
-          { err: String(err), session: this.id },
-          'audit write failed after a pipelined read; ending session',
-        ),
+        this.gw.logger.error({ err, session: this.id }, 'audit write failed after a pipelined read; ending session'),
       );
       return this.finish(op, decision, undefined, started, audit);
     }
@@ -137,10 +125,7 @@ export class GatewaySession {
       decision = outcome.decision;
       reviewId = outcome.reviewId;
     } catch (err) {
-      this.gw.logger.error(
-        { err: String(err), op: op.id },
-        'review could not be created or checked; refusing operation',
-      );
+      this.gw.logger.error({ err, op: op.id }, 'review could not be created or checked; refusing operation');
       decision = failClosed(decision, 'the review could not be recorded');
     }
     return this.auditThenFinish(op, decision, reviewId, started);
@@ -155,7 +140,7 @@ export class GatewaySession {
     try {
       await this.appendAudit(op, decision, reviewId);
     } catch (err) {
-      this.gw.logger.error({ err: String(err), session: this.id }, 'audit write failed; refusing operation');
+      this.gw.logger.error({ err, session: this.id }, 'audit write failed; refusing operation');
       decision = failClosed(decision, 'the audit record could not be written');
     }
     return this.finish(op, decision, reviewId, started, null);
@@ -229,6 +214,7 @@ export class GatewaySession {
     this.gw.metrics.decisionCounter(effect, this.protocol, op.kind).inc();
     this.decideTimer ??= this.gw.metrics.decideTimer(this.protocol);
     this.decideTimer.observe((performance.now() - started) / 1000);
+    if (this.onVerdict) this.onVerdict(verdictReport(op, decision, refusal, reviewId, terminate));
     return { op, decision, masker, refusal, terminate, audit };
   }
 
@@ -254,7 +240,7 @@ export class GatewaySession {
     try {
       return this.gw.policy.decide(op, { jitGrants: this.gw.approvals.activeGrants(this.identity) });
     } catch (err) {
-      this.gw.logger.error({ err: String(err), op: op.id }, 'policy evaluation failed');
+      this.gw.logger.error({ err, op: op.id }, 'policy evaluation failed');
       return failClosed(null, 'the policy could not be evaluated');
     }
   }
@@ -293,48 +279,35 @@ export class GatewaySession {
 
   private buildOperation(input: OperationInput): Operation {
     const at = this.gw.clock.now();
-    const id = newId('op', at);
-    const session = this.id;
-    const connection = this.connection;
-    const identity = this.identity;
-    switch (input.kind) {
-      case 'sql': {
-        // MySQL brings its own parser with the MySQL adapter; Postgres is the default dialect.
-        const a = analyzePostgres(input.text);
-        const executed = withExecutedStatements(input.text, a, input.prepared ?? NO_PREPARED);
-        const op: Operation = {
-          id,
-          session,
-          connection,
-          identity,
-          text: input.text,
-          at,
-          kind: 'sql',
-          sql: executed?.facts ?? a.facts,
-          normalized: a.normalized,
-        };
-        if (executed) op.resolved = executed.resolved;
-        return op;
-      }
-      case 'command':
-        return {
-          id,
-          session,
-          connection,
-          identity,
-          text: input.text,
-          at,
-          kind: 'command',
-          command: input.command ?? analyzeCommand(input.text),
-        };
-      case 'http':
-        return { id, session, connection, identity, text: input.text, at, kind: 'http', http: input.http };
-      case 'k8s':
-        return { id, session, connection, identity, text: input.text, at, kind: 'k8s', k8s: input.k8s };
-      case 'session':
-        return { id, session, connection, identity, text: input.text, at, kind: 'session', session_: input.session };
-    }
+    return buildOperation(input, {
+      id: newId('op', at),
+      session: this.id,
+      connection: this.connection,
+      identity: this.identity,
+      at,
+    });
   }
+}
+
+function verdictReport(
+  op: Operation,
+  decision: Decision,
+  refusal: Refusal | null,
+  reviewId: string | undefined,
+  terminate: boolean,
+): VerdictReport {
+  const report: VerdictReport = {
+    op: op.id,
+    kind: op.kind,
+    effect: decision.effect,
+    rules: decision.rules,
+    reasons: decision.reasons,
+    terminate,
+  };
+  if (reviewId) report.reviewId = reviewId;
+  if (refusal) report.message = refusal.message;
+  if (decision.review) report.approvers = { groups: decision.review.groups, count: decision.review.count };
+  return report;
 }
 
 function approvedDecision(decision: Decision, reviewId: string): Decision {
@@ -359,8 +332,6 @@ function auditText(op: Operation): string {
   if (op.kind === 'sql') return op.resolved ? `${op.normalized} -- ${normalizeSql(op.resolved).text}` : op.normalized;
   return op.text.length > 2000 ? `${op.text.slice(0, 2000)}…` : op.text;
 }
-
-const NO_PREPARED: ReadonlyMap<string, string> = new Map();
 
 // Statements that cannot change anything, whose audit entry may commit while they run (see
 // decideOrWait). Deliberately narrow: SELECT/SHOW only, nothing the analysis counts as a write,

@@ -79,3 +79,23 @@ export function refusalMessage(decision: Decision, winner: Reason | undefined, r
     return `session ended: ${winner.message}`;
   return `blocked by rule ${winner.rule ?? '?'}: ${winner.message}`;
 }
+
+/** A Verdict as data, for callers that report what was enforced (REST exec, MCP tools). */
+export interface VerdictReport {
+  /** Operation id (the audit entry's `data.op`). */
+  op: string;
+  kind: Operation['kind'];
+  effect: Effect;
+  rules: string[];
+  reasons: Reason[];
+  /** The review that refused it (effect review) or that approved it (allow/mask after approval). */
+  reviewId?: string;
+  /** The refusal message the client was sent. */
+  message?: string;
+  /** Who may approve, when a review is needed. */
+  approvers?: { groups: string[]; count: number };
+  /** The session ended with this refusal (identity expired or revoked). */
+  terminate: boolean;
+}
+
+export type VerdictObserver = (report: VerdictReport) => void;

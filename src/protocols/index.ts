@@ -1,11 +1,11 @@
-// Every protocol engine, registered in one place (Teleport's RegisterEngine idea).
-import type { ProtocolEngine } from './engine.js';
-import { postgresEngine } from './postgres/index.js';
-
-export type { EngineContext, ProtocolEngine, ProtocolServer } from './engine.js';
-
-export const ENGINES: readonly ProtocolEngine[] = [postgresEngine];
-
-export async function loadEngines(): Promise<readonly ProtocolEngine[]> {
-  return ENGINES;
-}
+// The adapter kit: the engine contract, the shared listener, accept limits and the registry.
+export type {
+  ClientStream,
+  EngineHost,
+  EngineInstance,
+  InProcessRequest,
+  ProtocolEngine,
+  ProtocolServer,
+} from './engine.js';
+export { listenFor } from './listener.js';
+export { protocolSpec, protocols, registerProtocol } from './registry.js';

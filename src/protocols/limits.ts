@@ -4,6 +4,7 @@
 // credentials (TLS handshake included). Protocol-neutral: an adapter admits each accepted socket,
 // speaks its own refusal, and reports when the credentials arrived and when they were verified.
 import { isIPv6, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { LimitsConfig } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
 
@@ -23,12 +24,29 @@ export type AdmitRefusal = {
 /** After the deadline fired, how long the adapter has to send its error before the socket is destroyed. */
 const DEADLINE_GRACE_MS = 1000;
 
+/** What a front door reports about one connection's handshake. */
+export interface Admission {
+  /** Aborted (with a HandshakeTimeout) when the handshake deadline passes. */
+  readonly signal: AbortSignal;
+  /** The client presented its credentials in time: the deadline stops. */
+  handshakeDone(): void;
+  /** The credentials were verified. */
+  authenticated(): void;
+}
+
+/** In-process sessions (REST exec, MCP) are not accepted connections: nothing to count or time. */
+export const IN_PROCESS_ADMISSION: Admission = {
+  signal: new AbortController().signal,
+  handshakeDone() {},
+  authenticated() {},
+};
+
 /**
  * One admitted connection. Counted until its socket closes. `signal` aborts at the handshake
  * deadline; the adapter then sends its native error (if it can) and closes, and the socket is
  * destroyed shortly after regardless.
  */
-export class Admission {
+export class CountedAdmission implements Admission {
   readonly ok = true;
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
@@ -111,7 +129,7 @@ export class ConnectionLimiter {
   }
 
   /** Count an accepted socket and arm its handshake deadline, or say why it must be refused now. */
-  admit(socket: Socket): Admission | AdmitRefusal {
+  admit(socket: Socket): CountedAdmission | AdmitRefusal {
     const { maxConnections, unauthenticatedPerSource, handshakeTimeoutMs } = this.limits;
     if (this.open >= maxConnections) {
       return {
@@ -131,7 +149,7 @@ export class ConnectionLimiter {
     }
     this.open++;
     this.unauthenticated.set(source, pending + 1);
-    return new Admission(this, source, socket, handshakeTimeoutMs);
+    return new CountedAdmission(this, source, socket, handshakeTimeoutMs);
   }
 
   /** @internal */
@@ -190,7 +208,7 @@ const LINGER_MS = 1000;
  * message before the client reads it. Bounded in time and bytes, never buffered: past
  * LINGER_BYTES the socket is paused (the client's sends stall in the kernel) until it is cut.
  */
-export function closeWith(socket: Socket, farewell?: Buffer): void {
+export function closeWith(socket: Duplex, farewell?: Buffer | null): void {
   if (socket.destroyed) return;
   let dropped = 0;
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);

@@ -17,9 +17,13 @@ import { RevocationCache } from '../gateway/revocations.js';
 import { loadTlsMaterial } from '../gateway/tls.js';
 import { DevIssuer, IdentityVerifier } from '../identity/index.js';
 import { Policy } from '../policy/index.js';
-import { loadEngines, type ProtocolServer } from '../protocols/index.js';
+import type { EngineInstance, ProtocolServer } from '../protocols/engine.js';
+import { ConnectionLimiter } from '../protocols/limits.js';
+import { listenFor } from '../protocols/listener.js';
+import { protocols } from '../protocols/registry.js';
 import { Recorder } from '../recording/index.js';
 import { openStore } from '../store/index.js';
+import { engineHost } from './engine-host.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -37,9 +41,6 @@ export interface RunningGateway {
   devIssuer: DevIssuer | null;
   close(): Promise<void>;
 }
-
-/** Listen hosts that a client on 127.0.0.1 reaches (and that count as loopback at the door). */
-const LOOPBACK_REACHABLE = new Set(['127.0.0.1', '0.0.0.0']);
 
 export function splitHostPort(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(':');
@@ -102,23 +103,24 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
 
   const ports: Record<string, number> = { api: apiPort };
   const servers: ProtocolServer[] = [];
-  const tls = await loadTlsMaterial(config);
-  for (const engine of await loadEngines()) {
-    const address = config.listen[engine.name];
+  const engines: EngineInstance[] = [];
+  const host = engineHost(gateway, await loadTlsMaterial(config));
+  // Every front door counts against the same accept limits.
+  const limiter = ConnectionLimiter.fromConfig(config.limits);
+  for (const spec of protocols()) {
+    const address = spec.listen ? config.listen[spec.listen] : undefined;
+    const needed = Object.values(config.connections).some((c) => c.type === spec.name);
+    if (!spec.engine || (!address && !needed)) continue;
+    const engine = (await spec.engine()).create(host);
+    engines.push(engine);
+    // REST exec and MCP run through the engine in-process, whether its door listens or not.
+    const inProcess = engine.inProcess?.bind(engine);
+    if (inProcess) gateway.inProcessDoors.set(spec.name, inProcess);
     if (address) {
-      const { host, port } = splitHostPort(address);
-      const server = await engine.listen(gateway, host, port, { tls });
+      const { host: h, port } = splitHostPort(address);
+      const server = await listenFor(engine, { name: spec.name, host: h, port, limiter, logger });
       servers.push(server);
-      ports[engine.name] = server.port;
-      if (LOOPBACK_REACHABLE.has(host)) gateway.internalPorts[engine.name] = server.port;
-    }
-    // The REST API and MCP run SQL through the front door as the caller; when the door is off
-    // (or not on loopback) but a connection needs it, open it on an internal loopback port.
-    const needed = Object.values(config.connections).some((c) => c.type === engine.name);
-    if (needed && gateway.internalPorts[engine.name] === undefined) {
-      const internal = await engine.listen(gateway, '127.0.0.1', 0, { tls });
-      servers.push(internal);
-      gateway.internalPorts[engine.name] = internal.port;
+      ports[spec.name] = server.port;
     }
   }
   logger.info(
@@ -138,6 +140,7 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
       if (closed) return;
       closed = true;
       for (const s of servers) await s.close().catch(() => {});
+      for (const e of engines) await e.close('gateway shutting down').catch(() => {});
       for (const session of [...gateway.sessions.values()])
         await session.close('gateway shutting down').catch(() => {});
       await api.close().catch(() => {});

@@ -61,7 +61,7 @@ export function registerMcp(app: FastifyInstance, gw: Gateway, opts: McpOptions)
     try {
       await session.transport.handleRequest(req.raw, reply.raw, req.body);
     } catch (err) {
-      gw.logger.error({ err: String(err) }, 'mcp request failed');
+      gw.logger.error({ err }, 'mcp request failed');
       if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' });
       if (!reply.raw.writableEnded)
         reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'internal error' }, id: null }));

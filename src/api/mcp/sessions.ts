@@ -6,11 +6,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type pg from 'pg';
 import { type Principal, principalOf, samePrincipal } from '../../core/principal.js';
 import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
-import { connectFrontDoor } from '../sql/front-door.js';
+import { connectFrontDoor, type FrontDoorClient } from '../sql/front-door.js';
 
 /** A session nobody used for this long is closed (its gateway sessions end). */
 const IDLE_MS = 30 * 60_000;
@@ -19,7 +18,7 @@ const IDLE_MS = 30 * 60_000;
 interface DoorClient {
   /** sha256 of the token it authenticated with. */
   key: string;
-  pending: Promise<pg.Client>;
+  pending: Promise<FrontDoorClient>;
   inUse: number;
   retired: boolean;
 }
@@ -66,7 +65,7 @@ export class McpSession {
     connection: string,
     identity: Identity,
     token: string,
-    fn: (client: pg.Client) => Promise<T>,
+    fn: (client: FrontDoorClient) => Promise<T>,
   ): Promise<T> {
     if (this.closed) throw new Error('MCP session closed');
     if (!this.belongsTo(identity)) throw new Error('identity of another principal');
@@ -98,13 +97,13 @@ export class McpSession {
       // Died (or failed to open): drop it and open a new one, unless another call already did.
       if (this.clients.get(connection) === current) this.retire(connection, current);
     }
-    const dc: DoorClient = { key, pending: null as unknown as Promise<pg.Client>, inUse: 1, retired: false };
-    dc.pending = connectFrontDoor(this.gw, identity, token, connection, 'warden-mcp').then((client) => {
-      client.once('end', () => {
+    const dc: DoorClient = { key, pending: null as unknown as Promise<FrontDoorClient>, inUse: 1, retired: false };
+    dc.pending = connectFrontDoor(this.gw, identity, connection, 'mcp').then((door) => {
+      door.client.once('end', () => {
         if (this.clients.get(connection) === dc) this.clients.delete(connection);
       });
-      if (this.closed) void client.end().catch(() => {});
-      return client;
+      if (this.closed) void door.end();
+      return door;
     });
     // A failed open is reported to the call that caused it; the next call tries again.
     dc.pending.catch(() => {
@@ -124,7 +123,7 @@ export class McpSession {
   private end(dc: DoorClient): void {
     this.retiring.delete(dc);
     void dc.pending.then(
-      (c) => c.end().catch(() => {}),
+      (c) => c.end(),
       () => {},
     );
   }
@@ -138,14 +137,14 @@ export class McpSession {
     this.retiring.clear();
     for (const dc of all) {
       const client = await dc.pending.catch(() => null);
-      await client?.end().catch(() => {});
+      await client?.end();
     }
     await this.server.close().catch(() => {});
   }
 }
 
-function isEnded(client: pg.Client): boolean {
-  const c = client as unknown as { _ending?: boolean; _ended?: boolean; _queryable?: boolean };
+function isEnded(door: FrontDoorClient): boolean {
+  const c = door.client as unknown as { _ending?: boolean; _ended?: boolean; _queryable?: boolean };
   return c._ending === true || c._ended === true || c._queryable === false;
 }
 

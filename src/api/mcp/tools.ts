@@ -1,10 +1,9 @@
-// The MCP tools. Each call is one Operation through the same pipeline as psql: SQL goes through
-// the gateway's PostgreSQL front door on a client opened with the call's own token (decided,
-// masked, recorded, audited there, as the call's identity). A block is an `isError` result
+// The MCP tools. Each call is one Operation through the same pipeline as psql: SQL runs in the
+// PostgreSQL engine, in-process, in a session for the identity of the call's own token (decided,
+// masked, recorded, audited there); the result reports the Verdict the session enforced. A block is an `isError` result
 // naming the rule; a review is a normal result with the review id and what to do next.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type pg from 'pg';
 import { z } from 'zod';
 import { approvalsOf } from '../../approvals/index.js';
 import { parseDuration } from '../../core/duration.js';
@@ -12,6 +11,7 @@ import { WardenError } from '../../core/errors.js';
 import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import type { Review } from '../../store/index.js';
+import type { FrontDoorClient } from '../sql/front-door.js';
 import { runSql, type SqlOutcome } from '../sql/outcome.js';
 import { visibleConnections } from '../visibility.js';
 import type { McpSession } from './sessions.js';
@@ -32,7 +32,7 @@ interface CallerInfo {
   identity: Identity;
   session: McpSession;
   /** Run SQL tooling on a front-door client authenticated with this call's token. */
-  withClient<T>(connection: string, fn: (client: pg.Client) => Promise<T>): Promise<T>;
+  withClient<T>(connection: string, fn: (client: FrontDoorClient) => Promise<T>): Promise<T>;
 }
 
 type Extra = {
@@ -106,9 +106,7 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
     async ({ connection, table }, extra) =>
       guarded(gw, async () => {
         const { identity, withClient } = caller(extra);
-        const outcome = await withClient(connection, (client) =>
-          runSql(gw, client, identity, connection, COLUMNS_SQL, { maxRows: 100_000 }),
-        );
+        const outcome = await withClient(connection, (client) => runSql(client, COLUMNS_SQL, { maxRows: 100_000 }));
         if (outcome.outcome !== 'ok') return refusalResult(outcome);
         const rows = (outcome.results?.[0]?.rows ?? []) as string[][];
         const plan = gw.policy.maskPlan(identity, connection);
@@ -182,9 +180,9 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
     },
     async ({ connection, sql, maxRows }, extra) =>
       guarded(gw, async () => {
-        const { identity, withClient } = caller(extra);
+        const { withClient } = caller(extra);
         const outcome = await withClient(connection, (client) =>
-          runSql(gw, client, identity, connection, sql, { maxRows: maxRows ?? DEFAULT_MAX_ROWS }),
+          runSql(client, sql, { maxRows: maxRows ?? DEFAULT_MAX_ROWS }),
         );
         if (outcome.outcome === 'ok') {
           return {
@@ -301,7 +299,7 @@ async function guarded(gw: Gateway, fn: () => Promise<CallToolResult>): Promise<
     return await fn();
   } catch (err) {
     if (err instanceof WardenError) return errorResult(err.message);
-    gw.logger.error({ err: String(err) }, 'mcp tool failed');
+    gw.logger.error({ err }, 'mcp tool failed');
     return errorResult('the gateway failed to run this tool');
   }
 }

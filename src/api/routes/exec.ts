@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Gateway } from '../../gateway/index.js';
-import { bearerToken } from '../auth.js';
+import { execRunner } from '../exec/index.js';
 import { responses } from '../schemas.js';
-import { connectFrontDoor } from '../sql/front-door.js';
-import { runSql } from '../sql/outcome.js';
 
 interface ExecBody {
   connection: string;
@@ -14,8 +12,8 @@ interface ExecBody {
 const DEFAULT_MAX_ROWS = 1000;
 
 /**
- * One operation through the pipeline. SQL runs through the gateway's own PostgreSQL front door
- * as the caller (one recorded session per call), so the answer is the one psql would get.
+ * One operation through the pipeline, served in-process by the connection's engine as the
+ * caller (one recorded session per call), so the answer is the one its native client would get.
  */
 export function registerExecRoutes(app: FastifyInstance, gw: Gateway): void {
   app.post<{ Body: ExecBody }>(
@@ -54,12 +52,8 @@ export function registerExecRoutes(app: FastifyInstance, gw: Gateway): void {
     async (req) => {
       const identity = req.identity!;
       const { connection, input } = req.body;
-      const client = await connectFrontDoor(gw, identity, bearerToken(req)!, connection, 'warden-api');
-      try {
-        return await runSql(gw, client, identity, connection, input, { maxRows: req.body.maxRows ?? DEFAULT_MAX_ROWS });
-      } finally {
-        await client.end().catch(() => {});
-      }
+      const maxRows = req.body.maxRows ?? DEFAULT_MAX_ROWS;
+      return execRunner(gw, connection)(gw, identity, { connection, input, maxRows });
     },
   );
 }

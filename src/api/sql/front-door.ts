@@ -1,11 +1,12 @@
-// A node-postgres client to the gateway's OWN PostgreSQL front door, authenticated as the caller
-// (the bearer token is the password, the database is the connection). REST `exec` and MCP `query`
-// use it, so their SQL takes exactly the adapter's path: analysis, decision, review, masking,
-// recording and audit happen once, in one place.
+// A node-postgres client on an in-memory stream into the PostgreSQL engine, serving a session
+// for the identity the API already verified. REST `exec` and MCP `query` use it, so their SQL
+// takes exactly the adapter's path (analysis, decision, review, masking, recording, audit), and
+// each Verdict the session enforces comes back as data: what they report is what was enforced.
 import pg from 'pg';
-import { WardenError } from '../../core/errors.js';
+import { isWardenError, WardenError } from '../../core/errors.js';
 import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
+import type { VerdictReport } from '../../gateway/verdict.js';
 import { canSee } from '../visibility.js';
 
 // OIDs whose pg parsers give faithful JSON values; everything else stays as the text the gateway
@@ -21,20 +22,64 @@ const wireTypes = {
   },
 } as unknown as pg.CustomTypesConfig;
 
-/** Which door the client is: shows as `application_name` on the target. */
-export type FrontDoorCaller = 'warden-api' | 'warden-mcp';
+/** Which door the client is: the session's protocol and `application_name` on the target. */
+export type FrontDoorCaller = 'api' | 'mcp';
+
+/** A session through the PostgreSQL engine, and the verdicts it enforced. */
+export class FrontDoorClient {
+  private collector: VerdictReport[] | null = null;
+  private last: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly client: pg.Client) {}
+
+  /** @internal the session's verdict observer */
+  readonly observe = (report: VerdictReport): void => {
+    this.collector?.push(report);
+  };
+
+  /**
+   * Run `fn` (one query) alone on this client and return what it gave plus the verdicts the
+   * session enforced meanwhile. Calls are serialised, so verdicts never mix between queries.
+   */
+  exclusive<T>(fn: (client: pg.Client) => Promise<T>): Promise<{ value: T; verdicts: VerdictReport[] }> {
+    const run = this.last.then(async () => {
+      const verdicts: VerdictReport[] = [];
+      this.collector = verdicts;
+      try {
+        return { value: await fn(this.client), verdicts };
+      } catch (err) {
+        throw Object.assign(new QueryFailed(err), { verdicts });
+      } finally {
+        this.collector = null;
+      }
+    });
+    this.last = run.catch(() => {});
+    return run;
+  }
+
+  end(): Promise<void> {
+    return this.client.end().catch(() => {});
+  }
+}
+
+/** A query that failed (refused by the gateway or by the target), with the verdicts meanwhile. */
+export class QueryFailed extends Error {
+  verdicts: VerdictReport[] = [];
+  constructor(readonly error: unknown) {
+    super('query failed');
+  }
+}
 
 /**
- * Open a session through the front door. Refusals at connect time (no access grant, unknown
- * connection, bad token) become WardenErrors; so does an unreachable door or target.
+ * Open a session through the PostgreSQL engine for an identity the caller verified. Refusals at
+ * open (no access grant, unknown connection, limits) are the gateway's own WardenErrors.
  */
 export async function connectFrontDoor(
   gw: Gateway,
   identity: Identity,
-  token: string,
   connection: string,
   caller: FrontDoorCaller,
-): Promise<pg.Client> {
+): Promise<FrontDoorClient> {
   const conn = gw.connectionConfig(connection);
   if (!conn) throw unknownConnection(connection);
   if (conn.type !== 'postgres') {
@@ -43,33 +88,46 @@ export async function connectFrontDoor(
       `connection '${connection}' is a ${conn.type} connection; SQL runs on postgres connections`,
     );
   }
-  const port = gw.internalPorts.postgres;
-  if (port === undefined)
-    throw new WardenError('WARDEN_TARGET_UNAVAILABLE', 'the PostgreSQL front door is not running');
+  const serve = gw.inProcessDoors.get('postgres');
+  if (!serve) throw new WardenError('WARDEN_TARGET_UNAVAILABLE', 'the PostgreSQL engine is not running');
+  let refused: unknown;
+  let door: FrontDoorClient | undefined;
+  const onVerdict = (r: VerdictReport) => door?.observe(r);
+  const stream = serve({ identity, connection, caller, onVerdict, onRefused: (err) => (refused = err) });
+  // node-postgres "connects" its stream itself; an in-memory one is connected already.
+  const duplex = Object.assign(stream, {
+    connect() {
+      process.nextTick(() => stream.emit('connect'));
+      return stream;
+    },
+    setNoDelay: () => stream,
+    setKeepAlive: () => stream,
+    ref: () => stream,
+    unref: () => stream,
+  });
   const client = new pg.Client({
-    host: '127.0.0.1',
-    port,
-    user: caller,
-    password: token,
+    stream: () => duplex as never,
+    user: `warden-${caller}`,
+    // Not a credential: the identity is the one given to the engine above.
+    password: 'in-process',
     database: connection,
-    // The secret tags the session as api/mcp; the front door strips it before the target sees it.
-    application_name: `${caller}:${gw.internalCallerSecret}`,
     ssl: false,
     types: wireTypes,
     connectionTimeoutMillis: 15_000,
   });
-  // A socket error surfaces in the pending query; the listener keeps it from crashing the process.
+  door = new FrontDoorClient(client);
+  // A stream error surfaces in the pending query; the listener keeps it from crashing the process.
   client.on('error', () => {});
   try {
     await client.connect();
   } catch (err) {
     await client.end().catch(() => {});
-    const e = connectError(err, connection);
-    // The door refused and audited it; a connection the caller could not even request stays invisible.
+    const e = refused !== undefined && isWardenError(refused) ? refused : connectError(err, connection);
+    // Refused and audited; a connection the caller could not even request stays invisible.
     if (e.code === 'WARDEN_ACCESS_DENIED' && !canSee(gw, identity, connection)) throw unknownConnection(connection);
     throw e;
   }
-  return client;
+  return door;
 }
 
 function unknownConnection(connection: string): WardenError {
@@ -79,16 +137,8 @@ function unknownConnection(connection: string): WardenError {
 function connectError(err: unknown, connection: string): WardenError {
   const e = err as { code?: string; message?: string };
   const message = e.message ?? 'connection failed';
-  if (e.code === '28000') {
-    if (message.startsWith('no connection named')) return new WardenError('WARDEN_CONNECTION_UNKNOWN', message);
-    if (/token/i.test(message)) return new WardenError('WARDEN_TOKEN_INVALID', message);
-    return new WardenError('WARDEN_ACCESS_DENIED', message, { detail: { connection } });
-  }
   if (e.code === '53300') return new WardenError('WARDEN_TOO_MANY_CONNECTIONS', message, { detail: { connection } });
-  if (e.code?.startsWith('08'))
-    return new WardenError('WARDEN_TARGET_UNAVAILABLE', message, { detail: { connection } });
-  return new WardenError(
-    'WARDEN_TARGET_UNAVAILABLE',
-    `the PostgreSQL front door is unreachable (${e.code ?? 'error'})`,
-  );
+  if (e.code === '28000' || e.code === '42501')
+    return new WardenError('WARDEN_ACCESS_DENIED', message, { detail: { connection } });
+  return new WardenError('WARDEN_TARGET_UNAVAILABLE', message, { detail: { connection } });
 }

@@ -1,9 +1,11 @@
 // Run SQL on a front-door client and describe what happened in one shape, shared by REST `exec`
-// and MCP `query`. The front door decided and enforced; this only translates its answer.
+// and MCP `query`. The engine decided and enforced; the outcome is built from the Verdicts the
+// session reported as data (the same decision the audit entry holds), never from error text.
 import type pg from 'pg';
 import { WardenError } from '../../core/errors.js';
-import type { Effect, Identity, ReviewRequirement } from '../../core/types.js';
-import { type Gateway, policyTest } from '../../gateway/index.js';
+import type { Effect } from '../../core/types.js';
+import type { VerdictReport } from '../../gateway/verdict.js';
+import { type FrontDoorClient, QueryFailed } from './front-door.js';
 
 export interface StatementResult {
   command: string;
@@ -19,12 +21,15 @@ export type SqlOutcomeKind = 'ok' | 'blocked' | 'review' | 'error';
 
 export interface SqlOutcome {
   outcome: SqlOutcomeKind;
-  /** The decision's effect (`allow`, `mask`, `review`, `block`). */
+  /** The enforced decision's effect (`allow`, `mask`, `review`, `block`). */
   effect: Effect;
   /** Rules that matched. */
   rules: string[];
+  /** The operation id (the audit entry's `data.op`). */
+  operation?: string;
   /** The refusal or error, one line, already masked by the gateway. */
   message?: string;
+  /** The review that refused it, or the approved review it ran under. */
   reviewId?: string;
   /** Who may approve, when a review is needed. */
   approvers?: { groups: string[]; count: number };
@@ -40,34 +45,27 @@ export interface RunSqlOptions {
   maxRows: number;
 }
 
-const REVIEW_ID = /^approval required: review (\S+?)[\s(;]/;
-const RULE_NAME = /^blocked by rule (\S+?):/;
-
 /** Run one operation (possibly several statements) and translate the outcome. */
-export async function runSql(
-  gw: Gateway,
-  client: pg.Client,
-  identity: Identity,
-  connection: string,
-  text: string,
-  opts: RunSqlOptions,
-): Promise<SqlOutcome> {
-  let raw: pg.QueryResult<unknown[]> | pg.QueryResult<unknown[]>[];
+export async function runSql(door: FrontDoorClient, text: string, opts: RunSqlOptions): Promise<SqlOutcome> {
   try {
-    // No values: node-postgres sends a simple Query, so multi-statement text works as in psql.
-    raw = (await client.query({ text, rowMode: 'array' })) as unknown as
-      | pg.QueryResult<unknown[]>
-      | pg.QueryResult<unknown[]>[];
+    // No values: node-postgres sends a simple Query, so multi-statement text is one operation, as in psql.
+    const { value, verdicts } = await door.exclusive(
+      (client) =>
+        client.query({ text, rowMode: 'array' }) as unknown as Promise<
+          pg.QueryResult<unknown[]> | pg.QueryResult<unknown[]>[]
+        >,
+    );
+    const list = Array.isArray(value) ? value : [value];
+    const verdict = enforced(verdicts);
+    return {
+      outcome: 'ok',
+      ...fromVerdict(verdict),
+      results: list.map((r) => statementResult(r, opts.maxRows)),
+    };
   } catch (err) {
-    return refusedOrFailed(gw, identity, connection, text, err);
+    if (!(err instanceof QueryFailed)) throw err;
+    return refusedOrFailed(err);
   }
-  const list = Array.isArray(raw) ? raw : [raw];
-  const results = list.map((r) => statementResult(r, opts.maxRows));
-  const report = explain(gw, identity, connection, text);
-  // A review that let this run was approved (and consumed): the effect is what remains.
-  const effect: Effect =
-    report.effect === 'allow' || report.effect === 'mask' ? report.effect : report.masked ? 'mask' : 'allow';
-  return { outcome: 'ok', effect, rules: report.rules, results };
 }
 
 function statementResult(r: pg.QueryResult<unknown[]>, maxRows: number): StatementResult {
@@ -84,56 +82,33 @@ function statementResult(r: pg.QueryResult<unknown[]>, maxRows: number): Stateme
   };
 }
 
-function refusedOrFailed(gw: Gateway, identity: Identity, connection: string, text: string, err: unknown): SqlOutcome {
-  const e = err as { code?: string; message?: string; severity?: string };
+/** The verdict that governed the query: a refusal if there was one, else the last decision. */
+function enforced(verdicts: VerdictReport[]): VerdictReport | undefined {
+  for (const v of verdicts) if (v.effect === 'block' || v.effect === 'review') return v;
+  return verdicts[verdicts.length - 1];
+}
+
+function fromVerdict(v: VerdictReport | undefined): Pick<SqlOutcome, 'effect' | 'rules' | 'operation' | 'reviewId'> {
+  // No verdict: the gateway refused before deciding (a protocol error): nothing ran.
+  if (!v) return { effect: 'block', rules: [] };
+  return { effect: v.effect, rules: v.rules, operation: v.op, ...(v.reviewId ? { reviewId: v.reviewId } : {}) };
+}
+
+function refusedOrFailed(failed: QueryFailed): SqlOutcome {
+  const e = failed.error as { code?: string; message?: string };
   if (typeof e?.code !== 'string' || e.message === undefined) {
-    throw new WardenError(
-      'WARDEN_TARGET_UNAVAILABLE',
-      'the session through the PostgreSQL front door ended unexpectedly',
-      { cause: err },
-    );
+    throw new WardenError('WARDEN_TARGET_UNAVAILABLE', 'the session through the PostgreSQL engine ended unexpectedly', {
+      cause: failed.error,
+    });
   }
-  const message = e.message;
-  const report = explain(gw, identity, connection, text);
-  if (e.code === '42501' && message.startsWith('approval required')) {
-    const reviewId = REVIEW_ID.exec(message)?.[1];
-    return {
-      outcome: 'review',
-      effect: 'review',
-      rules: report.effect === 'review' ? report.rules : [],
-      message,
-      sqlstate: e.code,
-      ...(reviewId ? { reviewId } : {}),
-      ...(report.review ? { approvers: { groups: report.review.groups, count: report.review.count } } : {}),
-    };
+  const v = enforced(failed.verdicts);
+  const base = { ...fromVerdict(v), message: e.message, sqlstate: e.code };
+  if (v?.effect === 'review') {
+    return { outcome: 'review', ...base, ...(v.approvers ? { approvers: v.approvers } : {}) };
   }
-  if (e.code === '42501' && message.startsWith('blocked')) {
-    const rule = RULE_NAME.exec(message)?.[1];
-    const rules = report.effect === 'block' ? report.rules : rule ? [rule] : [];
-    return { outcome: 'blocked', effect: 'block', rules, message, sqlstate: e.code };
-  }
-  if (e.code === '28000' && message.startsWith('session ended')) {
-    return { outcome: 'blocked', effect: 'block', rules: [], message, sqlstate: e.code, sessionEnded: true };
+  if (v?.effect === 'block' || !v) {
+    return { outcome: 'blocked', ...base, ...(v?.terminate ? { sessionEnded: true } : {}) };
   }
   // The gateway let it through; the target refused it (syntax, missing table, constraint…).
-  const effect: Effect = report.masked ? 'mask' : 'allow';
-  return { outcome: 'error', effect, rules: report.rules, message, sqlstate: e.code };
-}
-
-interface DecisionReport {
-  effect: Effect;
-  rules: string[];
-  masked: boolean;
-  review: ReviewRequirement | null;
-}
-
-// The front door enforces; this dry run only fills in which rules matched for the report (the
-// wire carries the winning rule alone). Pure: no target, no audit, no review.
-function explain(gw: Gateway, identity: Identity, connection: string, text: string): DecisionReport {
-  try {
-    const d = policyTest(gw.config, gw.policy, identity, connection, text, gw.approvals.activeGrants(identity));
-    return { effect: d.effect, rules: d.rules, masked: d.masking !== null, review: d.review };
-  } catch {
-    return { effect: 'block', rules: [], masked: false, review: null };
-  }
+  return { outcome: 'error', ...base };
 }

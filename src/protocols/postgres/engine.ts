@@ -2,14 +2,16 @@
 // as password), route by database name to a configured connection, open the upstream with the
 // gateway's own credentials and pinned settings, then hand the two sockets to a PgProxy.
 import { randomInt } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
-import type { ConnectionConfig } from '../../config/schema.js';
+import type { Socket } from 'node:net';
+import { type Duplex, duplexPair } from 'node:stream';
+import type { z } from 'zod';
 import { isWardenError, WardenError } from '../../core/errors.js';
 import type { Identity } from '../../core/types.js';
-import type { Gateway, GatewaySession } from '../../gateway/index.js';
-import type { EngineContext, ProtocolEngine, ProtocolServer } from '../engine.js';
-import { type Admission, type ConnectionLimiter, closeWith, limiterFor } from '../limits.js';
+import type { GatewaySession } from '../../gateway/index.js';
+import type { ClientStream, EngineHost, EngineInstance, InProcessRequest, ProtocolEngine } from '../engine.js';
+import { type Admission, closeWith, IN_PROCESS_ADMISSION } from '../limits.js';
 import { ColumnSources } from './column-sources.js';
+import type { postgresConnectionSchema } from './connection.js';
 import { PINNED_OPTIONS, pinnedParametersProblem } from './pinned.js';
 import { PgProxy } from './proxy.js';
 import { fatal, HandshakeError, handshakeErrorFrom, readHandshake } from './startup.js';
@@ -42,8 +44,10 @@ const PASS_PARAMS = new Set(['application_name', 'datestyle', 'timezone', 'extra
  * (UTF8, standard_conforming_strings, backslash_quote) and, when given, the database role the
  * session runs as (`-c role=…`: a RESET ROLE / RESET ALL / DISCARD ALL returns to it).
  */
+export type PostgresConnectionConfig = z.infer<typeof postgresConnectionSchema>;
+
 export function upstreamOptions(
-  c: ConnectionConfig,
+  c: PostgresConnectionConfig,
   params: Record<string, string> = {},
   role?: string,
 ): UpstreamOptions {
@@ -63,61 +67,49 @@ export function upstreamOptions(
   };
 }
 
-class PostgresFrontDoor {
+/** What serve() knows beyond the socket: set for in-process sessions (identity already verified). */
+interface InProcessSession {
+  req: InProcessRequest;
+}
+
+class PostgresFrontDoor implements EngineInstance {
   private readonly proxies = new Map<string, PgProxy>();
   private readonly sources = new Map<string, ColumnSources>();
-  private readonly sockets = new Set<Socket>();
-  private readonly limiter: ConnectionLimiter;
-  /** Upstream connections held per target, for connections.<name>.maxUpstream (shared by all doors). */
-  private readonly slots: UpstreamSlots;
-  private refusedSinceLog = 0;
-  private lastRefusalLog = 0;
+  /** Upstream connections held per target, for connections.<name>.maxUpstream. */
+  private readonly slots = new UpstreamSlots();
 
-  constructor(
-    private readonly gw: Gateway,
-    private readonly ctx: EngineContext,
-  ) {
-    this.limiter = ctx.limits ?? limiterFor(gw, gw.config.limits);
-    this.slots = slotsFor(gw);
+  constructor(private readonly host: EngineHost) {}
+
+  refusal(message: string): Buffer {
+    // libpq reads a FATAL even in answer to its SSLRequest.
+    return fatal('53300', message);
   }
 
-  handle(socket: Socket): void {
-    socket.on('error', () => {});
-    const admission = this.limiter.admit(socket);
-    if (!admission.ok) {
-      // Refused at once, before reading anything: a FATAL the client can show (libpq reads it
-      // even in answer to its SSLRequest), then close.
-      this.logRefusal(admission.reason, socket.remoteAddress);
-      closeWith(socket, fatal('53300', admission.message));
-      return;
-    }
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-    socket.setNoDelay(true);
-    socket.pause();
-    this.serve(socket, admission).catch((err) => {
-      this.gw.logger.warn({ err: String(err) }, 'postgres session failed');
-      socket.destroy();
+  inProcess(req: InProcessRequest): Duplex {
+    // Not half-open, like a TCP socket the door serves: the end of one direction ends the other.
+    const [client, server] = duplexPair({ allowHalfOpen: false });
+    // As when a TCP peer closes: once the client has read everything, its end closes too.
+    server.once('close', () => (client.readableEnded ? client.destroy() : client.once('end', () => client.destroy())));
+    this.serveStream(server, IN_PROCESS_ADMISSION, { req }).catch((err) => {
+      this.host.logger.warn({ err }, 'in-process postgres session failed');
+      server.destroy();
     });
+    return client;
   }
 
-  /** Connection-cap refusals, logged at most every 10 s with a count (a flood must not flood the log). */
-  private logRefusal(reason: string, address: string | undefined): void {
-    this.refusedSinceLog++;
-    const now = Date.now();
-    if (now - this.lastRefusalLog < 10_000) return;
-    this.gw.logger.warn(
-      { reason, client: address ?? null, refused: this.refusedSinceLog },
-      'postgres connections refused: too many connections',
-    );
-    this.refusedSinceLog = 0;
-    this.lastRefusalLog = now;
+  serve(socket: ClientStream, admission: Admission): Promise<void> {
+    (socket as Partial<Socket>).setNoDelay?.(true);
+    return this.serveStream(socket, admission, null);
   }
 
-  private async serve(raw: Socket, admission: Admission): Promise<void> {
+  private async serveStream(
+    raw: ClientStream,
+    admission: Admission,
+    inProcess: InProcessSession | null,
+  ): Promise<void> {
     let hs: Awaited<ReturnType<typeof readHandshake>>;
     try {
-      hs = await readHandshake(raw, this.ctx, { signal: admission.signal });
+      hs = await readHandshake(raw, this.host, { signal: admission.signal, inProcess: inProcess !== null });
     } catch (err) {
       const e = handshakeErrorFrom(err);
       if (e.replyOn && !e.replyOn.destroyed) closeWith(e.replyOn, fatal(e.sqlstate, e.message));
@@ -132,34 +124,42 @@ class PostgresFrontDoor {
     admission.handshakeDone();
     if (hs.kind === 'cancel') {
       raw.end();
-      await this.proxies.get(`${hs.pid}:${hs.secret}`)?.cancel();
+      if (!inProcess) await this.proxies.get(`${hs.pid}:${hs.secret}`)?.cancel();
       return;
     }
     const client = hs.socket;
-    const name = hs.params.database ?? hs.params.user ?? '';
+    const name = inProcess ? inProcess.req.connection : (hs.params.database ?? hs.params.user ?? '');
     let session: GatewaySession;
     let releaseSlot: (() => void) | undefined;
     try {
-      const conn = this.gw.connectionConfig(name);
+      const conn = this.host.connection(name);
       if (conn && conn.type !== 'postgres')
         throw new WardenError('WARDEN_CONNECTION_UNKNOWN', `connection '${name}' is not a PostgreSQL target`);
-      // REST exec and MCP query connect here too, tagged with the gateway's in-process secret.
-      const internal = this.gw.internalCaller(hs.params.application_name);
-      if (internal) hs.params.application_name = `warden-${internal}`;
-      session = await this.gw.openSession({
-        protocol: internal ?? 'postgres',
+      const max = conn?.maxUpstream;
+      const common = {
         connection: name,
-        token: hs.token,
         clientAddress: raw.remoteAddress ?? '',
         // Reserved last, so a refusal for any other reason holds no slot.
         admit: () => {
-          releaseSlot = this.reserveUpstream(name, conn?.maxUpstream);
+          releaseSlot = this.reserveUpstream(name, max);
         },
-      });
+      };
+      if (inProcess) hs.params.application_name = `warden-${inProcess.req.caller}`;
+      session = await this.host.openSession(
+        inProcess
+          ? {
+              ...common,
+              protocol: inProcess.req.caller,
+              identity: inProcess.req.identity,
+              onVerdict: inProcess.req.onVerdict,
+            }
+          : { ...common, protocol: 'postgres', token: hs.token },
+      );
     } catch (err) {
       releaseSlot?.();
+      inProcess?.req.onRefused?.(err);
       if (isWardenError(err, 'WARDEN_TOO_MANY_CONNECTIONS')) {
-        this.gw.logger.warn(
+        this.host.logger.warn(
           { connection: name, client: raw.remoteAddress ?? null, reason: err.message },
           'postgres session refused',
         );
@@ -172,8 +172,8 @@ class PostgresFrontDoor {
     }
     admission.authenticated();
     const release = releaseSlot ?? (() => {});
-
     const connConfig = session.connectionConfig;
+    if (connConfig.type !== 'postgres') throw new Error('unreachable: a non-postgres session on the postgres door');
     const role = roleFor(session.identity, connConfig.roles);
     let upstream: UpstreamConnection;
     try {
@@ -211,7 +211,7 @@ class PostgresFrontDoor {
     if (refusal) {
       closeUpstream(upstream);
       upstream.socket.destroySoon();
-      this.gw.logger.warn({ connection: name, session: session.id, reason: refusal }, 'postgres session refused');
+      this.host.logger.warn({ connection: name, session: session.id, reason: refusal }, 'postgres session refused');
       closeWith(client, fatal('0A000', refusal));
       await session.close(`refused: ${refusal}`);
       return;
@@ -277,46 +277,26 @@ class PostgresFrontDoor {
       : `the target runs this session as ${JSON.stringify(current)}, not as the configured role ${JSON.stringify(role)}`;
   }
 
-  private sourcesFor(name: string, c: ConnectionConfig): ColumnSources {
+  private sourcesFor(name: string, c: PostgresConnectionConfig): ColumnSources {
     let s = this.sources.get(name);
     if (!s) {
       s = new ColumnSources(new CatalogLookup(upstreamOptions(c, { application_name: 'warden-catalog' })), (err) =>
-        this.gw.logger.warn(
-          { err: String(err), connection: name },
-          'column source lookup failed; masking those columns',
-        ),
+        this.host.logger.warn({ err, connection: name }, 'column source lookup failed; masking those columns'),
       );
       this.sources.set(name, s);
     }
     return s;
   }
 
-  async close(): Promise<void> {
-    for (const p of [...this.proxies.values()]) p.shutdown('gateway shutting down');
-    for (const s of this.sockets) s.destroy();
+  async close(reason: string): Promise<void> {
+    for (const p of [...this.proxies.values()]) p.shutdown(reason);
     for (const s of this.sources.values()) await s.close().catch(() => {});
   }
 }
 
 export const postgresEngine: ProtocolEngine = {
   name: 'postgres',
-  async listen(gw: Gateway, host: string, port: number, ctx: EngineContext): Promise<ProtocolServer> {
-    const door = new PostgresFrontDoor(gw, ctx);
-    const server: Server = createServer((socket) => door.handle(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    return {
-      port: (server.address() as { port: number }).port,
-      async close() {
-        // server.close() waits for every open connection: stop listening, end the sessions, then wait.
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        await door.close();
-        await stopped;
-      },
-    };
-  },
+  create: (host) => new PostgresFrontDoor(host),
 };
 
 /**
@@ -335,16 +315,6 @@ export function roleFor(
 /** A value inside the startup `options` string: whitespace separates, `\\` escapes the next character. */
 export function escapeOption(value: string): string {
   return value.replace(/[\\\s]/g, (c) => `\\${c}`);
-}
-
-const sharedSlots = new WeakMap<Gateway, UpstreamSlots>();
-function slotsFor(gw: Gateway): UpstreamSlots {
-  let s = sharedSlots.get(gw);
-  if (!s) {
-    s = new UpstreamSlots();
-    sharedSlots.set(gw, s);
-  }
-  return s;
 }
 
 export { HandshakeError };

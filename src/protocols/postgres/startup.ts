@@ -2,9 +2,8 @@
 // the cleartext password exchange that carries the identity token. Nothing a client sends before
 // it is authenticated is buffered beyond PostgreSQL's own startup limit or the token limit: sizes
 // are checked from the length header, before the body arrives.
-import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import type { EngineContext } from '../engine.js';
+import type { ClientStream, EngineHost } from '../engine.js';
 import { HandshakeTimeout } from '../limits.js';
 import { clientEncodingAccepted } from './pinned.js';
 import {
@@ -19,11 +18,13 @@ import {
   writeErrorResponse,
 } from './wire/index.js';
 
+type EngineContext = Pick<EngineHost, 'tls'>;
+
 export type Handshake =
   | { kind: 'cancel'; pid: number; secret: number }
   | {
       kind: 'startup';
-      socket: Socket;
+      socket: ClientStream;
       reader: MessageReader;
       /** Startup parameters; any `client_encoding` (already checked) is removed: the gateway pins UTF8. */
       params: Record<string, string>;
@@ -37,7 +38,7 @@ export class HandshakeError extends Error {
    * The socket that can carry the FATAL (the TLS socket once TLS is up), or null when none can
    * (mid TLS handshake): then the connection is just closed. Set by readHandshake.
    */
-  replyOn: Socket | null = null;
+  replyOn: ClientStream | null = null;
   constructor(
     readonly sqlstate: string,
     message: string,
@@ -55,6 +56,8 @@ const MAX_PASSWORD_PAYLOAD = MAX_TOKEN_BYTES + 1;
 export interface HandshakeOptions {
   /** Aborts at the handshake deadline (see Admission in ../limits.ts). */
   signal?: AbortSignal;
+  /** An in-memory stream from the gateway's own process (REST exec, MCP): no TLS needed. */
+  inProcess?: boolean;
 }
 
 interface Expect {
@@ -77,7 +80,7 @@ function timeoutError(signal: AbortSignal): HandshakeError {
  * the 5-byte header is in, so a huge body is never accumulated.
  */
 function nextMessage(
-  socket: Socket,
+  socket: ClientStream,
   reader: MessageReader,
   signal: AbortSignal | undefined,
   expect?: Expect,
@@ -141,7 +144,7 @@ function nextMessage(
 }
 
 /** The server side of a TLS handshake, bounded by the handshake deadline. */
-function acceptTls(socket: Socket, ctx: EngineContext, signal: AbortSignal | undefined): Promise<TLSSocket> {
+function acceptTls(socket: ClientStream, ctx: EngineContext, signal: AbortSignal | undefined): Promise<TLSSocket> {
   const secure = new TLSSocket(socket, { isServer: true, ...ctx.tls });
   secure.on('error', () => {});
   return new Promise<TLSSocket>((resolve, reject) => {
@@ -167,11 +170,15 @@ function acceptTls(socket: Socket, ctx: EngineContext, signal: AbortSignal | und
   });
 }
 
-export async function readHandshake(raw: Socket, ctx: EngineContext, opts: HandshakeOptions = {}): Promise<Handshake> {
+export async function readHandshake(
+  raw: ClientStream,
+  ctx: EngineContext,
+  opts: HandshakeOptions = {},
+): Promise<Handshake> {
   // The socket a refusal can be written on; null while a TLS handshake is under way.
-  const state: { socket: Socket | null } = { socket: raw };
+  const state: { socket: ClientStream | null } = { socket: raw };
   try {
-    return await handshake(raw, ctx, opts.signal, state);
+    return await handshake(raw, ctx, opts, state);
   } catch (err) {
     const e = handshakeErrorFrom(err);
     e.replyOn = state.socket;
@@ -180,12 +187,13 @@ export async function readHandshake(raw: Socket, ctx: EngineContext, opts: Hands
 }
 
 async function handshake(
-  raw: Socket,
+  raw: ClientStream,
   ctx: EngineContext,
-  signal: AbortSignal | undefined,
-  state: { socket: Socket | null },
+  opts: HandshakeOptions,
+  state: { socket: ClientStream | null },
 ): Promise<Handshake> {
-  let socket: Socket = raw;
+  const signal = opts.signal;
+  let socket: ClientStream = raw;
   let tls = false;
   let reader = new MessageReader({ startup: true, maxStartupSize: MAX_STARTUP_PACKET });
   const w = new MessageWriter(256);
@@ -220,7 +228,7 @@ async function handshake(
     if (packet.params.replication)
       throw new HandshakeError('0A000', 'replication connections are not allowed through Warden');
     const params = withoutClientEncoding(packet.params);
-    if (!tls && !isLoopback(raw.remoteAddress)) {
+    if (!tls && !opts.inProcess && !isLoopback(raw.remoteAddress)) {
       throw new HandshakeError(
         '28000',
         'Warden accepts identity tokens only over TLS (use sslmode=require) or from loopback',

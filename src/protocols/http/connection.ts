@@ -1,0 +1,15 @@
+// `connections.<name>` with `type: http` (DESIGN.md §8, HTTP).
+import { z } from 'zod';
+import { commonConnectionFields, targetTls } from '../connection-common.js';
+
+export const httpConnectionSchema = z.strictObject({
+  type: z.literal('http'),
+  ...commonConnectionFields,
+  /** Upstream base URL. */
+  url: z.string().url().optional(),
+  /** Headers the gateway adds upstream (credentials; secret references, never logged). */
+  headers: z.record(z.string(), z.string()).optional(),
+  token: z.string().optional(),
+  tls: targetTls.optional(),
+  caCert: z.string().optional(),
+});
