@@ -86,7 +86,12 @@ export interface SqlFacts {
 /** `op.command`: an SSH exec or shell line. */
 export interface CommandFacts {
   text: string;
+  /** The words of the first simple command, quoting resolved. */
   argv: string[];
+  /** Every program the line runs, by base name; `*` for one known only at run time (DESIGN.md §8). */
+  programs: string[];
+  /** False when the shell parser refused the line (then `programs` is `['*']`). */
+  parsed: boolean;
 }
 
 /** `op.http`. */

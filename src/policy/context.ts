@@ -31,7 +31,7 @@ export const CONTEXT_FIELDS: { readonly [variable: string]: FieldShape } = {
     kind: 'string',
     text: 'string',
     sql,
-    command: { text: 'string', argv: 'list' },
+    command: { text: 'string', argv: 'list', programs: 'list', parsed: 'bool' },
     http: { method: 'string', path: 'string', query: 'open', headers: 'open', json: 'open' },
     k8s: {
       verb: 'string',
@@ -74,7 +74,7 @@ export const UNPARSED_SQL: SqlFacts = Object.freeze({
   parsed: false,
 });
 
-export const NO_COMMAND: CommandFacts = Object.freeze({ text: '', argv: [] });
+export const NO_COMMAND: CommandFacts = Object.freeze({ text: '', argv: [], programs: [], parsed: true });
 export const NO_HTTP: HttpFacts = Object.freeze({ method: '', path: '', query: {}, headers: {}, json: null });
 export const NO_K8S: K8sFacts = Object.freeze({
   verb: '',

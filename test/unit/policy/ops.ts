@@ -37,6 +37,6 @@ export function commandOp(who: Identity, argv: string[], connection = 'box'): Op
     ...base(who, connection, argv.join(' ')),
     connection: { name: connection, type: 'ssh' },
     kind: 'command',
-    command: { text: argv.join(' '), argv },
+    command: { text: argv.join(' '), argv, programs: argv.slice(0, 1), parsed: true },
   };
 }
