@@ -1,5 +1,5 @@
-// Sessions opened by REST exec are recorded as `api` sessions; an outside client cannot pass for
-// one by guessing the application_name tag.
+// Sessions opened by REST exec are recorded as `api` sessions (served in-process, so no wire tag
+// exists); an outside client naming itself like one (application_name) stays a postgres session.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
