@@ -66,7 +66,7 @@ describe('reported outcome = enforced verdict = audit entry', () => {
     assert.equal(blocked.outcome, 'blocked');
     await assertMatchesAudit(blocked, { effect: 'block', rules: ['no-ddl', 'note-drops'] });
 
-    const review = await cliExec(agent, 'DELETE FROM order_items');
+    const review = await cliExec(agent, 'DELETE FROM orders');
     assert.equal(review.outcome, 'review');
     assert.match(review.reviewId ?? '', /\S/);
     await assertMatchesAudit(review, { effect: 'review', rules: ['unbounded-writes-need-review'] });
@@ -78,10 +78,11 @@ describe('reported outcome = enforced verdict = audit entry', () => {
       body: '{}',
     });
     assert.equal(ok.status, 200);
-    const ran = await cliExec(agent, 'DELETE FROM order_items');
+    const ran = await cliExec(agent, 'DELETE FROM orders');
     assert.equal(ran.outcome, 'ok');
     assert.equal(ran.reviewId, review.reviewId, 'the run names the review it ran under');
-    await assertMatchesAudit(ran, { effect: 'allow', rules: ['unbounded-writes-need-review'] });
+    // Approved: what remains is the agent's masking.
+    await assertMatchesAudit(ran, { effect: 'mask', rules: ['unbounded-writes-need-review'] });
   });
 
   it('MCP query: mask, block and review reported as enforced', async () => {
