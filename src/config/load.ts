@@ -72,9 +72,10 @@ export async function loadConfigFile(path: string, opts: Pick<ParseOptions, 'sec
 /** For `warden check`: a one-paragraph summary, or every issue. Never throws for a bad config. */
 export async function checkConfigFile(
   path: string,
+  opts: Pick<ParseOptions, 'secretsIn'> = {},
 ): Promise<{ ok: true; summary: string } | { ok: false; issues: ConfigIssue[] }> {
   try {
-    const loaded = await loadConfigFile(path);
+    const loaded = await loadConfigFile(path, opts);
     return { ok: true, summary: summarizeConfig(loaded) };
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, issues: e.issues };

@@ -29,4 +29,13 @@ describe('config for clients', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /WARDEN_TEST_NEVER_SET/);
   });
+
+  it("warden check --only checks one section without the others' secrets", async () => {
+    const r = await runWarden(['check', '--only', 'identity', '-c', join(dir, 'warden.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /is valid/);
+    const withConnections = await runWarden(['check', '--only', 'connections', '-c', join(dir, 'warden.yaml')]);
+    assert.equal(withConnections.code, 2);
+    assert.match(withConnections.stderr, /WARDEN_TEST_NEVER_SET/);
+  });
 });
