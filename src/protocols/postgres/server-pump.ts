@@ -88,11 +88,9 @@ export class ServerPump extends Pump<MessageReader> {
       case BackendCode.RowDescription:
         return this.onRowDescription(head, this.planner.shapes.fields(buf, start, length), m.frame());
       case BackendCode.NoData:
-        if (head?.t === 'describe') {
-          replies.answered();
-          if (head.internal) return undefined;
-        }
-        this.toClient.push(m.frame());
+        // The frame first: answered() releases refusals queued behind this answer (stream order).
+        if (head?.t !== 'describe' || !head.internal) this.toClient.push(m.frame());
+        if (head?.t === 'describe') replies.answered();
         return undefined;
       case BackendCode.ParseComplete:
       case BackendCode.BindComplete:
@@ -117,12 +115,12 @@ export class ServerPump extends Pump<MessageReader> {
       }
       case BackendCode.EmptyQueryResponse:
       case BackendCode.PortalSuspended:
+        this.toClient.push(m.frame());
         if (head?.t === 'execute') {
           if (m.code === BackendCode.PortalSuspended) head.ctx.complete('SUSPENDED');
           this.names.finished(head);
           replies.answered();
         }
-        this.toClient.push(m.frame());
         return undefined;
       case BackendCode.ErrorResponse:
         return this.onError(head, m);
@@ -187,9 +185,9 @@ export class ServerPump extends Pump<MessageReader> {
     frame: Buffer,
   ): Promise<void> | undefined {
     if (head?.t === 'describe') {
+      if (!head.internal) this.toClient.push(frame);
       this.replies.answered();
       if (head.portal) head.portal.fields = fields;
-      if (!head.internal) this.toClient.push(frame);
       return this.planner.warm(fields, head.portal?.verdict.masker ?? null);
     }
     this.toClient.push(frame);
