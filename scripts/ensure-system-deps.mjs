@@ -24,6 +24,10 @@ const wanted = [
   ['openssl', onPath('openssl')],
   ['procps', onPath('ps')],
   ['util-linux', onPath('runuser')],
+  // SSH adapter tests: Debian's sshd as the target, the real ssh/scp/sftp clients, sshpass for the token.
+  ['openssh-server', existsSync('/usr/sbin/sshd')],
+  ['openssh-client', onPath('ssh') && onPath('scp') && onPath('sftp')],
+  ['sshpass', onPath('sshpass')],
 ];
 const missing = wanted.filter(([, ok]) => !ok).map(([pkg]) => pkg);
 if (missing.length === 0) process.exit(0);

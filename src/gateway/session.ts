@@ -31,6 +31,11 @@ export interface OperationResult {
   error?: string;
   output?: string;
   status?: number;
+  /** Command results (SSH): stderr as the client got it, a terminating signal, bytes sent, capped output. */
+  stderr?: string;
+  signal?: string;
+  bytes?: number;
+  truncated?: boolean;
 }
 
 export type SessionProtocol = ConnectionRef['type'] | 'mcp' | 'api';

@@ -40,6 +40,7 @@ const BUILTIN = [
     listen: 'ssh',
     connection: sshConnectionSchema,
     policyInput: (text) => ({ kind: 'command', text }),
+    engine: async () => (await import('./ssh/index.js')).sshEngine,
   },
   {
     name: 'http',

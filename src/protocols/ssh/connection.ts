@@ -11,6 +11,12 @@ export const sshConnectionSchema = z.strictObject({
   /** Private key (PEM or OpenSSH, usually `${file:…}`) the gateway logs in with. */
   privateKey: z.string().optional(),
   password: z.string().optional(),
-  /** The target's host key fingerprint (`SHA256:…`). */
-  hostKey: z.string().optional(),
+  /** The target's host key fingerprint (`SHA256:…`, as `ssh-keygen -l` prints it): required, a mismatch refuses. */
+  hostKey: z
+    .string()
+    .regex(
+      /^SHA256:[A-Za-z0-9+/]{43}=?$/,
+      'hostKey must be the SHA256:… fingerprint of the target host key (ssh-keygen -lf)',
+    )
+    .transform((v) => v.replace(/=$/, '')),
 });

@@ -245,7 +245,7 @@ describe('redactConfig', () => {
 store: postgres://warden:store-pw@db/warden
 connections:
   shop: { type: postgres, user: app, password: pg-pw }
-  box: { type: ssh, privateKey: "-----BEGIN KEY-----", hostKey: SHA256:abc }
+  box: { type: ssh, privateKey: "-----BEGIN KEY-----", hostKey: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }
   api: { type: http, url: https://x.example, token: tok, headers: { Authorization: Bearer zzz } }
 notifications:
   webhooks:

@@ -10,7 +10,7 @@ function config(partial: Record<string, unknown>): WardenConfig {
       shop: { type: 'postgres' },
       analytics: { type: 'postgres' },
       api: { type: 'http', url: 'https://api.test' },
-      box: { type: 'ssh' },
+      box: { type: 'ssh', hostKey: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
     },
     ...partial,
   });

@@ -1,0 +1,91 @@
+// One exec request: decided as a `command` operation before anything reaches the target; a
+// refusal is a message on stderr and exit status 126 (the connection stays usable); an allowed
+// command runs on the target with stdin passed through and stdout/stderr masked on the way back.
+import type { PseudoTtyOptions, ServerChannel } from 'ssh2';
+import type { GatewaySession } from '../../gateway/index.js';
+import type { OperationResult } from '../../gateway/session.js';
+import { CommandOutput } from './output.js';
+import { type RemoteCommand, type Upstream, UpstreamError } from './upstream.js';
+
+export const REFUSED_STATUS = 126;
+/** What ssh itself returns when it cannot reach the host. */
+export const UNAVAILABLE_STATUS = 255;
+
+export interface ExecContext {
+  session: GatewaySession;
+  upstream(): Promise<Upstream>;
+  /** The session must end (identity expired or revoked). */
+  terminate(reason: string): void;
+}
+
+export async function runExec(
+  ctx: ExecContext,
+  channel: ServerChannel,
+  command: string,
+  pty: PseudoTtyOptions | null,
+): Promise<void> {
+  const gone = new AbortController();
+  channel.once('close', () => gone.abort());
+  const verdict = await ctx.session.decide({ kind: 'command', text: command }, { signal: gone.signal });
+  if (gone.signal.aborted) return;
+  if (verdict.refusal) {
+    finish(channel, `warden: ${verdict.refusal.message}\n`, REFUSED_STATUS);
+    ctx.session.recordResult(verdict.op.id, { status: REFUSED_STATUS, error: verdict.refusal.message });
+    if (verdict.terminate) ctx.terminate(verdict.refusal.message);
+    return;
+  }
+  let run: RemoteCommand;
+  try {
+    run = await (await ctx.upstream()).exec(command, pty);
+  } catch (err) {
+    const message = err instanceof UpstreamError ? err.message : 'the target could not run the command';
+    finish(channel, `warden: ${message}\n`, UNAVAILABLE_STATUS);
+    ctx.session.recordResult(verdict.op.id, { status: UNAVAILABLE_STATUS, error: message });
+    return;
+  }
+  const up = run.channel;
+  if (gone.signal.aborted) {
+    up.close();
+    return;
+  }
+  const stdout = new CommandOutput(verdict.masker, (b) => channel.write(b));
+  const stderr = new CommandOutput(verdict.masker, (b) => channel.stderr.write(b));
+  // Backpressure: a full client window pauses the target's output until it drains.
+  const relay = (out: CommandOutput) => (chunk: Buffer) => {
+    if (!out.push(chunk)) {
+      up.pause();
+      channel.once('drain', () => up.resume());
+    }
+  };
+  up.on('data', relay(stdout));
+  up.stderr.on('data', relay(stderr));
+  channel.pipe(up);
+  channel.on('signal' as never, (name: string) => up.signal(name));
+  await Promise.race([run.closed, new Promise((resolve) => channel.once('close', resolve))]);
+  const status = run.exit?.code ?? null;
+  const signal = run.exit?.signal;
+  const clientGone = gone.signal.aborted;
+  if (!clientGone) {
+    stdout.end();
+    stderr.end();
+    if (status !== null) channel.exit(status);
+    else if (signal) channel.exit(signal, false, '');
+    channel.end();
+  } else up.close();
+  const result: OperationResult = {
+    output: stdout.recorded(),
+    stderr: stderr.recorded(),
+    bytes: stdout.sent + stderr.sent,
+  };
+  if (status !== null) result.status = status;
+  if (signal) result.signal = signal;
+  if (stdout.truncated || stderr.truncated) result.truncated = true;
+  if (clientGone) result.error = 'client disconnected';
+  ctx.session.recordResult(verdict.op.id, result);
+}
+
+function finish(channel: ServerChannel, message: string, status: number): void {
+  channel.stderr.write(message);
+  channel.exit(status);
+  channel.end();
+}

@@ -1,0 +1,1 @@
+export { sshEngine } from './engine.js';
