@@ -260,7 +260,7 @@ notifications:
     }
     assert.equal(field(red.connections.shop, 'password'), '***');
     assert.equal(field(red.connections.shop, 'user'), 'app');
-    assert.equal(field(red.connections.box, 'hostKey'), 'SHA256:abc');
+    assert.equal(field(red.connections.box, 'hostKey'), 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
     assert.equal(red.store, 'postgres://warden:***@db/warden');
     // the original is untouched
     assert.equal(field(config.connections.shop, 'password'), 'pg-pw');
