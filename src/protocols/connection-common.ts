@@ -12,3 +12,14 @@ export const commonConnectionFields = {
 
 /** TLS to the target: disable | prefer | require | verify-full. */
 export const targetTls = z.enum(['disable', 'prefer', 'require', 'verify-full']);
+
+/** A database target reached over TCP with a login (PostgreSQL, MySQL). */
+export const databaseTargetFields = {
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  database: z.string().min(1).optional(),
+  user: z.string().min(1).optional(),
+  password: z.string().optional(),
+  tls: targetTls.optional(),
+  caCert: z.string().optional(),
+};
