@@ -101,6 +101,8 @@ export interface HttpFacts {
   query: Record<string, string | string[]>;
   headers: Record<string, string>;
   json: unknown;
+  /** Request body size in bytes (Content-Length, or as read); null when unknown (streamed). */
+  bodyBytes?: number | null;
 }
 
 /** `op.k8s`. */
@@ -114,7 +116,7 @@ export interface K8sFacts {
 }
 
 export interface SessionFacts {
-  event: 'connect' | 'disconnect' | 'port-forward' | 'sftp';
+  event: 'connect' | 'disconnect' | 'shell' | 'port-forward' | 'sftp';
   detail?: string;
 }
 

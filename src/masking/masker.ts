@@ -55,6 +55,11 @@ export class Masker {
     };
   }
 
+  /** True when a JSON object key names a masked column (case-insensitive; streaming JSON masking). */
+  jsonKeyIsMasked(key: string): boolean {
+    return this.columns.matchesKey(key);
+  }
+
   /** True when any of the names of one source column (lower-case; bare or qualified) is masked. */
   columnIsMasked(names: readonly string[]): boolean {
     return this.columns.matches(names);

@@ -32,7 +32,7 @@ export const CONTEXT_FIELDS: { readonly [variable: string]: FieldShape } = {
     text: 'string',
     sql,
     command: { text: 'string', argv: 'list', programs: 'list', parsed: 'bool' },
-    http: { method: 'string', path: 'string', query: 'open', headers: 'open', json: 'open' },
+    http: { method: 'string', path: 'string', query: 'open', headers: 'open', json: 'open', bodyBytes: 'open' },
     k8s: {
       verb: 'string',
       resource: 'string',
@@ -75,7 +75,7 @@ export const UNPARSED_SQL: SqlFacts = Object.freeze({
 });
 
 export const NO_COMMAND: CommandFacts = Object.freeze({ text: '', argv: [], programs: [], parsed: true });
-export const NO_HTTP: HttpFacts = Object.freeze({ method: '', path: '', query: {}, headers: {}, json: null });
+export const NO_HTTP: HttpFacts = Object.freeze({ method: '', path: '', query: {}, headers: {}, json: null, bodyBytes: 0 });
 export const NO_K8S: K8sFacts = Object.freeze({
   verb: '',
   resource: '',

@@ -47,6 +47,7 @@ const BUILTIN = [
     listen: 'http',
     connection: httpConnectionSchema,
     policyInput: (text) => ({ kind: 'http', text, http: parseHttpInput(text) }),
+    engine: async () => (await import('./http/index.js')).httpEngine,
   },
   { name: 'kubernetes', listen: null, connection: kubernetesConnectionSchema },
 ] as const satisfies readonly ProtocolSpec[];

@@ -11,5 +11,8 @@ export const httpConnectionSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
   token: z.string().optional(),
   tls: targetTls.optional(),
+  /** The target's CA (PEM text, e.g. a `${file:…}` reference, or a file path). */
   caCert: z.string().optional(),
+  /** Forward the client's `Cookie` header (off: cookies never reach the upstream). */
+  forwardCookies: z.boolean().optional(),
 });

@@ -1,0 +1,534 @@
+// The HTTP front door (DESIGN §8, HTTP). One listener serves TLS (the gateway's certificate) and,
+// from loopback only, plain HTTP, told apart by the first byte. Requests route by their first
+// path segment to a connection; each request is one `http` operation decided by the core before
+// anything reaches the upstream, then forwarded with the connection's credentials (the client's
+// token never leaves the gateway) and its response streamed back masked.
+//
+// Sessions: one GatewaySession per client connection and token (a request with another token on
+// the same connection gets its own session); the token is verified again on every request.
+// In-process callers (REST exec, MCP) get one session per stream for the identity they verified.
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { type Duplex, duplexPair, type PassThrough, pipeline, Readable, type Transform } from 'node:stream';
+import { TLSSocket } from 'node:tls';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Dispatcher } from 'undici';
+import { WardenError } from '../../core/errors.js';
+import type { HttpFacts } from '../../core/types.js';
+import type { GatewaySession, Verdict } from '../../gateway/index.js';
+import type { Masker } from '../../masking/index.js';
+import type { ClientStream, EngineHost, EngineInstance, InProcessRequest, ProtocolEngine } from '../engine.js';
+import { type Admission, closeWith, IN_PROCESS_ADMISSION } from '../limits.js';
+import { bodyKind, maskingTransform } from './body-masking.js';
+import { normalizeTarget, queryFacts } from './path.js';
+import { httpProblem, openProblem, rawProblem, sendProblem, verdictProblem } from './problem.js';
+import { ExchangeRecord, safeHeaders } from './recording.js';
+import { type HttpConnectionConfig, hopHeaders, METHOD_OVERRIDE, UpstreamPools, upstreamFailure } from './upstream.js';
+
+/** Request bodies up to this size are read before the decision and parsed as JSON. */
+export const MAX_JSON_BODY = 1024 * 1024;
+const MAX_HEADER_BYTES = 16 * 1024;
+const TLS_HANDSHAKE = 0x16;
+
+/** What the front door knows about one client connection. */
+interface ClientState {
+  admission: Admission;
+  inProcess: InProcessRequest | null;
+  /** Sessions by connection and token (hash). */
+  sessions: Map<string, Promise<GatewaySession>>;
+  seenRequest: boolean;
+}
+
+class HttpFrontDoor implements EngineInstance {
+  private readonly server: Server;
+  private readonly clients = new Map<Duplex, ClientState>();
+  private readonly pools = new UpstreamPools();
+  private closing: string | null = null;
+
+  constructor(private readonly host: EngineHost) {
+    this.server = createServer(
+      { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 30_000 },
+      (req, res) => {
+        this.handle(req, res).catch((err: unknown) => {
+          this.host.logger.warn({ err }, 'http request failed');
+          sendProblem(res, httpProblem(500, 'the gateway failed to handle the request'));
+        });
+      },
+    );
+    // Malformed request lines, oversized headers, a body longer than its framing: a problem, then close.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const detail =
+        status === 431
+          ? `request headers larger than ${MAX_HEADER_BYTES} bytes`
+          : status === 408
+            ? 'the request did not arrive in time'
+            : 'malformed HTTP request';
+      closeWith(socket, rawProblem(status, detail));
+    });
+  }
+
+  refusal(message: string): Buffer {
+    return rawProblem(503, message);
+  }
+
+  serve(socket: ClientStream, admission: Admission): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const onAbort = () => {
+        const st = this.clients.get(socket);
+        if (!st?.seenRequest) closeWith(socket, rawProblem(408, 'no request within the handshake deadline'));
+      };
+      admission.signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('close', () => resolve());
+      socket.once('data', (first: Buffer) => {
+        socket.pause();
+        socket.unshift(first);
+        if (first[0] === TLS_HANDSHAKE) {
+          if (!this.host.tls) {
+            socket.destroy();
+            return;
+          }
+          const tls = new TLSSocket(socket as never, { isServer: true, ...this.host.tls });
+          tls.on('error', () => tls.destroy());
+          this.attach(tls, admission, null);
+          socket.once('close', () => tls.destroy());
+          return;
+        }
+        if (!isLoopback(socket.remoteAddress)) {
+          closeWith(socket, rawProblem(400, 'plain HTTP is served on loopback only: use https'));
+          return;
+        }
+        this.attach(socket, admission, null);
+        socket.resume();
+      });
+      socket.resume();
+    });
+  }
+
+  inProcess(req: InProcessRequest): Duplex {
+    const [client, server] = duplexPair({ allowHalfOpen: false });
+    server.once('close', () => (client.readableEnded ? client.destroy() : client.once('end', () => client.destroy())));
+    this.attach(server, IN_PROCESS_ADMISSION, req);
+    return client;
+  }
+
+  private attach(stream: Duplex, admission: Admission, inProcess: InProcessRequest | null): void {
+    const st: ClientState = { admission, inProcess, sessions: new Map(), seenRequest: false };
+    this.clients.set(stream, st);
+    stream.once('close', () => {
+      this.clients.delete(stream);
+      for (const s of st.sessions.values()) s.then((x) => x.close('client disconnected')).catch(() => {});
+      st.sessions.clear();
+    });
+    this.server.emit('connection', stream);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const st = this.clients.get(req.socket);
+    if (!st) {
+      res.destroy();
+      return;
+    }
+    st.seenRequest = true;
+    st.admission.handshakeDone();
+    if (this.closing) {
+      sendProblem(res, httpProblem(503, this.closing), { connection: 'close' });
+      return;
+    }
+    const target = normalizeTarget(req.url ?? '');
+    if (!target.ok) {
+      sendProblem(res, httpProblem(target.status, target.detail));
+      return;
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (method === 'TRACE' || method === 'CONNECT') {
+      sendProblem(res, httpProblem(405, `${method} is not forwarded`), {
+        allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
+      });
+      return;
+    }
+
+    let session: GatewaySession;
+    try {
+      session = await this.sessionFor(st, target.connection, req);
+    } catch (err) {
+      const p = openProblem(err);
+      sendProblem(res, p, p.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      return;
+    }
+    st.admission.authenticated();
+    const conn = session.connectionConfig as HttpConnectionConfig;
+
+    // Read the body's head: up to MAX_JSON_BODY is known before the decision.
+    const body = await readHead(req, MAX_JSON_BODY).catch(() => null);
+    if (!body) {
+      res.destroy();
+      return;
+    }
+    const facts = requestFacts(req, method, target.path, target.rawQuery, body);
+    const textMasker = session.currentMasker;
+    const requestTarget = target.rawQuery ? `${target.path}?${target.rawQuery}` : target.path;
+    const text = operationText(method, requestTarget, body, facts, textMasker);
+
+    const abort = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const started = performance.now();
+    const verdict = await session.decide({ kind: 'http', text, http: facts }, { signal: abort.signal });
+    const record = new ExchangeRecord(session, verdict.op.id, {
+      method,
+      target: requestTarget,
+      headers: safeHeaders(req.headers, conn),
+      body: body.ended ? Buffer.concat(body.chunks) : null,
+      bodyBytes: facts.bodyBytes ?? null,
+      masker: verdict.masker ?? textMasker,
+      started,
+    });
+    if (verdict.refusal) {
+      const p = verdictProblem(verdict);
+      if (verdict.terminate) this.dropSession(st, session);
+      sendProblem(res, p);
+      record.finish(p.status, null, JSON.stringify(p));
+      req.resume();
+      return;
+    }
+    if (abort.signal.aborted) {
+      record.finish(0, 'client disconnected before the request was forwarded');
+      return;
+    }
+    await this.forward(req, res, conn, session, verdict, target.path, target.rawQuery, body, record, abort);
+  }
+
+  private async forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    conn: HttpConnectionConfig,
+    session: GatewaySession,
+    verdict: Verdict,
+    path: string,
+    rawQuery: string,
+    body: BodyHead,
+    record: ExchangeRecord,
+    abort: AbortController,
+  ): Promise<void> {
+    const masker = verdict.masker;
+    const upstream = this.pools.get(session.connection.name, conn);
+    const headers = upstreamHeaders(req, conn, masker !== null);
+    const method = verdict.op.kind === 'http' ? verdict.op.http.method : 'GET';
+    let up: Dispatcher.ResponseData;
+    try {
+      up = await upstream.pool.request({
+        path: `${upstream.basePath}${path}${rawQuery ? `?${rawQuery}` : ''}`,
+        method: method as 'GET',
+        headers,
+        body: requestBody(body),
+        signal: abort.signal,
+      });
+    } catch (err) {
+      if (abort.signal.aborted) {
+        record.finish(0, 'client disconnected');
+        return;
+      }
+      const f = upstreamFailure(err);
+      this.host.logger.warn(
+        { connection: session.connection.name, code: (err as { code?: string }).code },
+        'http upstream failed',
+      );
+      const p = httpProblem(f.status, f.detail, { operation: verdict.op.id });
+      sendProblem(res, p);
+      record.finish(f.status, f.detail);
+      return;
+    }
+    record.upstreamHeaders();
+
+    const out = responseHeaders(up.headers, upstream.origin, upstream.basePath, session.connection.name);
+    const noBody = method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304 || up.statusCode < 200;
+    const stages: (Transform | PassThrough)[] = [];
+    if (masker && !noBody) {
+      const kind = bodyKind(headerValue(up.headers['content-type']));
+      const transform = maskingTransform(kind, masker);
+      if (transform) {
+        const encoding = (headerValue(up.headers['content-encoding']) ?? 'identity').trim().toLowerCase();
+        if (encoding !== 'identity' && encoding !== '') {
+          const decoder = decompressor(encoding);
+          if (!decoder) {
+            up.body.destroy();
+            const p = httpProblem(502, `the target sent a ${encoding}-encoded body that cannot be masked`, {
+              operation: verdict.op.id,
+            });
+            sendProblem(res, p);
+            record.finish(502, p.detail);
+            return;
+          }
+          stages.push(decoder);
+          delete out['content-encoding'];
+        }
+        stages.push(transform);
+        delete out['content-length'];
+      }
+    }
+    const tap = record.tap();
+    res.writeHead(up.statusCode, out);
+    if (noBody) {
+      up.body.resume();
+      res.end();
+      record.finish(up.statusCode, null);
+      return;
+    }
+    res.flushHeaders();
+    await new Promise<void>((resolve) => {
+      pipeline([up.body, ...stages, tap, res], (err) => {
+        if (err) {
+          const why =
+            abort.signal.aborted || res.destroyed ? 'client disconnected or target reset mid-response' : err.message;
+          if (!res.destroyed) res.destroy();
+          if (!(err as NodeJS.ErrnoException).code?.startsWith('ERR_STREAM_PREMATURE_CLOSE'))
+            this.host.logger.warn({ connection: session.connection.name, reason: why }, 'http response cut');
+          record.finish(up.statusCode, why);
+        } else record.finish(up.statusCode, null);
+        resolve();
+      });
+    });
+  }
+
+  private async sessionFor(st: ClientState, connection: string, req: IncomingMessage): Promise<GatewaySession> {
+    const inProcess = st.inProcess;
+    if (inProcess) {
+      if (connection !== inProcess.connection)
+        throw new WardenError('WARDEN_ACCESS_DENIED', `this session serves connection '${inProcess.connection}' only`);
+      let s = st.sessions.get(connection);
+      if (!s) {
+        s = this.host
+          .openSession({
+            protocol: inProcess.caller,
+            connection,
+            identity: inProcess.identity,
+            onVerdict: inProcess.onVerdict,
+          })
+          .catch((err: unknown) => {
+            inProcess.onRefused?.(err);
+            throw err;
+          });
+        st.sessions.set(connection, s);
+        s.catch(() => st.sessions.delete(connection));
+      }
+      return checkType(await s);
+    }
+    const token = bearerToken(req.headers.authorization);
+    if (!token)
+      throw new WardenError('WARDEN_TOKEN_INVALID', 'send the identity token as Authorization: Bearer <token>');
+    const key = `${connection}\0${createHash('sha256').update(token).digest('base64')}`;
+    const existing = st.sessions.get(key);
+    if (existing) {
+      const session = await existing;
+      // Re-verified per request (signature, expiry, revocation); a failure ends this session.
+      try {
+        await this.host.authenticate(token);
+      } catch (err) {
+        this.dropSession(st, session);
+        throw err;
+      }
+      return checkType(session);
+    }
+    const opened = this.host.openSession({
+      protocol: 'http',
+      connection,
+      token,
+      clientAddress: req.socket.remoteAddress ?? '',
+    });
+    st.sessions.set(key, opened);
+    opened.catch(() => st.sessions.delete(key));
+    return checkType(await opened);
+  }
+
+  private dropSession(st: ClientState, session: GatewaySession): void {
+    for (const [k, s] of st.sessions) {
+      s.then((x) => {
+        if (x === session) st.sessions.delete(k);
+      }).catch(() => {});
+    }
+    session.close('identity no longer valid').catch(() => {});
+  }
+
+  async close(reason: string): Promise<void> {
+    this.closing = reason;
+    for (const [stream, st] of this.clients) {
+      for (const s of st.sessions.values()) await s.then((x) => x.close(reason)).catch(() => {});
+      stream.destroy();
+    }
+    this.clients.clear();
+    await this.pools.close();
+  }
+}
+
+function checkType(session: GatewaySession): GatewaySession {
+  if (session.connectionConfig.type !== 'http') {
+    session.close('not an HTTP connection').catch(() => {});
+    throw new WardenError('WARDEN_USAGE', `connection '${session.connection.name}' is not an HTTP connection`);
+  }
+  return session;
+}
+
+export const httpEngine: ProtocolEngine = {
+  name: 'http',
+  create: (host) => new HttpFrontDoor(host),
+};
+
+// --- request side ---
+
+interface BodyHead {
+  chunks: Buffer[];
+  bytes: number;
+  /** The whole body was read (bytes is its size). */
+  ended: boolean;
+  rest: AsyncIterator<Buffer> | null;
+}
+
+async function readHead(req: IncomingMessage, limit: number): Promise<BodyHead> {
+  const it = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  while (bytes <= limit) {
+    const r = await it.next();
+    if (r.done) return { chunks, bytes, ended: true, rest: null };
+    chunks.push(r.value);
+    bytes += r.value.length;
+  }
+  return { chunks, bytes, ended: false, rest: it };
+}
+
+function requestBody(body: BodyHead): Buffer | Readable | undefined {
+  if (body.ended) return body.bytes === 0 ? undefined : Buffer.concat(body.chunks);
+  const { chunks, rest } = body;
+  return Readable.from(
+    (async function* () {
+      for (const c of chunks) yield c;
+      for (;;) {
+        const r = await rest!.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    })(),
+    { objectMode: false },
+  );
+}
+
+function requestFacts(req: IncomingMessage, method: string, path: string, rawQuery: string, body: BodyHead): HttpFacts {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined || k === 'authorization' || k === 'cookie' || k === 'proxy-authorization') continue;
+    headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  let json: unknown = null;
+  if (body.ended && body.bytes > 0) {
+    // Parsed whatever the content type says: a JSON body sent as text/plain is still JSON to many servers.
+    try {
+      json = JSON.parse(Buffer.concat(body.chunks).toString('utf8'));
+    } catch {
+      json = null;
+    }
+  }
+  const length = Number(req.headers['content-length']);
+  const bodyBytes = body.ended ? body.bytes : Number.isSafeInteger(length) ? length : null;
+  return { method, path, query: queryFacts(rawQuery), headers, json, bodyBytes };
+}
+
+/**
+ * The operation's text (what audit, reviews and approvals hold): `METHOD /path?query body`, as
+ * `policy test` reads it, masked with the identity's plan. A body too large to read before the
+ * decision is named by its size only.
+ */
+function operationText(
+  method: string,
+  target: string,
+  body: BodyHead,
+  facts: HttpFacts,
+  masker: Masker | null,
+): string {
+  const line = `${method} ${target}`;
+  let text = line;
+  if (!body.ended) text += ` [streamed body of ${facts.bodyBytes ?? 'unknown'} bytes]`;
+  else if (body.bytes > 0) {
+    const raw = Buffer.concat(body.chunks).toString('utf8');
+    text += ` ${masker ? masker.maskJsonText(raw) : raw}`;
+  }
+  return masker ? `${masker.maskText(line)}${text.slice(line.length)}` : text;
+}
+
+function upstreamHeaders(
+  req: IncomingMessage,
+  conn: HttpConnectionConfig,
+  masking: boolean,
+): Record<string, string | string[]> {
+  const hop = hopHeaders(req.headers.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined || hop.has(k) || k === 'authorization' || k === 'expect' || METHOD_OVERRIDE.has(k)) continue;
+    if (k === 'cookie' && conn.forwardCookies !== true) continue;
+    out[k] = v;
+  }
+  // A masked response must arrive uncompressed (a compressed one is decompressed, or refused).
+  if (masking) out['accept-encoding'] = 'identity';
+  for (const [k, v] of Object.entries(conn.headers ?? {})) out[k.toLowerCase()] = v;
+  return out;
+}
+
+// --- response side ---
+
+function responseHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  origin: string,
+  basePath: string,
+  connection: string,
+): Record<string, string | string[]> {
+  const hop = hopHeaders(headers.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || hop.has(k)) continue;
+    out[k] = k === 'location' && typeof v === 'string' ? rewriteLocation(v, origin, basePath, connection) : v;
+  }
+  return out;
+}
+
+/** A redirect to the upstream itself points back into the connection's prefix. */
+export function rewriteLocation(location: string, origin: string, basePath: string, connection: string): string {
+  let url: URL;
+  try {
+    url = new URL(location, `${origin}${basePath}/`);
+  } catch {
+    return location;
+  }
+  if (url.origin !== origin) return location;
+  if (basePath && url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) return location;
+  return `/${connection}${url.pathname.slice(basePath.length) || '/'}${url.search}${url.hash}`;
+}
+
+function decompressor(encoding: string): Transform | null {
+  if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip();
+  if (encoding === 'deflate') return createInflate();
+  if (encoding === 'br') return createBrotliDecompress();
+  return null;
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
+  return m ? (m[1] as string) : null;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  if (address === '::1') return true;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}

@@ -1,0 +1,1 @@
+export { httpEngine, MAX_JSON_BODY } from './engine.js';

@@ -1,0 +1,82 @@
+// Upstream HTTP with undici: one keep-alive pool per connection (TLS per the connection's `tls`
+// and `caCert`), the request and response bodies streamed both ways.
+import { readFileSync } from 'node:fs';
+import { Pool } from 'undici';
+import type { z } from 'zod';
+import type { httpConnectionSchema } from './connection.js';
+
+export type HttpConnectionConfig = z.infer<typeof httpConnectionSchema>;
+
+/** Headers that describe one hop (RFC 9110 §7.6.1), never forwarded either way. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'http2-settings',
+]);
+
+/** Method-override headers: stripped, so `op.http.method` is the method the upstream runs. */
+export const METHOD_OVERRIDE = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
+
+/** Header names (lower-case) that must not be passed on: hop-by-hop ones and those named in Connection. */
+export function hopHeaders(connectionHeader: string | string[] | undefined): Set<string> {
+  const names = new Set(HOP_BY_HOP);
+  const values = Array.isArray(connectionHeader) ? connectionHeader : connectionHeader ? [connectionHeader] : [];
+  for (const v of values) for (const n of v.split(',')) if (n.trim()) names.add(n.trim().toLowerCase());
+  return names;
+}
+
+export interface Upstream {
+  pool: Pool;
+  origin: string;
+  /** The URL's path without its trailing slash ('' for the root). */
+  basePath: string;
+}
+
+export class UpstreamPools {
+  private readonly pools = new Map<string, Upstream>();
+
+  get(name: string, c: HttpConnectionConfig): Upstream {
+    let u = this.pools.get(name);
+    if (!u) {
+      if (!c.url) throw new Error(`connection '${name}' has no url`);
+      const url = new URL(c.url);
+      const https = url.protocol === 'https:';
+      const mode = c.tls ?? (https ? 'verify-full' : 'disable');
+      const ca = c.caCert ? (c.caCert.includes('-----BEGIN') ? c.caCert : readFileSync(c.caCert, 'utf8')) : undefined;
+      const verify = mode === 'verify-full' || ca !== undefined;
+      const pool = new Pool(url.origin, {
+        connections: c.maxUpstream ?? 64,
+        keepAliveTimeout: 10_000,
+        headersTimeout: 30_000,
+        bodyTimeout: 300_000,
+        connect: https ? { ...(ca ? { ca } : {}), rejectUnauthorized: verify } : {},
+      });
+      u = { pool, origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
+      this.pools.set(name, u);
+    }
+    return u;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map((u) => u.pool.destroy().catch(() => {})));
+  }
+}
+
+/** The gateway's answer to an upstream failure: 504 on timeouts, 502 otherwise. */
+export function upstreamFailure(err: unknown): { status: 502 | 504; detail: string } {
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+    return { status: 504, detail: 'the target did not answer in time' };
+  const why = code.startsWith('E') ? ` (${code})` : '';
+  return { status: 502, detail: `the target is unavailable${why}` };
+}
