@@ -75,7 +75,14 @@ export const UNPARSED_SQL: SqlFacts = Object.freeze({
 });
 
 export const NO_COMMAND: CommandFacts = Object.freeze({ text: '', argv: [], programs: [], parsed: true });
-export const NO_HTTP: HttpFacts = Object.freeze({ method: '', path: '', query: {}, headers: {}, json: null, bodyBytes: 0 });
+export const NO_HTTP: HttpFacts = Object.freeze({
+  method: '',
+  path: '',
+  query: {},
+  headers: {},
+  json: null,
+  bodyBytes: 0,
+});
 export const NO_K8S: K8sFacts = Object.freeze({
   verb: '',
   resource: '',
