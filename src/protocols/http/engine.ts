@@ -38,6 +38,10 @@ interface ClientState {
   /** Sessions by connection and token (hash). */
   sessions: Map<string, Promise<GatewaySession>>;
   seenRequest: boolean;
+  /** Requests being answered. */
+  active: number;
+  /** Runs once no request is being answered (a parse error waits for them). */
+  whenIdle: (() => void) | null;
 }
 
 class HttpFrontDoor implements EngineInstance {
@@ -69,7 +73,11 @@ class HttpFrontDoor implements EngineInstance {
           : status === 408
             ? 'the request did not arrive in time'
             : 'malformed HTTP request';
-      closeWith(socket, rawProblem(status, detail));
+      // A request still being answered on this connection (pipelined before the bad bytes)
+      // finishes first; then the problem, then close.
+      const st = this.clients.get(socket);
+      if (st && st.active > 0) st.whenIdle = () => closeWith(socket, rawProblem(status, detail));
+      else closeWith(socket, rawProblem(status, detail));
     });
   }
 
@@ -118,7 +126,14 @@ class HttpFrontDoor implements EngineInstance {
   }
 
   private attach(stream: Duplex, admission: Admission, inProcess: InProcessRequest | null): void {
-    const st: ClientState = { admission, inProcess, sessions: new Map(), seenRequest: false };
+    const st: ClientState = {
+      admission,
+      inProcess,
+      sessions: new Map(),
+      seenRequest: false,
+      active: 0,
+      whenIdle: null,
+    };
     this.clients.set(stream, st);
     stream.once('close', () => {
       this.clients.delete(stream);
@@ -136,6 +151,15 @@ class HttpFrontDoor implements EngineInstance {
     }
     st.seenRequest = true;
     st.admission.handshakeDone();
+    st.active++;
+    res.once('close', () => {
+      st.active--;
+      if (st.active === 0 && st.whenIdle) {
+        const idle = st.whenIdle;
+        st.whenIdle = null;
+        idle();
+      }
+    });
     if (this.closing) {
       sendProblem(res, httpProblem(503, this.closing), { connection: 'close' });
       return;
@@ -288,7 +312,7 @@ class HttpFrontDoor implements EngineInstance {
           const why =
             abort.signal.aborted || res.destroyed ? 'client disconnected or target reset mid-response' : err.message;
           if (!res.destroyed) res.destroy();
-          if (!(err as NodeJS.ErrnoException).code?.startsWith('ERR_STREAM_PREMATURE_CLOSE'))
+          if (String((err as NodeJS.ErrnoException).code ?? '') !== 'ERR_STREAM_PREMATURE_CLOSE')
             this.host.logger.warn({ connection: session.connection.name, reason: why }, 'http response cut');
           record.finish(up.statusCode, why);
         } else record.finish(up.statusCode, null);
