@@ -24,9 +24,9 @@ const files = (args.length ? args : ['test']).flatMap((a) => (statSync(a).isDire
 
 // Unit tests never reach PostgreSQL: a unit-only run skips the initdb.
 const needsPostgres = files.some((f) => !`${sep}${f}`.includes(`${sep}unit${sep}`));
-const { startCluster, SHARED_CLUSTER_ENV } = await tsImport('../test/helpers/postgres.ts', import.meta.url);
+const helper = needsPostgres ? await tsImport('../test/helpers/postgres.ts', import.meta.url) : undefined;
 // Two files at a time, each with a gateway pool and direct clients: room to spare.
-const cluster = needsPostgres ? await startCluster({ maxConnections: 300 }) : undefined;
+const cluster = helper ? await helper.startCluster({ maxConnections: 300 }) : undefined;
 
 let stopping;
 const stopCluster = () => {
@@ -36,7 +36,7 @@ const stopCluster = () => {
 
 const env = { ...process.env };
 if (cluster) {
-  env[SHARED_CLUSTER_ENV] = JSON.stringify({
+  env[helper.SHARED_CLUSTER_ENV] = JSON.stringify({
     port: cluster.port,
     superPassword: cluster.superPassword,
     dir: cluster.dir,
