@@ -195,14 +195,14 @@ describe('HTTP gateway: bad input and failures', () => {
       body: big,
     });
     assert.equal(ok.status, 200);
-    assert.equal((await ok.json()).bytes, big.length, 'the whole body reached the upstream');
+    assert.equal(((await ok.json()) as { bytes: number }).bytes, big.length, 'the whole body reached the upstream');
     const huge = await fetch(`${base}/api/upload`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },
       body: Buffer.alloc(2_500_000, 'b'),
     });
     assert.equal(huge.status, 403);
-    assert.deepEqual((await huge.json()).rules, ['big-uploads-blocked']);
+    assert.deepEqual(((await huge.json()) as { rules: string[] }).rules, ['big-uploads-blocked']);
   });
 
   it('records each exchange as JSON lines: request line, safe headers, masked bodies, status; never the token', async () => {
