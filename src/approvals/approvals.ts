@@ -13,6 +13,7 @@ import { AccessDesk } from './access.js';
 import type { Actor, DeskContext } from './context.js';
 import { jitGroupsByConnection } from './eligibility.js';
 import { GrantIndex } from './grant-index.js';
+import type { ImpactPreviewer } from './impact.js';
 import { Notifier, type NotifierOptions } from './notify.js';
 import { ReviewDesk } from './reviews.js';
 import { waitForState } from './wait.js';
@@ -29,6 +30,8 @@ export interface ApprovalsDeps {
   pollMs?: number;
   /** Webhook retry tuning (attempts, base delay, timeout). */
   webhookRetry?: Pick<NotifierOptions, 'attempts' | 'baseDelayMs' | 'timeoutMs'>;
+  /** Impact previews for new reviews (the server wiring reaches targets; omitted: impact unknown). */
+  impact?: ImpactPreviewer;
 }
 
 export class Approvals implements ApprovalsPort {
@@ -61,7 +64,7 @@ export class Approvals implements ApprovalsPort {
       notifier: this.notifier,
       decisions,
     };
-    this.reviews = new ReviewDesk(this.ctx);
+    this.reviews = new ReviewDesk(this.ctx, deps.impact);
     this.access = new AccessDesk(this.ctx, this.grants);
     this.jitGroups = jitGroupsByConnection(deps.config);
     this.refreshMs = deps.refreshMs ?? 1000;

@@ -4,6 +4,7 @@ export { ACCESS_STATES } from './access.js';
 export { Approvals, type ApprovalsDeps, approvalsOf } from './approvals.js';
 export type { Actor } from './context.js';
 export { DEFAULT_MAX_JIT_MS, PENDING_TTL_MS, type RefusalReason } from './eligibility.js';
+export { IMPACT_DEADLINE_MS, type ImpactCounts, type ImpactPreviewer, impactOf, previewImpact } from './impact.js';
 export {
   EVENT_HEADER,
   type NotificationEvent,

@@ -9,6 +9,7 @@ import { operationHash } from '../gateway/ports.js';
 import type { Review, ReviewPatch, ReviewState } from '../store/index.js';
 import { audit, type DeskContext } from './context.js';
 import { PENDING_TTL_MS, reviewSettings, withDefaultApprovers } from './eligibility.js';
+import { type ImpactPreviewer, previewImpact } from './impact.js';
 import type { ReviewEvent } from './notify.js';
 import { ApprovalWorkflow, decisionEvents, SCAN_LIMIT, type WorkflowKind } from './workflow.js';
 
@@ -39,7 +40,10 @@ function reviewKind(ctx: DeskContext): WorkflowKind<Review, ReviewState, ReviewP
 export class ReviewDesk {
   readonly flow: ApprovalWorkflow<Review, ReviewState, ReviewPatch, ReviewEvent>;
 
-  constructor(private readonly ctx: DeskContext) {
+  constructor(
+    private readonly ctx: DeskContext,
+    private readonly impact?: ImpactPreviewer,
+  ) {
     this.flow = new ApprovalWorkflow(ctx, reviewKind(ctx));
   }
 
@@ -52,10 +56,13 @@ export class ReviewDesk {
     const { config, store, clock } = this.ctx;
     const opHash = operationHash(op);
     const open = await store.listReviews({ state: 'pending', ...principalOf(op.identity), limit: SCAN_LIMIT });
-    const now = clock.now();
+    let now = clock.now();
     const same = open.find((r) => r.opHash === opHash && r.connection === op.connection.name && r.expiresAt > now);
     if (same) return same;
 
+    // Bounded, and never a reason not to store the review (unknown then).
+    const impact = await previewImpact(this.impact, op, clock);
+    now = clock.now();
     const review: Review = {
       id: newId('r', now),
       state: 'pending',
@@ -66,6 +73,7 @@ export class ReviewDesk {
       normalized: op.kind === 'sql' ? op.normalized : op.text,
       opHash,
       params: paramsOf(op),
+      ...(impact ? { impact } : {}),
       rules: [...decision.rules],
       reasons: decision.reasons.map((r) => ({ ...r })),
       approversRequired: withDefaultApprovers(config, decision.review),
@@ -85,6 +93,7 @@ export class ReviewDesk {
       approvers: review.approversRequired,
       uses: review.usesLeft,
       expiresAt: review.expiresAt,
+      ...(impact ? { impact: impact.summary } : {}),
     };
     return this.flow.create(review, { actor: review.requester.sub, session: op.session, data }, false);
   }

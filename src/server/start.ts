@@ -24,6 +24,7 @@ import { protocols } from '../protocols/registry.js';
 import { Recorder } from '../recording/index.js';
 import { openStore } from '../store/index.js';
 import { engineHost } from './engine-host.js';
+import { postgresImpactPreviewer } from './impact-postgres.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -68,7 +69,8 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
   await revocations.start();
   const metrics = new GatewayMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
   const policy = new Policy(config);
-  const approvals = new Approvals({ config, store, audit, clock, logger });
+  const impact = postgresImpactPreviewer(config, policy);
+  const approvals = new Approvals({ config, store, audit, clock, logger, impact });
   await approvals.start();
 
   // The dev issuer's URL names the API's port, so a port 0 (tests) is resolved to a free port

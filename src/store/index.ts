@@ -14,6 +14,7 @@ export type {
   NewSession,
   RecordingFormat,
   Review,
+  ReviewImpact,
   ReviewPatch,
   ReviewState,
   Revocation,

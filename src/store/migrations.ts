@@ -203,6 +203,18 @@ function principalIssuer(): Migration {
   };
 }
 
+/** Reviews keep their impact preview (JSON, nullable: reviews from before have none). */
+function reviewImpact(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('reviews').addColumn('impact', 'text').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('reviews').dropColumn('impact').execute();
+    },
+  };
+}
+
 export class WardenMigrations implements MigrationProvider {
   constructor(private readonly dialect: StoreDialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
@@ -210,6 +222,7 @@ export class WardenMigrations implements MigrationProvider {
       '0001_initial': initial(this.dialect),
       '0002_revocation_issuer': revocationIssuer(),
       '0003_principal_issuer': principalIssuer(),
+      '0004_review_impact': reviewImpact(),
     };
   }
 }

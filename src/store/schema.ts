@@ -45,6 +45,8 @@ export interface ReviewsTable {
   normalized: string;
   op_hash: string;
   params: string;
+  /** JSON ReviewImpact; null for reviews from before 0004 (and when none was computed). */
+  impact: string | null;
   rules: string;
   reasons: string;
   approvers_required: string;

@@ -52,6 +52,8 @@ export interface Review {
   /** Hash of the exact operation an approval allows. */
   opHash: string;
   params: unknown;
+  /** What the operation would do, computed when the review was created; null when none was. */
+  impact?: ReviewImpact | null;
   rules: string[];
   reasons: unknown[];
   approversRequired: ApproversRequired;
@@ -61,6 +63,28 @@ export interface Review {
   createdAt: number;
   decidedAt: number | null;
   expiresAt: number;
+}
+
+/**
+ * A review's impact preview: the target's own EXPLAIN estimate and, for a single-table UPDATE or
+ * DELETE, an exact count of the rows its condition matches (run read-only, never the write).
+ */
+export interface ReviewImpact {
+  /** `known`: at least one number; `unknown`: none could be computed (see `reason`). */
+  status: 'known' | 'unknown';
+  /** What the write does: delete, update, insert, merge. */
+  verb?: string;
+  /** The table written (schema-qualified when the statement was). */
+  table?: string;
+  /** Rows the planner estimates (EXPLAIN), or null. */
+  estimatedRows?: number | null;
+  /** Rows the condition matches now (count), or null. */
+  exactRows?: number | null;
+  /** One line for people: "would delete 3 rows", "impact unknown: …". */
+  summary: string;
+  /** Why a number is missing. */
+  reason?: string;
+  computedAt: number;
 }
 
 /** Fields a review may change after it is created. */

@@ -17,6 +17,8 @@ export interface ReviewView {
   approvals: { sub: string; at: number; reason?: string }[];
   createdAt: number;
   expiresAt: number | null;
+  /** The impact preview (SQL writes); absent on other kinds and on reviews from before it. */
+  impact?: { status: string; summary: string; estimatedRows?: number | null; exactRows?: number | null } | null;
 }
 
 export function registerReviews(program: Command): void {
@@ -100,6 +102,7 @@ export function formatReview(r: ReviewView): string {
     `  requester  ${t(r.requester.sub)}${r.requester.issuer ? ` @ ${t(r.requester.issuer)}` : ''} [${list(r.requester.groups)}]`,
     `  connection ${t(r.connection)}`,
     ...operation,
+    ...(r.impact ? [`  impact     ${t(r.impact.summary)}`] : []),
     `  why        ${r.reasons.map((x) => t(x.rule ? `${x.rule}: ${x.message}` : x.message)).join('; ')}`,
     `  needs      ${r.approversRequired.count} approval(s) from ${list(r.approversRequired.groups)}`,
     `  approvals  ${approvals || '(none)'}`,
