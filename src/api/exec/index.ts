@@ -6,6 +6,7 @@ import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import { connectFrontDoor } from '../sql/front-door.js';
 import { runSql, type SqlOutcome } from '../sql/outcome.js';
+import { httpExec } from './http.js';
 
 export interface ExecRequest {
   connection: string;
@@ -32,6 +33,7 @@ async function postgresExec(gw: Gateway, identity: Identity, req: ExecRequest): 
 
 const RUNNERS: Record<string, ExecRunner> = {
   postgres: postgresExec,
+  http: httpExec,
 };
 
 export function execRunner(gw: Gateway, connection: string): ExecRunner {

@@ -14,6 +14,7 @@ import type { Review } from '../../store/index.js';
 import type { FrontDoorClient } from '../sql/front-door.js';
 import { runSql, type SqlOutcome } from '../sql/outcome.js';
 import { visibleConnections } from '../visibility.js';
+import { registerHttpTools } from './http-tools.js';
 import type { McpSession } from './sessions.js';
 
 /** Longest review_status wait: below common proxy idle timeouts. */
@@ -251,6 +252,7 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
       }),
   );
 
+  registerHttpTools(server, gw, (extra: Extra) => caller(extra).identity);
   return server;
 }
 

@@ -16,6 +16,9 @@ export interface ExecResponse {
   approvers?: { groups: string[]; count: number };
   sqlstate?: string;
   results?: { command?: string; columns?: string[]; rows?: unknown[][]; rowCount?: number; truncated?: boolean }[];
+  /** HTTP connections: the response as the client got it. */
+  status?: number;
+  body?: string;
 }
 
 const DEFAULT_WAIT_MS = 600_000;
@@ -79,6 +82,12 @@ export function printExec(res: ExecResponse, json: boolean): void {
       process.stderr.write(
         `an approver runs: warden reviews approve ${displayText(res.reviewId)}   (or re-run with --wait)\n`,
       );
+    return;
+  }
+  if (res.status !== undefined && res.outcome !== 'blocked') {
+    // HTTP: the status on stderr, the (masked) body as it came on stdout.
+    process.stderr.write(`HTTP ${res.status}${res.effect === 'mask' ? ' — masked' : ''}\n`);
+    if (res.body) process.stdout.write(res.body.endsWith('\n') ? res.body : `${res.body}\n`);
     return;
   }
   if (res.outcome !== 'ok') {
