@@ -528,7 +528,7 @@ export function rewriteLocation(location: string, origin: string, basePath: stri
   } catch {
     return location;
   }
-  if (url.origin !== origin) return location;
+  if (url.origin !== new URL(origin).origin) return location;
   if (basePath && url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) return location;
   return `/${connection}${url.pathname.slice(basePath.length) || '/'}${url.search}${url.hash}`;
 }
