@@ -35,7 +35,9 @@ describe('HTTP through REST exec, the CLI and MCP', () => {
   before(async () => {
     up = await startUpstream((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ url: req.url, method: req.method, email: 'ann@example.com', card: '4111 1111 1111 1111' }));
+      res.end(
+        JSON.stringify({ url: req.url, method: req.method, email: 'ann@example.com', card: '4111 1111 1111 1111' }),
+      );
     });
     gw = await startHttpGateway({
       connections: `  api:

@@ -40,6 +40,13 @@ rules:
     action: review
     approvers: { groups: [finance], count: 1 }
     message: refunds above 1000 need finance approval
+  - name: payouts-are-held
+    groups: [agents]
+    when: op.kind == 'http' && op.http.path == '/payouts'
+    action: review
+    hold: 20s
+    approvers: { groups: [finance], count: 1 }
+    message: payouts wait for finance
 masking:
   - connections: [billing]
     columns: [email, card_number]
@@ -242,6 +249,30 @@ describe('HTTP gateway: curl through TLS to an HTTPS upstream', () => {
       `${base}/billing/refunds`,
     ]);
     assert.equal(small.status, 201);
+  });
+
+  it('holds a request (hold) until a finance approver approves it, then answers it', async () => {
+    const before = up.seen.length;
+    const held = curl([...tls(), ...as(agent), '-X', 'POST', '--data', '{"to":"acct-1"}', `${base}/billing/payouts`]);
+    let id: string | undefined;
+    for (let i = 0; i < 200 && !id; i++) {
+      const r = await fetch(`${gw.apiUrl}/api/v1/reviews`, { headers: { authorization: `Bearer ${finance}` } });
+      const { reviews } = (await r.json()) as { reviews: { id: string; operation?: { text?: string } }[] };
+      id = reviews.find((x) => JSON.stringify(x).includes('/payouts'))?.id;
+      if (!id) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(id, 'the held request created a review');
+    assert.equal(up.seen.length, before, 'nothing reached the upstream while held');
+    const ok = await fetch(`${gw.apiUrl}/api/v1/reviews/${id}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${finance}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(ok.status, 200);
+    const r = await held;
+    assert.equal(r.status, 200);
+    assert.equal(up.seen.at(-1)!.url, '/v1/payouts');
+    assert.equal(up.seen.length, before + 1);
   });
 
   it('streams SSE events masked, each flushed as it comes', async () => {
