@@ -28,6 +28,8 @@ const wanted = [
   ['openssh-server', existsSync('/usr/sbin/sshd')],
   ['openssh-client', onPath('ssh') && onPath('scp') && onPath('sftp')],
   ['sshpass', onPath('sshpass')],
+  // Reviewer console browser tests: Debian's Chromium, driven by playwright-core.
+  ['chromium', existsSync('/usr/bin/chromium')],
 ];
 const missing = wanted.filter(([, ok]) => !ok).map(([pkg]) => pkg);
 if (missing.length === 0) process.exit(0);

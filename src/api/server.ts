@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Gateway } from '../gateway/index.js';
 import type { DevIssuer } from '../identity/index.js';
 import { PUBLIC_BODY_LIMIT, requestGate } from './auth.js';
+import { registerConsole } from './console/routes.js';
 import { useDepthLimitedJson } from './json-body.js';
 import { mcpChallenge } from './mcp/metadata.js';
 import { registerMcp } from './mcp/route.js';
@@ -98,6 +99,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     app.get('/dev/jwks.json', publicRoute, async () => dev.jwks());
   }
 
+  registerConsole(app, gw, dev ?? null);
   registerMcp(app, gw, { devIssuer: dev ?? null, version: VERSION, origin });
 
   await app.register(

@@ -158,6 +158,13 @@ export const webhookSchema = z.strictObject({
   events: z.array(z.string()).optional(),
 });
 
+/** The reviewer web console: OIDC code + PKCE sign-in against `issuer`, and its public URL for links. */
+export const consoleSchema = z.strictObject({
+  issuer: z.string().url().optional(),
+  clientId: z.string().min(1).optional(),
+  url: z.string().url().optional(),
+});
+
 export const configSchema = z.strictObject({
   listen: listenSchema.default({ api: '127.0.0.1:8080' }),
   metrics: metricsSchema.optional(),
@@ -178,6 +185,7 @@ export const configSchema = z.strictObject({
   access: z.array(accessSchema).default([]),
   rules: z.array(ruleSchema).default([]),
   masking: z.array(maskingSchema).default([]),
+  console: consoleSchema.optional(),
   notifications: z.strictObject({ webhooks: z.array(webhookSchema).default([]) }).default({ webhooks: [] }),
   limits: limitsSchema.default({
     sessionsPerIdentity: 50,

@@ -1,0 +1,99 @@
+// The console shell: sign-in, navigation (hash routes, so a link such as #/reviews/<id> opens a
+// review), and the page for the current route.
+import { h, render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import htm from 'htm';
+import { devSignIn, me, signOut } from './api.js';
+import { AuditPage, ConnectionsPage, InboxPage, ReviewPage, SessionPage, SessionsPage } from './pages.js';
+
+const html = htm.bind(h);
+
+function useRoute() {
+  const [hash, setHash] = useState(location.hash || '#/reviews');
+  useEffect(() => {
+    const on = () => setHash(location.hash || '#/reviews');
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return hash.slice(1).split('/').filter(Boolean).map(decodeURIComponent);
+}
+
+function SignIn({ onDone }) {
+  const [config, setConfig] = useState(null);
+  const [sub, setSub] = useState('');
+  const [groups, setGroups] = useState('dba');
+  const [error, setError] = useState('');
+  useEffect(() => {
+    fetch('/console/config.json')
+      .then((r) => r.json())
+      .then(setConfig, () => setConfig({ dev: false }));
+  }, []);
+  const submit = async (e) => {
+    e.preventDefault();
+    setError('');
+    try {
+      const list = groups.split(/[\s,]+/).filter(Boolean);
+      await devSignIn(sub.trim(), list);
+      onDone();
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+  if (!config) return html`<main class="signin"><p class="muted">Loading…</p></main>`;
+  return html`<main class="signin">
+    <h1>Warden</h1>
+    <p>Sign in to review what agents want to run.</p>
+    ${
+      config.dev
+        ? html`<form onSubmit=${submit} aria-label="Demo sign-in">
+          <p class="muted">Demo sign-in (dev issuer): pick who you are.</p>
+          <label>Name <input name="sub" required autocomplete="username" value=${sub} onInput=${(e) => setSub(e.target.value)} /></label>
+          <label>Groups (comma-separated) <input name="groups" value=${groups} onInput=${(e) => setGroups(e.target.value)} /></label>
+          <button type="submit">Sign in</button>
+          ${error && html`<p role="alert" class="error">${error}</p>`}
+        </form>`
+        : html`<p class="muted">${config.issuer ? `Sign-in with ${config.issuer} is not available in this build yet; use the CLI.` : 'No sign-in is configured (console.issuer).'}</p>`
+    }
+  </main>`;
+}
+
+const NAV = [
+  ['reviews', 'Reviews'],
+  ['sessions', 'Sessions'],
+  ['audit', 'Audit log'],
+  ['connections', 'Connections'],
+];
+
+function App() {
+  const [who, setWho] = useState(me());
+  const route = useRoute();
+  useEffect(() => {
+    const out = () => setWho(null);
+    window.addEventListener('warden-signed-out', out);
+    return () => window.removeEventListener('warden-signed-out', out);
+  }, []);
+  if (!who) return html`<${SignIn} onDone=${() => setWho(me())} />`;
+  const [section, id] = route;
+  let page;
+  if (section === 'reviews' && id) page = html`<${ReviewPage} id=${id} me=${who} />`;
+  else if (section === 'sessions' && id) page = html`<${SessionPage} id=${id} />`;
+  else if (section === 'sessions') page = html`<${SessionsPage} />`;
+  else if (section === 'audit') page = html`<${AuditPage} />`;
+  else if (section === 'connections') page = html`<${ConnectionsPage} />`;
+  else page = html`<${InboxPage} me=${who} />`;
+  return html`<div class="shell">
+    <header>
+      <strong class="brand">Warden</strong>
+      <nav aria-label="Sections">
+        ${NAV.map(([k, label]) => html`<a href=${`#/${k}`} aria-current=${(section || 'reviews') === k ? 'page' : undefined}>${label}</a>`)}
+      </nav>
+      <span class="who" data-testid="who">${who.sub} <span class="muted">[${who.groups.join(', ')}]</span></span>
+      <button class="link" onClick=${() => { signOut(); setWho(null); }}>Sign out</button>
+    </header>
+    <main>${page}</main>
+  </div>`;
+}
+
+const root = document.getElementById('app');
+root.textContent = ''; // the "Loading…" placeholder
+render(html`<${App} />`, root);

@@ -1,0 +1,238 @@
+// The console's pages. Every value shown is what the API returned (already masked for the
+// signed-in user); preact renders it as text, never as markup.
+import { h } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import htm from 'htm';
+import { api } from './api.js';
+
+const html = htm.bind(h);
+/** How often live pages ask again. */
+const POLL_MS = 1500;
+
+const time = (ms) => (ms ? new Date(ms).toLocaleString() : '');
+const STATE_ORDER = { pending: 0, approved: 1, executed: 2, denied: 3, expired: 4 };
+
+/** Loads `fn` now and every `every` ms (0: once); returns [data, error, reload]. */
+function useLoad(fn, deps, every = 0) {
+  const [data, setData] = useState(null);
+  const [error, setError] = useState('');
+  const load = useCallback(() => fn().then((d) => { setData(d); setError(''); }, (e) => setError(e.message)), deps);
+  useEffect(() => {
+    load();
+    if (!every) return undefined;
+    const t = setInterval(load, every);
+    return () => clearInterval(t);
+  }, [load, every]);
+  return [data, error, load];
+}
+
+function Problem({ error }) {
+  return error ? html`<p role="alert" class="error">${error}</p>` : null;
+}
+
+function Sql({ text }) {
+  // Keywords in bold, strings and numbers coloured; every piece stays text.
+  const parts = [];
+  const re = /('(?:[^']|'')*'|\b\d+(?:\.\d+)?\b|\b(?:select|from|where|and|or|not|delete|update|insert|into|values|set|returning|join|on|in|is|null|like|ilike|limit|order|by|group|having|with|as|merge|using|truncate|drop|alter|create)\b)/gi;
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index > last) parts.push(text.slice(last, m.index));
+    const t = m[0];
+    const cls = t.startsWith("'") ? 'str' : /^\d/.test(t) ? 'num' : 'kw';
+    parts.push(html`<span class=${cls}>${t}</span>`);
+    last = m.index + t.length;
+  }
+  parts.push(text.slice(last));
+  return html`<pre class="sql" data-testid="operation"><code>${parts}</code></pre>`;
+}
+
+function Operation({ kind, text }) {
+  return kind === 'sql' ? html`<${Sql} text=${text} />` : html`<pre class="op" data-testid="operation"><code>${text}</code></pre>`;
+}
+
+export function InboxPage() {
+  const [state, setState] = useState('pending');
+  const [data, error] = useLoad(() => api('GET', `/reviews?state=${state}`), [state], POLL_MS);
+  const rows = [...(data?.reviews ?? [])].sort(
+    (a, b) => (STATE_ORDER[a.state] ?? 9) - (STATE_ORDER[b.state] ?? 9) || b.createdAt - a.createdAt,
+  );
+  return html`<section aria-labelledby="inbox-h">
+    <h1 id="inbox-h">Reviews</h1>
+    <label class="inline">Show
+      <select value=${state} onChange=${(e) => setState(e.target.value)}>
+        ${['pending', 'all', 'approved', 'executed', 'denied', 'expired'].map((s) => html`<option value=${s}>${s}</option>`)}
+      </select>
+    </label>
+    <${Problem} error=${error} />
+    ${data && rows.length === 0 ? html`<p class="muted" data-testid="inbox-empty">Nothing to review.</p>` : null}
+    <ul class="cards" data-testid="inbox">
+      ${rows.map((r) => html`<li key=${r.id} class=${`card ${r.state}`}>
+        <a href=${`#/reviews/${encodeURIComponent(r.id)}`} data-testid="review-link">
+          <span class=${`badge ${r.state}`}>${r.state}</span>
+          <strong>${r.requester.sub}</strong> on <strong>${r.connection}</strong>
+          <code class="clip">${r.text}</code>
+          ${r.impact ? html`<span class="impact" data-testid="impact">${r.impact.summary}</span>` : null}
+          <span class="muted">${time(r.createdAt)} · ${r.approvals.length}/${r.approversRequired.count} approvals</span>
+        </a>
+      </li>`)}
+    </ul>
+  </section>`;
+}
+
+export function ReviewPage({ id, me }) {
+  const [data, error, reload] = useLoad(() => api('GET', `/reviews/${encodeURIComponent(id)}`), [id], POLL_MS);
+  const [comment, setComment] = useState('');
+  const [acted, setActed] = useState('');
+  const r = data?.review;
+  const decide = async (verb) => {
+    setActed('');
+    try {
+      const out = await api('POST', `/reviews/${encodeURIComponent(id)}/${verb}`, comment ? { reason: comment } : {});
+      setActed(`${verb === 'approve' ? 'Approved' : 'Denied'}: the review is ${out.review.state}.`);
+      reload();
+    } catch (e) {
+      setActed(e.message);
+    }
+  };
+  if (!r) return html`<section><p><a href="#/reviews">← Reviews</a></p><${Problem} error=${error} />${!error && html`<p class="muted">Loading…</p>`}</section>`;
+  const mine = r.requester.sub === me.sub && (!r.requester.issuer || r.requester.issuer === me.iss);
+  const mayDecide = r.state === 'pending' && !mine && me.groups.some((g) => r.approversRequired.groups.includes(g));
+  return html`<section aria-labelledby="review-h">
+    <p><a href="#/reviews">← Reviews</a></p>
+    <h1 id="review-h">Review <code>${r.id}</code> <span class=${`badge ${r.state}`} data-testid="state">${r.state}</span></h1>
+    <dl class="facts">
+      <dt>Requester</dt><dd>${r.requester.sub} <span class="muted">[${r.requester.groups.join(', ')}]</span></dd>
+      <dt>Connection</dt><dd>${r.connection}</dd>
+      <dt>Operation</dt><dd><${Operation} kind=${r.kind} text=${r.text} /></dd>
+      <dt>Impact</dt><dd data-testid="impact" class=${r.impact?.status === 'known' ? 'impact' : 'muted'}>${r.impact ? r.impact.summary : 'impact unknown'}
+        ${r.impact?.reason ? html`<div class="muted small">${r.impact.reason}</div>` : null}</dd>
+      <dt>Rules</dt><dd>${r.rules.join(', ') || '(policy)'}</dd>
+      <dt>Why</dt><dd><ul>${r.reasons.map((x) => html`<li>${x.rule ? `${x.rule}: ` : ''}${x.message}</li>`)}</ul></dd>
+      <dt>Needs</dt><dd>${r.approversRequired.count} approval(s) from ${r.approversRequired.groups.join(' or ')}</dd>
+      <dt>Approvals</dt><dd data-testid="approvals">${r.approvals.length ? r.approvals.map((a) => html`<div>${a.sub} · ${time(a.at)}${a.reason ? ` · “${a.reason}”` : ''}</div>`) : '(none)'}</dd>
+      <dt>Created</dt><dd>${time(r.createdAt)}; expires ${time(r.expiresAt)}</dd>
+    </dl>
+    ${mine ? html`<p class="muted" data-testid="own-review">This is your own request: someone else must decide it.</p>` : null}
+    ${
+      mayDecide
+        ? html`<form class="decide" onSubmit=${(e) => e.preventDefault()}>
+          <label>Comment <textarea name="comment" rows="2" value=${comment} onInput=${(e) => setComment(e.target.value)}></textarea></label>
+          <div class="buttons">
+            <button type="button" class="approve" onClick=${() => decide('approve')}>Approve</button>
+            <button type="button" class="deny" onClick=${() => decide('deny')}>Deny</button>
+          </div>
+        </form>`
+        : null
+    }
+    ${acted ? html`<p role="status" data-testid="acted">${acted}</p>` : null}
+    <${Problem} error=${error} />
+  </section>`;
+}
+
+export function SessionsPage() {
+  const [data, error] = useLoad(() => api('GET', '/sessions?limit=200'), [], POLL_MS * 2);
+  const [who, setWho] = useState('');
+  const rows = (data?.sessions ?? []).filter((s) => !who || s.sub.includes(who) || s.connection.includes(who));
+  return html`<section aria-labelledby="sessions-h">
+    <h1 id="sessions-h">Sessions</h1>
+    <label class="inline">Filter (who or connection) <input value=${who} onInput=${(e) => setWho(e.target.value)} /></label>
+    <${Problem} error=${error} />
+    <table class="list" data-testid="sessions">
+      <thead><tr><th>Started</th><th>Who</th><th>Connection</th><th>Protocol</th><th>Operations</th><th>Ended</th></tr></thead>
+      <tbody>${rows.map((s) => html`<tr key=${s.id}>
+        <td><a href=${`#/sessions/${encodeURIComponent(s.id)}`}>${time(s.startedAt)}</a></td>
+        <td>${s.sub}</td><td>${s.connection}</td><td>${s.connectionType}</td><td>${s.operations}</td>
+        <td>${s.endedAt ? time(s.endedAt) : html`<span class="badge pending">live</span>`}</td>
+      </tr>`)}</tbody>
+    </table>
+  </section>`;
+}
+
+async function loadRecording(id) {
+  const res = await fetch(`/api/v1/sessions/${encodeURIComponent(id)}/recording`, {
+    headers: { authorization: `Bearer ${sessionStorage.getItem('warden.token')}` },
+  });
+  if (!res.ok) throw new Error(`recording: HTTP ${res.status}`);
+  const text = await res.text();
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+function Result({ ev }) {
+  if (ev.error) return html`<div class="error small">${ev.error}</div>`;
+  if (ev.columns && ev.rows)
+    return html`<table class="rows"><thead><tr>${ev.columns.map((c) => html`<th>${c}</th>`)}</tr></thead>
+      <tbody>${ev.rows.map((row) => html`<tr>${row.map((v) => html`<td>${v === null ? 'NULL' : String(v)}</td>`)}</tr>`)}</tbody></table>
+      ${ev.rowCount !== undefined && ev.rowCount > ev.rows.length ? html`<div class="muted small">${ev.rowCount} rows in all</div>` : null}`;
+  if (ev.output || ev.stderr) return html`<pre class="op">${ev.output ?? ''}${ev.stderr ?? ''}</pre>`;
+  return html`<div class="muted small">${ev.command ?? (ev.status !== undefined ? `HTTP ${ev.status}` : '')}</div>`;
+}
+
+export function SessionPage({ id }) {
+  const [session, error] = useLoad(() => api('GET', `/sessions/${encodeURIComponent(id)}`), [id]);
+  const [events, evError] = useLoad(() => loadRecording(id), [id]);
+  const s = session?.session;
+  const terminal = s?.format === 'asciicast';
+  const results = new Map((terminal ? [] : events ?? []).filter((e) => e.type === 'result').map((e) => [e.op, e]));
+  return html`<section aria-labelledby="session-h">
+    <p><a href="#/sessions">← Sessions</a></p>
+    <h1 id="session-h">Session <code>${id}</code></h1>
+    ${s ? html`<p>${s.sub} on ${s.connection} (${s.connectionType}) · ${time(s.startedAt)}${s.endedAt ? ` – ${time(s.endedAt)}` : ' · live'}</p>` : null}
+    <${Problem} error=${error || evError} />
+    ${
+      terminal
+        ? html`<pre class="op terminal" data-testid="terminal">${(events ?? []).slice(1).filter((e) => e[1] === 'o').map((e) => e[2]).join('')}</pre>`
+        : html`<ol class="timeline" data-testid="timeline">
+          ${(events ?? []).filter((e) => e.type === 'operation').map((e) => html`<li key=${e.op} class=${`effect-${e.effect}`}>
+            <div><span class="muted">+${Number(e.t).toFixed(2)}s</span> <span class=${`badge ${e.effect}`}>${e.effect}</span>
+              ${e.rules?.length ? html`<span class="muted"> ${e.rules.join(', ')}</span>` : null}</div>
+            <${Operation} kind=${e.kind} text=${e.text} />
+            ${e.refusal ? html`<div class="error small">${e.refusal}</div>` : null}
+            ${results.get(e.op) ? html`<${Result} ev=${results.get(e.op)} />` : null}
+          </li>`)}
+        </ol>`
+    }
+  </section>`;
+}
+
+export function AuditPage() {
+  const [data, error] = useLoad(() => api('GET', '/audit?limit=200'), [], POLL_MS * 2);
+  const [verify, setVerify] = useState(null);
+  const check = async () => {
+    setVerify({ busy: true });
+    try {
+      setVerify(await api('GET', '/audit/verify'));
+    } catch (e) {
+      setVerify({ error: e.message });
+    }
+  };
+  return html`<section aria-labelledby="audit-h">
+    <h1 id="audit-h">Audit log</h1>
+    <button type="button" onClick=${check}>Verify the hash chain</button>
+    ${
+      verify && !verify.busy
+        ? html`<p role="status" data-testid="verify" class=${verify.ok ? 'ok' : 'error'}>${
+            verify.error ? verify.error : verify.ok ? `Chain verified: ${verify.checked} entries intact.` : `Chain BROKEN: ${JSON.stringify(verify)}`
+          }</p>`
+        : null
+    }
+    <${Problem} error=${error} />
+    <table class="list" data-testid="audit">
+      <thead><tr><th>#</th><th>When</th><th>Event</th><th>Actor</th><th>Connection</th></tr></thead>
+      <tbody>${(data?.entries ?? []).map((e) => html`<tr key=${e.seq ?? e.id}>
+        <td>${e.seq}</td><td>${time(e.at)}</td><td>${e.type}</td><td>${e.actor ?? ''}</td><td>${e.connection ?? ''}</td>
+      </tr>`)}</tbody>
+    </table>
+  </section>`;
+}
+
+export function ConnectionsPage() {
+  const [data, error] = useLoad(() => api('GET', '/connections'), []);
+  return html`<section aria-labelledby="conn-h">
+    <h1 id="conn-h">Connections</h1>
+    <${Problem} error=${error} />
+    <table class="list" data-testid="connections">
+      <thead><tr><th>Name</th><th>Type</th><th>Access</th></tr></thead>
+      <tbody>${(data?.connections ?? []).map((c) => html`<tr key=${c.name}><td>${c.name}</td><td>${c.type}</td><td>${c.access}</td></tr>`)}</tbody>
+    </table>
+  </section>`;
+}
