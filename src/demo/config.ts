@@ -13,6 +13,8 @@ export interface DemoConfigInput {
   targetPort: number;
   /** File (relative to the config's folder) holding the target's password. */
   passwordFile: string;
+  /** The HTTP front door's port and the demo billing API behind it (with the key only the gateway holds). */
+  http?: { port: number; targetPort: number; keyFile: string };
 }
 
 export async function demoConfigYaml(input: DemoConfigInput): Promise<string> {
@@ -21,7 +23,7 @@ export async function demoConfigYaml(input: DemoConfigInput): Promise<string> {
 listen:
   api: ${input.host}:${input.apiPort}
   postgres: ${input.host}:${input.pgPort}
-
+${input.http ? `  http: ${input.host}:${input.http.port}\n` : ''}
 store: sqlite:./warden.db
 recordings: ./recordings
 dataDir: ./data
@@ -40,6 +42,15 @@ connections:
     user: postgres
     password: \${file:${input.passwordFile}}   # only the gateway holds it
     tls: disable
-
+${
+  input.http
+    ? `  billing:
+    type: http
+    url: http://127.0.0.1:${input.http.targetPort}   # the demo billing API
+    headers:
+      Authorization: Bearer \${file:${input.http.keyFile}}   # only the gateway holds it
+`
+    : ''
+}
 ${policy}`;
 }

@@ -20,6 +20,7 @@ Warden demo is running (started in ${(demo.startupMs / 1000).toFixed(1)} s; file
 
   REST API         ${demo.apiUrl}
   PostgreSQL door  ${demo.host}:${demo.pgPort}   database name = connection name: shop
+  HTTP door        http://${demo.host}:${demo.httpPort}/billing/…   a demo billing API; only Warden holds its key
   target           embedded PostgreSQL (PGlite) with the sample shop data; only Warden knows its password
   policy           agents see emails, phones, SSNs and card numbers masked; DDL is blocked;
                    an agent's write without WHERE waits for a dba's approval; a dba sees clear values
@@ -39,9 +40,24 @@ Try it in another terminal (after the exports above):
   allow   WARDEN_TOKEN=$DBA_TOKEN ${exec} "SELECT name, email FROM customers LIMIT 3"
   no token in the client:  WARDEN_TOKEN=$AGENT_TOKEN npx warden connect shop --port 5433${pgFlag}
                            then: psql -h 127.0.0.1 -p 5433 shop
+${demoCurlLines(demo)}
   audit   WARDEN_TOKEN=$DBA_TOKEN npx warden audit --verify
   (--reset starts over with fresh sample data)
 
 Press Ctrl-C to stop.
 `;
+}
+
+/** curl through the HTTP front door, one line per outcome (plain HTTP: the demo door is on loopback). */
+export function demoCurlLines(demo: Pick<RunningDemo, 'host' | 'httpPort'>): string {
+  const base = `http://${demo.host}:${demo.httpPort}/billing`;
+  const as = (who: string) => `curl -s -H "Authorization: Bearer $${who}"`;
+  return [
+    `HTTP (the billing API; the agent's token is all it holds):`,
+    `  mask    ${as('AGENT_TOKEN')} ${base}/customers`,
+    `  allow   ${as('DBA_TOKEN')} ${base}/customers`,
+    `  block   ${as('AGENT_TOKEN')} -X DELETE ${base}/customers/7`,
+    `  review  ${as('AGENT_TOKEN')} -H 'content-type: application/json' -d '{"amount": 5000}' ${base}/refunds`,
+    `          WARDEN_TOKEN=$DBA_TOKEN npx warden reviews approve <review-id>, then send the same refund again`,
+  ].join('\n');
 }

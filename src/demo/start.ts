@@ -9,6 +9,7 @@ import { createLogger } from '../gateway/index.js';
 import { type RunningGateway, startGateway } from '../server/index.js';
 import { demoConfigYaml } from './config.js';
 import { claimFolder, PASSWORD_FILE, targetPassword } from './folder.js';
+import { DEMO_HTTP_PORT, httpDoorPort, startDemoHttpTarget } from './http-target.js';
 import { type PgliteServer, servePglite } from './pglite-server.js';
 import { ensureShopSample, openPglite } from './pglite-target.js';
 import { claimPort } from './ports.js';
@@ -27,6 +28,8 @@ export interface DemoOptions {
   apiPort?: number;
   /** Default 15432; 0 picks a free port. */
   pgPort?: number;
+  /** HTTP front door; default 8443 when free (any free port when taken, or when apiPort is 0), 0 picks a free port. */
+  httpPort?: number;
   /** Empty the demo folder first (fresh sample data, keys and audit log). */
   reset?: boolean;
   logger?: Logger;
@@ -42,6 +45,8 @@ export interface RunningDemo {
   apiPort: number;
   pgPort: number;
   targetPort: number;
+  /** The HTTP front door (connection `billing`: the demo billing API). */
+  httpPort: number;
   gateway: RunningGateway;
   /** Sample tokens from the dev issuer (8 h): an agent and a dba. */
   tokens: { agent: string; dba: string };
@@ -85,6 +90,12 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     const server: PgliteServer = await servePglite(db, { host: '127.0.0.1', port: 0, password });
     cleanups.push(() => server.close());
 
+    const billing = await startDemoHttpTarget();
+    cleanups.push(() => billing.close());
+    const keyFile = 'billing-api-key';
+    await writeFile(join(dir, keyFile), `${billing.apiKey}\n`, { mode: 0o600 });
+    const httpPort = await httpDoorPort(host, opts.httpPort ?? (opts.apiPort === 0 ? 0 : DEMO_HTTP_PORT));
+
     t = Date.now();
     progress('gateway', false);
     const yaml = await demoConfigYaml({
@@ -93,6 +104,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       pgPort,
       targetPort: server.port,
       passwordFile: `./${PASSWORD_FILE}`,
+      http: { port: httpPort, targetPort: billing.port, keyFile: `./${keyFile}` },
     });
     const configFile = join(dir, 'warden.yaml');
     await writeFile(configFile, yaml);
@@ -114,6 +126,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       apiPort: gateway.ports.api ?? apiPort,
       pgPort: gateway.ports.postgres ?? pgPort,
       targetPort: server.port,
+      httpPort: gateway.ports.http ?? httpPort,
       gateway,
       tokens,
       freshSample,
