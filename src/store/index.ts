@@ -1,6 +1,6 @@
 export type { AccessRequestRepository } from './access-requests.js';
 export type { Store } from './open.js';
-export { openStore, redactStoreUrl } from './open.js';
+export { openStore, openStoreReadOnly, redactStoreUrl } from './open.js';
 export type { ReviewRepository } from './reviews.js';
 export type { RevocationRepository } from './revocations.js';
 export type { AuditLogTable, Database } from './schema.js';

@@ -52,10 +52,12 @@ function sqliteKysely(path: string): { db: Kysely<Database>; database: SqliteDat
   return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), database };
 }
 
-function postgresKysely(url: string): Kysely<Database> {
+function postgresKysely(url: string, opts: { readOnly?: boolean } = {}): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
+    // Offline readers (audit verify) cannot write, whatever the role may do.
+    ...(opts.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
     // int8 (times, seq) as numbers: every value we store is far below 2^53.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -100,6 +102,32 @@ async function migrate(db: Kysely<Database>, dialect: StoreDialect): Promise<voi
   });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;
+}
+
+/**
+ * Opens an existing store read-only, without migrating: for auditors with only the database (or
+ * a copy of it). SQLite opens the file read-only (it must exist); PostgreSQL sessions run with
+ * `default_transaction_read_only`.
+ */
+export function openStoreReadOnly(url: string): { db: Kysely<Database>; close(): Promise<void> } {
+  let db: Kysely<Database>;
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    let database: SqliteDatabase.Database;
+    try {
+      database = new SqliteDatabase(path, { readonly: true, fileMustExist: true });
+    } catch (e) {
+      throw new WardenError('WARDEN_CONFIG_INVALID', `store ${url} cannot be opened: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  } else if (/^postgres(ql)?:\/\//.test(url)) {
+    db = postgresKysely(url, { readOnly: true });
+  } else {
+    throw new WardenError('WARDEN_USAGE', 'store: expected sqlite:PATH or postgres://…');
+  }
+  return { db, close: () => db.destroy() };
 }
 
 /** Opens (and migrates) the store named by `sqlite:PATH` or `postgres://…`. */

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import type { AuditRecord as AuditEntry } from '../../audit/index.js';
+import { type VerifyResult, verifyChain } from '../../audit/verify.js';
 import { displayJson, displayText } from '../../core/display-text.js';
+import { openStoreReadOnly } from '../../store/index.js';
 import { ApiClient, type ClientOptions } from '../client.js';
 import { CliExit } from '../exit.js';
 import { withClient } from '../options.js';
 
 export function registerAudit(program: Command): void {
-  withClient(
+  const audit = withClient(
     program
       .command('audit')
       .description('the audit log; --verify checks the hash chain')
@@ -51,6 +53,33 @@ export function registerAudit(program: Command): void {
       );
     }
   });
+
+  audit
+    .command('verify')
+    .description('verify the hash chain straight from the store (read-only; no gateway, no token)')
+    .requiredOption('--store <url>', 'sqlite:PATH (a copy of the database will do) or postgres://…')
+    .option('--json', 'print JSON')
+    .action(async (_local: { store: string; json?: boolean }, cmd: Command) => {
+      // `--json` is also an option of `audit` itself: commander gives it to whichever it parsed.
+      const opts = cmd.optsWithGlobals<{ store: string; json?: boolean }>();
+      const store = openStoreReadOnly(opts.store);
+      let v: VerifyResult;
+      try {
+        v = await verifyChain(store.db);
+      } finally {
+        await store.close();
+      }
+      if (opts.json) process.stdout.write(`${JSON.stringify(v)}\n`);
+      else if (v.ok) process.stdout.write(`audit chain intact: ${v.checked} entries verified\n`);
+      if (!v.ok) {
+        throw new CliExit(
+          1,
+          opts.json
+            ? undefined
+            : `audit chain BROKEN at entry #${v.firstBad?.seq} (${displayText(String(v.firstBad?.id))}): ${v.firstBad?.reason}; ${v.checked} entries verified before it`,
+        );
+      }
+    });
 }
 
 function sinceToIso(since: string): string {
