@@ -1,15 +1,18 @@
 // The SSH front door (DESIGN.md §8): an ssh2 server on each admitted socket. SSH user name =
 // connection name; the password (or the keyboard-interactive answer) is the identity token. The
 // gateway logs into the target itself (./upstream.ts) and decides each exec before it runs
-// (./exec.ts). Shells, SFTP and forwarding are refused until their operations are decided.
+// (./exec.ts) and each line of a pty shell at Enter (./shell.ts). SFTP and forwarding are
+// refused until their operations are decided; agent and X11 forwarding are always refused.
 import type { Duplex } from 'node:stream';
-import ssh2, { type Connection, type PseudoTtyOptions } from 'ssh2';
+import ssh2, { type Connection, type PseudoTtyOptions, type ServerChannel } from 'ssh2';
 import { WardenError } from '../../core/errors.js';
+import type { Identity } from '../../core/types.js';
 import type { GatewaySession } from '../../gateway/index.js';
 import type { ClientStream, EngineHost, EngineInstance, ProtocolEngine } from '../engine.js';
 import type { Admission } from '../limits.js';
-import { runExec } from './exec.js';
+import { REFUSED_STATUS, runExec } from './exec.js';
 import { gatewayHostKey } from './host-key.js';
+import { runShell, type WindowSize } from './shell.js';
 import { connectUpstream, type SshConnectionConfig, type Upstream } from './upstream.js';
 
 const TOKEN_PROMPT = 'Warden identity token (password): ';
@@ -67,7 +70,9 @@ class SshFrontDoor implements EngineInstance {
 
 /** One client's SSH connection: its session, its upstream login, its channels. */
 class ClientConnection {
-  private session: GatewaySession | null = null;
+  private identity: Identity | null = null;
+  private connection = '';
+  private session: Promise<GatewaySession> | null = null;
   private conn: Connection | null = null;
   private upstream: Promise<Upstream> | null = null;
   private resolveDone: () => void = () => {};
@@ -86,10 +91,10 @@ class ClientConnection {
     this.admission.signal.addEventListener('abort', () => conn.end(), { once: true });
     conn.on('error', () => {});
     conn.on('authentication', (ctx) => {
-      if (this.session) return ctx.accept();
+      if (this.identity) return ctx.accept();
       if (ctx.method === 'password') {
         this.admission.handshakeDone();
-        this.open(ctx.username, ctx.password).then(
+        this.verify(ctx.username, ctx.password).then(
           () => ctx.accept(),
           () => ctx.reject(['keyboard-interactive', 'password']),
         );
@@ -98,7 +103,7 @@ class ClientConnection {
       if (ctx.method === 'keyboard-interactive') {
         ctx.prompt([{ prompt: TOKEN_PROMPT, echo: false }], (answers) => {
           this.admission.handshakeDone();
-          this.open(ctx.username, answers[0] ?? '').then(
+          this.verify(ctx.username, answers[0] ?? '').then(
             () => ctx.accept(),
             (err: unknown) => {
               // OpenSSH prints the instruction of an info request: the reason, in words.
@@ -115,33 +120,51 @@ class ClientConnection {
     conn.on('close', () => void this.end('client disconnected'));
   }
 
-  private async open(connection: string, token: string): Promise<void> {
-    const conf = this.host.connection(connection);
-    if (conf && conf.type !== 'ssh')
-      throw new WardenError('WARDEN_CONNECTION_UNKNOWN', `connection '${connection}' is not an SSH target`);
+  /** The token (signature, expiry, revocation) and the connection name; the session opens later. */
+  private async verify(connection: string, token: string): Promise<void> {
     try {
-      this.session = await this.host.openSession({
-        protocol: 'ssh',
-        connection,
-        token,
-        clientAddress: this.address,
-      });
+      const conf = this.host.connection(connection);
+      if (!conf) throw new WardenError('WARDEN_CONNECTION_UNKNOWN', `no connection named '${connection}'`);
+      if (conf.type !== 'ssh')
+        throw new WardenError('WARDEN_CONNECTION_UNKNOWN', `connection '${connection}' is not an SSH target`);
+      this.identity = await this.host.authenticate(token);
+      this.connection = connection;
     } catch (err) {
       this.host.logger.info(
-        { connection, client: this.address, reason: err instanceof WardenError ? err.message : String(err) },
-        'ssh session refused',
+        {
+          connection,
+          client: this.address,
+          reason: err instanceof WardenError ? err.message : 'authentication failed',
+        },
+        'ssh authentication refused',
       );
       throw err;
     }
     this.admission.authenticated();
   }
 
+  /**
+   * The gateway session (access, limits, recording), opened by the first channel: a pty shell
+   * records asciicast, anything else JSON lines. A refusal is reported on that channel.
+   */
+  private sessionFor(format: 'jsonl' | 'asciicast', pty: PseudoTtyOptions | null): Promise<GatewaySession> {
+    this.session ??= this.host.openSession({
+      protocol: 'ssh',
+      connection: this.connection,
+      identity: this.identity!,
+      clientAddress: this.address,
+      format,
+      ...(pty ? { width: pty.cols ?? 80, height: pty.rows ?? 24 } : {}),
+    });
+    return this.session;
+  }
+
   private ready(conn: Connection): void {
-    const session = this.session;
-    if (!session) return void conn.end();
-    const config = session.connectionConfig as SshConnectionConfig;
+    if (!this.identity) return void conn.end();
+    const name = this.connection;
+    const config = this.host.connection(name) as SshConnectionConfig;
     const upstream = () => {
-      this.upstream ??= connectUpstream(session.connection.name, config);
+      this.upstream ??= connectUpstream(name, config);
       this.upstream.catch(() => {
         // The next channel tries again: a target that was down may be back.
         this.upstream = null;
@@ -152,19 +175,45 @@ class ClientConnection {
     conn.on('session', (accept) => {
       const s = accept();
       let pty: PseudoTtyOptions | null = null;
+      let resize: ((size: WindowSize) => void) | null = null;
       s.on('pty', (ok, _no, info) => {
         pty = { rows: info.rows, cols: info.cols, width: info.width, height: info.height, term: info.term };
         ok?.();
       });
+      s.on('window-change', (ok, _no, info) => {
+        ok?.();
+        resize?.(info);
+      });
       s.on('env', (ok) => ok?.());
       s.on('exec', (ok, _no, info) => {
         const channel = ok();
-        runExec({ session, upstream, terminate }, channel, info.command, pty).catch((err: unknown) => {
-          this.host.logger.warn({ err, session: session.id }, 'ssh exec failed');
-          channel.destroy();
-        });
+        this.withSession(channel, 'jsonl', pty, (session) =>
+          runExec({ session, upstream, terminate }, channel, info.command, pty),
+        );
       });
-      s.on('shell', (_ok, no) => no?.());
+      s.on('shell', (ok, no) => {
+        if (!pty) {
+          // A shell without a pty has no lines to read off a screen: use exec.
+          no?.();
+          return;
+        }
+        const channel = ok();
+        const size = pty;
+        this.withSession(channel, 'asciicast', size, (session) =>
+          runShell(
+            {
+              session,
+              upstream,
+              terminate,
+              onResize: (f) => {
+                resize = f;
+              },
+            },
+            channel,
+            size,
+          ),
+        );
+      });
       s.on('sftp', (_ok, no) => no?.());
       s.on('subsystem', (_ok, no) => no?.());
       s.on('auth-agent', (_ok, no) => no?.());
@@ -174,11 +223,32 @@ class ClientConnection {
     conn.on('request', (_ok, no) => no?.());
   }
 
+  /** Runs a channel's work once the session is open; a refused session is said on the channel. */
+  private withSession(
+    channel: ServerChannel,
+    format: 'jsonl' | 'asciicast',
+    pty: PseudoTtyOptions | null,
+    work: (session: GatewaySession) => Promise<void>,
+  ): void {
+    this.sessionFor(format, pty)
+      .then(work, (err: unknown) => {
+        const why = err instanceof WardenError ? err.message : 'the session could not be opened';
+        channel.stderr.write(`warden: ${why}\n`);
+        channel.exit(REFUSED_STATUS);
+        channel.end();
+        void this.end(`refused: ${why}`);
+      })
+      .catch((err: unknown) => {
+        this.host.logger.warn({ err, connection: this.connection }, 'ssh channel failed');
+        channel.destroy();
+      });
+  }
+
   private async end(reason: string): Promise<void> {
     this.conn?.end();
     this.upstream?.then((u) => u.close()).catch(() => {});
     this.upstream = null;
-    const s = this.session;
+    const s = await this.session?.catch(() => null);
     if (s && !s.closed) await s.close(reason).catch(() => {});
     this.resolveDone();
   }

@@ -24,6 +24,7 @@ export interface RemoteCommand {
 
 export interface Upstream {
   exec(command: string, pty: PseudoTtyOptions | null): Promise<RemoteCommand>;
+  shell(pty: PseudoTtyOptions): Promise<RemoteCommand>;
   close(): void;
   /** Resolves when the target connection ends (error or close). */
   readonly ended: Promise<void>;
@@ -45,16 +46,14 @@ export function connectUpstream(name: string, c: SshConnectionConfig): Promise<U
           new Promise((res, rej) => {
             client.exec(command, pty ? { pty } : {}, (err, ch) => {
               if (err) return rej(new UpstreamError(`target '${name}' refused the command: ${err.message}`));
-              const run: RemoteCommand = {
-                channel: ch,
-                exit: null,
-                closed: new Promise((done) => ch.once('close', () => done())),
-              };
-              ch.on('exit', (code: number | null, signal?: string) => {
-                run.exit = signal ? { code, signal } : { code };
-              });
-              res(run);
+              res(watch(ch));
             });
+          }),
+        shell: (pty) =>
+          new Promise((res, rej) => {
+            client.shell(pty, (err, ch) =>
+              err ? rej(new UpstreamError(`target '${name}' refused a shell: ${err.message}`)) : res(watch(ch)),
+            );
           }),
         close: () => client.end(),
         ended,
@@ -92,4 +91,16 @@ export function connectUpstream(name: string, c: SshConnectionConfig): Promise<U
       reject(new UpstreamError(`target '${name}' cannot be reached: ${(err as Error).message}`));
     }
   });
+}
+
+function watch(ch: ClientChannel): RemoteCommand {
+  const run: RemoteCommand = {
+    channel: ch,
+    exit: null,
+    closed: new Promise((done) => ch.once('close', () => done())),
+  };
+  ch.on('exit', (code: number | null, signal?: string) => {
+    run.exit = signal ? { code, signal } : { code };
+  });
+  return run;
 }
