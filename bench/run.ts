@@ -34,7 +34,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const MICRO = ['decide.bench.ts', 'analysis.bench.ts', 'masking.bench.ts'];
+const MICRO = ['decide.bench.ts', 'analysis.bench.ts', 'masking.bench.ts', 'http.bench.ts'];
 
 function heading(title: string): void {
   console.log(`\n${'═'.repeat(100)}\n${title}\n${'═'.repeat(100)}`);

@@ -9,7 +9,7 @@
 // In-process callers (REST exec, MCP) get one session per stream for the identity they verified.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { type Duplex, duplexPair, type PassThrough, pipeline, Readable, type Transform } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
@@ -86,6 +86,8 @@ class HttpFrontDoor implements EngineInstance {
   }
 
   serve(socket: ClientStream, admission: Admission): Promise<void> {
+    // Responses are written as they come (headers, then chunks): no Nagle delay between them.
+    (socket as Partial<Socket>).setNoDelay?.(true);
     return new Promise<void>((resolve) => {
       const onAbort = () => {
         const st = this.clients.get(socket);
@@ -305,7 +307,8 @@ class HttpFrontDoor implements EngineInstance {
       record.finish(up.statusCode, null);
       return;
     }
-    res.flushHeaders();
+    // A stream without a length (SSE, chunked) gets its headers at once, before the first chunk.
+    if (out['content-length'] === undefined) res.flushHeaders();
     await new Promise<void>((resolve) => {
       pipeline([up.body, ...stages, tap, res], (err) => {
         if (err) {

@@ -1,0 +1,112 @@
+// HTTP benchmark (`npm run bench`): GET of a small JSON response direct, through a bare undici
+// relay and through Warden (policy, masking, recording, audit on), same run, same load generator
+// (undici, keep-alive, fixed concurrency); requests/s, p50/p99 latency, Warden vs relay ratio
+// (goal ≥ 0.8×) and the p99 Warden adds. Then a 200 MB JSON array streamed through Warden with
+// masking, with the gateway process's peak RSS (goal < 200 MB). The targets run in a child
+// process (bench/http-targets.ts), so the load generator does not share their event loop.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+
+const SECONDS = Number(process.env.HTTP_BENCH_SECONDS ?? 5);
+const CONCURRENCY = Number(process.env.HTTP_BENCH_CONCURRENCY ?? 16);
+
+interface Ports {
+  upstream: number;
+  relay: number;
+  warden: number;
+  token: string;
+}
+
+async function load(port: number, path: string, headers: Record<string, string>) {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY, pipelining: 1 });
+  const latencies: number[] = [];
+  let errors = 0;
+  // Warm-up.
+  for (let i = 0; i < 200; i++) await (await pool.request({ path, method: 'GET', headers })).body.text();
+  const deadline = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        try {
+          const r = await pool.request({ path, method: 'GET', headers });
+          await r.body.text();
+          if (r.statusCode !== 200) errors++;
+        } catch {
+          errors++;
+        }
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+  return { rps: latencies.length / SECONDS, p50: q(0.5), p99: q(0.99), errors };
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+  return hwm ? Number(hwm[1]) / 1024 : Number.NaN;
+}
+
+async function main(): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./http-targets.ts', import.meta.url))],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const first = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`targets exited with ${code}`)));
+  });
+  const ports = JSON.parse(first) as Ports;
+  const auth = { authorization: `Bearer ${ports.token}` };
+  try {
+    const direct = await load(ports.upstream, '/customers', {});
+    const relay = await load(ports.relay, '/customers', {});
+    const warden = await load(ports.warden, '/api/customers', auth);
+    const row = (name: string, r: Awaited<ReturnType<typeof load>>) =>
+      `${name.padEnd(28)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms   errors ${r.errors}`;
+    console.log(`GET small JSON, ${CONCURRENCY} concurrent, ${SECONDS} s each (keep-alive)`);
+    console.log(row('direct', direct));
+    console.log(row('bare undici relay', relay));
+    console.log(row('Warden (policy+mask+rec+audit)', warden));
+    const ratio = warden.rps / relay.rps;
+    console.log(
+      `Warden / relay: ${ratio.toFixed(2)}× (goal ≥ 0.80×: ${ratio >= 0.8 ? 'met' : 'NOT met'}); p99 added vs direct: ${(warden.p99 - direct.p99).toFixed(2)} ms`,
+    );
+
+    const rssBefore = peakRssMb(child.pid!);
+    const t = performance.now();
+    const pool = new Pool(`http://127.0.0.1:${ports.warden}`);
+    const r = await pool.request({ path: '/api/big', method: 'GET', headers: auth });
+    let bytes = 0;
+    let leaked = false;
+    for await (const chunk of r.body) {
+      bytes += (chunk as Buffer).length;
+      if (!leaked && (chunk as Buffer).includes('ada@example.com')) leaked = true;
+    }
+    await pool.close();
+    const secs = (performance.now() - t) / 1000;
+    const rss = peakRssMb(child.pid!);
+    console.log(
+      `200 MB JSON array through Warden, masked: ${(bytes / 1048576).toFixed(0)} MiB in ${secs.toFixed(1)} s (${(bytes / 1048576 / secs).toFixed(0)} MiB/s); ` +
+        `targets+gateway peak RSS ${rss.toFixed(0)} MB (before: ${rssBefore.toFixed(0)} MB; goal < 200 MB: ${rss < 200 ? 'met' : 'NOT met'}); clear email seen: ${leaked}`,
+    );
+  } finally {
+    child.stdin!.end();
+    child.kill();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
