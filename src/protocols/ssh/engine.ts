@@ -1,8 +1,9 @@
 // The SSH front door (DESIGN.md §8): an ssh2 server on each admitted socket. SSH user name =
 // connection name; the password (or the keyboard-interactive answer) is the identity token. The
 // gateway logs into the target itself (./upstream.ts) and decides each exec before it runs
-// (./exec.ts) and each line of a pty shell at Enter (./shell.ts). SFTP and forwarding are
-// refused until their operations are decided; agent and X11 forwarding are always refused.
+// (./exec.ts), each line of a pty shell at Enter (./shell.ts), each direct-tcpip forward
+// (./forward.ts). SFTP is refused until its file operations are decided; agent and X11
+// forwarding and remote (-R) forwards are always refused.
 import type { Duplex } from 'node:stream';
 import ssh2, { type Connection, type PseudoTtyOptions, type ServerChannel } from 'ssh2';
 import { WardenError } from '../../core/errors.js';
@@ -11,6 +12,7 @@ import type { GatewaySession } from '../../gateway/index.js';
 import type { ClientStream, EngineHost, EngineInstance, ProtocolEngine } from '../engine.js';
 import type { Admission } from '../limits.js';
 import { REFUSED_STATUS, runExec } from './exec.js';
+import { runForward } from './forward.js';
 import { gatewayHostKey } from './host-key.js';
 import { runShell, type WindowSize } from './shell.js';
 import { connectUpstream, type SshConnectionConfig, type Upstream } from './upstream.js';
@@ -219,7 +221,16 @@ class ClientConnection {
       s.on('auth-agent', (_ok, no) => no?.());
       s.on('x11', (_ok, no) => no?.());
     });
-    conn.on('tcpip', (_ok, no) => no());
+    conn.on('tcpip', (ok, no, info) => {
+      this.sessionFor('jsonl', null)
+        .then((session) => runForward(session, upstream, info, ok, no, terminate))
+        .catch((err: unknown) => {
+          this.host.logger.info({ err, connection: name }, 'ssh port forward refused');
+          try {
+            no();
+          } catch {}
+        });
+    });
     conn.on('request', (_ok, no) => no?.());
   }
 

@@ -25,6 +25,8 @@ export interface RemoteCommand {
 export interface Upstream {
   exec(command: string, pty: PseudoTtyOptions | null): Promise<RemoteCommand>;
   shell(pty: PseudoTtyOptions): Promise<RemoteCommand>;
+  /** A TCP connection the target opens to host:port (direct-tcpip). */
+  forward(info: { srcIP: string; srcPort: number; destIP: string; destPort: number }): Promise<ClientChannel>;
   close(): void;
   /** Resolves when the target connection ends (error or close). */
   readonly ended: Promise<void>;
@@ -53,6 +55,18 @@ export function connectUpstream(name: string, c: SshConnectionConfig): Promise<U
           new Promise((res, rej) => {
             client.shell(pty, (err, ch) =>
               err ? rej(new UpstreamError(`target '${name}' refused a shell: ${err.message}`)) : res(watch(ch)),
+            );
+          }),
+        forward: (f) =>
+          new Promise((res, rej) => {
+            client.forwardOut(f.srcIP, f.srcPort, f.destIP, f.destPort, (err, ch) =>
+              err
+                ? rej(
+                    new UpstreamError(
+                      `target '${name}' could not connect to ${f.destIP}:${f.destPort}: ${err.message}`,
+                    ),
+                  )
+                : res(ch),
             );
           }),
         close: () => client.end(),

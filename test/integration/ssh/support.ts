@@ -34,6 +34,10 @@ rules:
     action: review
     approvers: { groups: [dba], count: 1 }
     message: rebooting needs an approval
+  - name: forward-loopback-only
+    when: op.kind == 'session' && op.session.event == 'port-forward' && !op.session.detail.startsWith('127.0.0.1:')
+    action: block
+    message: forwarding only to the target's loopback
 masking:
   - connections: [web-1]
     detect: [email, credit_card, secret]
