@@ -5,7 +5,7 @@
 // token never leaves the gateway) and its response streamed back masked.
 //
 // Sessions: one GatewaySession per client connection and token (a request with another token on
-// the same connection gets its own session); the token is verified again on every request.
+// the same connection gets its own session); expiry and revocation are checked on every request.
 // In-process callers (REST exec, MCP) get one session per stream for the identity they verified.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -353,15 +353,10 @@ class HttpFrontDoor implements EngineInstance {
     const key = `${connection}\0${createHash('sha256').update(token).digest('base64')}`;
     const existing = st.sessions.get(key);
     if (existing) {
-      const session = await existing;
-      // Re-verified per request (signature, expiry, revocation); a failure ends this session.
-      try {
-        await this.host.authenticate(token);
-      } catch (err) {
-        this.dropSession(st, session);
-        throw err;
-      }
-      return checkType(session);
+      // The same token (by hash) whose signature this session verified: expiry and revocation
+      // are checked again by every decision (the core's identity check, per operation), which
+      // answers 401 and ends the session.
+      return checkType(await existing);
     }
     const opened = this.host.openSession({
       protocol: 'http',
