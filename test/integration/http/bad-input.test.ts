@@ -205,6 +205,36 @@ describe('HTTP gateway: bad input and failures', () => {
     assert.deepEqual(((await huge.json()) as { rules: string[] }).rules, ['big-uploads-blocked']);
   });
 
+  it('revocation mid-session: the next request on the same keep-alive connection is a 401, the session ends', async () => {
+    const { Pool } = await import('undici');
+    const pool = new Pool(base, { connections: 1 });
+    const victim = await gw.token('revoked-agent', ['agents']);
+    const headers = { authorization: `Bearer ${victim}` };
+    try {
+      const first = await pool.request({ path: '/api/before-revoke', method: 'GET', headers });
+      assert.equal(first.statusCode, 200);
+      await first.body.text();
+      const admin = await gw.token('root', ['admins']);
+      const revoked = await fetch(`${gw.apiUrl}/api/v1/revocations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sub: 'revoked-agent', reason: 'test' }),
+      });
+      assert.equal(revoked.status, 201, await revoked.text());
+      const before = up.seen.length;
+      const second = await pool.request({ path: '/api/after-revoke', method: 'GET', headers });
+      assert.equal(second.statusCode, 401);
+      const p = (await second.body.json()) as { code: string };
+      assert.equal(p.code, 'WARDEN_SESSION_ENDED');
+      assert.equal(up.seen.length, before, 'the upstream never saw it');
+      const third = await pool.request({ path: '/api/after-revoke', method: 'GET', headers });
+      assert.equal(third.statusCode, 401, 'a new session for a revoked token is refused at open');
+      await third.body.text();
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('records each exchange as JSON lines: request line, safe headers, masked bodies, status; never the token', async () => {
     await curl([
       ...auth(),
