@@ -13,14 +13,16 @@ const SAFE_SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export class Recorder {
   private readonly clock: Clock;
   private readonly dir: string;
+  private readonly instance: string | undefined;
 
   constructor(
     dir: string,
     private readonly store: Store,
-    opts: { clock?: Clock } = {},
+    opts: { clock?: Clock; instance?: string } = {},
   ) {
     this.dir = resolve(dir);
     this.clock = opts.clock ?? systemClock;
+    this.instance = opts.instance;
   }
 
   /** Opens the session's file and creates its row (await `ready` to know the row exists). */
@@ -30,7 +32,7 @@ export class Recorder {
       throw new TypeError('format must be jsonl or asciicast');
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const path = join(this.dir, `${meta.session}.${meta.format === 'jsonl' ? 'jsonl' : 'cast'}`);
-    return new SessionRecording(path, meta, this.store, this.clock);
+    return new SessionRecording(path, meta, this.store, this.clock, this.instance);
   }
 }
 
@@ -49,6 +51,7 @@ export class SessionRecording {
     meta: RecordingMeta,
     private readonly store: Store,
     private readonly clock: Clock,
+    instance?: string,
   ) {
     this.path = path;
     this.session = meta.session;
@@ -93,6 +96,7 @@ export class SessionRecording {
         startedAt: this.startedAt,
         format: meta.format,
         recordingPath: path,
+        ...(instance ? { instance } : {}),
       })
       .then(() => undefined);
     // end() reports a failure; until then it must not surface as an unhandled rejection.

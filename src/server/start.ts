@@ -24,6 +24,7 @@ import { protocols } from '../protocols/registry.js';
 import { Recorder } from '../recording/index.js';
 import { openStore } from '../store/index.js';
 import { engineHost } from './engine-host.js';
+import { claimInstance, closeOrphanedSessions } from './recovery.js';
 import { postgresImpactPreviewer } from './impact-postgres.js';
 
 export interface StartOptions {
@@ -64,7 +65,9 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
 
   const store = await openStore(config.store);
   const audit = new AuditLog(store, { clock });
-  const recorder = new Recorder(config.recordings, store, { clock });
+  const instance = await claimInstance(config.dataDir);
+  await closeOrphanedSessions(store, audit, { previous: instance.previous, clock, logger });
+  const recorder = new Recorder(config.recordings, store, { clock, instance: instance.id });
   const revocations = new RevocationCache(store);
   await revocations.start();
   const metrics = new GatewayMetrics({ defaultMetrics: opts.defaultMetrics ?? false });

@@ -215,6 +215,23 @@ function reviewImpact(): Migration {
   };
 }
 
+/** Sessions name the gateway process serving them, so a restart can close a crashed one's. */
+function sessionInstance(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .alterTable('sessions')
+        .addColumn('instance', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema.createIndex('sessions_open').on('sessions').columns(['ended_at', 'instance']).execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropIndex('sessions_open').ifExists().execute();
+      await db.schema.alterTable('sessions').dropColumn('instance').execute();
+    },
+  };
+}
+
 export class WardenMigrations implements MigrationProvider {
   constructor(private readonly dialect: StoreDialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
@@ -223,6 +240,7 @@ export class WardenMigrations implements MigrationProvider {
       '0002_revocation_issuer': revocationIssuer(),
       '0003_principal_issuer': principalIssuer(),
       '0004_review_impact': reviewImpact(),
+      '0005_session_instance': sessionInstance(),
     };
   }
 }

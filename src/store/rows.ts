@@ -36,6 +36,7 @@ export function sessionToRow(s: Session): SessionsTable {
     recording_path: s.recordingPath,
     operations: s.operations,
     end_reason: s.endReason,
+    ...(s.instance ? { instance: s.instance } : {}),
   };
 }
 
@@ -53,6 +54,7 @@ export function sessionFromRow(r: SessionsTable): Session {
     recordingPath: r.recording_path,
     operations: Number(r.operations),
     endReason: r.end_reason,
+    ...(r.instance ? { instance: r.instance } : {}),
   };
 }
 

@@ -30,6 +30,8 @@ export interface SessionsTable {
   recording_path: string;
   operations: number;
   end_reason: string | null;
+  /** The gateway process that serves it ('' = unknown: rows from before 0005). */
+  instance?: string;
 }
 
 export interface ReviewsTable {

@@ -11,6 +11,11 @@ export interface SessionRepository {
   /** Newest first. A caller's own sessions: pass both `issuer` and `sub`. */
   listSessions(q?: { limit?: number } & OwnerFilter): Promise<Session[]>;
   getSession(id: string): Promise<Session | undefined>;
+  /**
+   * Sessions still open that no live process serves: those of the given (dead) instances, or
+   * every open one when `all` (a store only one process uses). Marked ended; returned as they were.
+   */
+  closeOrphans(q: { instances: string[]; all: boolean; at: number; reason: string }): Promise<Session[]>;
 }
 
 export function sessionRepository(db: Kysely<Database>): SessionRepository {
@@ -47,6 +52,27 @@ export function sessionRepository(db: Kysely<Database>): SessionRepository {
         .orderBy('started_at', 'desc')
         .orderBy('id', 'desc')
         .limit(q.limit ?? 100)
+        .execute();
+      return rows.map(sessionFromRow);
+    },
+    async closeOrphans(q) {
+      if (!q.all && q.instances.length === 0) return [];
+      const rows = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('ended_at', 'is', null)
+        .$if(!q.all, (qb) => qb.where('instance', 'in', q.instances))
+        .execute();
+      if (rows.length === 0) return [];
+      await db
+        .updateTable('sessions')
+        .set({ ended_at: q.at, end_reason: q.reason })
+        .where('ended_at', 'is', null)
+        .where(
+          'id',
+          'in',
+          rows.map((r) => r.id),
+        )
         .execute();
       return rows.map(sessionFromRow);
     },

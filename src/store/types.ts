@@ -20,6 +20,8 @@ export interface Session {
   recordingPath: string;
   operations: number;
   endReason: string | null;
+  /** The gateway process that serves it (crash recovery closes a dead one's sessions). */
+  instance?: string;
 }
 
 export type NewSession = Omit<Session, 'endedAt' | 'operations' | 'endReason'> & { operations?: number };

@@ -1,0 +1,113 @@
+// Crash recovery: `warden start` is killed with SIGKILL while sessions are open; the next start
+// closes them as `gateway restarted` (audited), the chain verifies, and the counts match.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { freePort } from '../../../src/gateway/index.js';
+import { runWarden, WARDEN_BIN } from '../../helpers/cli.js';
+import { startShopPostgres, TEST_POLICY } from '../../helpers/gateway.js';
+import type { TestPostgres } from '../../helpers/postgres.js';
+
+describe('crash recovery', () => {
+  let target: TestPostgres;
+  let dir: string;
+  let config: string;
+  let pgPort: number;
+  const children: ChildProcess[] = [];
+  const env = () => ({ ...process.env, SHOP_PW: target.password, WARDEN_QUIET_SOURCE: '1' });
+
+  async function startWarden(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [WARDEN_BIN, 'start', '-c', config], {
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    child.stderr!.on('data', (d) => (out += d));
+    child.stdout!.on('data', (d) => (out += d));
+    await new Promise<void>((resolve, reject) => {
+      const check = () => (/warden started/.test(out) ? resolve() : undefined);
+      child.stdout!.on('data', check);
+      child.stderr!.on('data', check);
+      child.once('exit', (code) => reject(new Error(`warden start exited ${code}: ${out}`)));
+    });
+    return child;
+  }
+
+  before(async () => {
+    target = await startShopPostgres();
+    dir = await mkdtemp(join(tmpdir(), 'warden-recovery-'));
+    config = join(dir, 'warden.yaml');
+    pgPort = await freePort();
+    await writeFile(
+      config,
+      `listen: { api: 127.0.0.1:${await freePort()}, postgres: 127.0.0.1:${pgPort} }
+store: sqlite:${join(dir, 'data', 'warden.db')}
+recordings: ${join(dir, 'data', 'recordings')}
+dataDir: ${join(dir, 'data')}
+identity: { dev: true }
+connections:
+  shop: { type: postgres, host: 127.0.0.1, port: ${target.port}, database: ${target.database}, user: ${target.user}, password: '\${env:SHOP_PW}', tls: disable }
+${TEST_POLICY}`,
+    );
+  });
+  after(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await target?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('sessions open at a SIGKILL are closed as `gateway restarted` at the next start', async () => {
+    const first = await startWarden();
+    const minted = await runWarden(['token', '--sub', 'crashy', '--groups', 'agents', '-c', config], { env: env() });
+    assert.equal(minted.code, 0, minted.stderr);
+    const token = minted.stdout.trim();
+    const clients: pg.Client[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'a', password: token, database: 'shop' });
+      c.on('error', () => {});
+      await c.connect();
+      assert.equal((await c.query('SELECT 1 AS one')).rows[0].one, 1);
+      clients.push(c);
+    }
+    const exited = new Promise((r) => first.once('exit', r));
+    first.kill('SIGKILL');
+    await exited;
+    for (const c of clients) await c.end().catch(() => {});
+
+    const second = await startWarden();
+    const db = new SqliteDatabase(join(dir, 'data', 'warden.db'), { readonly: true });
+    try {
+      const sessions = db.prepare('SELECT ended_at, end_reason FROM sessions WHERE sub = ?').all('crashy') as {
+        ended_at: number | null;
+        end_reason: string | null;
+      }[];
+      assert.equal(sessions.length, 3);
+      for (const s of sessions) {
+        assert.notEqual(s.ended_at, null);
+        assert.equal(s.end_reason, 'gateway restarted');
+      }
+      const ends = db.prepare("SELECT data FROM audit_log WHERE type = 'session.end' AND actor = 'crashy'").all() as {
+        data: string;
+      }[];
+      assert.equal(ends.length, 3, 'each recovered session is audited');
+      for (const e of ends) assert.equal(JSON.parse(e.data).reason, 'gateway restarted');
+      const ops = db
+        .prepare("SELECT count(*) AS n FROM audit_log WHERE type = 'operation' AND actor = 'crashy'")
+        .get() as {
+        n: number;
+      };
+      assert.equal(ops.n, 3, 'every answered statement is in the audit log');
+    } finally {
+      db.close();
+    }
+    const verified = await runWarden(['audit', 'verify', '--store', `sqlite:${join(dir, 'data', 'warden.db')}`]);
+    assert.equal(verified.code, 0, verified.stderr);
+    second.kill('SIGTERM');
+  });
+});
