@@ -3,7 +3,8 @@
 import { h, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import htm from 'htm';
-import { devSignIn, me, signOut } from './api.js';
+import { devSignIn, me, signIn as keepToken, signOut } from './api.js';
+import { finishOidc, startOidc } from './oidc.js';
 import { AuditPage, ConnectionsPage, InboxPage, ReviewPage, SessionPage, SessionsPage } from './pages.js';
 
 const html = htm.bind(h);
@@ -26,7 +27,20 @@ function SignIn({ onDone }) {
   useEffect(() => {
     fetch('/console/config.json')
       .then((r) => r.json())
-      .then(setConfig, () => setConfig({ dev: false }));
+      .then(async (c) => {
+        setConfig(c);
+        if (!c.issuer) return;
+        // Back from the issuer: exchange the code (PKCE) for the access token.
+        const t = await finishOidc(c);
+        if (t) {
+          keepToken(t);
+          onDone();
+        }
+      })
+      .catch((err) => {
+        setConfig((c) => c ?? { dev: false });
+        setError(err.message);
+      });
   }, []);
   const submit = async (e) => {
     e.preventDefault();
@@ -44,6 +58,12 @@ function SignIn({ onDone }) {
     <h1>Warden</h1>
     <p>Sign in to review what agents want to run.</p>
     ${
+      config.issuer
+        ? html`<p><button type="button" onClick=${() => startOidc(config).catch((e) => setError(e.message))}>Sign in with your identity provider</button></p>
+          <p class="muted small">${config.issuer}</p>`
+        : null
+    }
+    ${
       config.dev
         ? html`<form onSubmit=${submit} aria-label="Demo sign-in">
           <p class="muted">Demo sign-in (dev issuer): pick who you are.</p>
@@ -52,8 +72,11 @@ function SignIn({ onDone }) {
           <button type="submit">Sign in</button>
           ${error && html`<p role="alert" class="error">${error}</p>`}
         </form>`
-        : html`<p class="muted">${config.issuer ? `Sign-in with ${config.issuer} is not available in this build yet; use the CLI.` : 'No sign-in is configured (console.issuer).'}</p>`
+        : config.issuer
+          ? null
+          : html`<p class="muted">No sign-in is configured (console.issuer).</p>`
     }
+    ${error && !config.dev ? html`<p role="alert" class="error">${error}</p>` : null}
   </main>`;
 }
 

@@ -34,7 +34,7 @@ function vendorPath(file: string): string | undefined {
     return undefined;
   }
 }
-const FILES = new Set(['index.html', 'app.js', 'api.js', 'pages.js', 'style.css']);
+const FILES = new Set(['index.html', 'app.js', 'api.js', 'oidc.js', 'pages.js', 'style.css']);
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -56,7 +56,9 @@ function importMapHash(): string {
 
 export function registerConsole(app: FastifyInstance, gw: Gateway, dev: DevIssuer | null): void {
   const publicRoute = { config: { auth: 'public' as const }, bodyLimit: PUBLIC_BODY_LIMIT };
-  const csp = `default-src 'self'; script-src 'self' ${importMapHash()}; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`;
+  // The browser talks to the issuer for discovery and the code exchange (PKCE): that origin only.
+  const issuerOrigin = gw.config.console?.issuer ? new URL(gw.config.console.issuer).origin : '';
+  const csp = `default-src 'self'; connect-src 'self'${issuerOrigin ? ` ${issuerOrigin}` : ''}; script-src 'self' ${importMapHash()}; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`;
   const serve = async (reply: FastifyReply, path: string) => {
     const body = await readFile(path).catch(() => null);
     if (!body) return sendProblem(reply, problem(404, 'Not Found', 'the console is not installed'));
@@ -83,7 +85,13 @@ export function registerConsole(app: FastifyInstance, gw: Gateway, dev: DevIssue
   // What the sign-in page offers: the dev sign-in (demo) or an OIDC issuer (config `console`).
   app.get('/console/config.json', publicRoute, async () => ({
     dev: !!dev,
-    ...(gw.config.console?.issuer ? { issuer: gw.config.console.issuer, clientId: gw.config.console.clientId } : {}),
+    ...(gw.config.console?.issuer
+      ? {
+          issuer: gw.config.console.issuer,
+          clientId: gw.config.console.clientId,
+          ...(gw.config.console.resource ? { resource: gw.config.console.resource } : {}),
+        }
+      : {}),
   }));
 
   if (!dev) return;

@@ -14,6 +14,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 import { connect, expectReview } from '../postgres-approvals/helpers.js';
+import { CONSOLE_CLIENT, CONSOLE_RESOURCE, type ConsoleIssuer, startConsoleIssuer } from './oidc-provider.js';
 
 const POLICY = `
 access:
@@ -42,10 +43,17 @@ describe('reviewer console in Chromium', () => {
   let gw: TestGateway;
   let browser: Browser;
   let direct: pg.Client;
+  let idp: ConsoleIssuer;
 
   before(async () => {
+    idp = await startConsoleIssuer();
     target = await startShopPostgres();
-    gw = await startTestGateway(target, { policy: POLICY });
+    gw = await startTestGateway(target, {
+      policy: POLICY,
+      issuers: [idp.issuer],
+      extraYaml: `console:\n  issuer: ${idp.issuer}\n  clientId: ${CONSOLE_CLIENT}\n  resource: ${CONSOLE_RESOURCE}\n`,
+    });
+    await idp.attach(`${gw.apiUrl}/`, (login) => (login === 'olga' ? ['dba'] : []));
     direct = new pg.Client({
       host: '127.0.0.1',
       port: target.port,
@@ -65,6 +73,7 @@ describe('reviewer console in Chromium', () => {
     await direct?.end();
     await gw?.stop();
     await target?.stop();
+    await idp?.stop();
   });
 
   /** A fresh tab (its own sessionStorage) signed in through the dev sign-in page. */
@@ -80,7 +89,7 @@ describe('reviewer console in Chromium', () => {
     await page.goto(gw.apiUrl);
     await page.getByLabel('Name').fill(sub);
     await page.getByLabel('Groups (comma-separated)').fill(groups);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByTestId('who').waitFor();
     assert.match(await page.getByTestId('who').innerText(), new RegExp(`^${sub}`));
     return page;
@@ -180,8 +189,30 @@ describe('reviewer console in Chromium', () => {
 
     // Sign-out ends access in this tab.
     await dba.getByRole('button', { name: 'Sign out' }).click();
-    await dba.getByRole('button', { name: 'Sign in' }).waitFor();
+    await dba.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
     assert.equal(await dba.evaluate('sessionStorage.length'), 0);
     assert.deepEqual((dba as Page & { problems?: string[] }).problems, [], 'no script errors in the console page');
+  });
+
+  it('OIDC code + PKCE against the configured issuer: sign in, see the inbox, sign out', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(gw.apiUrl);
+    await page.getByRole('button', { name: 'Sign in with your identity provider' }).click();
+    // oidc-provider's development login form: any name signs in, then consent.
+    await page.locator('input[name="login"]').fill('olga');
+    await page.locator('input[name="password"]').fill('anything');
+    await page.locator('button[type="submit"]').click();
+    const consent = page.locator('button[type="submit"]', { hasText: /continue/i });
+    if (await consent.count()) await consent.click();
+    await page.getByTestId('who').waitFor({ timeout: 15_000 });
+    assert.match(await page.getByTestId('who').innerText(), /^olga \[dba\]/);
+    assert.equal(new URL(page.url()).search, '', 'the code is gone from the address bar');
+    // The token works against the API: as a DBA she sees the review still pending from the first test.
+    await page.getByTestId('review-link').filter({ hasText: 'onerror' }).waitFor();
+    assert.equal(await page.getByRole('alert').count(), 0);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in with your identity provider' }).waitFor();
+    await context.close();
   });
 });
