@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import htm from 'htm';
 import { devSignIn, me, signIn as keepToken, signOut } from './api.js';
 import { finishOidc, startOidc } from './oidc.js';
-import { AuditPage, ConnectionsPage, InboxPage, ReviewPage, SessionPage, SessionsPage } from './pages.js';
+import { AccessPage, AuditPage, ConnectionsPage, InboxPage, ReviewPage, SessionPage, SessionsPage } from './pages.js';
 
 const html = htm.bind(h);
 
@@ -82,6 +82,7 @@ function SignIn({ onDone }) {
 
 const NAV = [
   ['reviews', 'Reviews'],
+  ['access', 'Access'],
   ['sessions', 'Sessions'],
   ['audit', 'Audit log'],
   ['connections', 'Connections'],
@@ -101,6 +102,7 @@ function App() {
   if (section === 'reviews' && id) page = html`<${ReviewPage} id=${id} me=${who} />`;
   else if (section === 'sessions' && id) page = html`<${SessionPage} id=${id} />`;
   else if (section === 'sessions') page = html`<${SessionsPage} />`;
+  else if (section === 'access') page = html`<${AccessPage} me=${who} />`;
   else if (section === 'audit') page = html`<${AuditPage} />`;
   else if (section === 'connections') page = html`<${ConnectionsPage} />`;
   else page = html`<${InboxPage} me=${who} />`;

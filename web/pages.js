@@ -236,3 +236,40 @@ export function ConnectionsPage() {
     </table>
   </section>`;
 }
+
+export function AccessPage({ me }) {
+  const [data, error, reload] = useLoad(() => api('GET', '/access-requests?state=all'), [], POLL_MS * 2);
+  const [acted, setActed] = useState('');
+  const act = async (id, verb) => {
+    setActed('');
+    try {
+      const out = await api('POST', `/access-requests/${encodeURIComponent(id)}/${verb}`, {});
+      setActed(`Access request ${out.request.id} is ${out.request.state}.`);
+      reload();
+    } catch (e) {
+      setActed(e.message);
+    }
+  };
+  const rows = [...(data?.requests ?? [])].sort((a, b) => (a.state === 'pending' ? -1 : 0) - (b.state === 'pending' ? -1 : 0));
+  return html`<section aria-labelledby="access-h">
+    <h1 id="access-h">Access requests</h1>
+    <${Problem} error=${error} />
+    ${acted ? html`<p role="status">${acted}</p>` : null}
+    <table class="list" data-testid="access">
+      <thead><tr><th>Who</th><th>Connection</th><th>For</th><th>Reason</th><th>State</th><th></th></tr></thead>
+      <tbody>${rows.map((a) => {
+        const mine = a.sub === me.sub && (!a.issuer || a.issuer === me.iss);
+        const approver = !mine && me.groups.some((g) => a.approversRequired.groups.includes(g));
+        return html`<tr key=${a.id}>
+          <td>${a.sub}</td><td>${a.connection}</td><td>${Math.round(a.durationMs / 60000)} min</td><td>${a.reason}</td>
+          <td><span class=${`badge ${a.state}`}>${a.state}</span>${a.state === 'approved' ? html` <span class="muted small">until ${time(a.expiresAt)}</span>` : null}</td>
+          <td class="buttons">
+            ${a.state === 'pending' && approver ? html`<button type="button" class="approve" onClick=${() => act(a.id, 'approve')}>Approve</button>
+              <button type="button" class="deny" onClick=${() => act(a.id, 'deny')}>Deny</button>` : null}
+            ${a.state === 'approved' ? html`<button type="button" class="deny" onClick=${() => act(a.id, 'revoke')}>Revoke</button>` : null}
+          </td>
+        </tr>`;
+      })}</tbody>
+    </table>
+  </section>`;
+}

@@ -22,6 +22,11 @@ access:
     connections: [shop]
   - groups: [dba]
     connections: [shop]
+  - groups: [oncall]
+    connections: [shop]
+    jit: true
+    maxDuration: 2h
+    approvers: { groups: [dba], count: 1 }
 rules:
   - name: deletes-need-review
     groups: [agents]
@@ -214,5 +219,26 @@ describe('reviewer console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in with your identity provider' }).waitFor();
     await context.close();
+  });
+
+  it("access requests: a DBA approves, then revokes, an on-call engineer's request", async () => {
+    const otto = await gw.token('otto', ['oncall']);
+    const res = await fetch(`${gw.apiUrl}/api/v1/access-requests`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${otto}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ connection: 'shop', duration: '30m', reason: 'incident 42' }),
+    });
+    assert.equal(res.status, 201);
+    const dba = await signedIn('dora', 'dba');
+    await dba.goto(`${gw.apiUrl}/#/access`);
+    const row = dba.getByTestId('access').locator('tr', { hasText: 'incident 42' });
+    await row.getByRole('button', { name: 'Approve' }).click();
+    await row.getByText('approved', { exact: true }).waitFor();
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByText('revoked', { exact: true }).waitFor();
+    const self = await signedIn('otto', 'oncall');
+    await self.goto(`${gw.apiUrl}/#/access`);
+    await self.getByTestId('access').locator('tr', { hasText: 'incident 42' }).waitFor();
+    assert.equal(await self.getByRole('button', { name: 'Approve' }).count(), 0, 'no approving your own request');
   });
 });
