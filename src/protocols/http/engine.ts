@@ -76,6 +76,10 @@ class HttpFrontDoor implements EngineInstance {
       // A request still being answered on this connection (pipelined before the bad bytes)
       // finishes first; then the problem, then close.
       const st = this.clients.get(socket);
+      // The connection's sessions end with why (audited), not as a plain disconnect.
+      if (st)
+        for (const x of st.sessions.values())
+          x.then((g) => g.close(`malformed HTTP request: ${detail}`)).catch(() => {});
       if (st && st.active > 0) st.whenIdle = () => closeWith(socket, rawProblem(status, detail));
       else closeWith(socket, rawProblem(status, detail));
     });
