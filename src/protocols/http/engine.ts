@@ -265,7 +265,7 @@ class HttpFrontDoor implements EngineInstance {
         record.finish(0, 'client disconnected');
         return;
       }
-      const f = upstreamFailure(err);
+      const f = upstreamFailure(err, session.connection.name);
       this.host.logger.warn(
         { connection: session.connection.name, code: (err as { code?: string }).code },
         'http upstream failed',

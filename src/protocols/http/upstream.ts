@@ -73,10 +73,10 @@ export class UpstreamPools {
 }
 
 /** The gateway's answer to an upstream failure: 504 on timeouts, 502 otherwise. */
-export function upstreamFailure(err: unknown): { status: 502 | 504; detail: string } {
+export function upstreamFailure(err: unknown, connection: string): { status: 502 | 504; detail: string } {
   const code = String((err as { code?: unknown }).code ?? '');
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
-    return { status: 504, detail: 'the target did not answer in time' };
+    return { status: 504, detail: `target '${connection}' did not answer in time` };
   const why = code.startsWith('E') ? ` (${code})` : '';
-  return { status: 502, detail: `the target is unavailable${why}` };
+  return { status: 502, detail: `target '${connection}' is unavailable${why}` };
 }
