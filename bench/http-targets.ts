@@ -1,6 +1,7 @@
-// Child process of bench/http.bench.ts: the upstream (a small JSON response, and a 200 MB JSON
-// array streamed in chunks), a bare undici relay, and Warden's HTTP front door with policy,
-// masking, recording and audit on. Prints {"upstream","relay","warden","token"} once ready.
+// Child processes of bench/http.bench.ts. `upstream`: the upstream (a small JSON response, and a
+// 200 MB JSON array streamed in chunks) and a bare undici relay; prints {"upstream","relay"}.
+// `gateway <upstream port>`: Warden's HTTP front door alone (its RSS is the gateway's), with
+// policy, masking, recording and audit on; prints {"warden","token"}.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ const ITEM = Buffer.from(
 );
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'gateway') return gateway(Number(process.argv[3]));
   const upstream = createServer((req, res) => {
     if (req.url === '/big') {
       const total = Number(process.env.BIG_BYTES ?? 200 * 1024 * 1024);
@@ -57,7 +59,12 @@ async function main(): Promise<void> {
     }
   });
   await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  process.stdout.write(`${JSON.stringify({ upstream: upPort, relay: (relay.address() as { port: number }).port })}\n`);
+  process.stdin.resume();
+  process.stdin.on('end', () => process.exit(0));
+}
 
+async function gateway(upPort: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'warden-bench-http-'));
   const apiPort = await freePort();
   const yaml = `
@@ -95,9 +102,7 @@ masking:
   const { config } = parseConfig(yaml, { baseDir: dir });
   const gw = await startGateway(config, { logger: createLogger({ level: 'silent' }) });
   const token = await gw.devIssuer!.mint({ sub: 'bench', groups: ['agents'], ttlMs: 3600_000 });
-  process.stdout.write(
-    `${JSON.stringify({ upstream: upPort, relay: (relay.address() as { port: number }).port, warden: gw.ports.http, token })}\n`,
-  );
+  process.stdout.write(`${JSON.stringify({ warden: gw.ports.http, token })}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
 }

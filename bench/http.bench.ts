@@ -54,19 +54,25 @@ function peakRssMb(pid: number): number {
   return hwm ? Number(hwm[1]) / 1024 : Number.NaN;
 }
 
-async function main(): Promise<void> {
-  const child = spawn(
+function child(args: string[]) {
+  const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./http-targets.ts', import.meta.url))],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
+    ['--import', 'tsx', fileURLToPath(new URL('./http-targets.ts', import.meta.url)), ...args],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
   );
-  const first = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`targets exited with ${code}`)));
+  const ready = new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).once('line', resolve);
+    proc.once('exit', (code) => reject(new Error(`http-targets ${args.join(' ')} exited with ${code}`)));
   });
-  const ports = JSON.parse(first) as Ports;
+  return { proc, ready };
+}
+
+async function main(): Promise<void> {
+  const targets = child(['upstream']);
+  const t0 = JSON.parse(await targets.ready) as Pick<Ports, 'upstream' | 'relay'>;
+  const gateway = child(['gateway', String(t0.upstream)]);
+  const ports = { ...t0, ...(JSON.parse(await gateway.ready) as Pick<Ports, 'warden' | 'token'>) };
+  const kids = [targets.proc, gateway.proc];
   const auth = { authorization: `Bearer ${ports.token}` };
   try {
     const direct = await load(ports.upstream, '/customers', {});
@@ -83,7 +89,7 @@ async function main(): Promise<void> {
       `Warden / relay: ${ratio.toFixed(2)}× (goal ≥ 0.80×: ${ratio >= 0.8 ? 'met' : 'NOT met'}); p99 added vs direct: ${(warden.p99 - direct.p99).toFixed(2)} ms`,
     );
 
-    const rssBefore = peakRssMb(child.pid!);
+    const rssBefore = peakRssMb(gateway.proc.pid!);
     const t = performance.now();
     const pool = new Pool(`http://127.0.0.1:${ports.warden}`);
     const r = await pool.request({ path: '/api/big', method: 'GET', headers: auth });
@@ -95,14 +101,16 @@ async function main(): Promise<void> {
     }
     await pool.close();
     const secs = (performance.now() - t) / 1000;
-    const rss = peakRssMb(child.pid!);
+    const rss = peakRssMb(gateway.proc.pid!);
     console.log(
       `200 MB JSON array through Warden, masked: ${(bytes / 1048576).toFixed(0)} MiB in ${secs.toFixed(1)} s (${(bytes / 1048576 / secs).toFixed(0)} MiB/s); ` +
-        `targets+gateway peak RSS ${rss.toFixed(0)} MB (before: ${rssBefore.toFixed(0)} MB; goal < 200 MB: ${rss < 200 ? 'met' : 'NOT met'}); clear email seen: ${leaked}`,
+        `gateway peak RSS ${rss.toFixed(0)} MB (before: ${rssBefore.toFixed(0)} MB; goal < 200 MB: ${rss < 200 ? 'met' : 'NOT met'}); clear email seen: ${leaked}`,
     );
   } finally {
-    child.stdin!.end();
-    child.kill();
+    for (const k of kids) {
+      k.stdin!.end();
+      k.kill();
+    }
   }
 }
 
