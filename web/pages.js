@@ -68,8 +68,7 @@ export function InboxPage() {
     <ul class="cards" data-testid="inbox">
       ${rows.map((r) => html`<li key=${r.id} class=${`card ${r.state}`}>
         <a href=${`#/reviews/${encodeURIComponent(r.id)}`} data-testid="review-link">
-          <span class=${`badge ${r.state}`}>${r.state}</span>
-          <strong>${r.requester.sub}</strong> on <strong>${r.connection}</strong>
+          <span><span class=${`badge ${r.state}`}>${r.state}</span> <strong>${r.requester.sub}</strong> on <strong>${r.connection}</strong></span>
           <code class="clip">${r.text}</code>
           ${r.impact ? html`<span class="impact" data-testid="impact">${r.impact.summary}</span>` : null}
           <span class="muted">${time(r.createdAt)} · ${r.approvals.length}/${r.approversRequired.count} approvals</span>
