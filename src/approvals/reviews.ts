@@ -146,12 +146,14 @@ function paramsOf(op: Operation): unknown {
     case 'sql':
       return { fingerprint: op.sql.fingerprint, kinds: op.sql.kinds, tables: op.sql.tables };
     case 'command':
-      return { argv: op.command.argv };
+      return { argv: op.command.argv, programs: op.command.programs };
     case 'http':
       return { method: op.http.method, path: op.http.path, query: op.http.query };
     case 'k8s':
       return { ...op.k8s };
     case 'session':
       return { ...op.session_ };
+    case 'file':
+      return { ...op.file };
   }
 }

@@ -115,6 +115,14 @@ export interface K8sFacts {
   command: string[];
 }
 
+/** `op.file`: one SFTP request. */
+export interface FileFacts {
+  action: 'read' | 'write' | 'remove' | 'rename' | 'mkdir' | 'rmdir' | 'list' | 'stat' | 'setstat' | 'symlink';
+  path: string;
+  /** The new name (rename) or what the link points to (symlink); '' otherwise. */
+  target: string;
+}
+
 export interface SessionFacts {
   event: 'connect' | 'disconnect' | 'shell' | 'port-forward' | 'sftp';
   detail?: string;
@@ -145,7 +153,8 @@ export type Operation =
   | (OperationBase & { kind: 'command'; command: CommandFacts })
   | (OperationBase & { kind: 'http'; http: HttpFacts })
   | (OperationBase & { kind: 'k8s'; k8s: K8sFacts })
-  | (OperationBase & { kind: 'session'; session_: SessionFacts });
+  | (OperationBase & { kind: 'session'; session_: SessionFacts })
+  | (OperationBase & { kind: 'file'; file: FileFacts });
 
 export type OperationKind = Operation['kind'];
 

@@ -5,6 +5,7 @@ import { analyzeCommand, analyzePostgres, withExecutedStatements } from '../anal
 import type {
   CommandFacts,
   ConnectionRef,
+  FileFacts,
   HttpFacts,
   Identity,
   K8sFacts,
@@ -18,7 +19,8 @@ export type OperationInput =
   | { kind: 'command'; text: string; command?: CommandFacts }
   | { kind: 'http'; text: string; http: HttpFacts }
   | { kind: 'k8s'; text: string; k8s: K8sFacts }
-  | { kind: 'session'; text: string; session: SessionFacts };
+  | { kind: 'session'; text: string; session: SessionFacts }
+  | { kind: 'file'; text: string; file: FileFacts };
 
 /** Who and where an operation happens. */
 export interface OperationContext {
@@ -70,6 +72,8 @@ export function buildOperation(input: OperationInput, ctx: OperationContext): Op
       return { id, session, connection, identity, text, at, kind: 'k8s', k8s: input.k8s };
     case 'session':
       return { id, session, connection, identity, text, at, kind: 'session', session_: input.session };
+    case 'file':
+      return { id, session, connection, identity, text, at, kind: 'file', file: input.file };
   }
 }
 
@@ -86,5 +90,7 @@ export function operationFacts(op: Operation): unknown {
       return op.k8s;
     case 'session':
       return op.session_;
+    case 'file':
+      return op.file;
   }
 }

@@ -6,7 +6,7 @@ import { type CelInput, type CelMap, celMap } from '@bufbuild/cel';
 import { reflect } from '@bufbuild/protobuf/reflect';
 import { TimestampSchema, timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { Operation } from '../core/types.js';
-import { NO_COMMAND, NO_HTTP, NO_K8S, NO_SQL, UNPARSED_SQL } from './context.js';
+import { NO_COMMAND, NO_FILE, NO_HTTP, NO_K8S, NO_SQL, UNPARSED_SQL } from './context.js';
 import type { FastRoot } from './fast.js';
 
 type Facts = object;
@@ -25,6 +25,7 @@ const EMPTY_SQL = celMap(factsMap(NO_SQL));
 const EMPTY_COMMAND = celMap(factsMap(NO_COMMAND));
 const EMPTY_HTTP = celMap(factsMap(NO_HTTP));
 const EMPTY_K8S = celMap(factsMap(NO_K8S));
+const EMPTY_FILE = celMap(factsMap(NO_FILE));
 const EMPTY_SESSION = celMap(
   new Map<string, CelInput>([
     ['id', ''],
@@ -53,12 +54,15 @@ export class Activation {
     ['http', EMPTY_HTTP],
     ['k8s', EMPTY_K8S],
     ['session', EMPTY_SESSION],
+    ['file', EMPTY_FILE],
   ]);
   // One reusable map per kind of facts; the op map points at it only for that kind.
   private readonly sql = factsMap(NO_SQL);
   private readonly command = factsMap(NO_COMMAND);
   private readonly http = factsMap(NO_HTTP);
   private readonly k8s = factsMap(NO_K8S);
+  private readonly file = factsMap(NO_FILE);
+  private readonly fileCel = celMap(this.file);
   private readonly session = new Map<string, CelInput>([
     ['id', ''],
     ['event', ''],
@@ -95,6 +99,7 @@ export class Activation {
     command: NO_COMMAND as object,
     http: NO_HTTP as object,
     k8s: NO_K8S as object,
+    file: NO_FILE as object,
     session: this.fastSession,
   };
 
@@ -118,6 +123,7 @@ export class Activation {
     o.command = op.kind === 'command' ? (op.command ?? NO_COMMAND) : NO_COMMAND;
     o.http = op.kind === 'http' ? (op.http ?? NO_HTTP) : NO_HTTP;
     o.k8s = op.kind === 'k8s' ? (op.k8s ?? NO_K8S) : NO_K8S;
+    o.file = op.kind === 'file' ? (op.file ?? NO_FILE) : NO_FILE;
     this.fastSession.id = op.session;
     this.fastSession.event = op.kind === 'session' ? (op.session_?.event ?? '') : '';
     this.fastSession.detail = op.kind === 'session' ? (op.session_?.detail ?? '') : '';
@@ -140,6 +146,7 @@ export class Activation {
     o.set('command', EMPTY_COMMAND);
     o.set('http', EMPTY_HTTP);
     o.set('k8s', EMPTY_K8S);
+    o.set('file', EMPTY_FILE);
     this.session.set('id', op.session);
     this.session.set('event', '');
     this.session.set('detail', '');
@@ -160,6 +167,10 @@ export class Activation {
       case 'k8s':
         fill(this.k8s, op.k8s ?? NO_K8S);
         o.set('k8s', this.k8sCel);
+        break;
+      case 'file':
+        fill(this.file, op.file ?? NO_FILE);
+        o.set('file', this.fileCel);
         break;
       case 'session':
         this.session.set('event', op.session_?.event ?? '');

@@ -1,7 +1,7 @@
 // The CEL context rules see: the declared fields (for the load-time field check) and the empty
 // facts that stand in for another kind's facts, so `op.kind == 'sql' && op.sql.writes` is simply
 // false on an HTTP operation instead of an evaluation error.
-import type { CommandFacts, HttpFacts, K8sFacts, SqlFacts } from '../core/types.js';
+import type { CommandFacts, FileFacts, HttpFacts, K8sFacts, SqlFacts } from '../core/types.js';
 
 /** A field's shape. `open` = a map or JSON value whose keys are data, not schema (claims, headers, json). */
 export type FieldShape = 'string' | 'bool' | 'list' | 'timestamp' | 'open' | { readonly [field: string]: FieldShape };
@@ -42,6 +42,7 @@ export const CONTEXT_FIELDS: { readonly [variable: string]: FieldShape } = {
       command: 'list',
     },
     session: { id: 'string', event: 'string', detail: 'string' },
+    file: { action: 'string', path: 'string', target: 'string' },
   },
   now: 'timestamp',
 };
@@ -75,6 +76,7 @@ export const UNPARSED_SQL: SqlFacts = Object.freeze({
 });
 
 export const NO_COMMAND: CommandFacts = Object.freeze({ text: '', argv: [], programs: [], parsed: true });
+export const NO_FILE: FileFacts = Object.freeze({ action: '' as FileFacts['action'], path: '', target: '' });
 export const NO_HTTP: HttpFacts = Object.freeze({
   method: '',
   path: '',

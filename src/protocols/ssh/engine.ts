@@ -1,9 +1,9 @@
 // The SSH front door (DESIGN.md §8): an ssh2 server on each admitted socket. SSH user name =
 // connection name; the password (or the keyboard-interactive answer) is the identity token. The
 // gateway logs into the target itself (./upstream.ts) and decides each exec before it runs
-// (./exec.ts), each line of a pty shell at Enter (./shell.ts), each direct-tcpip forward
-// (./forward.ts). SFTP is refused until its file operations are decided; agent and X11
-// forwarding and remote (-R) forwards are always refused.
+// (./exec.ts), each line of a pty shell at Enter (./shell.ts), each SFTP request (./sftp.ts),
+// each direct-tcpip forward (./forward.ts). Agent and X11 forwarding and remote (-R) forwards
+// are always refused.
 import type { Duplex } from 'node:stream';
 import ssh2, { type Connection, type PseudoTtyOptions, type ServerChannel } from 'ssh2';
 import { WardenError } from '../../core/errors.js';
@@ -14,6 +14,7 @@ import type { Admission } from '../limits.js';
 import { REFUSED_STATUS, runExec } from './exec.js';
 import { runForward } from './forward.js';
 import { gatewayHostKey } from './host-key.js';
+import { runSftp } from './sftp.js';
 import { runShell, type WindowSize } from './shell.js';
 import { connectUpstream, type SshConnectionConfig, type Upstream } from './upstream.js';
 
@@ -216,7 +217,15 @@ class ClientConnection {
           ),
         );
       });
-      s.on('sftp', (_ok, no) => no?.());
+      s.on('sftp', (ok) => {
+        const client = ok();
+        this.sessionFor('jsonl', null)
+          .then((session) => runSftp(session, upstream, client, terminate))
+          .catch((err: unknown) => {
+            this.host.logger.info({ err, connection: name }, 'ssh sftp ended');
+            client.end();
+          });
+      });
       s.on('subsystem', (_ok, no) => no?.());
       s.on('auth-agent', (_ok, no) => no?.());
       s.on('x11', (_ok, no) => no?.());

@@ -1,6 +1,6 @@
 // The gateway's own SSH login to the target: the connection's key (or password), the target's
 // host key checked against the configured fingerprint before anything is sent.
-import { Client, type ClientChannel, type PseudoTtyOptions } from 'ssh2';
+import { Client, type ClientChannel, type PseudoTtyOptions, type SFTPWrapper } from 'ssh2';
 import type { z } from 'zod';
 import type { sshConnectionSchema } from './connection.js';
 import { fingerprint } from './host-key.js';
@@ -25,6 +25,7 @@ export interface RemoteCommand {
 export interface Upstream {
   exec(command: string, pty: PseudoTtyOptions | null): Promise<RemoteCommand>;
   shell(pty: PseudoTtyOptions): Promise<RemoteCommand>;
+  sftp(): Promise<SFTPWrapper>;
   /** A TCP connection the target opens to host:port (direct-tcpip). */
   forward(info: { srcIP: string; srcPort: number; destIP: string; destPort: number }): Promise<ClientChannel>;
   close(): void;
@@ -67,6 +68,12 @@ export function connectUpstream(name: string, c: SshConnectionConfig): Promise<U
                     ),
                   )
                 : res(ch),
+            );
+          }),
+        sftp: () =>
+          new Promise((res, rej) => {
+            client.sftp((err, s) =>
+              err ? rej(new UpstreamError(`target '${name}' refused SFTP: ${err.message}`)) : res(s),
             );
           }),
         close: () => client.end(),

@@ -38,6 +38,10 @@ rules:
     when: op.kind == 'session' && op.session.event == 'port-forward' && !op.session.detail.startsWith('127.0.0.1:')
     action: block
     message: forwarding only to the target's loopback
+  - name: deletes-only-in-uploads
+    when: op.kind == 'file' && op.file.action in ['remove', 'rmdir', 'rename'] && !op.file.path.contains('/uploads/')
+    action: block
+    message: files are removed only under uploads/
 masking:
   - connections: [web-1]
     detect: [email, credit_card, secret]
