@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AuditLog } from '../../src/audit/index.js';
 import { type CliResult, runWarden } from '../helpers/cli.js';
 import type { StartedGateway } from './target.js';
 
@@ -140,4 +141,14 @@ export function leaked(values: readonly (string | null | undefined)[], secrets: 
 export function assertNoLeak(values: readonly (string | null | undefined)[], secrets: readonly string[], what: string) {
   const l = leaked(values, secrets);
   assert.deepEqual(l, [], `${what}: clear values got through: ${l.slice(0, 5).join(', ')}`);
+}
+
+/** Make every operation's audit write fail (other entries still written) until the returned function runs. */
+export function failOperationAudits(audit: AuditLog): () => void {
+  const original = audit.append.bind(audit);
+  audit.append = (entry) =>
+    entry.type === 'operation' ? Promise.reject(new Error('audit store unavailable')) : original(entry);
+  return () => {
+    audit.append = original;
+  };
 }

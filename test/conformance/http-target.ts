@@ -5,6 +5,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../src/gateway/index.js';
 import { type HttpGateway, startHttpGateway, startUpstream, type Upstream } from '../integration/http/support.js';
+import { failOperationAudits } from './control.js';
 import type {
   ClientSession,
   ConformanceTarget,
@@ -355,15 +356,7 @@ export function httpTarget(): ConformanceTarget {
       }
     },
 
-    failAudit() {
-      const audit = need(gw).running.gateway.audit;
-      const original = audit.append.bind(audit);
-      audit.append = (entry) =>
-        entry.type === 'operation' ? Promise.reject(new Error('audit store unavailable')) : original(entry);
-      return () => {
-        audit.append = original;
-      };
-    },
+    failAudit: () => failOperationAudits(need(gw).running.gateway.audit),
 
     async stop() {
       await gw?.stop();

@@ -17,6 +17,7 @@ import { startShopPostgres, startTestGateway, type TestGateway } from '../helper
 import { runSql, type TestPostgres } from '../helpers/postgres.js';
 import { type Summary, summarize, WireClient } from '../helpers/wire-client.js';
 import { errorFields, RawClient } from '../integration/postgres/support.js';
+import { failOperationAudits } from './control.js';
 import type {
   ClientSession,
   ConformanceTarget,
@@ -347,15 +348,7 @@ export function postgresTarget(): ConformanceTarget {
       }
     },
 
-    failAudit() {
-      const audit = need(gw).running.gateway.audit;
-      const original = audit.append.bind(audit);
-      audit.append = (entry) =>
-        entry.type === 'operation' ? Promise.reject(new Error('audit store unavailable')) : original(entry);
-      return () => {
-        audit.append = original;
-      };
-    },
+    failAudit: () => failOperationAudits(need(gw).running.gateway.audit),
 
     async stop() {
       await gw?.stop();
