@@ -24,8 +24,8 @@ import { protocols } from '../protocols/registry.js';
 import { Recorder } from '../recording/index.js';
 import { openStore } from '../store/index.js';
 import { engineHost } from './engine-host.js';
-import { claimInstance, closeOrphanedSessions } from './recovery.js';
 import { postgresImpactPreviewer } from './impact-postgres.js';
+import { claimInstance, closeOrphanedSessions } from './recovery.js';
 
 export interface StartOptions {
   clock?: Clock;

@@ -16,7 +16,10 @@ export const HOUR = 3_600_000;
 export function testConfig(extra: Record<string, unknown> = {}): WardenConfig {
   return configSchema.parse({
     admins: ['admins'],
-    connections: { shop: { type: 'postgres', host: '127.0.0.1', port: 5432, database: 'shop' }, ops: { type: 'ssh', hostKey: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } },
+    connections: {
+      shop: { type: 'postgres', host: '127.0.0.1', port: 5432, database: 'shop' },
+      ops: { type: 'ssh', hostKey: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+    },
     access: [
       { groups: ['agents'], connections: ['shop'] },
       {

@@ -43,6 +43,7 @@ describe('ssh port forwarding through the gateway (real ssh -W → Warden → ss
   });
 
   it('agent forwarding is refused, the command still runs without it', async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, run by the remote shell
     const r = await ssh(gw, agent, 'echo "${SSH_AUTH_SOCK:-none}"', { extra: ['-A'] });
     assert.equal(r.stdout, 'none\n');
   });

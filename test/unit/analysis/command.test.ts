@@ -72,6 +72,7 @@ describe('analyzeCommand: names known only at run time add *', () => {
     ['`echo rm` x', ['*', 'echo']],
     ['$X a', ['*']],
     ['"$X" a', ['*']],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
     ['${X:-rm} a', ['*']],
     ['r* x', ['*']],
     ['/bin/r? x', ['*']],
