@@ -2,6 +2,7 @@
 // 200 MB JSON array streamed in chunks) and a bare undici relay; prints {"upstream","relay"}.
 // `gateway <upstream port>`: Warden's HTTP front door alone (its RSS is the gateway's), with
 // policy, masking, recording and audit on; prints {"warden","token"}.
+
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { Pool } from 'undici';
 import { parseConfig } from '../src/config/index.js';
 import { createLogger, freePort } from '../src/gateway/index.js';
 import { startGateway } from '../src/server/index.js';
+import { gatewayYamlHead } from '../test/helpers/gateway.js';
 
 const SMALL = JSON.stringify([
   { id: 1, name: 'Ada', email: 'ada@example.com', plan: 'pro' },
@@ -67,16 +69,7 @@ async function main(): Promise<void> {
 async function gateway(upPort: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'warden-bench-http-'));
   const apiPort = await freePort();
-  const yaml = `
-listen:
-  api: 127.0.0.1:${apiPort}
-  http: 127.0.0.1:0
-store: sqlite:${join(dir, 'warden.db')}
-recordings: ${join(dir, 'recordings')}
-dataDir: ${join(dir, 'data')}
-identity:
-  dev: true
-connections:
+  const yaml = `${gatewayYamlHead(dir, apiPort, 'http')}connections:
   api:
     type: http
     url: http://127.0.0.1:${upPort}

@@ -27,7 +27,8 @@ export async function startShopPostgres(opts: { ownCluster?: boolean } = {}): Pr
   });
 }
 
-export const TEST_POLICY = `
+/** The shop's access grants: agents and dba standing, oncall just-in-time (one DBA approves). */
+export const TEST_ACCESS = `
 access:
   - groups: [agents]
     connections: [shop]
@@ -38,7 +39,9 @@ access:
     jit: true
     maxDuration: 2h
     approvers: { groups: [dba], count: 1 }
-rules:
+`;
+
+export const TEST_POLICY = `${TEST_ACCESS}rules:
   - name: block-unparsed-sql
     when: op.kind == 'sql' && !op.sql.parsed
     action: block
@@ -83,6 +86,25 @@ export interface TestGateway {
   stop(opts?: { keepDir?: boolean }): Promise<void>;
 }
 
+/**
+ * The config head every test gateway shares: the API on `apiPort` and one front door on a free
+ * loopback port, store, recordings and keys in `dir`, admins group `admins`, the dev issuer
+ * (the `identity:` block stays open for more issuers).
+ */
+export function gatewayYamlHead(dir: string, apiPort: number, door: string, store?: string): string {
+  return `
+listen:
+  api: 127.0.0.1:${apiPort}
+  ${door}: 127.0.0.1:0
+store: ${store ?? `sqlite:${join(dir, 'warden.db')}`}
+recordings: ${join(dir, 'recordings')}
+dataDir: ${join(dir, 'data')}
+admins: [admins]
+identity:
+  dev: true
+`;
+}
+
 export async function startTestGateway(
   target: TestPostgres,
   opts: {
@@ -100,17 +122,7 @@ export async function startTestGateway(
   // A fixed API port (not 0) so the written config file names the running gateway, which the
   // CLI's `warden token -c` relies on for the dev issuer URL.
   const apiPort = opts.restartOf?.apiPort ?? (await freePort());
-  const yaml = `
-listen:
-  api: 127.0.0.1:${apiPort}
-  postgres: 127.0.0.1:0
-store: ${opts.store ?? `sqlite:${join(dir, 'warden.db')}`}
-recordings: ${join(dir, 'recordings')}
-dataDir: ${join(dir, 'data')}
-admins: [admins]
-identity:
-  dev: true
-${issuersYaml(opts.issuers ?? [])}connections:
+  const yaml = `${gatewayYamlHead(dir, apiPort, 'postgres', opts.store)}${issuersYaml(opts.issuers ?? [])}connections:
   shop:
     type: postgres
     host: 127.0.0.1

@@ -11,23 +11,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { startShopPostgres, startTestGateway, TEST_ACCESS, type TestGateway } from '../../helpers/gateway.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 import { connect, expectReview } from '../postgres-approvals/helpers.js';
 import { CONSOLE_CLIENT, CONSOLE_RESOURCE, type ConsoleIssuer, startConsoleIssuer } from './oidc-provider.js';
 
-const POLICY = `
-access:
-  - groups: [agents]
-    connections: [shop]
-  - groups: [dba]
-    connections: [shop]
-  - groups: [oncall]
-    connections: [shop]
-    jit: true
-    maxDuration: 2h
-    approvers: { groups: [dba], count: 1 }
-rules:
+const POLICY = `${TEST_ACCESS}rules:
   - name: deletes-need-review
     groups: [agents]
     when: op.kind == 'sql' && op.sql.kinds.exists(k, k == 'delete')

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../../src/config/index.js';
 import { createLogger, freePort } from '../../../src/gateway/index.js';
 import { type RunningGateway, startGateway } from '../../../src/server/index.js';
+import { gatewayYamlHead } from '../../helpers/gateway.js';
 
 export interface SeenRequest {
   method: string;
@@ -131,17 +132,7 @@ export async function startHttpGateway(opts: {
 }): Promise<HttpGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'warden-http-'));
   const apiPort = await freePort();
-  const yaml = `
-listen:
-  api: 127.0.0.1:${apiPort}
-  http: 127.0.0.1:0
-store: sqlite:${join(dir, 'warden.db')}
-recordings: ${join(dir, 'recordings')}
-dataDir: ${join(dir, 'data')}
-admins: [admins]
-identity:
-  dev: true
-connections:
+  const yaml = `${gatewayYamlHead(dir, apiPort, 'http')}connections:
 ${opts.connections}
 ${opts.policy}
 `;

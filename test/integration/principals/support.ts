@@ -1,23 +1,12 @@
 // Two trusted issuers in front of one shop PostgreSQL: the gateway's dev issuer ("A") and a real
 // oidc-provider ("B"), so the same `sub` can be minted at both and must be two principals.
 import pg from 'pg';
-import { startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { startShopPostgres, startTestGateway, TEST_ACCESS, type TestGateway } from '../../helpers/gateway.js';
 import { type OidcTestProvider, startOidcProvider } from '../../helpers/oidc.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 
 /** Reviews of unbounded writes need two DBAs; oncall has JIT access approved by one DBA. */
-export const PRINCIPALS_POLICY = `
-access:
-  - groups: [agents]
-    connections: [shop]
-  - groups: [dba]
-    connections: [shop]
-  - groups: [oncall]
-    connections: [shop]
-    jit: true
-    maxDuration: 2h
-    approvers: { groups: [dba], count: 1 }
-rules:
+export const PRINCIPALS_POLICY = `${TEST_ACCESS}rules:
   - name: block-unparsed-sql
     when: op.kind == 'sql' && !op.sql.parsed
     action: block

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../../src/config/index.js';
 import { createLogger, freePort } from '../../../src/gateway/index.js';
 import { type RunningGateway, startGateway } from '../../../src/server/index.js';
+import { gatewayYamlHead } from '../../helpers/gateway.js';
 import { startSshd, type TestSshd } from '../../helpers/sshd.js';
 
 export const SSH_POLICY = `
@@ -65,17 +66,7 @@ export async function startSshGateway(opts: { policy?: string } = {}): Promise<S
   const downPort = await freePort();
   const keyFile = join(dir, 'target_key');
   await writeFile(keyFile, target.privateKey, { mode: 0o600 });
-  const yaml = `
-listen:
-  api: 127.0.0.1:${apiPort}
-  ssh: 127.0.0.1:0
-store: sqlite:${join(dir, 'warden.db')}
-recordings: ${join(dir, 'recordings')}
-dataDir: ${join(dir, 'data')}
-admins: [admins]
-identity:
-  dev: true
-connections:
+  const yaml = `${gatewayYamlHead(dir, apiPort, 'ssh')}connections:
   web-1:
     type: ssh
     host: 127.0.0.1
