@@ -108,7 +108,8 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
 
   const ports: Record<string, number> = { api: apiPort };
   const servers: ProtocolServer[] = [];
-  const engines: EngineInstance[] = [];
+  /** Engines without a listener of their own (in-process only); a listener closes its engine. */
+  const unlistened: EngineInstance[] = [];
   const host = engineHost(gateway, await loadTlsMaterial(config));
   // Every front door counts against the same accept limits.
   const limiter = ConnectionLimiter.fromConfig(config.limits);
@@ -117,7 +118,6 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
     const needed = Object.values(config.connections).some((c) => c.type === spec.name);
     if (!spec.engine || (!address && !needed)) continue;
     const engine = (await spec.engine()).create(host);
-    engines.push(engine);
     // REST exec and MCP run through the engine in-process, whether its door listens or not.
     const inProcess = engine.inProcess?.bind(engine);
     if (inProcess) gateway.inProcessDoors.set(spec.name, inProcess);
@@ -126,7 +126,7 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
       const server = await listenFor(engine, { name: spec.name, host: h, port, limiter, logger });
       servers.push(server);
       ports[spec.name] = server.port;
-    }
+    } else unlistened.push(engine);
   }
   logger.info(
     { ports, store: config.store.startsWith('sqlite:') ? 'sqlite' : 'postgres', dev: !!devIssuer },
@@ -145,7 +145,7 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
       if (closed) return;
       closed = true;
       for (const s of servers) await s.close().catch(() => {});
-      for (const e of engines) await e.close('gateway shutting down').catch(() => {});
+      for (const e of unlistened) await e.close('gateway shutting down').catch(() => {});
       for (const session of [...gateway.sessions.values()])
         await session.close('gateway shutting down').catch(() => {});
       await api.close().catch(() => {});
