@@ -84,7 +84,18 @@ export const SCHEMAS = [
       status: { type: 'integer', description: 'HTTP connections: the response status the client got' },
       headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'HTTP: response headers' },
       body: { type: 'string', description: 'HTTP: the response body as the client got it (masked), up to 1 MiB' },
-      truncated: { type: 'boolean', description: 'HTTP: the body was longer than returned' },
+      truncated: {
+        type: 'boolean',
+        description: 'HTTP: the body was longer than returned; SSH: the output was (the command was stopped)',
+      },
+      exitStatus: {
+        type: ['integer', 'null'],
+        description:
+          'SSH connections: the exit status (126 when refused); null when it ended by a signal or was stopped',
+      },
+      signal: { type: 'string', description: 'SSH: the signal that ended the command' },
+      stdout: { type: 'string', description: 'SSH: standard output as the client got it (masked), up to 1 MiB' },
+      stderr: { type: 'string', description: 'SSH: standard error as the client got it (masked), up to 1 MiB' },
     },
     required: ['outcome', 'effect', 'rules'],
   },

@@ -7,6 +7,7 @@ import type { Gateway } from '../../gateway/index.js';
 import { connectFrontDoor } from '../sql/front-door.js';
 import { runSql, type SqlOutcome } from '../sql/outcome.js';
 import { httpExec } from './http.js';
+import { sshExec } from './ssh.js';
 
 export interface ExecRequest {
   connection: string;
@@ -34,6 +35,7 @@ async function postgresExec(gw: Gateway, identity: Identity, req: ExecRequest): 
 const RUNNERS: Record<string, ExecRunner> = {
   postgres: postgresExec,
   http: httpExec,
+  ssh: sshExec,
 };
 
 export function execRunner(gw: Gateway, connection: string): ExecRunner {

@@ -1,24 +1,29 @@
 // The SSH front door (DESIGN.md §8): an ssh2 server on each admitted socket. SSH user name =
-// connection name; the password (or the keyboard-interactive answer) is the identity token. The
-// gateway logs into the target itself (./upstream.ts) and decides each exec before it runs
+// connection name; the password (or the keyboard-interactive answer) is the identity token, or a
+// public key with a gateway-issued OpenSSH user certificate (./cert-auth.ts). The gateway logs into the target itself (./upstream.ts) and decides each exec before it runs
 // (./exec.ts), each line of a pty shell at Enter (./shell.ts), each SFTP request (./sftp.ts),
 // each direct-tcpip forward (./forward.ts). Agent and X11 forwarding and remote (-R) forwards
 // are always refused.
 import type { Duplex } from 'node:stream';
-import ssh2, { type Connection, type PseudoTtyOptions, type ServerChannel } from 'ssh2';
+import ssh2, { type AuthenticationType, type Connection, type PseudoTtyOptions, type ServerChannel } from 'ssh2';
 import { WardenError } from '../../core/errors.js';
 import type { Identity } from '../../core/types.js';
 import type { GatewaySession } from '../../gateway/index.js';
-import type { ClientStream, EngineHost, EngineInstance, ProtocolEngine } from '../engine.js';
-import type { Admission } from '../limits.js';
+import type { ClientStream, EngineHost, EngineInstance, InProcessRequest, ProtocolEngine } from '../engine.js';
+import { type Admission, IN_PROCESS_ADMISSION } from '../limits.js';
+import { userCa } from './ca.js';
+import { certificateLogin, type PublicKeyAttempt } from './cert-auth.js';
 import { REFUSED_STATUS, runExec } from './exec.js';
 import { runForward } from './forward.js';
 import { gatewayHostKey } from './host-key.js';
+import { sshInProcess } from './in-process.js';
 import { runSftp } from './sftp.js';
 import { runShell, type WindowSize } from './shell.js';
 import { connectUpstream, type SshConnectionConfig, type Upstream } from './upstream.js';
 
 const TOKEN_PROMPT = 'Warden identity token (password): ';
+/** Offered after a refusal: a certificate (warden ssh-cert), or the token typed or as password. */
+const AUTH_METHODS: AuthenticationType[] = ['publickey', 'keyboard-interactive', 'password'];
 
 class SshFrontDoor implements EngineInstance {
   private server: ssh2.Server | undefined;
@@ -32,9 +37,14 @@ class SshFrontDoor implements EngineInstance {
     return null;
   }
 
-  async serve(socket: ClientStream, admission: Admission): Promise<void> {
+  /** REST exec and MCP: an SSH client connection whose identity the API verified (./in-process.ts). */
+  inProcess(req: InProcessRequest): Duplex {
+    return sshInProcess(this.host, req, (stream) => this.serve(stream, IN_PROCESS_ADMISSION, req));
+  }
+
+  async serve(socket: ClientStream, admission: Admission, inProcess: InProcessRequest | null = null): Promise<void> {
     const server = await this.ensureServer();
-    const client = new ClientConnection(this.host, admission, socket.remoteAddress ?? '');
+    const client = new ClientConnection(this.host, admission, socket.remoteAddress ?? '', inProcess);
     this.clients.add(client);
     client.done.then(() => this.clients.delete(client));
     this.bySocket.set(socket, client);
@@ -87,7 +97,14 @@ class ClientConnection {
     private readonly host: EngineHost,
     private readonly admission: Admission,
     private readonly address: string,
-  ) {}
+    /** Set for in-process streams only (never a listener socket): the login needs no credential. */
+    private readonly inProcess: InProcessRequest | null = null,
+  ) {
+    if (inProcess) {
+      this.identity = inProcess.identity;
+      this.connection = inProcess.connection;
+    }
+  }
 
   attach(conn: Connection): void {
     this.conn = conn;
@@ -97,40 +114,78 @@ class ClientConnection {
       if (this.identity) return ctx.accept();
       if (ctx.method === 'password') {
         this.admission.handshakeDone();
-        this.verify(ctx.username, ctx.password).then(
+        this.verify(ctx.username, () => this.host.authenticate(ctx.password)).then(
           () => ctx.accept(),
-          () => ctx.reject(['keyboard-interactive', 'password']),
+          () => ctx.reject(AUTH_METHODS),
+        );
+        return;
+      }
+      if (ctx.method === 'publickey') {
+        this.admission.handshakeDone();
+        const attempt = { algo: ctx.key.algo, key: ctx.key.data, signature: ctx.signature, blob: ctx.blob };
+        // Without a signature this is the client asking whether the key would do: yes (PK_OK)
+        // when the certificate would; it is signed next, and only that request logs in.
+        this.verifyCertificate(ctx.username, attempt).then(
+          () => ctx.accept(),
+          () => ctx.reject(AUTH_METHODS),
         );
         return;
       }
       if (ctx.method === 'keyboard-interactive') {
         ctx.prompt([{ prompt: TOKEN_PROMPT, echo: false }], (answers) => {
           this.admission.handshakeDone();
-          this.verify(ctx.username, answers[0] ?? '').then(
+          this.verify(ctx.username, () => this.host.authenticate(answers[0] ?? '')).then(
             () => ctx.accept(),
             (err: unknown) => {
               // OpenSSH prints the instruction of an info request: the reason, in words.
               const why = err instanceof WardenError ? err.message : 'authentication failed';
-              ctx.prompt([], 'Warden', `warden: ${why}`, () => ctx.reject(['keyboard-interactive', 'password']));
+              ctx.prompt([], 'Warden', `warden: ${why}`, () => ctx.reject(AUTH_METHODS));
             },
           );
         });
         return;
       }
-      ctx.reject(['keyboard-interactive', 'password']);
+      ctx.reject(AUTH_METHODS);
     });
     conn.on('ready', () => this.ready(conn));
     conn.on('close', () => void this.end('client disconnected'));
   }
 
-  /** The token (signature, expiry, revocation) and the connection name; the session opens later. */
-  private async verify(connection: string, token: string): Promise<void> {
+  /**
+   * A gateway SSH certificate (./cert-auth.ts): the identity the CA signed into it, then expiry
+   * and revocation as for a token (its key id is the token id). `check` only: the query phase.
+   */
+  private verifyCertificate(connection: string, attempt: PublicKeyAttempt): Promise<void> {
+    const signed = attempt.signature !== undefined;
+    return this.verify(
+      connection,
+      async () => {
+        const login = certificateLogin(await userCa(this.host.dataDir), attempt, this.host.clock.now());
+        this.host.checkIdentity(login.identity);
+        if (signed)
+          this.host.logger.info(
+            { connection, client: this.address, sub: login.identity.sub, keyId: login.keyId, serial: login.serial },
+            'ssh certificate login',
+          );
+        return login.identity;
+      },
+      signed,
+    );
+  }
+
+  /**
+   * The identity (`identify`: a token's signature, expiry, revocation; or a certificate's) and
+   * the connection name; the session opens later. `login` false: checked, not logged in.
+   */
+  private async verify(connection: string, identify: () => Promise<Identity>, login = true): Promise<void> {
     try {
       const conf = this.host.connection(connection);
       if (!conf) throw new WardenError('WARDEN_CONNECTION_UNKNOWN', `no connection named '${connection}'`);
       if (conf.type !== 'ssh')
         throw new WardenError('WARDEN_CONNECTION_UNKNOWN', `connection '${connection}' is not an SSH target`);
-      this.identity = await this.host.authenticate(token);
+      const identity = await identify();
+      if (!login) return;
+      this.identity = identity;
       this.connection = connection;
     } catch (err) {
       this.host.logger.info(
@@ -151,14 +206,20 @@ class ClientConnection {
    * records asciicast, anything else JSON lines. A refusal is reported on that channel.
    */
   private sessionFor(format: 'jsonl' | 'asciicast', pty: PseudoTtyOptions | null): Promise<GatewaySession> {
-    this.session ??= this.host.openSession({
-      protocol: 'ssh',
-      connection: this.connection,
-      identity: this.identity!,
-      clientAddress: this.address,
-      format,
-      ...(pty ? { width: pty.cols ?? 80, height: pty.rows ?? 24 } : {}),
-    });
+    const inProcess = this.inProcess;
+    this.session ??= this.host
+      .openSession({
+        ...(inProcess ? { protocol: inProcess.caller, onVerdict: inProcess.onVerdict } : { protocol: 'ssh' as const }),
+        connection: this.connection,
+        identity: this.identity!,
+        clientAddress: this.address,
+        format,
+        ...(pty ? { width: pty.cols ?? 80, height: pty.rows ?? 24 } : {}),
+      })
+      .catch((err: unknown) => {
+        inProcess?.onRefused?.(err);
+        throw err;
+      });
     return this.session;
   }
 
