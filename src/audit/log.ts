@@ -1,9 +1,14 @@
 // The audit log. Every decision in the data path is appended here, so appends are
 // group-committed: entries arriving while the event loop turns are written in one transaction,
 // and entries arriving during a write go in the next one. Writers in other gateway processes
-// sharing a PostgreSQL store are excluded by an advisory lock, and the last hash is read inside
-// the lock, so all processes extend one chain. On SQLite the batch is written synchronously with
-// prepared statements (sqlite-append.ts); kysely remains the path for PostgreSQL.
+// sharing the store are excluded by the database write lock (SQLite: BEGIN IMMEDIATE) or an
+// advisory lock (PostgreSQL), and the last hash is read inside the lock, so all processes extend
+// one chain.
+//
+// A SQLite file store is written by a writer thread (writer.ts, writer-thread.ts) with its own
+// connection: hashing, the chain and the commit run off the event loop, which only enqueues. An
+// in-memory SQLite store (no other connection can open it) is written synchronously on this
+// thread (sqlite-append.ts); kysely remains the path for PostgreSQL.
 import type { Writable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -15,6 +20,7 @@ import { chainHash, GENESIS_HASH } from './chain.js';
 import { type AuditEntry, type AuditRecord, lazyRecordFromRow, recordFromRow } from './record.js';
 import { type NewAuditRow, SqliteAppender } from './sqlite-append.js';
 import { type VerifyResult, verifyChain } from './verify.js';
+import { AuditWriter } from './writer.js';
 
 /** Entries per transaction; later arrivals wait for the next one. */
 const MAX_BATCH = 1000;
@@ -35,6 +41,9 @@ export class AuditLog {
   /** Prepared on first use (the table may not exist before migrations in odd setups). */
   private sqliteAppender: SqliteAppender | undefined;
   private committed = { batches: 0, entries: 0 };
+  /** SQLite file stores: the writer thread, started on the first append. */
+  private writer: AuditWriter | undefined;
+  private writerChosen = false;
 
   constructor(
     private readonly store: Store,
@@ -59,10 +68,32 @@ export class AuditLog {
       connection: entry.connection ?? null,
       data: canonicalJsonWithoutSecrets(entry.data ?? {}),
     };
+    const writer = this.writerChosen ? this.writer : this.startWriter();
     return new Promise<AuditRecord>((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
-      this.schedule();
+      const pending = { row, resolve, reject };
+      if (writer) writer.enqueue(pending);
+      else {
+        this.queue.push(pending);
+        this.schedule();
+      }
     });
+  }
+
+  /** Drains every pending append and stops the writer thread (a later append starts it again). */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.writer?.close();
+  }
+
+  private startWriter(): AuditWriter | undefined {
+    this.writerChosen = true;
+    const database = this.store.sqlite;
+    if (!database || database.memory || database.readonly) return undefined;
+    this.writer = new AuditWriter(database.name, MAX_BATCH, (entries) => {
+      this.committed.batches++;
+      this.committed.entries += entries;
+    });
+    return this.writer;
   }
 
   /** Transactions committed and entries in them, since this log was created (group-commit effect). */
@@ -73,6 +104,7 @@ export class AuditLog {
   /** Resolves when every entry appended so far is committed or rejected. */
   async flush(): Promise<void> {
     while (this.running) await this.running;
+    await this.writer?.flush();
   }
 
   /** Entries in seq order. `since` is epoch ms (inclusive); `afterSeq` pages on. */

@@ -1,13 +1,39 @@
-// The SQLite fast path of the audit append: prepared statements on the better-sqlite3 handle in
-// one synchronous BEGIN IMMEDIATE transaction per batch. Through kysely a commit costs several
-// promise hops and a query compilation per row; here a batch of one costs tens of microseconds.
-// BEGIN IMMEDIATE still takes the database write lock against other processes, and the last
-// hash is read inside it, so the chain stays one chain.
+// The SQLite audit append: prepared statements on a better-sqlite3 handle in one synchronous
+// BEGIN IMMEDIATE transaction per batch. Through kysely a commit costs several promise hops and a
+// query compilation per row; here a batch of one costs tens of microseconds. BEGIN IMMEDIATE
+// takes the database write lock against other connections (the writer thread's, other
+// processes'), and the last hash is read inside it, so the chain stays one chain.
+//
+// Two callers: the writer thread (writer-thread.ts, a file database; rows arrive as flat field
+// arrays, see FIELDS) and AuditLog itself for an in-memory database, which no other thread can
+// open.
 import type SqliteDatabase from 'better-sqlite3';
 import type { AuditLogTable } from '../store/index.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
 
 export type NewAuditRow = Omit<AuditLogTable, 'seq' | 'prev_hash' | 'hash'>;
+
+/**
+ * A batch as the writer thread receives it: FIELDS values per row, in this order. One flat array
+ * of primitives per batch is the cheapest shape to post to another thread (no object per row to
+ * clone).
+ */
+export type FlatRows = (string | number | null)[];
+export const FIELDS = 7;
+export const F_ID = 0;
+export const F_AT = 1;
+export const F_TYPE = 2;
+export const F_ACTOR = 3;
+export const F_SESSION = 4;
+export const F_CONNECTION = 5;
+export const F_DATA = 6;
+
+/** What a committed batch got: its first seq, the hash before it, and each row's hash (64 hex chars each, concatenated). */
+export interface ChainedBatch {
+  firstSeq: number;
+  prevHash: string;
+  hashes: string;
+}
 
 export class SqliteAppender {
   private readonly last: SqliteDatabase.Statement<[], { seq: number; hash: string }>;
@@ -15,6 +41,7 @@ export class SqliteAppender {
     [number, string, number, string, string | null, string | null, string | null, string, string, string]
   >;
   private readonly writeAll: SqliteDatabase.Transaction<(rows: NewAuditRow[]) => AuditLogTable[]>;
+  private readonly writeFlatRows: SqliteDatabase.Transaction<(flat: FlatRows) => ChainedBatch>;
 
   constructor(private readonly database: SqliteDatabase.Database) {
     this.last = database.prepare('select seq, hash from audit_log order by seq desc limit 1');
@@ -36,6 +63,30 @@ export class SqliteAppender {
       }
       return out;
     });
+    this.writeFlatRows = database.transaction((flat: FlatRows) => {
+      const last = this.last.get();
+      let seq = last ? Number(last.seq) : 0;
+      const first = { firstSeq: seq + 1, prevHash: last?.hash ?? GENESIS_HASH };
+      let prev = first.prevHash;
+      let hashes = '';
+      for (let i = 0; i < flat.length; i += FIELDS) {
+        const row: NewAuditRow = {
+          id: flat[i + F_ID] as string,
+          at: flat[i + F_AT] as number,
+          type: flat[i + F_TYPE] as string,
+          actor: flat[i + F_ACTOR] as string | null,
+          session: flat[i + F_SESSION] as string | null,
+          connection: flat[i + F_CONNECTION] as string | null,
+          data: flat[i + F_DATA] as string,
+        };
+        const hash = chainHash(prev, row, row.data);
+        seq++;
+        this.insert.run(seq, row.id, row.at, row.type, row.actor, row.session, row.connection, row.data, prev, hash);
+        hashes += hash;
+        prev = hash;
+      }
+      return { ...first, hashes };
+    });
   }
 
   /**
@@ -46,5 +97,10 @@ export class SqliteAppender {
   tryWrite(rows: NewAuditRow[]): AuditLogTable[] | undefined {
     if (this.database.inTransaction) return undefined;
     return this.writeAll.immediate(rows);
+  }
+
+  /** Writes a flat batch (FIELDS values per row) in one BEGIN IMMEDIATE transaction. */
+  writeFlat(flat: FlatRows): ChainedBatch {
+    return this.writeFlatRows.immediate(flat);
   }
 }
