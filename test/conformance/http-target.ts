@@ -36,6 +36,16 @@ const CUSTOMERS = [
   },
 ];
 
+/**
+ * State drift in HTTP terms: what a route answers (or where it sends the client) is redefined
+ * at the upstream between two identical requests. The gateway learns nothing from one response
+ * for the next, so each is masked as it streams, and a redirect the upstream answers with is
+ * followed by the client as a new request, decided on its own (the gateway never follows one
+ * upstream on the client's behalf).
+ */
+const DRIFT = { shape: '/drift_shape', target: '/drift_target', statement: '/drift_statement' };
+const HARMLESS = JSON.stringify([{ name: 'harmless' }]);
+
 const COUNTED: Record<CountedOperation, string> = {
   allowedWrite: '/write_log',
   blockedOp: '/block_log',
@@ -50,6 +60,9 @@ const REQUESTS: Partial<Record<OperationName, { method: string; path: string; bo
   blockedOp: { method: 'POST', path: COUNTED.blockedOp, body: '{"note":"blocked"}' },
   reviewOp: { method: 'POST', path: COUNTED.reviewOp, body: '{"note":"reviewed"}' },
   holdOp: { method: 'POST', path: COUNTED.holdOp, body: '{"note":"held"}' },
+  driftShape: { method: 'GET', path: DRIFT.shape },
+  driftTarget: { method: 'GET', path: DRIFT.target },
+  driftStatement: { method: 'POST', path: DRIFT.statement, body: '{"note":"drift"}' },
 };
 
 const onPath = (path: string) => `op.kind == 'http' && op.http.path == '${path}'`;
@@ -178,20 +191,41 @@ class HttpSession implements ClientSession {
   async run(op: OperationName, opts: { timeoutMs?: number } = {}): Promise<Outcome> {
     const r = REQUESTS[op];
     if (!r) throw new Error(`${op} has no HTTP form`);
-    if (this.c.closed) return { ok: false, sessionEnded: true };
-    const body = r.body ? Buffer.from(r.body) : null;
-    this.c.socket.write(
-      `${r.method} /${this.connection}${r.path} HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${this.token}\r\n` +
-        (body ? `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n` : '') +
-        '\r\n',
-    );
-    if (body) this.c.socket.write(body);
-    const res = await this.c.response(opts.timeoutMs ?? 15_000);
-    if (!res) return { ok: false, sessionEnded: true };
-    if (res.status >= 200 && res.status < 300) return { ok: true, rows: rowsOf(res.body), sessionEnded: false };
-    const refused = refusalOf(res);
-    // An HTTP session ends with its identity (the gateway closes it); the connection may stay.
-    return { ok: false, refused, sessionEnded: refused.kind === 'identity' || this.c.closed };
+    const timeoutMs = opts.timeoutMs ?? 15_000;
+    const redefine = op === 'driftShape' || op === 'driftTarget' || op === 'driftStatement' ? drift[op] : null;
+    if (redefine) {
+      // The gateway sees the harmless answer first; then the route is redefined at the upstream.
+      const learnt = await this.send(r.method, `/${this.connection}${r.path}`, r.body, timeoutMs);
+      if (!learnt.ok) return learnt;
+      await redefine();
+    }
+    return this.send(r.method, `/${this.connection}${r.path}`, r.body, timeoutMs);
+  }
+
+  /** One request; redirects are followed as a client does (307/308 keep the method and body). */
+  private async send(method: string, target: string, body: string | undefined, timeoutMs: number): Promise<Outcome> {
+    for (let hops = 0; ; hops++) {
+      if (this.c.closed) return { ok: false, sessionEnded: true };
+      const bytes = body ? Buffer.from(body) : null;
+      this.c.socket.write(
+        `${method} ${target} HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${this.token}\r\n` +
+          (bytes ? `Content-Type: application/json\r\nContent-Length: ${bytes.length}\r\n` : '') +
+          '\r\n',
+      );
+      if (bytes) this.c.socket.write(bytes);
+      const res = await this.c.response(timeoutMs);
+      if (!res) return { ok: false, sessionEnded: true };
+      // `Connection: close` is how an HTTP server ends the session with this response.
+      const ending = this.c.closed || /\bclose\b/i.test(res.headers.connection ?? '');
+      const location = res.headers.location;
+      if ((res.status === 307 || res.status === 308) && location?.startsWith('/') && hops < 5 && !ending) {
+        target = location;
+        continue;
+      }
+      if (res.status >= 200 && res.status < 300) return { ok: true, rows: rowsOf(res.body), sessionEnded: ending };
+      const refused = refusalOf(res);
+      return { ok: false, refused, sessionEnded: refused.kind === 'identity' || ending };
+    }
   }
 
   async malformed(): Promise<Outcome> {
@@ -206,7 +240,9 @@ class HttpSession implements ClientSession {
   }
 
   async loseTarget(): Promise<void> {
-    target?.up.closeConnections();
+    // The upstream drops the connection the session's next request travels on (HTTP sessions
+    // share the gateway's upstream pool, so that is the connection this session loses).
+    resetNext = true;
   }
 
   async close(): Promise<void> {
@@ -216,10 +252,17 @@ class HttpSession implements ClientSession {
   }
 }
 
-let target: { up: Upstream & { closeConnections(): void } } | undefined;
+/** The upstream resets the next request it gets (the target going away under a session). */
+let resetNext = false;
+/** How the fixture redefines each drift route at the upstream, behind the gateway's back. */
+const drift: Record<'driftShape' | 'driftTarget' | 'driftStatement', () => Promise<void>> = {
+  driftShape: async () => {},
+  driftTarget: async () => {},
+  driftStatement: async () => {},
+};
 
 export function httpTarget(): ConformanceTarget {
-  let up: (Upstream & { closeConnections(): void }) | undefined;
+  let up: Upstream | undefined;
   let gw: HttpGateway | undefined;
   const counts: Record<string, number> = {};
   const need = <T>(v: T | undefined): T => {
@@ -246,26 +289,52 @@ export function httpTarget(): ConformanceTarget {
       tooManySessions: '429',
     },
     expected: { allowedRows: [['Ada Lovelace']] },
+    // HTTP has no login: a session opens with its first request (token verified, grant and
+    // limits checked) and `connect()` here is only the TCP connection. The three checks below ask
+    // for a refusal *at connect*, which HTTP cannot give without sending an operation (and an extra
+    // audited operation per session would break the other checks' counts). Their HTTP form — the
+    // same refusal on the session's first request — is tested in test/integration/http/bad-input.test.ts.
     knownGaps: {
-      mask: 'HTTP exchanges are recorded as a masked body (`output`), not as `rows`: the suite reads rows',
       targetDown:
-        'HTTP has no login: a down target is a 502 problem on the first request (test/integration/http/bad-input.test.ts), not a refused session',
-      targetLost:
-        'HTTP sessions hold no upstream state: a lost upstream connection is replaced by the pool and the next request succeeds',
+        'not applicable at connect: HTTP has no login; a down target is a 502 problem naming the connection on the first request, and that session ends audited with the target reason (bad-input.test.ts)',
       revocation:
-        'HTTP has no login: a revoked token is refused (401) at its next request, not at connect (test/integration/http/bad-input.test.ts)',
-      driftShape: 'not applicable: HTTP has no prepared statements or learnt result shapes to redefine',
-      driftTarget: 'not applicable: each HTTP response is masked as it streams, nothing is learnt ahead of it',
-      driftStatement: 'not applicable: every HTTP request is decided on its own method, path and body',
+        'only the last step is not applicable: the cut at the next request (401) passes; a revoked subject is refused (401) at its first request, not at connect (bad-input.test.ts)',
       sessionLimits:
-        'HTTP has no login step to refuse with 429; the per-identity session limit applies when the first request opens the session',
+        'not applicable at connect: HTTP has no login; the N+1th session is refused (429 problem, audited session.denied) at its first request (bad-input.test.ts)',
     },
 
     async start({ policy }): Promise<StartedGateway> {
-      const base = await startUpstream((req, res) => {
+      // What each drift route answers: the harmless list, the customers, or a redirect.
+      const routes: Record<string, { json: string } | { redirect: string }> = {
+        [DRIFT.shape]: { json: HARMLESS },
+        [DRIFT.target]: { json: HARMLESS },
+        [DRIFT.statement]: { json: HARMLESS },
+      };
+      const base = await startUpstream((req, res, body) => {
         const path = req.url ?? '';
+        if (resetNext) {
+          resetNext = false;
+          req.socket.destroy();
+          return;
+        }
         if (req.headers.authorization !== `Bearer ${UPSTREAM_KEY}`) {
           res.writeHead(401).end();
+          return;
+        }
+        if (req.method === 'PUT' && path.startsWith('/_routes/')) {
+          // Another session, straight at the target, redefines a route.
+          routes[path.slice('/_routes'.length)] = JSON.parse(body);
+          res.writeHead(204).end();
+          return;
+        }
+        const route = routes[path];
+        if (route && 'redirect' in route) {
+          res.writeHead(307, { location: `${base.url}${route.redirect}` }).end();
+          return;
+        }
+        if (route) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(route.json);
           return;
         }
         if (path === '/customers/1') {
@@ -286,8 +355,23 @@ export function httpTarget(): ConformanceTarget {
         }
         res.writeHead(404).end();
       });
-      up = Object.assign(base, { closeConnections: () => {} });
-      target = { up };
+      up = base;
+      const direct = async (route: string, to: { json: string } | { redirect: string }) => {
+        const r = await fetch(`${base.url}/_routes${route}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${UPSTREAM_KEY}` },
+          body: JSON.stringify(to),
+        });
+        if (r.status !== 204) throw new Error(`redefining ${route} at the upstream: ${r.status}`);
+      };
+      // Shape: the upstream's own state changes between the two requests (nothing is sent).
+      drift.driftShape = async () => {
+        routes[DRIFT.shape] = { json: JSON.stringify(CUSTOMERS) };
+      };
+      // Target: a direct request to the upstream (not through the gateway) redefines the route.
+      drift.driftTarget = () => direct(DRIFT.target, { json: JSON.stringify(CUSTOMERS) });
+      // Decision: the harmless POST now sends the client on to the blocked one (a 307 keeps the method).
+      drift.driftStatement = () => direct(DRIFT.statement, { redirect: COUNTED.blockedOp });
       const closedPort = await freePort();
       gw = await startHttpGateway({
         connections: `  api:

@@ -15,4 +15,9 @@ export const httpConnectionSchema = z.strictObject({
   caCert: z.string().optional(),
   /** Forward the client's `Cookie` header (off: cookies never reach the upstream). */
   forwardCookies: z.boolean().optional(),
+  /**
+   * Relay WebSocket upgrades (off: refused with 403). Decided at the upgrade; messages are not
+   * inspected, so identities masked on this connection are refused even when it is on.
+   */
+  websocket: z.boolean().optional(),
 });

@@ -14,6 +14,7 @@ import { type Duplex, duplexPair, type PassThrough, pipeline, Readable, type Tra
 import { TLSSocket } from 'node:tls';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
+import type { Problem } from '../../api/problem.js';
 import { WardenError } from '../../core/errors.js';
 import type { HttpFacts } from '../../core/types.js';
 import type { GatewaySession, Verdict } from '../../gateway/index.js';
@@ -21,15 +22,27 @@ import type { Masker } from '../../masking/index.js';
 import type { ClientStream, EngineHost, EngineInstance, InProcessRequest, ProtocolEngine } from '../engine.js';
 import { type Admission, closeWith, IN_PROCESS_ADMISSION } from '../limits.js';
 import { bodyKind, maskingTransform } from './body-masking.js';
+import { bodyOverride, METHOD_OVERRIDE, queryOverride } from './method-override.js';
 import { normalizeTarget, queryFacts } from './path.js';
-import { httpProblem, openProblem, rawProblem, sendProblem, verdictProblem } from './problem.js';
+import { httpProblem, openProblem, rawProblem, rawProblemOf, sendProblem, verdictProblem } from './problem.js';
 import { ExchangeRecord, safeHeaders } from './recording.js';
-import { type HttpConnectionConfig, hopHeaders, METHOD_OVERRIDE, UpstreamPools, upstreamFailure } from './upstream.js';
+import { type HttpConnectionConfig, hopHeaders, UpstreamPools, upstreamFailure } from './upstream.js';
+import { isWebSocketUpgrade, relay, switchingProtocols } from './websocket.js';
 
 /** Request bodies up to this size are read before the decision and parsed as JSON. */
 export const MAX_JSON_BODY = 1024 * 1024;
 const MAX_HEADER_BYTES = 16 * 1024;
 const TLS_HANDSHAKE = 0x16;
+
+type Admitted =
+  | {
+      ok: true;
+      target: { connection: string; path: string; rawQuery: string };
+      method: string;
+      session: GatewaySession;
+      conn: HttpConnectionConfig;
+    }
+  | { ok: false; problem: Problem; headers: Record<string, string> };
 
 /** What the front door knows about one client connection. */
 interface ClientState {
@@ -53,13 +66,16 @@ class HttpFrontDoor implements EngineInstance {
   constructor(private readonly host: EngineHost) {
     this.server = createServer(
       { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 30_000 },
-      (req, res) => {
-        this.handle(req, res).catch((err: unknown) => {
-          this.host.logger.warn({ err }, 'http request failed');
-          sendProblem(res, httpProblem(500, 'the gateway failed to handle the request'));
-        });
-      },
+      (req, res) => this.onRequest(req, res, false),
     );
+    // `Expect: 100-continue`: no automatic 100; the request is answered (or let go on) first.
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, true));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.upgrade(req, socket, head).catch((err: unknown) => {
+        this.host.logger.warn({ err }, 'http upgrade failed');
+        closeWith(socket, rawProblem(500, 'the gateway failed to handle the upgrade'));
+      });
+    });
     // Malformed request lines, oversized headers, a body longer than its framing: a problem, then close.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (!socket.writable) {
@@ -82,6 +98,13 @@ class HttpFrontDoor implements EngineInstance {
           x.then((g) => g.close(`malformed HTTP request: ${detail}`)).catch(() => {});
       if (st && st.active > 0) st.whenIdle = () => closeWith(socket, rawProblem(status, detail));
       else closeWith(socket, rawProblem(status, detail));
+    });
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+    this.handle(req, res, expectContinue).catch((err: unknown) => {
+      this.host.logger.warn({ err }, 'http request failed');
+      sendProblem(res, httpProblem(500, 'the gateway failed to handle the request'));
     });
   }
 
@@ -149,7 +172,7 @@ class HttpFrontDoor implements EngineInstance {
     this.server.emit('connection', stream);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
     const st = this.clients.get(req.socket);
     if (!st) {
       res.destroy();
@@ -166,38 +189,29 @@ class HttpFrontDoor implements EngineInstance {
         idle();
       }
     });
-    if (this.closing) {
-      sendProblem(res, httpProblem(503, this.closing), { connection: 'close' });
+    const admitted = await this.admit(st, req);
+    if (!admitted.ok) {
+      sendProblem(res, admitted.problem, admitted.headers);
       return;
     }
-    const target = normalizeTarget(req.url ?? '');
-    if (!target.ok) {
-      sendProblem(res, httpProblem(target.status, target.detail));
-      return;
-    }
-    const method = (req.method ?? 'GET').toUpperCase();
-    if (method === 'TRACE' || method === 'CONNECT') {
-      sendProblem(res, httpProblem(405, `${method} is not forwarded`), {
-        allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
-      });
-      return;
-    }
+    const { target, method, session, conn } = admitted;
 
-    let session: GatewaySession;
-    try {
-      session = await this.sessionFor(st, target.connection, req);
-    } catch (err) {
-      const p = openProblem(err);
-      sendProblem(res, p, p.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
-      return;
-    }
-    st.admission.authenticated();
-    const conn = session.connectionConfig as HttpConnectionConfig;
-
-    // Read the body's head: up to MAX_JSON_BODY is known before the decision.
-    const body = await readHead(req, MAX_JSON_BODY).catch(() => null);
+    // Read the body's head: up to MAX_JSON_BODY is known before the decision. A client waiting
+    // for `100 Continue` with a body too large to be read first is decided on its headers, and
+    // gets its refusal without uploading anything; a smaller body is asked for (the decision
+    // reads it as op.http.json) once the identity and the grant are known.
+    const declared = Number(req.headers['content-length']);
+    const decideFirst = expectContinue && Number.isSafeInteger(declared) && declared > MAX_JSON_BODY;
+    if (expectContinue && !decideFirst) res.writeContinue();
+    const body = decideFirst ? unreadBody() : await readHead(req, MAX_JSON_BODY).catch(() => null);
     if (!body) {
       res.destroy();
+      return;
+    }
+    const formOverride = bodyOverride(method, req.headers['content-type'], body.chunks, body.ended);
+    if (formOverride) {
+      sendProblem(res, httpProblem(formOverride.status, formOverride.detail), { connection: 'close' });
+      req.resume();
       return;
     }
     const facts = requestFacts(req, method, target.path, target.rawQuery, body);
@@ -222,8 +236,9 @@ class HttpFrontDoor implements EngineInstance {
     });
     if (verdict.refusal) {
       const p = verdictProblem(verdict);
-      if (verdict.terminate) this.dropSession(st, session);
-      sendProblem(res, p);
+      if (verdict.terminate) this.endSession(st, session, 'identity no longer valid');
+      // A body the client never sent (no 100 Continue) leaves the connection unusable: close it.
+      sendProblem(res, p, decideFirst ? { connection: 'close' } : {});
       record.finish(p.status, null, JSON.stringify(p));
       req.resume();
       return;
@@ -232,10 +247,145 @@ class HttpFrontDoor implements EngineInstance {
       record.finish(0, 'client disconnected before the request was forwarded');
       return;
     }
-    await this.forward(req, res, conn, session, verdict, target.path, target.rawQuery, body, record, abort);
+    if (decideFirst) {
+      res.writeContinue();
+      body.rest = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    }
+    await this.forward(st, req, res, conn, session, verdict, target.path, target.rawQuery, body, record, abort);
+  }
+
+  /** A WebSocket upgrade: decided once as an http operation, then relayed (websocket.ts). */
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const st = this.clients.get(socket);
+    if (!st) {
+      socket.destroy();
+      return;
+    }
+    st.seenRequest = true;
+    st.admission.handshakeDone();
+    socket.on('error', () => {});
+    const refuse = (p: Problem, headers: Record<string, string> = {}) => closeWith(socket, rawProblemOf(p, headers));
+    if (!isWebSocketUpgrade(req)) {
+      refuse(httpProblem(400, 'only WebSocket upgrades are relayed: send the request without Upgrade'));
+      return;
+    }
+    const admitted = await this.admit(st, req);
+    if (!admitted.ok) {
+      refuse(admitted.problem, admitted.headers);
+      return;
+    }
+    const { target, method, session, conn } = admitted;
+    const name = session.connection.name;
+    if (method !== 'GET') {
+      refuse(httpProblem(400, 'a WebSocket upgrade is a GET request'));
+      return;
+    }
+    if (conn.websocket !== true) {
+      refuse(httpProblem(403, `WebSockets are not relayed on connection '${name}' (websocket: true turns them on)`));
+      return;
+    }
+    const unmaskable = `WebSocket messages are not inspected, so an identity whose responses on '${name}' are masked cannot open one`;
+    if (session.currentMasker) {
+      refuse(httpProblem(403, unmaskable));
+      return;
+    }
+    const body = { chunks: [], bytes: 0, ended: true, rest: null };
+    const facts = requestFacts(req, method, target.path, target.rawQuery, body);
+    const requestTarget = target.rawQuery ? `${target.path}?${target.rawQuery}` : target.path;
+    const abort = new AbortController();
+    socket.once('close', () => abort.abort());
+    const started = performance.now();
+    const text = `${method} ${requestTarget} [WebSocket upgrade]`;
+    const verdict = await session.decide({ kind: 'http', text, http: facts }, { signal: abort.signal });
+    const record = new ExchangeRecord(session, verdict.op.id, {
+      method,
+      target: requestTarget,
+      headers: safeHeaders(req.headers, conn),
+      body: null,
+      bodyBytes: 0,
+      masker: verdict.masker,
+      started,
+    });
+    if (verdict.refusal || verdict.masker) {
+      const p = verdict.refusal ? verdictProblem(verdict) : httpProblem(403, unmaskable, { operation: verdict.op.id });
+      if (verdict.terminate) this.endSession(st, session, 'identity no longer valid');
+      refuse(p);
+      record.finish(p.status, null, JSON.stringify(p));
+      return;
+    }
+    if (abort.signal.aborted) {
+      record.finish(0, 'client disconnected before the upgrade was forwarded');
+      return;
+    }
+    const upstream = this.pools.get(name, conn);
+    let up: Dispatcher.UpgradeData;
+    try {
+      up = await upstream.pool.upgrade({
+        path: `${upstream.basePath}${target.path}${target.rawQuery ? `?${target.rawQuery}` : ''}`,
+        method: 'GET',
+        headers: upstreamHeaders(req, conn, false),
+        protocol: 'websocket',
+        signal: abort.signal,
+      });
+    } catch (err) {
+      if (abort.signal.aborted) {
+        record.finish(0, 'client disconnected');
+        return;
+      }
+      const f = upstreamFailure(err, name);
+      const detail =
+        (err as { code?: string }).code === 'UND_ERR_SOCKET'
+          ? `target '${name}' refused the WebSocket upgrade`
+          : f.detail;
+      const p = httpProblem(f.status, detail, { operation: verdict.op.id });
+      refuse(p);
+      record.finish(f.status, detail);
+      return;
+    }
+    record.upstreamHeaders();
+    const ended = await relay(socket, head, up.socket, switchingProtocols(up.headers), () => {
+      const problem = session.identityProblem();
+      return problem ? problem.message : null;
+    });
+    record.finishRelay(ended.toClient, ended.toTarget, ended.cut);
+    if (ended.cut && session.identityProblem()) this.endSession(st, session, ended.cut);
+  }
+
+  /**
+   * What every request passes before its decision: a target that names a connection and is not
+   * ambiguous, a method that is forwarded, no `_method` override in the query, and a session
+   * (token verified, grant and limits checked).
+   */
+  private async admit(st: ClientState, req: IncomingMessage): Promise<Admitted> {
+    const refuse = (problem: Problem, headers: Record<string, string> = {}): Admitted => ({
+      ok: false,
+      problem,
+      headers,
+    });
+    if (this.closing) return refuse(httpProblem(503, this.closing), { connection: 'close' });
+    const target = normalizeTarget(req.url ?? '');
+    if (!target.ok) return refuse(httpProblem(target.status, target.detail));
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (method === 'TRACE' || method === 'CONNECT') {
+      return refuse(httpProblem(405, `${method} is not forwarded`), {
+        allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
+      });
+    }
+    const override = queryOverride(method, target.rawQuery);
+    if (override) return refuse(httpProblem(400, override));
+    let session: GatewaySession;
+    try {
+      session = await this.sessionFor(st, target.connection, req);
+    } catch (err) {
+      const p = openProblem(err);
+      return refuse(p, p.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+    }
+    st.admission.authenticated();
+    return { ok: true, target, method, session, conn: session.connectionConfig as HttpConnectionConfig };
   }
 
   private async forward(
+    st: ClientState,
     req: IncomingMessage,
     res: ServerResponse,
     conn: HttpConnectionConfig,
@@ -271,8 +421,11 @@ class HttpFrontDoor implements EngineInstance {
         'http upstream failed',
       );
       const p = httpProblem(f.status, f.detail, { operation: verdict.op.id });
-      sendProblem(res, p);
+      // The target failed under the session: it ends (audited with why) with the connection,
+      // as a database session ends with its server; the client's next connection opens a new one.
+      sendProblem(res, p, { connection: 'close' });
       record.finish(f.status, f.detail);
+      this.endSession(st, session, f.detail);
       return;
     }
     record.upstreamHeaders();
@@ -373,13 +526,14 @@ class HttpFrontDoor implements EngineInstance {
     return checkType(await opened);
   }
 
-  private dropSession(st: ClientState, session: GatewaySession): void {
+  /** End one session of this client connection (its next request opens a new one). */
+  private endSession(st: ClientState, session: GatewaySession, reason: string): void {
     for (const [k, s] of st.sessions) {
       s.then((x) => {
         if (x === session) st.sessions.delete(k);
       }).catch(() => {});
     }
-    session.close('identity no longer valid').catch(() => {});
+    session.close(reason).catch(() => {});
   }
 
   async close(reason: string): Promise<void> {
@@ -427,6 +581,11 @@ async function readHead(req: IncomingMessage, limit: number): Promise<BodyHead> 
     bytes += r.value.length;
   }
   return { chunks, bytes, ended: false, rest: it };
+}
+
+/** A body not read yet (the client waits for 100 Continue); `rest` is set once it is asked for. */
+function unreadBody(): BodyHead {
+  return { chunks: [], bytes: 0, ended: false, rest: null };
 }
 
 function requestBody(body: BodyHead): Buffer | Readable | undefined {

@@ -8,6 +8,7 @@ const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
+  405: 'Method Not Allowed',
   404: 'Not Found',
   408: 'Request Timeout',
   413: 'Payload Too Large',
@@ -25,9 +26,18 @@ export function httpProblem(status: number, detail: string, extra: Record<string
 
 /** A problem as raw bytes, for sockets the HTTP parser gave up on. */
 export function rawProblem(status: number, detail: string): Buffer {
-  const body = JSON.stringify(httpProblem(status, detail));
+  return rawProblemOf(httpProblem(status, detail));
+}
+
+/** A problem as a whole raw response (then close), for sockets outside the HTTP parser (upgrades). */
+export function rawProblemOf(p: Problem, headers: Record<string, string> = {}): Buffer {
+  const body = JSON.stringify(p);
+  const extra = Object.entries(headers)
+    .filter(([k]) => k.toLowerCase() !== 'connection')
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   return Buffer.from(
-    `HTTP/1.1 ${status} ${TITLES[status] ?? 'Error'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${p.status} ${TITLES[p.status] ?? 'Error'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n${extra}Connection: close\r\n\r\n${body}`,
   );
 }
 

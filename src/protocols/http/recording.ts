@@ -72,8 +72,17 @@ export class ExchangeRecord {
     });
   }
 
+  /** A relayed WebSocket (not inspected): the upgrade and the bytes each way. */
+  finishRelay(toClient: number, toTarget: number, cut: string | null): void {
+    if (this.done) return;
+    this.finish(101, cut, '[WebSocket relayed: messages not inspected]', {
+      responseBytes: toClient,
+      requestBytes: toTarget,
+    });
+  }
+
   /** Write the exchange's event (once). `responseText`: a gateway-made body (a problem). */
-  finish(status: number, error: string | null, responseText?: string): void {
+  finish(status: number, error: string | null, responseText?: string, extra: Record<string, unknown> = {}): void {
     if (this.done) return;
     this.done = true;
     const m = this.request.masker;
@@ -100,6 +109,6 @@ export class ExchangeRecord {
       totalMs: Math.round(performance.now() - this.request.started),
     };
     if (error) result.error = error;
-    this.session.recordResult(this.op, result);
+    this.session.recordResult(this.op, { ...result, ...extra });
   }
 }

@@ -22,9 +22,6 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-/** Method-override headers: stripped, so `op.http.method` is the method the upstream runs. */
-export const METHOD_OVERRIDE = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
-
 /** Header names (lower-case) that must not be passed on: hop-by-hop ones and those named in Connection. */
 export function hopHeaders(connectionHeader: string | string[] | undefined): Set<string> {
   const names = new Set(HOP_BY_HOP);

@@ -1,0 +1,85 @@
+// Method overrides (DESIGN §8, HTTP): frameworks let a POST say it is another method, by a header
+// (`X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`) or a `_method` query or form
+// parameter (Rails, Laravel, Symfony, Express method-override). The gateway cannot know whether
+// the upstream honours them, so `op.http.method` is only ever the method the upstream will run:
+// the headers are stripped before the request goes upstream (upstream.ts), and a `_method` that
+// names another method is refused with 400 — it cannot be removed from a body without rewriting
+// it, and deciding it either way could let `POST /x?_method=DELETE` dodge a DELETE rule.
+
+/** Method-override headers: stripped, so `op.http.method` is the method the upstream runs. */
+export const METHOD_OVERRIDE = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
+
+const PARAM = '_method';
+const isParam = (name: string) => name.toLowerCase() === PARAM;
+
+/** Why a `_method` in the query refuses this request, or null. */
+export function queryOverride(method: string, rawQuery: string): string | null {
+  if (!rawQuery) return null;
+  for (const [k, v] of new URLSearchParams(rawQuery)) if (isParam(k) && differs(method, v)) return refusal(method, v);
+  return null;
+}
+
+/**
+ * Why a `_method` in a form body refuses this request, or null. `body` is the whole body when
+ * `complete` (`chunks` hold what was read); a form body too large to be read before the decision cannot be checked.
+ */
+export function bodyOverride(
+  method: string,
+  contentType: string | undefined,
+  chunks: readonly Buffer[],
+  complete: boolean,
+): { status: 400 | 413; detail: string } | null {
+  if (contentType === undefined) return null;
+  const type = (contentType.split(';', 1)[0] ?? '').trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded' && type !== 'multipart/form-data') return null;
+  const body = Buffer.concat(chunks);
+  if (type === 'application/x-www-form-urlencoded') {
+    if (!complete)
+      return { status: 413, detail: 'a form body larger than 1 MiB cannot be checked for a _method override: refused' };
+    for (const [k, v] of new URLSearchParams(body.toString('utf8')))
+      if (isParam(k) && differs(method, v)) return { status: 400, detail: refusal(method, v) };
+    return null;
+  }
+  if (type === 'multipart/form-data') {
+    const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+    const b = boundary?.[1] ?? boundary?.[2];
+    if (!b) return { status: 400, detail: 'a multipart body without a boundary' };
+    for (const v of multipartValues(body, b))
+      if (differs(method, v)) return { status: 400, detail: refusal(method, v) };
+  }
+  return null;
+}
+
+/** The values of the parts named `_method` (any case) in the multipart text read so far. */
+function multipartValues(body: Buffer, boundary: string): string[] {
+  const text = body.toString('latin1');
+  const out: string[] = [];
+  for (const part of text.split(`--${boundary}`).slice(1)) {
+    const headEnd = part.indexOf('\r\n\r\n');
+    if (headEnd === -1) continue;
+    const head = part.slice(0, headEnd);
+    const disposition = /^content-disposition:(.*)$/im.exec(head)?.[1] ?? '';
+    // name="…", name=… or RFC 2231 name*=charset''…: any spelling that a parser might accept.
+    const name = /(?:^|;)\s*name\*?\s*=\s*(?:"([^"]*)"|(?:[\w-]*'[\w-]*')?([^;\s]*))/i.exec(disposition);
+    const value = name?.[1] ?? decodeURIComponentSafe(name?.[2] ?? '');
+    if (isParam(value)) out.push(part.slice(headEnd + 4).replace(/\r\n$/, ''));
+  }
+  return out;
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function differs(method: string, value: string): boolean {
+  return value.trim().toUpperCase() !== method;
+}
+
+function refusal(method: string, value: string): string {
+  const shown = value.length > 20 ? `${value.slice(0, 20)}…` : value;
+  return `a _method override (${JSON.stringify(shown)}) on a ${method} request is refused: send the method itself`;
+}
