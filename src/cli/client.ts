@@ -1,9 +1,11 @@
-// REST client for the client commands. Token from --token or WARDEN_TOKEN; gateway from
-// --gateway, WARDEN_GATEWAY, or the local config's listen.api.
+// REST client for the client commands. Token from --token or WARDEN_TOKEN, else the one
+// `warden login` stored (refreshed when it has expired); gateway from --gateway,
+// WARDEN_GATEWAY, or the local config's listen.api.
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { CliExit } from './exit.js';
 import { DEFAULT_CONFIG } from './options.js';
+import { readStoredToken, storedAccessToken } from './stored-token.js';
 
 export interface ClientOptions {
   gateway?: string;
@@ -11,20 +13,44 @@ export interface ClientOptions {
   json?: boolean;
 }
 
+/** A token as given, or how to get one (the stored sign-in, refreshed on first use if need be). */
+type TokenSource = string | (() => Promise<string>);
+
 export class ApiClient {
+  private token: TokenSource;
+
   constructor(
     readonly baseUrl: string,
-    private readonly token: string,
-  ) {}
+    token: TokenSource,
+  ) {
+    this.token = token;
+  }
 
   static from(opts: ClientOptions): ApiClient {
-    const token = opts.token ?? process.env.WARDEN_TOKEN;
-    if (!token)
+    const gateway = resolveGateway(opts.gateway);
+    // An empty WARDEN_TOKEN is unset, as an empty WARDEN_GATEWAY is.
+    const given = opts.token || process.env.WARDEN_TOKEN;
+    if (given) return new ApiClient(gateway, given);
+    const stored = readStoredToken();
+    if (!stored)
       throw new CliExit(
         2,
-        'warden: no token: pass --token or set WARDEN_TOKEN (e.g. export WARDEN_TOKEN=$(warden token --sub me --groups admins))',
+        'warden: no token: run warden login, pass --token or set WARDEN_TOKEN (e.g. export WARDEN_TOKEN=$(warden token --sub me --groups admins))',
       );
-    return new ApiClient(resolveGateway(opts.gateway), token);
+    // The sign-in is for the gateway it was made at: it is never sent to another one.
+    if (stored.gateway !== gateway)
+      throw new CliExit(
+        2,
+        `warden: you are signed in at ${stored.gateway}, not ${gateway}: run warden login --gateway ${gateway}, or pass --token`,
+      );
+    return new ApiClient(gateway, () => storedAccessToken(stored));
+  }
+
+  private async bearer(): Promise<string> {
+    if (typeof this.token === 'string') return this.token;
+    const token = await this.token();
+    this.token = token;
+    return token;
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -48,11 +74,12 @@ export class ApiClient {
   }
 
   async raw(method: string, path: string, body?: unknown): Promise<Response> {
+    const token = await this.bearer();
     try {
       return await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${this.token}`,
+          authorization: `Bearer ${token}`,
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),

@@ -8,6 +8,7 @@ import { registerCheck } from './commands/check.js';
 import { registerConnect } from './commands/connect.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExec } from './commands/exec.js';
+import { registerLogin } from './commands/login.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerReviews } from './commands/reviews.js';
 import { registerRevoke } from './commands/revoke.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     registerDemo,
     registerCheck,
     registerToken,
+    registerLogin,
     registerExec,
     registerConnect,
     registerPolicy,

@@ -162,6 +162,11 @@ export const webhookSchema = z.strictObject({
 export const consoleSchema = z.strictObject({
   issuer: z.string().url().optional(),
   clientId: z.string().min(1).optional(),
+  /**
+   * The public client `warden login` uses (a native app: loopback redirect, any port, and the
+   * device grant where offered); defaults to `clientId`.
+   */
+  cliClientId: z.string().min(1).optional(),
   /** RFC 8707 resource indicator sent with the authorization request (issuers that need one for a JWT access token). */
   resource: z.string().min(1).optional(),
   url: z.string().url().optional(),

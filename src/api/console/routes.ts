@@ -82,13 +82,17 @@ export function registerConsole(app: FastifyInstance, gw: Gateway, dev: DevIssue
     if (!path) return sendProblem(reply, problem(404, 'Not Found', 'no such console file'));
     return serve(reply, path);
   });
-  // What the sign-in page offers: the dev sign-in (demo) or an OIDC issuer (config `console`).
+  // What the sign-in page and `warden login` use: the dev sign-in (demo) or an OIDC issuer (config `console`).
   app.get('/console/config.json', publicRoute, async () => ({
     dev: !!dev,
+    // The console's public URL (links in notifications and `warden reviews show`).
+    ...(gw.config.console?.url ? { url: gw.config.console.url } : {}),
     ...(gw.config.console?.issuer
       ? {
           issuer: gw.config.console.issuer,
           clientId: gw.config.console.clientId,
+          // `warden login` signs in here too, as its own public (native) client when one is named.
+          ...(gw.config.console.cliClientId ? { cliClientId: gw.config.console.cliClientId } : {}),
           ...(gw.config.console.resource ? { resource: gw.config.console.resource } : {}),
         }
       : {}),

@@ -1,6 +1,8 @@
 // A real oidc-provider for the console's sign-in: a public client (code + PKCE, redirecting to
 // the console), its development login form (any name signs in), and JWT access tokens for the
-// `warden` audience carrying a `groups` claim chosen per name.
+// `warden` audience carrying a `groups` claim chosen per name. A second public client, a native
+// app, is `warden login`'s: loopback redirect on any port, refresh tokens (offline_access), the
+// device grant; revocation is on.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -8,6 +10,7 @@ import Provider from 'oidc-provider';
 
 export const CONSOLE_CLIENT = 'warden-console';
 export const CONSOLE_RESOURCE = 'urn:warden';
+export const CLI_CLIENT = 'warden-cli';
 
 export interface ConsoleIssuer {
   issuer: string;
@@ -49,12 +52,22 @@ async function attach(
         response_types: ['code'],
         redirect_uris: [redirectUri],
       },
+      {
+        client_id: CLI_CLIENT,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+        response_types: ['code'],
+        redirect_uris: ['http://127.0.0.1/callback'],
+      },
     ],
     jwks: { keys: [jwk as Record<string, unknown>] } as never,
     cookies: { keys: ['console-test-cookie-key'] },
     clientBasedCORS: () => true,
     features: {
       devInteractions: { enabled: true },
+      deviceFlow: { enabled: true },
+      revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => CONSOLE_RESOURCE,
