@@ -16,6 +16,7 @@ import { runSql, type SqlOutcome } from '../sql/outcome.js';
 import { visibleConnections } from '../visibility.js';
 import { registerHttpTools } from './http-tools.js';
 import type { McpSession } from './sessions.js';
+import { registerSshTools } from './ssh-tools.js';
 
 /** Longest review_status wait: below common proxy idle timeouts. */
 const MAX_WAIT_S = 60;
@@ -253,6 +254,7 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
   );
 
   registerHttpTools(server, gw, (extra: Extra) => caller(extra).identity);
+  registerSshTools(server, gw, (extra: Extra) => caller(extra).identity);
   return server;
 }
 

@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import type { Command } from 'commander';
 import { displayText } from '../../core/display-text.js';
 import { parseDuration } from '../../core/duration.js';
@@ -19,7 +20,16 @@ export interface ExecResponse {
   /** HTTP connections: the response as the client got it. */
   status?: number;
   body?: string;
+  /** SSH connections: the command's exit status (126 when refused), its (masked) output. */
+  exitStatus?: number | null;
+  signal?: string;
+  stdout?: string;
+  stderr?: string;
+  truncated?: boolean;
 }
+
+/** As ssh: 126 when the gateway refused the command, 128 + n for a signal, 1 when it was stopped. */
+const REFUSED_STATUS = 126;
 
 const DEFAULT_WAIT_MS = 600_000;
 
@@ -40,7 +50,9 @@ export function registerExec(program: Command): void {
       res = await api.request<ExecResponse>('POST', '/api/v1/exec', body);
     }
     printExec(res, !!opts.json);
-    if (res.outcome !== 'ok') throw new CliExit(1);
+    // A command (SSH) exits as it did on the host, so scripts can test it like `ssh host cmd`.
+    if (res.exitStatus !== undefined) process.exitCode = commandExitCode(res);
+    else if (res.outcome !== 'ok') throw new CliExit(1);
   });
 }
 
@@ -73,6 +85,13 @@ function waitMs(w: string | boolean): number {
 export function printExec(res: ExecResponse, json: boolean): void {
   if (json) {
     process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
+    return;
+  }
+  if (res.exitStatus !== undefined && res.outcome !== 'review' && res.outcome !== 'blocked') {
+    // SSH: the command's output as it came (masked by the gateway), each on its own stream.
+    if (res.stdout) process.stdout.write(res.stdout);
+    if (res.stderr) process.stderr.write(res.stderr);
+    if (res.truncated) process.stderr.write(`warden: ${displayText(res.message ?? 'output truncated')}\n`);
     return;
   }
   if (res.outcome === 'review') {
@@ -120,4 +139,11 @@ export function printExec(res: ExecResponse, json: boolean): void {
 function cell(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+export function commandExitCode(res: ExecResponse): number {
+  if (res.outcome === 'blocked' || res.outcome === 'review') return REFUSED_STATUS;
+  if (typeof res.exitStatus === 'number') return res.exitStatus;
+  const n = res.signal ? osConstants.signals[`SIG${res.signal}` as keyof typeof osConstants.signals] : undefined;
+  return n ? 128 + n : 1;
 }

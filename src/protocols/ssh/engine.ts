@@ -10,7 +10,7 @@ import { WardenError } from '../../core/errors.js';
 import type { Identity } from '../../core/types.js';
 import type { GatewaySession } from '../../gateway/index.js';
 import type { ClientStream, EngineHost, EngineInstance, InProcessRequest, ProtocolEngine } from '../engine.js';
-import { type Admission, IN_PROCESS_ADMISSION } from '../limits.js';
+import type { Admission } from '../limits.js';
 import { userCa } from './ca.js';
 import { certificateLogin, type PublicKeyAttempt } from './cert-auth.js';
 import { REFUSED_STATUS, runExec } from './exec.js';
@@ -39,7 +39,7 @@ class SshFrontDoor implements EngineInstance {
 
   /** REST exec and MCP: an SSH client connection whose identity the API verified (./in-process.ts). */
   inProcess(req: InProcessRequest): Duplex {
-    return sshInProcess(this.host, req, (stream) => this.serve(stream, IN_PROCESS_ADMISSION, req));
+    return sshInProcess(this.host, req, (stream, admission) => this.serve(stream, admission, req));
   }
 
   async serve(socket: ClientStream, admission: Admission, inProcess: InProcessRequest | null = null): Promise<void> {

@@ -12,6 +12,7 @@
 import { Duplex } from 'node:stream';
 import { WardenError } from '../../core/errors.js';
 import type { EngineHost, InProcessRequest } from '../engine.js';
+import type { Admission } from '../limits.js';
 
 /** Bytes one side buffers before its writer waits (like a socket's receive buffer). */
 const HIGH_WATER = 256 * 1024;
@@ -78,7 +79,7 @@ export function deferredPair(): [Duplex, Duplex] {
 export function sshInProcess(
   host: EngineHost,
   req: InProcessRequest,
-  serve: (stream: Duplex) => Promise<void>,
+  serve: (stream: Duplex, admission: Admission) => Promise<void>,
 ): Duplex {
   const [client, server] = deferredPair();
   const conf = host.connection(req.connection);
@@ -89,9 +90,17 @@ export function sshInProcess(
     server.destroy();
     return client;
   }
-  serve(server).catch((err: unknown) => {
+  serve(server, inProcessAdmission()).catch((err: unknown) => {
     host.logger.warn({ err, connection: req.connection }, 'in-process ssh session failed');
     server.destroy();
   });
   return client;
+}
+
+/**
+ * Nothing to count or time (not an accepted socket), but one signal per stream: the front door
+ * listens on it for the connection's life, so a shared one would collect a listener per exec.
+ */
+function inProcessAdmission(): Admission {
+  return { signal: new AbortController().signal, handshakeDone() {}, authenticated() {} };
 }
