@@ -433,6 +433,10 @@ class HttpFrontDoor implements EngineInstance {
     const out = responseHeaders(up.headers, upstream.origin, upstream.basePath, session.connection.name);
     const noBody = method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304 || up.statusCode < 200;
     const stages: (Transform | PassThrough)[] = [];
+    // A bodiless answer (HEAD, 304) still announces the length of the body a GET would get:
+    // that body would be masked, so its unmasked length is not told.
+    if (masker && noBody && bodyKind(headerValue(up.headers['content-type'])) !== 'binary')
+      delete out['content-length'];
     if (masker && !noBody) {
       const kind = bodyKind(headerValue(up.headers['content-type']));
       const transform = maskingTransform(kind, masker);

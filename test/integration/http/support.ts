@@ -6,6 +6,7 @@ import { createServer as createHttp, type IncomingMessage, type Server, type Ser
 import { createServer as createHttps } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { parseConfig } from '../../../src/config/index.js';
 import { createLogger, freePort } from '../../../src/gateway/index.js';
 import { type RunningGateway, startGateway } from '../../../src/server/index.js';
@@ -87,7 +88,11 @@ function writeFileSyncText(path: string, text: string): void {
   execFileSync('sh', ['-c', `cat > '${path}'`], { input: text });
 }
 
-export async function startUpstream(handler: Handler, tls?: { cert: string; key: string }): Promise<Upstream> {
+export async function startUpstream(
+  handler: Handler,
+  tls?: { cert: string; key: string },
+  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+): Promise<Upstream> {
   const seen: SeenRequest[] = [];
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -100,6 +105,7 @@ export async function startUpstream(handler: Handler, tls?: { cert: string; key:
     });
   };
   const server: Server = tls ? createHttps({ cert: tls.cert, key: tls.key }, onRequest) : createHttp(onRequest);
+  if (onUpgrade) server.on('upgrade', onUpgrade);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   return {
