@@ -6,6 +6,9 @@
 //   npm run bench -- --micro-only skip the PostgreSQL benchmark
 //   npm run bench -- --seconds 20 --rows 2000000   override pgbench -T and bulk rows
 //   npm run bench -- --cpu-prof DIR               write a .cpuprofile of the gateway child to DIR
+//   npm run bench -- --rounds 5                   the pgbench matrix 5 times, interleaved; medians
+//   npm run bench -- --compare HEAD~3             also a gateway built from that revision (or a directory
+//                                                 holding a src/ tree), in the same run
 //
 // Micro-benchmarks (each its own process, output passed through): bench/decide.bench.ts
 // (Policy.decide p50/p99 warm/cold; goal p99 ≤ 20 µs warm), bench/analysis.bench.ts,
@@ -31,6 +34,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     rows: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    rounds: { type: 'string' },
+    compare: { type: 'string' },
   },
 });
 
@@ -69,6 +74,8 @@ if (!args['micro-only']) {
     seconds: Number(args.seconds ?? (args.quick ? 3 : 10)),
     bulkRows: Number(args.rows ?? (args.quick ? 200_000 : 1_000_000)),
     clients: [1, 8],
+    rounds: Number(args.rounds ?? 1),
+    ...(args.compare ? { compareRev: args.compare } : {}),
     ...(args['cpu-prof'] ? { cpuProfDir: args['cpu-prof'] } : {}),
   });
 }

@@ -40,9 +40,13 @@ function transpileTree(from: string, root: string, outRoot: string): number {
   return n;
 }
 
-/** Transpiles src/ and bench/pg/gateway-child.ts into `outDir`; returns the child's .js path. */
-export function compileGatewayChild(outDir: string): string {
-  transpileTree(join(ROOT, 'src'), ROOT, outDir);
+/**
+ * Transpiles src/ and bench/pg/gateway-child.ts into `outDir`; returns the child's .js path.
+ * `srcRoot`: a tree whose src/ is compiled instead of this checkout's (`--compare REV`: the
+ * same bench against an older revision, in the same run).
+ */
+export function compileGatewayChild(outDir: string, srcRoot: string = ROOT): string {
+  transpileTree(join(srcRoot, 'src'), srcRoot, outDir);
   const child = join(ROOT, 'bench/pg/gateway-child.ts');
   const js = ts.transpileModule(readFileSync(child, 'utf8'), {
     fileName: child,

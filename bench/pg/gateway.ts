@@ -23,7 +23,7 @@ export interface RunningGatewayChild {
 
 export async function startGatewayChild(
   target: Endpoint,
-  opts: { connection: string; cpuProfDir?: string },
+  opts: { connection: string; cpuProfDir?: string; name?: string; srcRoot?: string },
 ): Promise<RunningGatewayChild> {
   const dir = await mkdtemp(join(tmpdir(), 'warden-bench-gw-'));
   const spec: GatewayChildSpec = {
@@ -33,8 +33,8 @@ export async function startGatewayChild(
     policy: TEST_POLICY,
   };
   const fromSource = process.env.WARDEN_BENCH_TSX === '1';
-  const childPath = fromSource ? CHILD : compileGatewayChild(join(dir, 'js'));
-  const nodeArgs = fromSource ? ['--import', 'tsx'] : [];
+  const childPath = fromSource && !opts.srcRoot ? CHILD : compileGatewayChild(join(dir, 'js'), opts.srcRoot);
+  const nodeArgs = fromSource && !opts.srcRoot ? ['--import', 'tsx'] : [];
   if (opts.cpuProfDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir);
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, childPath], {
     env: { ...process.env, WARDEN_BENCH_SPEC: JSON.stringify(spec) },
@@ -54,7 +54,7 @@ export async function startGatewayChild(
   return {
     pid: child.pid!,
     endpoint: {
-      name: 'warden',
+      name: opts.name ?? 'warden',
       port: ready.pgPort,
       user: 'bench-agent',
       database: opts.connection,

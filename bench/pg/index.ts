@@ -1,5 +1,11 @@
 // The PostgreSQL benchmark: pgbench -S through direct / pgbouncer / Warden, then a bulk masked
 // result through Warden vs direct. Prints its own report section; returns nothing to assert.
+import { execSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../../test/helpers/postgres.js';
 import { BULK_TABLE, type BulkRun, createBulkTable, readBulk, sampleEmail } from './bulk.js';
 import type { Endpoint } from './endpoint.js';
@@ -7,20 +13,27 @@ import { startGatewayChild } from './gateway.js';
 import { type PgbenchRun, pgbenchInit, pgbenchSelect } from './pgbench.js';
 import { PGBOUNCER_INSTALL, startPgbouncer } from './pgbouncer.js';
 import { memoryMb, resetPeak } from './proc.js';
+import { startRelay } from './relay.js';
 
 export interface PgBenchOptions {
   seconds: number;
   bulkRows: number;
   clients: number[];
+  /** The pgbench matrix is run this many times, endpoints interleaved; the table shows medians. */
+  rounds?: number;
+  /** A git revision: a second gateway built from that revision's src/, in the same run. */
+  compareRev?: string;
   cpuProfDir?: string;
   log?: (line: string) => void;
 }
 
 const CONNECTION = 'shop';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const progress = (l: string) => process.stderr.write(`  … ${l}\n`);
+  const rounds = Math.max(1, opts.rounds ?? 1);
   const pg = await startPostgres({ database: CONNECTION, user: 'app' });
   const cleanups: (() => Promise<unknown>)[] = [() => pg.stop()];
   const cleanUp = async () => {
@@ -43,6 +56,23 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
 
     const bouncer = await startPgbouncer(direct);
     if (bouncer) cleanups.unshift(() => bouncer.stop());
+    const relay = await startRelay(direct);
+    cleanups.unshift(() => relay.stop());
+    let base: Awaited<ReturnType<typeof startGatewayChild>> | undefined;
+    if (opts.compareRev) {
+      // A directory holding a src/ tree, or a git revision of this checkout.
+      let srcRoot = opts.compareRev;
+      if (!existsSync(join(srcRoot, 'src'))) {
+        srcRoot = await mkdtemp(join(tmpdir(), 'warden-bench-base-'));
+        const dir = srcRoot;
+        cleanups.push(() => rm(dir, { recursive: true, force: true }));
+        execSync(
+          `git -C ${JSON.stringify(ROOT)} archive ${JSON.stringify(opts.compareRev)} src | tar -x -C ${JSON.stringify(dir)}`,
+        );
+      }
+      base = await startGatewayChild(direct, { connection: CONNECTION, name: 'base', srcRoot });
+      cleanups.unshift(() => base!.stop());
+    }
     const gw = await startGatewayChild(direct, {
       connection: CONNECTION,
       ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}),
@@ -55,20 +85,31 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
       gwStats = await gw.stop();
     };
     cleanups.unshift(stopGateway);
-    const endpoints = [direct, ...(bouncer ? [bouncer.endpoint] : []), gw.endpoint];
+    const endpoints = [
+      direct,
+      ...(bouncer ? [bouncer.endpoint] : []),
+      relay.endpoint,
+      gw.endpoint,
+      ...(base ? [base.endpoint] : []),
+    ];
 
     // Warm-up: connections, analysis cache, catalog lookups.
     for (const e of endpoints) await pgbenchSelect(e, 'simple', 1, 1);
 
-    const runs: PgbenchRun[] = [];
-    for (const mode of ['simple', 'prepared'] as const) {
-      for (const c of opts.clients) {
-        for (const e of endpoints) {
-          progress(`pgbench -S -M ${mode} -c ${c} -T ${opts.seconds} → ${e.name}`);
-          runs.push(await pgbenchSelect(e, mode, c, opts.seconds));
+    const runs: PgbenchRun[][] = [];
+    for (let round = 0; round < rounds; round++) {
+      const these: PgbenchRun[] = [];
+      for (const mode of ['simple', 'prepared'] as const) {
+        for (const c of opts.clients) {
+          for (const e of endpoints) {
+            progress(`round ${round + 1}/${rounds}: pgbench -S -M ${mode} -c ${c} -T ${opts.seconds} → ${e.name}`);
+            these.push(await pgbenchSelect(e, mode, c, opts.seconds));
+          }
         }
       }
+      runs.push(these);
     }
+    if (base) await base.stop();
     const gwAfterPgbench = memoryMb(gw.pid);
 
     progress(`bulk table: ${opts.bulkRows.toLocaleString('en')} rows`);
@@ -82,13 +123,22 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
     const gwMem = memoryMb(gw.pid);
     await stopGateway();
 
-    log(`PostgreSQL 15, pgbench -S (scale 1), -T ${opts.seconds}, -j ≤2, ${endpointsLabel(endpoints)}`);
+    log(
+      `PostgreSQL 15, pgbench -S (scale 1), -T ${opts.seconds}, -j ≤2, ${endpointsLabel(endpoints)}${rounds > 1 ? `; ${rounds} interleaved rounds, medians` : ''}`,
+    );
     log(
       `Warden: guardrail rules + masking (email, phone, ssn, card_number + detectors) + jsonl recording + SQLite audit`,
     );
+    if (base) log(`base = the same gateway built from ${opts.compareRev} (src/ only), in the same run`);
     if (!bouncer) log(`pgbouncer not installed — column skipped. Install with: ${PGBOUNCER_INSTALL}`);
     log('');
-    log(pgbenchTable(runs, opts.clients, !!bouncer));
+    log(
+      pgbenchTable(
+        runs,
+        opts.clients,
+        endpoints.map((e) => e.name),
+      ),
+    );
     log('');
     log(
       `Bulk: SELECT * FROM ${BULK_TABLE} (${opts.bulkRows.toLocaleString('en')} rows, ${(bytes / 1e6).toFixed(1)} MB text; email/phone masked, all text columns scanned) via psql → /dev/null`,
@@ -123,46 +173,72 @@ function fmt(n: number | undefined, digits = 0): string {
     : n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-function pgbenchTable(runs: PgbenchRun[], clients: number[], withBouncer: boolean): string {
-  const get = (e: string, m: string, c: number) =>
-    runs.find((r) => r.endpoint === e && r.mode === m && r.clients === c);
+function median(xs: number[]): number {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+const SHORT: Record<string, string> = {
+  pgbouncer: 'bouncer',
+  direct: 'direct',
+  relay: 'relay',
+  warden: 'W',
+  base: 'base',
+};
+
+/**
+ * One row per mode and client count: each endpoint's median TPS, average latency and (for a
+ * process of ours) CPU µs per statement — all threads / the main thread — then Warden's ratios.
+ * A ratio is the median of the per-round ratios (each round runs the endpoints back to back).
+ */
+function pgbenchTable(rounds: PgbenchRun[][], clients: number[], names: string[]): string {
+  const get = (round: PgbenchRun[], e: string, m: string, c: number) =>
+    round.find((r) => r.endpoint === e && r.mode === m && r.clients === c);
+  const med = (e: string, m: string, c: number, f: (r: PgbenchRun) => number | undefined) =>
+    median(rounds.map((round) => f(get(round, e, m, c) ?? ({} as PgbenchRun)) ?? Number.NaN));
+  const ratio = (a: string, b: string, m: string, c: number) =>
+    median(rounds.map((round) => (get(round, a, m, c)?.tps ?? Number.NaN) / (get(round, b, m, c)?.tps ?? Number.NaN)));
+  const processes = names.filter((n) => n !== 'direct');
+  const others = ['pgbouncer', 'relay', 'direct', 'base'].filter((n) => names.includes(n));
   const head = [
     'mode',
     'c',
-    'direct tps',
-    'lat ms',
-    ...(withBouncer ? ['bouncer tps', 'lat ms', 'cpu'] : []),
-    'warden tps',
-    'lat ms',
-    'cpu',
-    'W/direct',
-    ...(withBouncer ? ['W/bouncer', 'added lat W', 'added lat B'] : []),
+    ...names.map((n) => `${SHORT[n] ?? n} tps`),
+    ...names.map((n) => `${SHORT[n] ?? n} ms`),
+    ...processes.map((n) => `${SHORT[n] ?? n} µs/st`),
+    'W loop µs/st',
+    ...others.map((n) => `W/${SHORT[n] ?? n}`),
   ];
   const rows: string[][] = [head];
   const errors: string[] = [];
   for (const m of ['simple', 'prepared']) {
     for (const c of clients) {
-      const d = get('direct', m, c);
-      const b = get('pgbouncer', m, c);
-      const w = get('warden', m, c);
-      for (const r of [d, b, w]) if (r?.error) errors.push(`  ${r.endpoint} ${m} c=${c}: ${r.error}`);
+      for (const round of rounds)
+        for (const r of round)
+          if (r.mode === m && r.clients === c && r.error) errors.push(`  ${r.endpoint} ${m} c=${c}: ${r.error}`);
       rows.push([
         m,
         String(c),
-        fmt(d?.tps),
-        fmt(d?.latencyMs, 3),
-        ...(withBouncer ? [fmt(b?.tps), fmt(b?.latencyMs, 3), fmt(b?.cpu, 2)] : []),
-        fmt(w?.tps),
-        fmt(w?.latencyMs, 3),
-        fmt(w?.cpu, 2),
-        d && w ? `${fmt(w.tps / d.tps, 2)}×` : '—',
-        ...(withBouncer
-          ? [
-              b && w ? `${fmt(w.tps / b.tps, 2)}×` : '—',
-              d && w ? `${fmt((w.latencyMs - d.latencyMs) * 1000, 0)} µs` : '—',
-              d && b ? `${fmt((b.latencyMs - d.latencyMs) * 1000, 0)} µs` : '—',
-            ]
-          : []),
+        ...names.map((n) => fmt(med(n, m, c, (r) => r.tps))),
+        ...names.map((n) =>
+          fmt(
+            med(n, m, c, (r) => r.latencyMs),
+            3,
+          ),
+        ),
+        ...processes.map((n) =>
+          fmt(
+            med(n, m, c, (r) => r.usPerTx),
+            1,
+          ),
+        ),
+        fmt(
+          med('warden', m, c, (r) => r.loopUsPerTx),
+          1,
+        ),
+        ...others.map((n) => `${fmt(ratio('warden', n, m, c), 2)}×`),
       ]);
     }
   }
@@ -171,9 +247,21 @@ function pgbenchTable(runs: PgbenchRun[], clients: number[], withBouncer: boolea
     r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
   );
   lines.splice(1, 0, widths.map((w) => '─'.repeat(w)).join('  '));
+  const added = (e: string, m: string) =>
+    median(
+      rounds.map(
+        (round) =>
+          ((get(round, e, m, 1)?.latencyMs ?? Number.NaN) - (get(round, 'direct', m, 1)?.latencyMs ?? Number.NaN)) *
+          1000,
+      ),
+    );
+  const addedLine = ['simple', 'prepared']
+    .map((m) => `${m}: ${processes.map((n) => `${SHORT[n] ?? n} ${fmt(added(n, m))} µs`).join(', ')}`)
+    .join('; ');
   const notes = [
-    'cpu = cores used by that process (gateway child / pgbouncer) during the run; added lat = avg latency minus direct.',
-    "Goals: c=8 warden tps ≥ pgbouncer tps; c=1 added latency ≤ pgbouncer's.",
+    "ms = average latency; µs/st = CPU of that process (all threads) per statement; W loop = the gateway's main thread (event loop) only.",
+    ...(clients.includes(1) ? [`c=1 added latency over direct — ${addedLine}`] : []),
+    "Goals: c=8 W ≥ 1.0× pgbouncer and ≥ 0.9× relay; c=1 added latency ≤ pgbouncer's.",
   ];
   return [...lines, ...notes, ...errors].join('\n');
 }

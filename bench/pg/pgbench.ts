@@ -1,7 +1,7 @@
 // pgbench -S (select-only) against one endpoint; TPS and average latency from its summary.
 import { type Endpoint, libpqArgs, libpqEnv } from './endpoint.js';
 import { mustExec } from './exec.js';
-import { cpuSeconds } from './proc.js';
+import { cpuSeconds, mainThreadCpuSeconds } from './proc.js';
 
 export interface PgbenchRun {
   endpoint: string;
@@ -12,6 +12,11 @@ export interface PgbenchRun {
   failed: boolean;
   /** CPU share (1 = one core) of the endpoint's process during the run, when it has one. */
   cpu?: number;
+  /** The same for the process's main thread (a Node process: the event loop). */
+  loopCpu?: number;
+  /** CPU µs of the endpoint's process (all threads / main thread) per transaction. */
+  usPerTx?: number;
+  loopUsPerTx?: number;
   error?: string;
 }
 
@@ -45,6 +50,7 @@ export async function pgbenchSelect(
     e.database,
   ];
   const cpu0 = e.pid ? cpuSeconds(e.pid) : 0;
+  const loop0 = e.pid ? mainThreadCpuSeconds(e.pid) : 0;
   const started = performance.now();
   const base = { endpoint: e.name, mode, clients };
   try {
@@ -53,12 +59,22 @@ export async function pgbenchSelect(
     const tps = Number(/^tps = ([\d.]+)/m.exec(r.stdout)?.[1]);
     const latencyMs = Number(/^latency average = ([\d.]+) ms/m.exec(r.stdout)?.[1]);
     const failedTx = Number(/number of failed transactions: (\d+)/.exec(r.stdout)?.[1] ?? 0);
+    const txs = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1]);
+    const cpuUsed = e.pid ? cpuSeconds(e.pid) - cpu0 : 0;
+    const loopUsed = e.pid ? mainThreadCpuSeconds(e.pid) - loop0 : 0;
     return {
       ...base,
       tps,
       latencyMs,
       failed: !Number.isFinite(tps) || failedTx > 0,
-      ...(e.pid ? { cpu: (cpuSeconds(e.pid) - cpu0) / wall } : {}),
+      ...(e.pid
+        ? {
+            cpu: cpuUsed / wall,
+            loopCpu: loopUsed / wall,
+            usPerTx: (cpuUsed * 1e6) / txs,
+            loopUsPerTx: (loopUsed * 1e6) / txs,
+          }
+        : {}),
     };
   } catch (err) {
     return {

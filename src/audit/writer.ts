@@ -65,6 +65,7 @@ export class AuditWriter {
     const exited = this.workerExited;
     if (!worker) return;
     this.worker = undefined;
+    worker.ref();
     worker.postMessage('close');
     await exited;
   }
@@ -106,9 +107,11 @@ export class AuditWriter {
     this.refed = false;
     worker.on('message', (reply: WriterReply) => this.onReply(reply));
     // A thread that cannot start or dies: everything it had not acknowledged fails, and the next
-    // append starts a fresh thread.
+    // append starts a fresh thread. (Only the current thread has entries in flight: a thread is
+    // replaced only after it failed them, or after close() drained it.)
     const failAll = (why: unknown) => {
-      if (this.worker === worker) this.worker = undefined;
+      if (this.worker !== worker) return;
+      this.worker = undefined;
       this.failInflight(why);
     };
     worker.on('error', failAll);
