@@ -1,10 +1,19 @@
 // Public face of SQL and command analysis.
 export { analyzeCommand } from './command.js';
+export {
+  type CatalogRelation,
+  type LineageCatalog,
+  type OutputLineage,
+  type StatementLineage,
+  UNTRACED,
+} from './lineage.js';
 export { initAnalysis, onParserFailure, type ParserFailure, parserReloads } from './pg-parser.js';
 export { changesLexerSettings, LEXER_SETTINGS } from './pinned-settings.js';
 export {
   analyzePostgres,
   clearSqlAnalysisCache,
+  lineageOfFacts,
+  lineageWithCatalog,
   type PreparedKinds,
   type SqlAnalysis,
   type SqlContext,

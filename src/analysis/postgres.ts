@@ -2,6 +2,7 @@
 // statement repeated with other literals costs one lexer pass and a hash lookup, not a parse.
 import { createHash } from 'node:crypto';
 import type { SqlFacts, SqlKind } from '../core/types.js';
+import { type LineageCatalog, lineageOfStatements, type StatementLineage } from './lineage.js';
 import { LruCache } from './lru.js';
 import { assertReady, fingerprintOf, parseTree, type RawStatement, reportParserFailure } from './pg-parser.js';
 import { boundsProblem } from './sql-bounds.js';
@@ -40,6 +41,9 @@ interface CacheEntry {
   bounds: readonly (readonly [number, number])[];
   literalSensitive: boolean;
 }
+
+/** Column lineage (without a catalog) of each cached analysis's statements, by its facts object. */
+const lineageByFacts = new WeakMap<SqlFacts, readonly StatementLineage[]>();
 
 const CACHE_ENTRIES = 10_000;
 /** Longer texts are analyzed every time rather than pinned in memory as cache keys. */
@@ -106,6 +110,48 @@ export function analyzePostgres(text: string, ctx?: SqlContext): SqlAnalysis {
   };
 }
 
+/**
+ * The column lineage of an analysis's statements, from the same parse (no catalog: a `*` of a
+ * table is symbolic). undefined for facts not straight from the cache (unparsed, EXECUTE merges).
+ */
+export function lineageOfFacts(facts: SqlFacts): readonly StatementLineage[] | undefined {
+  return lineageByFacts.get(facts);
+}
+
+const lineageCaches = new WeakMap<LineageCatalog, LruCache<string, readonly StatementLineage[] | null>>();
+const LINEAGE_ENTRIES = 2_000;
+
+/**
+ * Lineage of `text` against a catalog (`*` expanded, views followed), computed once per normalized
+ * text and catalog. null when the text does not analyze (callers fail closed).
+ */
+export function lineageWithCatalog(text: string, catalog: LineageCatalog): readonly StatementLineage[] | null {
+  const analysis = analyzePostgres(text);
+  if (!analysis.facts.parsed) return null;
+  let cache = lineageCaches.get(catalog);
+  if (cache === undefined) {
+    cache = new LruCache(LINEAGE_ENTRIES);
+    lineageCaches.set(catalog, cache);
+  }
+  const sensitive = lineageOfFacts(analysis.facts)?.some((l) => l.literalSensitive) ?? true;
+  const key = sensitive ? EXACT_KEY + text : analysis.normalized;
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  let lineage: readonly StatementLineage[] | null;
+  try {
+    lineage = Object.freeze(
+      lineageOfStatements(
+        (parseTree(text).stmts ?? []).map((s) => s.stmt),
+        catalog,
+      ),
+    );
+  } catch {
+    lineage = null;
+  }
+  if (text.length <= MAX_CACHED_LENGTH) cache.set(key, lineage);
+  return lineage;
+}
+
 /** Number of cached analyses (for tests and benchmarks). */
 export function sqlAnalysisCacheSize(): number {
   return cache.size;
@@ -132,7 +178,11 @@ function analyzeUncached(text: string, normalized: NormalizedSql): CacheEntry | 
     return undefined;
   }
   const bounds = statementBounds(text, normalized.semicolons, statements);
-  return entryOf(tree, statements, fingerprintOf(text), bounds);
+  const lineage = lineageOfStatements(statements.map((s) => s.stmt));
+  if (lineage.some((l) => l.literalSensitive)) tree.literalSensitive = true;
+  const entry = entryOf(tree, statements, fingerprintOf(text), bounds, lineage);
+  lineageByFacts.set(entry.facts, lineage);
+  return entry;
 }
 
 function entryOf(
@@ -140,7 +190,10 @@ function entryOf(
   statements: readonly RawStatement[],
   fingerprint: string,
   bounds: CacheEntry['bounds'],
+  lineage: readonly StatementLineage[] = [],
 ): CacheEntry {
+  const filters = new Set<string>();
+  for (const l of lineage) for (const f of l.filters) filters.add(f);
   const facts: SqlFacts = {
     kinds: Object.freeze(tree.kinds) as SqlKind[],
     tables: Object.freeze(tree.tables) as string[],
@@ -155,6 +208,8 @@ function entryOf(
     parsed: true,
     fingerprint,
     dynamicSql: tree.dynamicSql,
+    maskedOutputs: Object.freeze([]) as unknown as string[],
+    filterColumns: Object.freeze([...filters].sort()) as string[],
   };
   return {
     facts: Object.freeze(facts),
@@ -181,6 +236,8 @@ function unparsed(text: string, normalized: string): SqlAnalysis {
     parsed: false,
     fingerprint: createHash('sha256').update(normalized).digest('hex').slice(0, 16),
     dynamicSql: false,
+    maskedOutputs: [],
+    filterColumns: [],
   };
   const trimmed = text.trim();
   return { facts, normalized, statements: trimmed === '' ? [] : [trimmed], prepares: [] };

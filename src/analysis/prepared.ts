@@ -54,6 +54,7 @@ function copyFacts(f: SqlFacts): SqlFacts {
     writtenTables: [...f.writtenTables],
     functions: [...f.functions],
     settings: [...f.settings],
+    filterColumns: [...f.filterColumns],
   };
 }
 
@@ -75,6 +76,7 @@ function merge(into: SqlFacts, body: SqlFacts): void {
   union(into.writtenTables, body.writtenTables);
   union(into.functions, body.functions);
   union(into.settings, body.settings);
+  union(into.filterColumns, body.filterColumns);
   into.writes ||= body.writes;
   into.allWritesFiltered &&= body.allWritesFiltered;
   into.copyProgram ||= body.copyProgram;

@@ -81,6 +81,11 @@ export interface SqlFacts {
   fingerprint: string;
   /** A function runs SQL given as a non-literal string (`ts_stat(x)`, `query_to_xml(x, …)`). */
   dynamicSql: boolean;
+  /** Output columns that derive (column lineage) from a column masked for this identity; filled
+   * when the policy decides (analysis alone leaves it empty). */
+  maskedOutputs: string[];
+  /** Source columns read by WHERE, JOIN … ON/USING, HAVING, ORDER BY and tests (`x = …`, LIKE, …). */
+  filterColumns: string[];
 }
 
 /** `op.command`: an SSH exec or shell line. */

@@ -42,6 +42,31 @@ export class ColumnMatcher {
     return false;
   }
 
+  /**
+   * One lineage source (`[schema.]table.column`, or `[schema.]table.*` for a whole row): a
+   * `table.column` source also matches a configured `schema.table.column` (the statement did not
+   * name the schema: fail toward masking); a whole row matches when any configured column may be
+   * one of its columns (a bare name always may).
+   */
+  matchesSource(source: string): boolean {
+    if (this.size === 0) return false;
+    const name = source.toLowerCase();
+    if (name.endsWith('.*')) {
+      const table = name.slice(0, -2);
+      const bare = table.slice(table.lastIndexOf('.') + 1);
+      for (const c of this.exact) {
+        const parts = c.split('.');
+        if (parts.length === 1) return true;
+        const t = parts.slice(0, -1).join('.');
+        if (t === table || t === bare || t.endsWith(`.${bare}`) || table.endsWith(`.${t}`)) return true;
+      }
+      return false;
+    }
+    if (this.matches([name])) return true;
+    if (name.split('.').length === 2) for (const c of this.exact) if (c.endsWith(`.${name}`)) return true;
+    return false;
+  }
+
   /** A JSON object key: matches any configured column's last segment (fails toward masking). */
   matchesKey(key: string): boolean {
     if (this.leaves.has(key)) return true;

@@ -65,6 +65,16 @@ export class Masker {
     return this.columns.matches(names);
   }
 
+  /** Some source column is masked by name (the plan's `columns`, or other sessions' SQL text). */
+  get masksColumns(): boolean {
+    return this.columns.size > 0;
+  }
+
+  /** A column-lineage source (`[schema.]table.column` or `[schema.]table.*`) is masked. */
+  sourceIsMasked(source: string): boolean {
+    return this.columns.matchesSource(source);
+  }
+
   /** Text with every detected value redacted; the same string instance when nothing matched. */
   maskText(value: string): string {
     if (this.guard === 0) return value;

@@ -7,7 +7,61 @@
 // yields a result column without a source, and a WHERE on them is an oracle. Without column
 // lineage those cannot be masked, so a masked identity may read these views only in the plain
 // form: `query` (or `*`) as a direct output column of a single top-level SELECT.
+
 import { parseTree } from '../analysis/pg-parser.js';
+import { lineageOfFacts } from '../analysis/postgres.js';
+import type { MaskPlan, Operation } from '../core/types.js';
+import { maskedOutputNames } from '../masking/lineage.js';
+import { compileMasker } from '../masking/masker.js';
+
+/**
+ * Planner statistics hold sample values of every analyzed column (`most_common_vals`,
+ * `histogram_bounds`, extended statistics' MCV lists), so after `ANALYZE customers` they hold
+ * card numbers and SSNs. Their rows name the column they describe, but one row mixes values of
+ * masked and other columns' statistics only by row, and an array of samples has no source column
+ * masking could follow: a masked identity may not read them at all (blocked, with this reason).
+ * `ANALYZE` itself then needs no rule.
+ */
+const STATISTICS_RELATIONS: ReadonlySet<string> = new Set([
+  'pg_stats',
+  'pg_stats_ext',
+  'pg_stats_ext_exprs',
+  'pg_statistic',
+  'pg_statistic_ext',
+  'pg_statistic_ext_data',
+]);
+/** Functions that decode statistics' sample values (`pg_mcv_list_items(stxdmcv)`). */
+const STATISTICS_FUNCTIONS: ReadonlySet<string> = new Set(['pg_mcv_list_items']);
+
+/** Why a masked identity may not run this statement (catalog side channels), or null. */
+export function maskedCatalogProblem(
+  text: string,
+  sql: { parsed: boolean; tables: readonly string[]; functions: readonly string[] },
+): string | null {
+  for (const t of sql.tables) {
+    const name = t.slice(t.lastIndexOf('.') + 1);
+    if (STATISTICS_RELATIONS.has(name))
+      return `${name} holds sample values of masked columns (planner statistics); not readable under masking`;
+  }
+  for (const f of sql.functions) {
+    if (STATISTICS_FUNCTIONS.has(f))
+      return `${f}() returns sample values of columns (planner statistics); not allowed under masking`;
+  }
+  return otherSessionsSqlProblem(text, sql);
+}
+
+/**
+ * `op.sql.maskedOutputs` for the identity's masking plan, from the statement's column lineage
+ * (cached per statement and plan). The shared, frozen facts are replaced by a copy only when some
+ * output is masked.
+ */
+export function withMaskedOutputs(op: Operation & { kind: 'sql' }, plan: MaskPlan | null): void {
+  if (plan === null || plan.columns.length === 0) return;
+  const lineage = lineageOfFacts(op.sql);
+  if (lineage === undefined || lineage.length === 0) return;
+  const masked = maskedOutputNames(lineage, compileMasker(plan));
+  if (masked.length > 0) op.sql = { ...op.sql, maskedOutputs: masked as string[] };
+}
 
 /** The views (by name, any schema) whose `query` column is other sessions' SQL text. */
 const SQL_TEXT_VIEWS: ReadonlySet<string> = new Set(['pg_stat_activity', 'pg_stat_statements']);

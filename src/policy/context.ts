@@ -20,6 +20,8 @@ const sql: { [K in keyof SqlFacts]: FieldShape } = {
   parsed: 'bool',
   fingerprint: 'string',
   dynamicSql: 'bool',
+  maskedOutputs: 'list',
+  filterColumns: 'list',
 };
 
 /** Every variable and field a rule may use (DESIGN.md §1). */
@@ -66,6 +68,8 @@ export const NO_SQL: SqlFacts = Object.freeze({
   parsed: true,
   fingerprint: '',
   dynamicSql: false,
+  maskedOutputs: [],
+  filterColumns: [],
 });
 
 /** An SQL operation that arrived without facts is treated as unparsed: fail closed. */

@@ -13,7 +13,7 @@ import type {
   ReviewRequirement,
 } from '../core/types.js';
 import { Activation } from './activation.js';
-import { otherSessionsSqlProblem } from './catalog-guard.js';
+import { maskedCatalogProblem, withMaskedOutputs } from './catalog-guard.js';
 import { type CompiledRule, compileRules } from './compile.js';
 
 export interface AccessResult {
@@ -169,6 +169,7 @@ export class Policy {
     const connection = op.connection.name;
     const access = this.access(identity, connection, opts);
     if (!access.granted) return { effect: 'block', rules: [], reasons: [access.reason], masking: null, review: null };
+    if (op.kind === 'sql') withMaskedOutputs(op, this.maskPlan(identity, connection));
 
     const candidates = this.rulesByConnection.get(connection) ?? this.unscopedRules;
     const matched: string[] = [];
@@ -235,7 +236,7 @@ export class Policy {
     if (effect !== 'block') {
       masking = forceMask ? this.forcedMaskPlan(identity, connection) : this.maskPlan(identity, connection);
       if (masking !== null) {
-        const problem = op.kind === 'sql' ? otherSessionsSqlProblem(op.text, op.sql) : null;
+        const problem = op.kind === 'sql' ? maskedCatalogProblem(op.text, op.sql) : null;
         if (problem !== null) {
           // Masking finds columns by source; these forms of other sessions' SQL text have none.
           return {

@@ -28,6 +28,9 @@ export const CellMode = {
   BytesOrNull: 9,
   /** bytea in text format: detectors on the decoded bytes; NULL on a match. */
   HexOrNull: 10,
+  /** Text computed from a masked column (column lineage): `***`, never a partial form, which
+   * would show part of whatever the expression built (`substr(email, 2, 1) || '@x.com'`). */
+  RedactAll: 11,
 } as const;
 export type CellMode = (typeof CellMode)[keyof typeof CellMode];
 

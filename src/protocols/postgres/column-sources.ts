@@ -1,6 +1,7 @@
 // RowDescription columns → their source table column (schema.table.column), through the
 // per-connection CatalogLookup. Kept here with a synchronous cache so the common case (a shape
 // seen before) costs no await in the data path.
+import { LineageCatalogs } from './lineage-catalog.js';
 import type { CatalogLookup, ColumnSource } from './upstream/index.js';
 import type { FieldDescription } from './wire/index.js';
 
@@ -9,11 +10,15 @@ export type SourceOf = ColumnSource | null | 'unknown';
 
 export class ColumnSources {
   private readonly cache = new Map<number, Map<number, ColumnSource | null>>();
+  /** Relations, views and functions for column lineage (lineage-catalog.ts), loaded when first needed. */
+  readonly lineage: LineageCatalogs;
 
   constructor(
     private readonly catalog: CatalogLookup,
     private readonly onError: (err: unknown) => void = () => {},
-  ) {}
+  ) {
+    this.lineage = new LineageCatalogs((sql) => catalog.query(sql), onError);
+  }
 
   /** Sources when every table column of `fields` is cached, else null. */
   cached(fields: readonly FieldDescription[]): SourceOf[] | null {

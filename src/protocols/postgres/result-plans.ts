@@ -4,14 +4,26 @@
 // COPY … TO STDOUT in a masked session is planned before it is forwarded.
 import type { Masker } from '../../masking/index.js';
 import type { OutBuffer } from '../relay/index.js';
+import type { ColumnPlan } from './column-plan.js';
 import { copyColumnPlan, type copyOutSpecsOf, copyRefusal, describeSql } from './copy/index.js';
+import { LineagePlanner } from './lineage-plan.js';
 import type { ResultContext } from './result.js';
 import type { RowShapes } from './row-shapes.js';
 import type { Portal } from './statements.js';
 import type { FieldDescription, MessageReader } from './wire/index.js';
 
 export class ResultPlanner {
-  constructor(readonly shapes: RowShapes) {}
+  private readonly lineage: LineagePlanner;
+
+  constructor(readonly shapes: RowShapes) {
+    this.lineage = new LineagePlanner(shapes.sources.lineage);
+  }
+
+  /** The by-source plan with lineage masking on top (a promise when the catalog is loading). */
+  private withLineage(ctx: ResultContext, fields: FieldDescription[], base: ColumnPlan, masker: Masker) {
+    const sources = this.shapes.sources.cached(fields) ?? fields.map(() => 'unknown' as const);
+    return this.lineage.plan(base, sources, masker, ctx.text, ctx.statement);
+  }
 
   /**
    * A RowDescription of a result being received: the plan its rows are masked with. Returns a
@@ -23,12 +35,19 @@ export class ResultPlanner {
       ctx.setFields(fields, null);
       return undefined;
     }
-    const plan = this.shapes.cachedPlan(fields, masker);
-    if (plan) {
-      ctx.setFields(fields, plan);
-      return undefined;
+    const base = this.shapes.cachedPlan(fields, masker);
+    if (base) {
+      const plan = this.withLineage(ctx, fields, base, masker);
+      if (!(plan instanceof Promise)) {
+        ctx.setFields(fields, plan);
+        return undefined;
+      }
+      return plan.then((p) => ctx.setFields(fields, p));
     }
-    return this.shapes.plan(fields, masker).then((p) => ctx.setFields(fields, p));
+    return this.shapes
+      .plan(fields, masker)
+      .then((p) => this.withLineage(ctx, fields, p, masker))
+      .then((p) => ctx.setFields(fields, p));
   }
 
   /**
@@ -43,14 +62,16 @@ export class ResultPlanner {
       ctx.setFields(fields, null);
       return undefined;
     }
-    const plan = this.shapes.cachedPlan(fields, masker);
-    if (plan) {
-      ctx.setFields(fields, plan);
+    const base = this.shapes.cachedPlan(fields, masker);
+    const planned = base ? this.withLineage(ctx, fields, base, masker) : undefined;
+    if (planned !== undefined && !(planned instanceof Promise)) {
+      ctx.setFields(fields, planned);
       return undefined;
     }
     const frame = m.frame();
     const { buffer: buf, start, length } = m;
-    return this.shapes.plan(fields, masker).then((p) => {
+    const later = planned ?? this.shapes.plan(fields, masker).then((p) => this.withLineage(ctx, fields, p, masker));
+    return later.then((p) => {
       ctx.setFields(fields, p);
       ctx.dataRow(out, frame, buf, start, length);
     });
@@ -80,7 +101,9 @@ export class ResultPlanner {
         const fields = await sources.describe(describeSql(spec));
         if (!fields) return { spec, plan: null };
         const src = await sources.resolve(fields);
-        return { spec, plan: copyColumnPlan(spec, fields, src, masker) };
+        const base = copyColumnPlan(spec, fields, src, masker);
+        // The COPY's rows are those of its query (or of `SELECT cols FROM table`): one statement.
+        return { spec, plan: await this.lineage.plan(base, src, masker, describeSql(spec), 0) };
       }),
     );
     return null;

@@ -2,7 +2,7 @@
 // CopyData and error texts on the way through, and collects what the recording keeps.
 
 import type { GatewaySession } from '../../gateway/index.js';
-import type { Masker } from '../../masking/index.js';
+import { type Masker, REDACTED } from '../../masking/index.js';
 import type { OutBuffer } from '../relay/index.js';
 import { binaryFloatText, binaryIntText, binaryNumericText, byteaHexBytes } from './binary-text.js';
 import { CellMode, type ColumnPlan } from './column-plan.js';
@@ -22,6 +22,8 @@ export class ResultContext {
    * sessions only), and the one streaming now. */
   copies: { spec: CopySpec; plan: ColumnPlan | null }[] = [];
   copier: CopyOutMasker | null = null;
+  /** Index (in `text`) of the statement whose result is arriving: one per CommandComplete. */
+  statement = 0;
 
   constructor(
     readonly session: GatewaySession,
@@ -76,6 +78,7 @@ export class ResultContext {
     });
     this.rows = [];
     this.rowCount = 0;
+    this.statement++;
   }
 
   error(message: string): void {
@@ -232,6 +235,8 @@ function maskCell(
       return masker.redactColumnValue(buf.toString('utf8', s, s + n));
     case CellMode.Null:
       return NULL_CELL;
+    case CellMode.RedactAll:
+      return REDACTED;
     case CellMode.BinaryIntOrNull:
       return detectedIn(masker, binaryIntText(buf, s, n)) ? NULL_CELL : undefined;
     case CellMode.BinaryFloatOrNull:

@@ -80,6 +80,8 @@ export function sqlOp(identity: Identity, text: string, connection = 'shop', at 
       parsed: true,
       fingerprint: 'fp',
       dynamicSql: false,
+      maskedOutputs: [],
+      filterColumns: [],
     },
   };
 }

@@ -1,6 +1,6 @@
 // One COPY field through its CellMode (column-plan.ts), the same decisions DataRows get in
 // result.ts: a masked text value becomes redacted text, a masked other value becomes NULL.
-import type { Masker } from '../../../masking/index.js';
+import { type Masker, REDACTED } from '../../../masking/index.js';
 import { binaryFloatText, binaryIntText, binaryNumericText, byteaHexBytes } from '../binary-text.js';
 import { CellMode } from '../column-plan.js';
 
@@ -26,6 +26,8 @@ export function maskTextField(
       return KEEP;
     case CellMode.RedactText:
       return masker.redactColumnValue(text ?? buf.toString('utf8', s, e));
+    case CellMode.RedactAll:
+      return REDACTED;
     case CellMode.Null:
       return null;
     case CellMode.DetectJson: {
@@ -68,6 +70,8 @@ export function maskBinaryField(masker: Masker, mode: CellMode, buf: Buffer, s: 
       return masker.maskTextOf(buf, s, s + n) ?? KEEP;
     case CellMode.RedactText:
       return masker.redactColumnValue(buf.toString('utf8', s, s + n));
+    case CellMode.RedactAll:
+      return REDACTED;
     case CellMode.Null:
       return null;
     case CellMode.DetectJson: {

@@ -79,6 +79,25 @@ export class CatalogLookup {
     return run;
   }
 
+  /** One of the gateway's own catalog queries (fixed text, never client input) on the side
+   * connection, queued with the lookups; rows as text. */
+  async query(sql: string): Promise<(string | null)[][]> {
+    const run = this.queue.then(async () => {
+      const conn = await this.connection();
+      try {
+        return (await simpleQuery(conn, sql)).rows;
+      } catch (e) {
+        if (!isUpstreamError(e, 'server-error')) {
+          conn.socket.destroy();
+          if (this.conn === conn) this.conn = undefined;
+        }
+        throw e;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Forget cached names (e.g. after DDL). */
   invalidate(): void {
     this.cache.clear();
