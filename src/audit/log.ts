@@ -47,9 +47,14 @@ export class AuditLog {
 
   constructor(
     private readonly store: Store,
-    opts: { clock?: Clock } = {},
+    opts: {
+      clock?: Clock;
+      /** SQLite file stores: commit in the writer thread (default), or on this thread (`false`, for comparison). */
+      writerThread?: boolean;
+    } = {},
   ) {
     this.clock = opts.clock ?? systemClock;
+    if (opts.writerThread === false) this.writerChosen = true;
   }
 
   /**

@@ -10,7 +10,6 @@
 import { Worker } from 'node:worker_threads';
 import { WardenError } from '../core/errors.js';
 import type { AuditRecord } from './record.js';
-import { lazyRecordFromRow } from './record.js';
 import { FIELDS, type FlatRows, type NewAuditRow } from './sqlite-append.js';
 import type { WriterReply, WriterThreadData } from './writer-thread.js';
 
@@ -140,7 +139,7 @@ export class AuditWriter {
         const k = i - start;
         const hash = hashes.slice(k * HASH_HEX, (k + 1) * HASH_HEX);
         const p = this.inflight[i]!;
-        p.resolve(lazyRecordFromRow({ ...p.row, seq: firstSeq + k, prev_hash: prev, hash }));
+        p.resolve(appendedRecord(p.row, firstSeq + k, prev, hash));
         prev = hash;
       }
     }
@@ -173,6 +172,30 @@ export class AuditWriter {
       this.refed = false;
     }
   }
+}
+
+/**
+ * The record an append resolves with: one object literal (one shape for every entry), `data`
+ * parsed on first read — in the data path nearly every caller ignores the record.
+ */
+function appendedRecord(row: NewAuditRow, seq: number, prevHash: string, hash: string): AuditRecord {
+  let data: Record<string, unknown> | undefined;
+  const text = row.data;
+  return {
+    seq,
+    id: row.id,
+    at: row.at,
+    type: row.type,
+    actor: row.actor,
+    session: row.session,
+    connection: row.connection,
+    get data(): Record<string, unknown> {
+      data ??= JSON.parse(text) as Record<string, unknown>;
+      return data;
+    },
+    prevHash,
+    hash,
+  };
 }
 
 /**
