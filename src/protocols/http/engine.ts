@@ -55,6 +55,8 @@ interface ClientState {
   active: number;
   /** Runs once no request is being answered (a parse error waits for them). */
   whenIdle: (() => void) | null;
+  /** Requests and relays still running: the sessions end after them, so their results are recorded. */
+  inFlight: Set<Promise<void>>;
 }
 
 class HttpFrontDoor implements EngineInstance {
@@ -71,10 +73,11 @@ class HttpFrontDoor implements EngineInstance {
     // `Expect: 100-continue`: no automatic 100; the request is answered (or let go on) first.
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, true));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.upgrade(req, socket, head).catch((err: unknown) => {
+      const work = this.upgrade(req, socket, head).catch((err: unknown) => {
         this.host.logger.warn({ err }, 'http upgrade failed');
         closeWith(socket, rawProblem(500, 'the gateway failed to handle the upgrade'));
       });
+      this.track(socket, work);
     });
     // Malformed request lines, oversized headers, a body longer than its framing: a problem, then close.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -102,10 +105,18 @@ class HttpFrontDoor implements EngineInstance {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
-    this.handle(req, res, expectContinue).catch((err: unknown) => {
+    const work = this.handle(req, res, expectContinue).catch((err: unknown) => {
       this.host.logger.warn({ err }, 'http request failed');
       sendProblem(res, httpProblem(500, 'the gateway failed to handle the request'));
     });
+    this.track(req.socket, work);
+  }
+
+  private track(socket: Duplex, work: Promise<void>): void {
+    const st = this.clients.get(socket);
+    if (!st) return;
+    st.inFlight.add(work);
+    void work.finally(() => st.inFlight.delete(work));
   }
 
   refusal(message: string): Buffer {
@@ -162,12 +173,16 @@ class HttpFrontDoor implements EngineInstance {
       seenRequest: false,
       active: 0,
       whenIdle: null,
+      inFlight: new Set(),
     };
     this.clients.set(stream, st);
     stream.once('close', () => {
       this.clients.delete(stream);
-      for (const s of st.sessions.values()) s.then((x) => x.close('client disconnected')).catch(() => {});
+      const sessions = [...st.sessions.values()];
       st.sessions.clear();
+      void Promise.allSettled([...st.inFlight]).then(() => {
+        for (const s of sessions) s.then((x) => x.close('client disconnected')).catch(() => {});
+      });
     });
     this.server.emit('connection', stream);
   }

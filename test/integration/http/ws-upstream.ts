@@ -80,6 +80,8 @@ export function wsEcho(seen: WsUpgradeSeen[]) {
     };
     socket.on('data', onData);
     socket.on('error', () => {});
+    // The http server's sockets allow half-open: a client gone is a socket to close.
+    socket.on('end', () => socket.end());
     if (head.length > 0) onData(Buffer.alloc(0));
   };
 }
