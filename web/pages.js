@@ -78,6 +78,19 @@ export function InboxPage() {
   </section>`;
 }
 
+/** An HTTP or Kubernetes review: the request as the target would get it (method, normalised path, query, where). */
+function RequestImpact({ req }) {
+  const query = Object.entries(req.query ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`));
+  return html`<dl class="facts small" data-testid="impact-request">
+    <dt>Method</dt><dd><code>${req.method}</code></dd>
+    <dt>Path</dt><dd><code>${req.path}</code></dd>
+    ${query.length ? html`<dt>Query</dt><dd>${query.map((q) => html`<div><code>${q}</code></div>`)}</dd>` : null}
+    ${req.url ? html`<dt>Goes to</dt><dd><code>${req.url}</code></dd>` : null}
+    ${req.jsonFields ? html`<dt>JSON fields</dt><dd>${req.jsonFields.join(', ') || '(empty object)'}</dd>` : null}
+    ${req.k8s ? html`<dt>Object</dt><dd>${req.k8s.resource}${req.k8s.name ? `/${req.k8s.name}` : ''}${req.k8s.namespace ? ` in ${req.k8s.namespace}` : ''}</dd>` : null}
+  </dl>`;
+}
+
 export function ReviewPage({ id, me }) {
   const [data, error, reload] = useLoad(() => api('GET', `/reviews/${encodeURIComponent(id)}`), [id], POLL_MS);
   const [comment, setComment] = useState('');
@@ -104,7 +117,8 @@ export function ReviewPage({ id, me }) {
       <dt>Connection</dt><dd>${r.connection}</dd>
       <dt>Operation</dt><dd><${Operation} kind=${r.kind} text=${r.text} /></dd>
       <dt>Impact</dt><dd data-testid="impact" class=${r.impact?.status === 'known' ? 'impact' : 'muted'}>${r.impact ? r.impact.summary : 'impact unknown'}
-        ${r.impact?.reason ? html`<div class="muted small">${r.impact.reason}</div>` : null}</dd>
+        ${r.impact?.reason ? html`<div class="muted small">${r.impact.reason}</div>` : null}
+        ${r.impact?.request ? html`<${RequestImpact} req=${r.impact.request} />` : null}</dd>
       <dt>Rules</dt><dd>${r.rules.join(', ') || '(policy)'}</dd>
       <dt>Why</dt><dd><ul>${r.reasons.map((x) => html`<li>${x.rule ? `${x.rule}: ` : ''}${x.message}</li>`)}</ul></dd>
       <dt>Needs</dt><dd>${r.approversRequired.count} approval(s) from ${r.approversRequired.groups.join(' or ')}</dd>

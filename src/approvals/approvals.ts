@@ -50,6 +50,7 @@ export class Approvals implements ApprovalsPort {
   constructor(deps: ApprovalsDeps) {
     this.notifier = new Notifier({
       webhooks: deps.config.notifications.webhooks,
+      consoleUrl: deps.config.console?.url,
       logger: deps.logger,
       ...deps.webhookRetry,
     });

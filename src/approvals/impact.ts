@@ -1,10 +1,13 @@
 // A review's impact preview, as the approvals concern sees it: an optional previewer that the
 // server wiring provides (it alone reaches targets), called when a review is created, bounded
 // in time, and never able to fail or delay the review past its deadline: any failure is
-// "impact unknown" with the reason.
+// "impact unknown" with the reason. HTTP and Kubernetes operations need no probe: their preview
+// is the resolved request (impact-request.ts).
+import type { WardenConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Operation } from '../core/types.js';
 import type { ReviewImpact } from '../store/index.js';
+import { requestImpact } from './impact-request.js';
 
 /** What the server wiring provides: the numbers for one operation, read-only, never the write. */
 export interface ImpactPreviewer {
@@ -24,14 +27,26 @@ export interface ImpactCounts {
 /** How long a review waits for its preview at most (the client's answer waits that long too). */
 export const IMPACT_DEADLINE_MS = 3000;
 
-/** The preview for a review being created; null when the operation has none (not a SQL write). */
+export interface PreviewOptions {
+  deadlineMs?: number;
+  /** For the upstream URL an HTTP or Kubernetes request goes to. */
+  config?: Pick<WardenConfig, 'connections'>;
+}
+
+/**
+ * The preview for a review being created: a SQL write's counts, an HTTP or k8s request as
+ * resolved; null when the operation has none (a SQL read, a command).
+ */
 export async function previewImpact(
   previewer: ImpactPreviewer | undefined,
   op: Operation,
   clock: Clock,
-  deadlineMs = IMPACT_DEADLINE_MS,
+  opts: PreviewOptions = {},
 ): Promise<ReviewImpact | null> {
+  if (op.kind === 'http' || op.kind === 'k8s')
+    return requestImpact(op, upstreamUrlOf(opts.config, op.connection.name), clock);
   if (op.kind !== 'sql' || !op.sql.writes) return null;
+  const deadlineMs = opts.deadlineMs ?? IMPACT_DEADLINE_MS;
   if (!previewer) return unknown('no impact previewer for this gateway', clock);
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -72,6 +87,12 @@ export function impactOf(c: ImpactCounts, clock: Clock): ReviewImpact {
       ? `would ${verb} ${rows(exact)}${estimate !== null && estimate !== exact ? ` (planner estimate ${rows(estimate)})` : ''}`
       : `would ${verb} about ${rows(estimate!)} (planner estimate)`;
   return { status: 'known', ...base, summary };
+}
+
+/** A connection's configured upstream `url` (HTTP, Kubernetes), when it has one. */
+function upstreamUrlOf(config: PreviewOptions['config'], name: string): string | undefined {
+  const url = (config?.connections[name] as { url?: unknown } | undefined)?.url;
+  return typeof url === 'string' ? url : undefined;
 }
 
 function unknown(reason: string, clock: Clock): ReviewImpact {

@@ -31,6 +31,8 @@ export interface WebhookTarget {
 export interface NotifierOptions {
   webhooks: readonly WebhookTarget[];
   logger: Pick<Logger, 'warn' | 'debug'>;
+  /** The console's public URL (config `console.url`): notifications link to the review there. */
+  consoleUrl?: string | undefined;
   /** Total attempts per delivery. */
   attempts?: number;
   /** First retry delay; doubled on each further retry. */
@@ -45,6 +47,23 @@ export const EVENT_HEADER = 'x-warden-event';
 /** `sha256=<hex HMAC-SHA256 of the raw body>`: what receivers recompute to trust a delivery. */
 export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/**
+ * The console page of a review (its hash route `#/reviews/<id>`) or of the access requests, under
+ * the console's public URL. The id is percent-encoded, and so are the characters that would end
+ * a Slack link (`|`, `<`, `>`), so a link is exactly one link.
+ */
+export function consoleLink(consoleUrl: string, page: { review: string } | 'access'): string {
+  const base = consoleUrl.replace(/\/+$/, '');
+  const route = page === 'access' ? 'access' : `reviews/${encodeURIComponent(page.review)}`;
+  return `${base}/#/${route}`.replace(/[|<>]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The console link for a notification, when the console's URL is configured. */
+export function linkFor(n: Notification, consoleUrl: string | undefined): string | undefined {
+  if (!consoleUrl) return undefined;
+  return 'review' in n ? consoleLink(consoleUrl, { review: n.review.id }) : consoleLink(consoleUrl, 'access');
 }
 
 export function wantsEvent(target: WebhookTarget, event: string): boolean {
@@ -79,7 +98,8 @@ export class Notifier {
   }
 
   private async deliver(target: WebhookTarget, n: Notification): Promise<void> {
-    const body = JSON.stringify(target.format === 'slack' ? { text: slackText(n) } : jsonPayload(n));
+    const link = linkFor(n, this.opts.consoleUrl);
+    const body = JSON.stringify(target.format === 'slack' ? { text: slackText(n, link) } : jsonPayload(n, link));
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'warden-webhook',
@@ -114,18 +134,20 @@ export class Notifier {
 }
 
 /**
- * The JSON body: `{ event, review | request, at, display }`, `at` as an ISO timestamp. The review or
- * request fields are the exact data; `display` holds the fields a receiver would show a person,
- * escaped by displayText (control, bidi and zero-width characters as `\x1b`, `\u202e`, …), so a
- * receiver that shows `display` cannot be made to show text other than what the data holds.
+ * The JSON body: `{ event, review | request, at, display, link? }`, `at` as an ISO timestamp. The
+ * review or request fields are the exact data; `display` holds the fields a receiver would show a
+ * person, escaped by displayText (control, bidi and zero-width characters as `\x1b`, `\u202e`, …),
+ * so a receiver that shows `display` cannot be made to show text other than what the data holds.
+ * `link` opens the review (or the access requests) in the console, when `console.url` is set.
  */
-export function jsonPayload(n: Notification): Record<string, unknown> {
+export function jsonPayload(n: Notification, link?: string): Record<string, unknown> {
   const at = new Date(n.at).toISOString();
+  const linked = link ? { link } : {};
   if ('review' in n) {
     const review = reviewForNotification(n.review);
-    return { event: n.event, review, at, display: reviewDisplay(review) };
+    return { event: n.event, review, at, display: reviewDisplay(review), ...linked };
   }
-  return { event: n.event, request: n.request, at, display: accessDisplay(n.request) };
+  return { event: n.event, request: n.request, at, display: accessDisplay(n.request), ...linked };
 }
 
 export interface ReviewDisplay {
@@ -187,10 +209,13 @@ function reviewForNotification(r: Review): Omit<Review, 'params'> {
  * Slack incoming-webhook text (also understood by Mattermost and Rocket.Chat). The whole text goes
  * through displayText (control, bidi and zero-width characters shown as escapes) and Slack's own
  * escaping of `&`, `<`, `>`, so an operation, reason or name cannot hide itself, fake a line, or
- * become a link or an `@channel` mention.
+ * become a link or an `@channel` mention. The one link is ours, added after the escaping: the
+ * console page, when `console.url` is set.
  */
-export function slackText(n: Notification): string {
-  return slackEscape(displayText(slackLine(n)));
+export function slackText(n: Notification, link?: string): string {
+  const text = slackEscape(displayText(slackLine(n)));
+  if (!link) return text;
+  return `${text} <${link}|${'review' in n ? 'Open the review' : 'Open access requests'}>`;
 }
 
 /** https://api.slack.com/reference/surfaces/formatting#escaping */
@@ -205,7 +230,7 @@ function slackLine(n: Notification): string {
     const who = `${r.requester.sub} on ${r.connection}`;
     switch (n.event) {
       case 'review.created':
-        return `:hourglass: Review ${r.id}: ${who} wants to run ${op} (${r.rules.join(', ') || 'policy'}). Needs ${r.approversRequired.count} approval(s) from ${r.approversRequired.groups.join(' or ')}: \`warden reviews approve ${r.id}\``;
+        return `:hourglass: Review ${r.id}: ${who} wants to run ${op} (${r.rules.join(', ') || 'policy'}).${r.impact ? ` Impact: ${clip(r.impact.summary, 300)}.` : ''} Needs ${r.approversRequired.count} approval(s) from ${r.approversRequired.groups.join(' or ')}: \`warden reviews approve ${r.id}\``;
       case 'review.approved':
         return `:white_check_mark: Review ${r.id} approved by ${r.approvals.map((a) => a.sub).join(', ')}: ${who} may run ${op}`;
       case 'review.denied':

@@ -61,7 +61,7 @@ export class ReviewDesk {
     if (same) return same;
 
     // Bounded, and never a reason not to store the review (unknown then).
-    const impact = await previewImpact(this.impact, op, clock);
+    const impact = await previewImpact(this.impact, op, clock, { config });
     now = clock.now();
     const review: Review = {
       id: newId('r', now),

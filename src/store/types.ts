@@ -86,7 +86,26 @@ export interface ReviewImpact {
   summary: string;
   /** Why a number is missing. */
   reason?: string;
+  /** HTTP and Kubernetes: the request as the target would receive it (src/approvals/impact-request.ts). */
+  request?: RequestImpact;
   computedAt: number;
+}
+
+/** What an HTTP or Kubernetes operation would do: resolved method, normalised path, query, object. */
+export interface RequestImpact {
+  /** The method the target runs (method overrides are stripped or refused before this). */
+  method: string;
+  /** The path as normalised by the front door, relative to the connection. */
+  path: string;
+  query: Record<string, string | string[]>;
+  /** Where it goes: the connection's upstream URL (no credentials) with the path and query. */
+  url?: string;
+  /** Request body size in bytes, when known. */
+  bodyBytes?: number | null;
+  /** Top-level field names of a JSON object body (names only: values can be secrets). */
+  jsonFields?: string[];
+  /** Kubernetes: the object the verb acts on. */
+  k8s?: { verb: string; resource: string; namespace: string; name: string; subresource: string };
 }
 
 /** Fields a review may change after it is created. */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { consoleLink } from '../../approvals/notify.js';
 import { displayLines, displayText } from '../../core/display-text.js';
 import { ApiClient, type ClientOptions } from '../client.js';
 import { withClient } from '../options.js';
@@ -57,7 +58,7 @@ export function registerReviews(program: Command): void {
         `/api/v1/reviews/${encodeURIComponent(id)}`,
       );
       if (opts.json) return void process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-      process.stdout.write(formatReview(r));
+      process.stdout.write(formatReview(r, await consolePage(api.baseUrl, r.id)));
     },
   );
   for (const verb of ['approve', 'deny'] as const) {
@@ -80,6 +81,17 @@ export function registerReviews(program: Command): void {
   }
 }
 
+/** The review's console page, when the gateway names its console URL (`console.url`). */
+async function consolePage(gateway: string, id: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(`${gateway}/console/config.json`, { signal: AbortSignal.timeout(5000) });
+    const { url } = (await res.json()) as { url?: unknown };
+    return typeof url === 'string' && /^https?:\/\//.test(url) ? consoleLink(url, { review: id }) : undefined;
+  } catch {
+    return undefined; // no link is no error
+  }
+}
+
 /** Where the lines of a multi-line operation start: under the value column, behind a gutter. */
 const GUTTER = '             | ';
 
@@ -90,7 +102,7 @@ const GUTTER = '             | ';
  * several lines keeps its shape, each line behind the gutter `| `, so no line of it can pass for a
  * line of this output (a CR shows as `\r`, so it cannot rewrite one either).
  */
-export function formatReview(r: ReviewView): string {
+export function formatReview(r: ReviewView, link?: string): string {
   const t = displayText;
   const list = (xs: string[]) => xs.map(t).join(', ');
   const operation = r.text.includes('\n')
@@ -107,6 +119,7 @@ export function formatReview(r: ReviewView): string {
     `  needs      ${r.approversRequired.count} approval(s) from ${list(r.approversRequired.groups)}`,
     `  approvals  ${approvals || '(none)'}`,
     `  created    ${new Date(r.createdAt).toISOString()}${r.expiresAt ? `, expires ${new Date(r.expiresAt).toISOString()}` : ''}`,
+    ...(link ? [`  console    ${t(link)}`] : []),
     '',
   ].join('\n');
 }
