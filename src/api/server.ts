@@ -21,6 +21,7 @@ import { registerPolicyRoutes } from './routes/policy.js';
 import { registerReviewRoutes } from './routes/reviews.js';
 import { registerRevocationRoutes } from './routes/revocations.js';
 import { registerSessionRoutes } from './routes/sessions.js';
+import { registerSshRoutes } from './routes/ssh.js';
 import { responses, SCHEMAS } from './schemas.js';
 
 export interface ApiOptions {
@@ -28,6 +29,8 @@ export interface ApiOptions {
   devIssuer?: DevIssuer | null;
   /** Extra route modules registered under /api/v1 by later front doors. */
   plugins?: ((app: FastifyInstance, gw: Gateway) => void | Promise<void>)[];
+  /** Bound ports by front door, filled as the listeners bind (GET /ssh names the SSH one). */
+  ports?: Readonly<Record<string, number>>;
   /** Called for every route as it is registered (tests use it to check the OpenAPI document). */
   onRoute?: (route: RouteOptions) => void;
 }
@@ -123,6 +126,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       registerReviewRoutes(v1, gw);
       registerAccessRoutes(v1, gw);
       registerRevocationRoutes(v1, gw);
+      registerSshRoutes(v1, gw, opts.ports ?? {});
       for (const p of opts.plugins ?? []) await p(v1, gw);
     },
     { prefix: API_PREFIX },

@@ -13,6 +13,7 @@ import { registerPolicy } from './commands/policy.js';
 import { registerReviews } from './commands/reviews.js';
 import { registerRevoke } from './commands/revoke.js';
 import { registerSessions } from './commands/sessions.js';
+import { registerSsh } from './commands/ssh.js';
 import { registerStart } from './commands/start.js';
 import { registerToken } from './commands/token.js';
 import { CliExit } from './exit.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
     registerSessions,
     registerAudit,
     registerRevoke,
+    registerSsh,
   ]) {
     register(program);
   }

@@ -26,6 +26,11 @@ export interface EngineHost {
   openSession(req: OpenSessionRequest): Promise<GatewaySession>;
   /** Verify a bearer token (signature, iss, aud, exp, nbf, revocation). */
   authenticate(token: string): Promise<Identity>;
+  /**
+   * Expiry and revocation of an identity the engine rebuilt itself (an SSH certificate carries
+   * the one it was issued for), as for a token. Throws a WardenError to refuse.
+   */
+  checkIdentity(identity: Identity): void;
   readonly logger: Logger;
   readonly clock: Clock;
   /** TLS material for front doors that upgrade (Postgres SSLRequest, MySQL, HTTPS). */

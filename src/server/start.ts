@@ -103,10 +103,10 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
     logger,
     metrics,
   });
-  const api = await buildApi({ gateway, devIssuer, plugins: opts.apiPlugins ?? [] });
+  const ports: Record<string, number> = { api: apiPort };
+  const api = await buildApi({ gateway, devIssuer, plugins: opts.apiPlugins ?? [], ports });
   await api.listen({ host: apiAddr.host, port: apiPort });
 
-  const ports: Record<string, number> = { api: apiPort };
   const servers: ProtocolServer[] = [];
   /** Engines without a listener of their own (in-process only); a listener closes its engine. */
   const unlistened: EngineInstance[] = [];

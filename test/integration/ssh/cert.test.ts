@@ -1,0 +1,367 @@
+// OpenSSH user certificates through the gateway (DESIGN.md §4, §8 SSH): `warden ssh-cert` mints a
+// key pair here and a certificate from the gateway's CA, `warden ssh-config` prints Host blocks
+// the real `ssh` uses verbatim (gateway host key pinned, no prompt), `warden ssh` wraps ssh.
+// Certificates the gateway must refuse are made with the real ssh-keygen (-s), one property
+// wrong at a time; each is refused by the real ssh client's login and, for the reason, by the
+// verifier itself.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { userCa } from '../../../src/protocols/ssh/ca.js';
+import { certificateLogin } from '../../../src/protocols/ssh/cert-auth.js';
+import { ED25519_CERT, parseCertificateLine } from '../../../src/protocols/ssh/certificate.js';
+import { runWarden } from '../../helpers/cli.js';
+import { type SshGateway, type SshRun, startSshGateway } from './support.js';
+
+interface Issued {
+  keyId: string;
+  principal: string;
+  validBefore: number;
+  certificate: string;
+}
+
+/** The real ssh client, with a config file (verbatim `warden ssh-config` output) and no prompts. */
+function sshF(config: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<SshRun> {
+  const child = spawn('ssh', ['-F', config, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+}
+
+describe('ssh certificates: warden ssh-cert / ssh-config / ssh through the gateway (real ssh → Warden → sshd)', () => {
+  let gw: SshGateway;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let agent: string;
+  let admin: string;
+  let config: string;
+  let issued: Issued;
+  const certDir = () => join(dir, 'home', 'ssh');
+
+  before(async () => {
+    gw = await startSshGateway();
+    dir = await mkdtemp(join(tmpdir(), 'warden-ssh-cert-'));
+    agent = await gw.token('agent-1', ['agents']);
+    admin = await gw.token('root', ['admins']);
+    env = { WARDEN_GATEWAY: gw.running.apiUrl, WARDEN_TOKEN: agent, WARDEN_HOME: join(dir, 'home') };
+    gw.target.direct('mkdir -p ~/victim && touch ~/victim/keep');
+  });
+  after(async () => {
+    await gw?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('warden ssh-cert writes a key pair (private key 0600) and a certificate for the caller', async () => {
+    const r = await runWarden(['ssh-cert', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    issued = JSON.parse(r.stdout) as Issued;
+    assert.equal(issued.principal, 'agent-1');
+    const key = join(certDir(), 'id_ed25519');
+    assert.equal(statSync(key).mode & 0o777, 0o600);
+    assert.equal(statSync(certDir()).mode & 0o777, 0o700);
+    const privateKey = readFileSync(key, 'utf8');
+    assert.match(privateKey, /BEGIN OPENSSH PRIVATE KEY/);
+    assert.ok(!r.stdout.includes(privateKey.split('\n')[1] as string), 'the private key is never printed');
+    // The real ssh-keygen reads it: a user certificate, principal = sub, valid 15 minutes.
+    const listing = execFileSync('ssh-keygen', ['-L', '-f', join(certDir(), 'id_ed25519-cert.pub')], {
+      encoding: 'utf8',
+    });
+    assert.match(listing, /Type: ssh-ed25519-cert-v01@openssh.com user certificate/);
+    assert.match(listing, /Principals: \n\s+agent-1\n/);
+    assert.match(listing, new RegExp(`Key ID: "${issued.keyId}"`));
+    assert.match(listing, /Critical Options: \(none\)/);
+    const minutes = (issued.validBefore - Date.now()) / 60_000;
+    assert.ok(minutes > 13 && minutes <= 15, `valid for ${minutes} minutes`);
+  });
+
+  it('the issue is audited with its key id; the private key is nowhere in the audit log', async () => {
+    const entries = await gw.running.gateway.audit.list({ type: 'ssh.certificate.issued', limit: 100 });
+    const mine = entries.find((e) => (e.data as { keyId?: string }).keyId === issued.keyId);
+    assert.ok(mine, 'ssh.certificate.issued with the key id');
+    assert.equal(mine.actor, 'agent-1');
+    const all = JSON.stringify(await gw.running.gateway.audit.list({ limit: 10_000 }));
+    const privateKey = readFileSync(join(certDir(), 'id_ed25519'), 'utf8');
+    for (const line of privateKey.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----')))
+      assert.ok(!all.includes(line), 'no private key material in the audit log');
+  });
+
+  it('warden ssh-config prints Host blocks that plain ssh uses verbatim: no prompt, host key pinned', async () => {
+    const r = await runWarden(['ssh-config'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Host web-1$/m);
+    assert.match(r.stdout, new RegExp(`^  Port ${gw.sshPort}$`, 'm'));
+    assert.match(r.stdout, /^ {2}User web-1$/m);
+    assert.match(r.stdout, /^ {2}StrictHostKeyChecking yes$/m);
+    config = join(dir, 'ssh_config');
+    await writeFile(config, r.stdout);
+    const known = await readFile(join(certDir(), 'known_hosts'), 'utf8');
+    assert.match(known, new RegExp(`^\\[127\\.0\\.0\\.1\\]:${gw.sshPort} ssh-ed25519 `, 'm'));
+    const run = await sshF(config, ['web-1', 'echo hi']);
+    assert.equal(run.stderr, '');
+    assert.equal(run.stdout, 'hi\n');
+    assert.equal(run.status, 0);
+    // The identity is the certificate's: policy still decides every command.
+    const rm = await sshF(config, ['web-1', 'rm -rf ~/victim']);
+    assert.equal(rm.status, 126);
+    assert.match(rm.stderr, /blocked by rule no-rm/);
+    assert.ok(existsSync(`${gw.target.home}/victim/keep`));
+  });
+
+  it('a gateway with another host key is refused by the pinned known_hosts', async () => {
+    const other = join(dir, 'other_known_hosts');
+    const key = readFileSync(join(certDir(), 'id_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    await writeFile(other, `[127.0.0.1]:${gw.sshPort} ${key}\n`);
+    const run = await sshF(config, ['-o', `UserKnownHostsFile=${other}`, 'web-1', 'echo hi']);
+    assert.equal(run.status, 255);
+    assert.match(run.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+  });
+
+  it('warden ssh CONNECTION -- cmd mints a certificate when there is none, then runs ssh', async () => {
+    const fresh = join(dir, 'fresh');
+    const r = await runWarden(['ssh', '--dir', fresh, 'web-1', '--', 'echo', 'through', 'warden'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'through warden\n');
+    assert.ok(existsSync(join(fresh, 'id_ed25519-cert.pub')));
+    // A refused command's status comes back as ssh's.
+    const blocked = await runWarden(['ssh', '--dir', fresh, 'web-1', '--', 'rm', '-rf', '~/victim'], { env });
+    assert.equal(blocked.code, 126);
+    assert.match(blocked.stderr, /blocked by rule no-rm/);
+  });
+
+  it('warden ssh renews a certificate that has expired', async () => {
+    const short = join(dir, 'short');
+    assert.equal((await runWarden(['ssh-cert', '--ttl', '2s', '--out', short], { env })).code, 0);
+    const before = await readFile(join(short, 'id_ed25519-cert.pub'), 'utf8');
+    const r = await runWarden(['ssh', '--dir', short, 'web-1', '--', 'echo', 'renewed'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'renewed\n');
+    assert.notEqual(await readFile(join(short, 'id_ed25519-cert.pub'), 'utf8'), before);
+  });
+
+  it('the certificate never outlives the token', async () => {
+    const brief = await gw.token('agent-brief', ['agents'], 90_000);
+    const r = await runWarden(['ssh-cert', '--ttl', '2h', '--json', '--out', join(dir, 'brief')], {
+      env: { ...env, WARDEN_TOKEN: brief },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout) as Issued;
+    assert.ok(c.validBefore <= Date.now() + 90_000, 'valid-before ≤ the token expiry');
+  });
+
+  it('the API refuses what is not an ed25519 public key, and a ttl out of bounds', async () => {
+    const post = (body: unknown) =>
+      fetch(`${gw.running.apiUrl}/api/v1/ssh/certificates`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const rsa = execFileSync('sh', [
+      '-c',
+      `ssh-keygen -q -t rsa -b 2048 -N '' -f ${dir}/rsa && cat ${dir}/rsa.pub`,
+    ]).toString();
+    for (const body of [
+      { publicKey: rsa },
+      { publicKey: 'ssh-ed25519 AAAA' },
+      { publicKey: readFileSync(join(certDir(), 'id_ed25519'), 'utf8') },
+      { publicKey: readFileSync(join(certDir(), 'id_ed25519.pub'), 'utf8'), ttl: '3d' },
+      { publicKey: readFileSync(join(certDir(), 'id_ed25519.pub'), 'utf8'), ttl: 'soon' },
+    ]) {
+      const res = await post(body);
+      assert.equal(res.status, 400, JSON.stringify(body).slice(0, 60));
+      assert.equal(res.headers.get('content-type')?.split(';')[0], 'application/problem+json');
+    }
+    const anonymous = await fetch(`${gw.running.apiUrl}/api/v1/ssh/certificates`, { method: 'POST' });
+    assert.equal(anonymous.status, 401);
+  });
+
+  describe('certificates the gateway refuses (made with ssh-keygen -s, one thing wrong at a time)', () => {
+    let caKey: string;
+    let userKey: string;
+    let otherCa: string;
+    let forgedDir: string;
+    let forgedConfig: string;
+    let n = 0;
+
+    before(async () => {
+      // IdentityFile and CertificateFile add up in ssh: each try gets a config naming only its own.
+      forgedDir = join(dir, 'forged');
+      forgedConfig = join(dir, 'forged_config');
+      const r = await runWarden(['ssh-config', '--dir', forgedDir], { env });
+      assert.equal(r.code, 0, r.stderr);
+      await writeFile(forgedConfig, r.stdout);
+      caKey = join(gw.running.gateway.config.dataDir, 'ssh_user_ca_ed25519_key');
+      userKey = join(dir, 'forged_key');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey]);
+      otherCa = join(dir, 'other_ca');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherCa]);
+    });
+
+    /** A certificate for userKey by `ca`, carrying the identity extension as the gateway writes it. */
+    function forge(opts: { ca?: string; principal?: string; validity?: string; extra?: string[] } = {}): string {
+      const identity = JSON.stringify({
+        iss: gw.running.devIssuer!.issuer,
+        sub: 'agent-1',
+        groups: ['agents'],
+        claims: {},
+        exp: Date.now() + 3_600_000,
+      });
+      const pub = `${userKey}-${++n}.pub`;
+      execFileSync('cp', [`${userKey}.pub`, pub]);
+      execFileSync('ssh-keygen', [
+        ...['-q', '-s', opts.ca ?? caKey, '-I', `forged-${n}`, '-n', opts.principal ?? 'agent-1'],
+        ...['-V', opts.validity ?? '-5m:+1h', '-O', `extension:identity@warden=${identity}`],
+        ...(opts.extra ?? []),
+        pub,
+      ]);
+      return `${userKey}-${n}-cert.pub`;
+    }
+
+    async function login(certFile: string, key = userKey): Promise<SshRun> {
+      await copyFile(key, join(forgedDir, 'id_ed25519'));
+      await chmod(join(forgedDir, 'id_ed25519'), 0o600);
+      await copyFile(certFile, join(forgedDir, 'id_ed25519-cert.pub'));
+      return sshF(forgedConfig, ['web-1', 'echo in']);
+    }
+
+    async function reason(certFile: string): Promise<string> {
+      const ca = await userCa(gw.running.gateway.config.dataDir);
+      const key = parseCertificateLine(await readFile(certFile, 'utf8'));
+      try {
+        certificateLogin(ca, { algo: ED25519_CERT, key }, Date.now());
+        return 'accepted';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    }
+
+    it('control: a certificate ssh-keygen made with the gateway CA and a correct identity logs in', async () => {
+      const cert = forge();
+      assert.equal(await reason(cert), 'accepted');
+      const run = await login(cert);
+      assert.equal(run.stdout, 'in\n', run.stderr);
+      assert.equal(run.status, 0);
+    });
+
+    for (const [name, make, why] of [
+      ['past its validity', () => forge({ validity: '-2h:-1h' }), /expired/],
+      ['not yet valid', () => forge({ validity: '+1h:+2h' }), /not valid yet/],
+      ['signed by another CA', () => forge({ ca: otherCa }), /not signed by this gateway's SSH CA/],
+      ['for another principal', () => forge({ principal: 'someone-else' }), /principal is not the identity/],
+      ['with two principals', () => forge({ principal: 'agent-1,root' }), /principal is not the identity/],
+      ['a host certificate', () => forge({ extra: ['-h'] }), /not a user certificate/],
+      ['with a critical option', () => forge({ extra: ['-O', 'force-command=true'] }), /critical option/],
+      ['with a source-address', () => forge({ extra: ['-O', 'source-address=127.0.0.1/32'] }), /critical option/],
+    ] as const) {
+      it(`refuses a certificate ${name}`, async () => {
+        const cert = make();
+        assert.match(await reason(cert), why);
+        const run = await login(cert);
+        assert.equal(run.status, 255);
+        assert.match(run.stderr, /Permission denied/);
+        assert.equal(run.stdout, '');
+      });
+    }
+
+    it('refuses an edited certificate (one byte of the signed identity flipped)', async () => {
+      const line = await readFile(join(certDir(), 'id_ed25519-cert.pub'), 'utf8');
+      const blob = parseCertificateLine(line);
+      const at = blob.indexOf(Buffer.from('"agents"'));
+      assert.ok(at > 0);
+      blob[at + 1] = (blob[at + 1] as number) ^ 0x01; // "agents" → "`gents"
+      const edited = join(dir, 'edited-cert.pub');
+      await writeFile(edited, `${ED25519_CERT} ${blob.toString('base64')}\n`);
+      assert.match(await reason(edited), /CA signature does not verify/);
+      const run = await login(edited, join(certDir(), 'id_ed25519'));
+      assert.equal(run.status, 255);
+      assert.match(run.stderr, /Permission denied/);
+    });
+
+    it('refuses a truncated certificate and one with bytes appended', async () => {
+      const blob = parseCertificateLine(await readFile(join(certDir(), 'id_ed25519-cert.pub'), 'utf8'));
+      const ca = await userCa(gw.running.gateway.config.dataDir);
+      for (const bad of [blob.subarray(0, blob.length - 1), Buffer.concat([blob, Buffer.from([0])])])
+        assert.throws(() => certificateLogin(ca, { algo: ED25519_CERT, key: bad }, Date.now()), /could not be read/);
+    });
+  });
+
+  describe('revocation', () => {
+    let master: ChildProcess | null = null;
+    after(() => {
+      master?.kill();
+    });
+
+    it("a revoked token's certificate is refused at login, and a live session is cut at its next operation", async () => {
+      const token = await gw.token('agent-rev', ['agents']);
+      const revEnv = { ...env, WARDEN_TOKEN: token };
+      const certs = join(dir, 'rev');
+      const r = await runWarden(['ssh-cert', '--json', '--out', certs], { env: revEnv });
+      assert.equal(r.code, 0, r.stderr);
+      const { keyId } = JSON.parse(r.stdout) as Issued;
+      const cfg = join(dir, 'rev_config');
+      await writeFile(cfg, (await runWarden(['ssh-config', '--dir', certs], { env: revEnv })).stdout);
+      // One SSH connection held open (ControlMaster), each command an operation on it.
+      const control = join(dir, 'cm.sock');
+      const mux = ['-o', `ControlPath=${control}`];
+      master = spawn('ssh', ['-F', cfg, '-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', ...mux, '-N', 'web-1'], {
+        stdio: 'ignore',
+      });
+      const masterClosed = new Promise((resolve) => master?.once('close', resolve));
+      for (let i = 0; i < 200 && !existsSync(control); i++) await new Promise((res) => setTimeout(res, 50));
+      const first = await sshF(cfg, [...mux, 'web-1', 'echo one']);
+      assert.equal(first.stdout, 'one\n', first.stderr);
+
+      const rev = await runWarden(['revoke', '--token-id', keyId, '--reason', 'test'], {
+        env: { ...env, WARDEN_TOKEN: admin },
+      });
+      assert.equal(rev.code, 0, rev.stderr);
+
+      const next = await sshF(cfg, [...mux, 'web-1', 'touch ~/victim/after-revoke']);
+      // The refusal (exit 126 on the channel) and the disconnect arrive together; ssh's mux
+      // master exits on the disconnect before it relays them, so its client reports 255.
+      assert.notEqual(next.status, 0);
+      await masterClosed; // the gateway ended the connection
+      assert.ok(!existsSync(`${gw.target.home}/victim/after-revoke`), 'the command never ran');
+      // The session's end is audited as the gateway closes it, just after the disconnect.
+      let cut: { data: unknown } | undefined;
+      for (let i = 0; i < 100 && !cut; i++) {
+        const ends = await gw.running.gateway.audit.list({ type: 'session.end', limit: 1000 });
+        cut = ends.find((e) => e.actor === 'agent-rev');
+        if (!cut) await new Promise((res) => setTimeout(res, 50));
+      }
+      assert.ok(cut, 'the session of the revoked certificate ended');
+      assert.match(String((cut.data as { reason?: string }).reason), /revoked/);
+
+      const again = await sshF(cfg, ['web-1', 'echo again']);
+      assert.equal(again.status, 255);
+      assert.match(again.stderr, /Permission denied/);
+      // Minting a new certificate with the revoked token is refused by the API.
+      const mint = await runWarden(['ssh-cert', '--out', certs], { env: revEnv });
+      assert.equal(mint.code, 1);
+      assert.match(mint.stderr, /revoked/);
+    });
+
+    it('revoking the subject refuses its certificates too', async () => {
+      const token = await gw.token('agent-sub', ['agents']);
+      const subEnv = { ...env, WARDEN_TOKEN: token };
+      const certs = join(dir, 'sub');
+      assert.equal((await runWarden(['ssh-cert', '--out', certs], { env: subEnv })).code, 0);
+      const cfg = join(dir, 'sub_config');
+      await writeFile(cfg, (await runWarden(['ssh-config', '--dir', certs], { env: subEnv })).stdout);
+      assert.equal((await sshF(cfg, ['web-1', 'echo ok'])).stdout, 'ok\n');
+      const rev = await runWarden(['revoke', '--sub', 'agent-sub'], { env: { ...env, WARDEN_TOKEN: admin } });
+      assert.equal(rev.code, 0, rev.stderr);
+      const run = await sshF(cfg, ['web-1', 'echo no']);
+      assert.equal(run.status, 255);
+      assert.match(run.stderr, /Permission denied/);
+    });
+  });
+});
