@@ -12,7 +12,7 @@
 //
 // Micro-benchmarks (each its own process, output passed through): bench/decide.bench.ts
 // (Policy.decide p50/p99 warm/cold; goal p99 ≤ 20 µs warm), bench/analysis.bench.ts,
-// bench/masking.bench.ts. PostgreSQL benchmark (bench/pg/): a real PostgreSQL 15 (needs
+// bench/masking.bench.ts, bench/audit.bench.ts (the audit append: event loop vs writer thread). PostgreSQL benchmark (bench/pg/): a real PostgreSQL 15 (needs
 // /usr/lib/postgresql/15/bin, psql and pgbench), pgbouncer when installed (else the apt line
 // is printed and its column skipped), and the gateway in a child process with a realistic
 // policy (guardrail rules, masking, recording, audit); pgbench -S simple/prepared at c=1 and
@@ -39,7 +39,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const MICRO = ['decide.bench.ts', 'analysis.bench.ts', 'masking.bench.ts', 'http.bench.ts'];
+const MICRO = ['decide.bench.ts', 'analysis.bench.ts', 'masking.bench.ts', 'audit.bench.ts', 'http.bench.ts'];
 
 function heading(title: string): void {
   console.log(`\n${'═'.repeat(100)}\n${title}\n${'═'.repeat(100)}`);

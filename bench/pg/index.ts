@@ -201,6 +201,7 @@ function pgbenchTable(rounds: PgbenchRun[][], clients: number[], names: string[]
   const ratio = (a: string, b: string, m: string, c: number) =>
     median(rounds.map((round) => (get(round, a, m, c)?.tps ?? Number.NaN) / (get(round, b, m, c)?.tps ?? Number.NaN)));
   const processes = names.filter((n) => n !== 'direct');
+  const loops = ['warden', 'base'].filter((n) => names.includes(n));
   const others = ['pgbouncer', 'relay', 'direct', 'base'].filter((n) => names.includes(n));
   const head = [
     'mode',
@@ -208,7 +209,7 @@ function pgbenchTable(rounds: PgbenchRun[][], clients: number[], names: string[]
     ...names.map((n) => `${SHORT[n] ?? n} tps`),
     ...names.map((n) => `${SHORT[n] ?? n} ms`),
     ...processes.map((n) => `${SHORT[n] ?? n} µs/st`),
-    'W loop µs/st',
+    ...loops.map((n) => `${SHORT[n] ?? n} loop µs/st`),
     ...others.map((n) => `W/${SHORT[n] ?? n}`),
   ];
   const rows: string[][] = [head];
@@ -234,9 +235,11 @@ function pgbenchTable(rounds: PgbenchRun[][], clients: number[], names: string[]
             1,
           ),
         ),
-        fmt(
-          med('warden', m, c, (r) => r.loopUsPerTx),
-          1,
+        ...loops.map((n) =>
+          fmt(
+            med(n, m, c, (r) => r.loopUsPerTx),
+            1,
+          ),
         ),
         ...others.map((n) => `${fmt(ratio('warden', n, m, c), 2)}×`),
       ]);
@@ -259,7 +262,7 @@ function pgbenchTable(rounds: PgbenchRun[][], clients: number[], names: string[]
     .map((m) => `${m}: ${processes.map((n) => `${SHORT[n] ?? n} ${fmt(added(n, m))} µs`).join(', ')}`)
     .join('; ');
   const notes = [
-    "ms = average latency; µs/st = CPU of that process (all threads) per statement; W loop = the gateway's main thread (event loop) only.",
+    "ms = average latency; µs/st = CPU of that process (all threads) per statement; loop = the gateway's main thread (event loop) only.",
     ...(clients.includes(1) ? [`c=1 added latency over direct — ${addedLine}`] : []),
     "Goals: c=8 W ≥ 1.0× pgbouncer and ≥ 0.9× relay; c=1 added latency ≤ pgbouncer's.",
   ];
