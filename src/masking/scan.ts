@@ -24,7 +24,7 @@ export function scanString(s: string): number {
   let dashes = 0;
   let group = 0; // digits since the last separator
   let prevGroup = 0;
-  let phoneLead = false; // the current run began with '+', '(' or 0
+  let lead = -1; // digits since the run's '+', '(' or leading 0; -1: none
   let p1 = 0;
   let p2 = 0;
   let p3 = 0;
@@ -34,13 +34,15 @@ export function scanString(s: string): number {
     if (k !== 0) {
       if (k === DIGIT) {
         if (run === 0) {
-          phoneLead = p1 === 43 || p1 === 40 || c === 48;
           group = 0;
           prevGroup = 0;
+          lead = c === 48 ? 0 : -1;
         }
+        // '+' or '(' starts a phone even inside a run (`id 142 +44 20 5473 6043`).
+        if (p1 === 43 || p1 === 40) lead = 0;
         if (++run > maxRun) maxRun = run;
         group++;
-        if (phoneLead && run >= 8) flags |= H_PHONE;
+        if (lead >= 0 && ++lead >= 8) flags |= H_PHONE;
         if (++dashRun > maxDashRun) maxDashRun = dashRun;
         if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
         dashes = 0;
@@ -84,7 +86,7 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
   let dashes = 0;
   let group = 0; // digits since the last separator
   let prevGroup = 0;
-  let phoneLead = false; // the current run began with '+', '(' or 0
+  let lead = -1; // digits since the run's '+', '(' or leading 0; -1: none
   let p1 = 0;
   let p2 = 0;
   let p3 = 0;
@@ -94,13 +96,15 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
     if (k !== 0) {
       if (k === DIGIT) {
         if (run === 0) {
-          phoneLead = p1 === 43 || p1 === 40 || c === 48;
           group = 0;
           prevGroup = 0;
+          lead = c === 48 ? 0 : -1;
         }
+        // '+' or '(' starts a phone even inside a run (`id 142 +44 20 5473 6043`).
+        if (p1 === 43 || p1 === 40) lead = 0;
         if (++run > maxRun) maxRun = run;
         group++;
-        if (phoneLead && run >= 8) flags |= H_PHONE;
+        if (lead >= 0 && ++lead >= 8) flags |= H_PHONE;
         if (++dashRun > maxDashRun) maxDashRun = dashRun;
         if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
         dashes = 0;
