@@ -203,3 +203,31 @@ describe('adversarial input stays linear', () => {
     }
   });
 });
+
+describe('detectors: the bypasses of issue 15 (values glued to delimiters)', () => {
+  const all = compileMasker({ columns: [], detect: ['email', 'credit_card', 'us_ssn', 'phone', 'iban', 'secret'] });
+  const hides = (text: string, secret: string) =>
+    assert.ok(!all.maskText(text).includes(secret), `${JSON.stringify(text)} → ${all.maskText(text)}`);
+  it('card numbers followed by a comma, semicolon, bracket or quote (string_agg, card || "," || card)', () => {
+    hides('4111 1111 1111 1111,4111 1111 1111 1111', '1111 1111 1111');
+    hides('4111111111111111,5555555555554444,378282246310005', '4111111111111111');
+    hides('4111111111111111,5555555555554444,378282246310005', '5555555555554444');
+    hides('["4111111111111111","5555555555554444"]', '4111111111111111');
+    hides('4111111111111111;5555555555554444', '4111111111111111');
+    hides('{"c":5555555555554444}', '5555555555554444');
+    hides('card\t4111-1111-1111-1111\tok', '4111-1111-1111-1111');
+    hides('3782 822463 10005 4111 1111 1111 1111', '4111 1111 1111');
+  });
+  it('an email with a trailing hyphen and phones after a letter', () => {
+    hides('ada@example.com-', 'ada@example.com');
+    hides('x+1 415 555 0132', '415 555');
+    hides('x(202) 555-0173', '202) 555');
+    hides('a.b+tag@example.org,c+d@example.net', 'c+d@example.net');
+  });
+  it('still leaves decimals and numbers that only look close', () => {
+    keeps('credit_card', '4111111111111111.25');
+    keeps('credit_card', '0.4111111111111111');
+    keeps('credit_card', '4111111111111111,5');
+    keeps('phone', 'v1.415.555.2671');
+  });
+});
