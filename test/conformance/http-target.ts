@@ -293,14 +293,14 @@ export function httpTarget(): ConformanceTarget {
     // limits checked) and `connect()` here is only the TCP connection. The three checks below ask
     // for a refusal *at connect*, which HTTP cannot give without sending an operation (and an extra
     // audited operation per session would break the other checks' counts). Their HTTP form — the
-    // same refusal on the session's first request — is tested in test/integration/http/bad-input.test.ts.
+    // same refusal on the session's first request — is tested in test/integration/http/sessions.test.ts.
     knownGaps: {
       targetDown:
-        'not applicable at connect: HTTP has no login; a down target is a 502 problem naming the connection on the first request, and that session ends audited with the target reason (bad-input.test.ts)',
+        'not applicable at connect: HTTP has no login; a down target is a 502 problem naming the connection on the first request, and that session ends audited with the target reason (test/integration/http/sessions.test.ts)',
       revocation:
-        'only the last step is not applicable: the cut at the next request (401) passes; a revoked subject is refused (401) at its first request, not at connect (bad-input.test.ts)',
+        'only the last step is not applicable: the cut at the next request (401) passes; a revoked subject is refused (401) at its first request, not at connect (test/integration/http/sessions.test.ts)',
       sessionLimits:
-        'not applicable at connect: HTTP has no login; the N+1th session is refused (429 problem, audited session.denied) at its first request (bad-input.test.ts)',
+        'not applicable at connect: HTTP has no login; the N+1th session is refused (429 problem, audited session.denied) at its first request (test/integration/http/sessions.test.ts)',
     },
 
     async start({ policy }): Promise<StartedGateway> {
