@@ -229,12 +229,6 @@ export function postgresTarget(): ConformanceTarget {
       tooManySessions: '53300',
     },
     expected: { allowedRows: [['Ada Lovelace']] },
-    knownGaps: {
-      // Column masking keys on RowDescription's table OID + attnum, which for a view is the
-      // view's own; content detectors catch most values, not these. Issue 15 (lineage through views).
-      driftTarget: 'issue 15: masking does not follow a view to its masked source columns',
-    },
-
     async start({ policy }): Promise<StartedGateway> {
       pg = await startShopPostgres();
       await runSql(

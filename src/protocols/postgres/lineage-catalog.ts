@@ -3,7 +3,8 @@
 // columns (views over views included), and the functions that are not PostgreSQL's own. Loaded
 // with two queries on the connection's side connection when a masked session first needs it,
 // shared by every session of the connection, and loaded again when a statement names a relation
-// it does not know (created since), at most every few seconds per name.
+// it does not know (created since; at most every few seconds per name) or reads a view through a
+// catalog older than two seconds (the view may have been replaced since).
 import { type CatalogRelation, type LineageCatalog, lineageOfStatements } from '../../analysis/lineage.js';
 import { parseTree } from '../../analysis/pg-parser.js';
 
@@ -22,6 +23,9 @@ const USER_FUNCTIONS_SQL =
 
 /** A name missing after a reload is not looked for again before this long. */
 const MISS_RETRY_MS = 5_000;
+/** A statement that reads a view is planned with a catalog at most this old (another session
+ * may have replaced the view: `CREATE OR REPLACE VIEW v AS SELECT email AS a …`). */
+const VIEW_TTL_MS = 2_000;
 
 interface RawRelation {
   qualified: string;
@@ -145,8 +149,12 @@ export class LineageCatalogs {
 
   private needsReload(c: PgLineageCatalog, names: readonly string[]): boolean {
     if (!c.complete && this.now() - c.loadedAt > MISS_RETRY_MS) return true;
+    const age = this.now() - c.loadedAt;
     for (const n of names) {
-      if (c.has(n)) continue;
+      if (c.has(n)) {
+        if (age > VIEW_TTL_MS && c.isView(n)) return true;
+        continue;
+      }
       const since = this.missing.get(n);
       if (since === undefined || this.now() - since > MISS_RETRY_MS) return true;
     }
