@@ -1,7 +1,7 @@
 // The console's pages. Every value shown is what the API returned (already masked for the
 // signed-in user); preact renders it as text, never as markup.
 import { h } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import { api } from './api.js';
 
@@ -161,13 +161,79 @@ export function SessionsPage() {
   </section>`;
 }
 
+/** The session's recording as the API returns it (masked for this user): asciicast or JSON lines. */
 async function loadRecording(id) {
   const res = await fetch(`/api/v1/sessions/${encodeURIComponent(id)}/recording`, {
     headers: { authorization: `Bearer ${sessionStorage.getItem('warden.token')}` },
   });
   if (!res.ok) throw new Error(`recording: HTTP ${res.status}`);
-  const text = await res.text();
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return res.text();
+}
+
+const parseLines = (text) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+/**
+ * An asciicast for the player, and the decided lines in it. The recorder writes each decided
+ * shell line as a marker whose data is JSON ({ text, effect, rules, … }); the player shows a
+ * marker's data as its label, so each becomes "effect: line", and the list below the player
+ * seeks to it (by marker: the player's clock skips idle time, the recording's does not).
+ */
+function castForPlayer(text) {
+  const [header, ...events] = parseLines(text);
+  const marks = [];
+  let markers = 0;
+  const out = events.map((e) => {
+    if (!Array.isArray(e) || e[1] !== 'm') return e;
+    const marker = markers++;
+    let m;
+    try {
+      m = JSON.parse(e[2]);
+    } catch {
+      return e;
+    }
+    const label = m && typeof m === 'object' ? (m.effect ? `${m.effect}: ${m.text ?? ''}` : String(m.event ?? m.type ?? 'event')) : String(m);
+    if (m && typeof m === 'object' && m.effect) marks.push({ t: e[0], marker, effect: m.effect, text: m.text ?? '', rules: m.rules ?? [], refusal: m.refusal });
+    return [e[0], 'm', label];
+  });
+  return { cast: [header, ...out].map((x) => JSON.stringify(x)).join('\n'), marks };
+}
+
+/** asciinema-player (loaded on first use) for a terminal recording, with its decided lines. */
+function TerminalReplay({ text }) {
+  const host = useRef(null);
+  const player = useRef(null);
+  const [error, setError] = useState('');
+  const { cast, marks } = castForPlayer(text);
+  useEffect(() => {
+    let gone = false;
+    import('asciinema-player')
+      .then(({ create }) => {
+        if (gone || !host.current) return;
+        player.current = create({ data: cast }, host.current, {
+          fit: 'width',
+          autoPlay: true,
+          idleTimeLimit: 1,
+          terminalFontSize: '14px',
+        });
+      })
+      .catch((e) => setError(`the player did not load: ${e.message}`));
+    return () => {
+      gone = true;
+      player.current?.dispose();
+      player.current = null;
+    };
+  }, [cast]);
+  return html`<div>
+    <div class="player" data-testid="player" ref=${host} aria-label="Terminal replay"></div>
+    <${Problem} error=${error} />
+    ${marks.length
+      ? html`<ol class="timeline" data-testid="timeline">${marks.map((m, i) => html`<li key=${i} class=${`effect-${m.effect}`}>
+          <div><button type="button" class="link" onClick=${() => player.current?.seek({ marker: m.marker })} aria-label=${`Seek to +${Number(m.t).toFixed(2)}s`}>+${Number(m.t).toFixed(2)}s</button>${' '}<span class=${`badge ${m.effect}`}>${m.effect}</span>${m.rules?.length ? html`<span class="muted"> ${m.rules.join(', ')}</span>` : null}</div>
+          <pre class="op"><code>${m.text}</code></pre>
+          ${m.refusal ? html`<div class="error small">${m.refusal}</div>` : null}
+        </li>`)}</ol>`
+      : null}
+  </div>`;
 }
 
 function Result({ ev }) {
@@ -182,10 +248,11 @@ function Result({ ev }) {
 
 export function SessionPage({ id }) {
   const [session, error] = useLoad(() => api('GET', `/sessions/${encodeURIComponent(id)}`), [id]);
-  const [events, evError] = useLoad(() => loadRecording(id), [id]);
+  const [recording, evError] = useLoad(() => loadRecording(id), [id]);
   const s = session?.session;
   const terminal = s?.format === 'asciicast';
-  const results = new Map((terminal ? [] : events ?? []).filter((e) => e.type === 'result').map((e) => [e.op, e]));
+  const events = recording !== null && s && !terminal ? parseLines(recording) : [];
+  const results = new Map(events.filter((e) => e.type === 'result').map((e) => [e.op, e]));
   return html`<section aria-labelledby="session-h">
     <p><a href="#/sessions">← Sessions</a></p>
     <h1 id="session-h">Session <code>${id}</code></h1>
@@ -193,9 +260,9 @@ export function SessionPage({ id }) {
     <${Problem} error=${error || evError} />
     ${
       terminal
-        ? html`<pre class="op terminal" data-testid="terminal">${(events ?? []).slice(1).filter((e) => e[1] === 'o').map((e) => e[2]).join('')}</pre>`
+        ? recording !== null ? html`<${TerminalReplay} text=${recording} />` : null
         : html`<ol class="timeline" data-testid="timeline">
-          ${(events ?? []).filter((e) => e.type === 'operation').map((e) => html`<li key=${e.op} class=${`effect-${e.effect}`}>
+          ${events.filter((e) => e.type === 'operation').map((e) => html`<li key=${e.op} class=${`effect-${e.effect}`}>
             <div><span class="muted">+${Number(e.t).toFixed(2)}s</span> <span class=${`badge ${e.effect}`}>${e.effect}</span>
               ${e.rules?.length ? html`<span class="muted"> ${e.rules.join(', ')}</span>` : null}</div>
             <${Operation} kind=${e.kind} text=${e.text} />

@@ -1,9 +1,10 @@
 // The reviewer web console: static files from web/ at `/`, the few ES modules it imports from
-// node_modules (preact, htm) under /console/vendor/, and, with the dev issuer on (the demo), a
+// node_modules (preact, htm) under /console/vendor/, asciinema-player's ES modules and style
+// (terminal replay) under /console/vendor/asciinema/, and, with the dev issuer on (the demo), a
 // sign-in endpoint that mints a dev token for a name and groups the visitor picks. Everything
 // else the console does goes through /api/v1 with the signed-in user's bearer token.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
@@ -23,7 +24,25 @@ const VENDOR: Record<string, [string, string]> = {
   'preact.js': ['preact', 'preact.module.js'],
   'hooks.js': ['preact/hooks', 'hooks.module.js'],
   'htm.js': ['htm', 'htm.module.js'],
+  'asciinema-player.css': ['asciinema-player/dist/bundle/asciinema-player.css', 'asciinema-player.css'],
 };
+
+/**
+ * asciinema-player's ES build: its entry and the chunks it imports by relative name (hashed per
+ * release), so the served set is what its dist folder holds, read once.
+ */
+let asciinema: { dir: string; files: Set<string> } | undefined;
+function asciinemaPath(file: string): string | undefined {
+  if (!asciinema) {
+    try {
+      const dir = dirname(require.resolve('asciinema-player'));
+      asciinema = { dir, files: new Set(readdirSync(dir).filter((f) => /^[A-Za-z0-9_-]+\.js$/.test(f))) };
+    } catch {
+      asciinema = { dir: '', files: new Set() };
+    }
+  }
+  return asciinema.files.has(file) ? join(asciinema.dir, file) : undefined;
+}
 
 function vendorPath(file: string): string | undefined {
   if (!Object.hasOwn(VENDOR, file)) return undefined;
@@ -58,7 +77,9 @@ export function registerConsole(app: FastifyInstance, gw: Gateway, dev: DevIssue
   const publicRoute = { config: { auth: 'public' as const }, bodyLimit: PUBLIC_BODY_LIMIT };
   // The browser talks to the issuer for discovery and the code exchange (PKCE): that origin only.
   const issuerOrigin = gw.config.console?.issuer ? new URL(gw.config.console.issuer).origin : '';
-  const csp = `default-src 'self'; connect-src 'self'${issuerOrigin ? ` ${issuerOrigin}` : ''}; script-src 'self' ${importMapHash()}; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`;
+  // 'wasm-unsafe-eval': asciinema-player's terminal emulator is WebAssembly; it allows compiling
+  // that, not eval of script text.
+  const csp = `default-src 'self'; connect-src 'self'${issuerOrigin ? ` ${issuerOrigin}` : ''}; script-src 'self' ${importMapHash()} 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`;
   const serve = async (reply: FastifyReply, path: string) => {
     const body = await readFile(path).catch(() => null);
     if (!body) return sendProblem(reply, problem(404, 'Not Found', 'the console is not installed'));
@@ -79,6 +100,11 @@ export function registerConsole(app: FastifyInstance, gw: Gateway, dev: DevIssue
   });
   app.get<{ Params: { file: string } }>('/console/vendor/:file', publicRoute, async (req, reply) => {
     const path = vendorPath(req.params.file);
+    if (!path) return sendProblem(reply, problem(404, 'Not Found', 'no such console file'));
+    return serve(reply, path);
+  });
+  app.get<{ Params: { file: string } }>('/console/vendor/asciinema/:file', publicRoute, async (req, reply) => {
+    const path = asciinemaPath(req.params.file);
     if (!path) return sendProblem(reply, problem(404, 'Not Found', 'no such console file'));
     return serve(reply, path);
   });

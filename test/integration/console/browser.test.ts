@@ -172,7 +172,7 @@ describe('reviewer console in Chromium', () => {
     }
     assert.match(text, /SELECT id, amount FROM orders/);
     assert.match(text, expected);
-    await shot(dba, 'console-replay');
+    await shot(dba, 'console-timeline');
 
     await dba.goto(`${gw.apiUrl}/#/audit`);
     await dba.getByRole('button', { name: 'Verify the hash chain' }).click();

@@ -13,15 +13,25 @@ describe('console routes', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /^text\/html/);
     const csp = res.headers.get('content-security-policy')!;
-    assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+';/);
-    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    // WebAssembly (asciinema-player's terminal) may compile; script text may not be eval'ed.
+    assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+' 'wasm-unsafe-eval';/);
+    assert.doesNotMatch(csp, /unsafe-inline|'unsafe-eval'/);
     assert.match(csp, /frame-ancestors 'none'/);
     assert.match(await res.text(), /<script type="module" src="\/console\/app.js">/);
-    for (const f of ['app.js', 'vendor/preact.js', 'vendor/hooks.js', 'vendor/htm.js']) {
+    for (const f of ['app.js', 'vendor/preact.js', 'vendor/hooks.js', 'vendor/htm.js', 'vendor/asciinema/index.js']) {
       const r = await fetch(`${suite.gw.apiUrl}/console/${f}`);
       assert.equal(r.status, 200, f);
       assert.match(r.headers.get('content-type')!, /^text\/javascript/, f);
     }
+    // asciinema-player's entry imports its chunks by relative name: each is served beside it.
+    const entry = await (await fetch(`${suite.gw.apiUrl}/console/vendor/asciinema/index.js`)).text();
+    const chunks = [...entry.matchAll(/from '\.\/([^']+)'/g)].map((m) => m[1]!);
+    assert.ok(chunks.length > 0);
+    for (const c of chunks)
+      assert.equal((await fetch(`${suite.gw.apiUrl}/console/vendor/asciinema/${c}`)).status, 200, c);
+    const css = await fetch(`${suite.gw.apiUrl}/console/vendor/asciinema-player.css`);
+    assert.equal(css.status, 200);
+    assert.match(css.headers.get('content-type')!, /^text\/css/);
   });
 
   it('serves nothing else: no traversal, no other files', async () => {
@@ -30,6 +40,10 @@ describe('console routes', () => {
       '/console/%2e%2e%2fwarden.yaml',
       '/console/vendor/..%2f..%2fpackage.json',
       '/console/vendor/preact',
+      '/console/vendor/asciinema/..%2f..%2fpackage.json',
+      '/console/vendor/asciinema/package.json',
+      '/console/vendor/asciinema/bundle',
+      '/console/vendor/asciinema/index.d.ts',
       '/console/index.js',
       '/console/../package.json',
     ]) {
