@@ -15,6 +15,7 @@ export function resolveConfigPaths(cfg: WardenConfig, baseDir: string): WardenCo
   }
   cfg.recordings = abs(baseDir, cfg.recordings);
   cfg.dataDir = abs(baseDir, cfg.dataDir);
+  if (cfg.audit.checkpoint.file) cfg.audit.checkpoint.file = abs(baseDir, cfg.audit.checkpoint.file);
   if (cfg.tls) cfg.tls = { cert: abs(baseDir, cfg.tls.cert), key: abs(baseDir, cfg.tls.key) };
   return cfg;
 }

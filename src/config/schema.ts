@@ -172,6 +172,22 @@ export const consoleSchema = z.strictObject({
   url: z.string().url().optional(),
 });
 
+/**
+ * Audit anchors: a checkpoint (seq, hash, time) of the chain is signed with the gateway's Ed25519
+ * key (dataDir) every `every` entries or `interval`, whichever comes first, and stored apart from
+ * the log; optionally appended to `file` (outside the store) and POSTed to `webhook`.
+ */
+export const auditCheckpointSchema = z.strictObject({
+  every: z.number().int().min(1).default(1000),
+  interval: duration.default('60s'),
+  file: z.string().min(1).optional(),
+  webhook: z.string().url().optional(),
+});
+
+export const auditSchema = z.strictObject({
+  checkpoint: auditCheckpointSchema.default({ every: 1000, interval: '60s' }),
+});
+
 export const configSchema = z.strictObject({
   listen: listenSchema.default({ api: '127.0.0.1:8080' }),
   metrics: metricsSchema.optional(),
@@ -193,6 +209,7 @@ export const configSchema = z.strictObject({
   rules: z.array(ruleSchema).default([]),
   masking: z.array(maskingSchema).default([]),
   console: consoleSchema.optional(),
+  audit: auditSchema.default({ checkpoint: { every: 1000, interval: '60s' } }),
   notifications: z.strictObject({ webhooks: z.array(webhookSchema).default([]) }).default({ webhooks: [] }),
   limits: limitsSchema.default({
     sessionsPerIdentity: 50,
@@ -209,3 +226,4 @@ export type AccessConfig = z.infer<typeof accessSchema>;
 export type MaskingConfig = z.infer<typeof maskingSchema>;
 export type IssuerConfig = z.infer<typeof issuerSchema>;
 export type LimitsConfig = z.infer<typeof limitsSchema>;
+export type AuditCheckpointConfig = z.infer<typeof auditCheckpointSchema>;

@@ -3,26 +3,33 @@
 // requests are JSON lines. Callers hand in what the client sent and received after masking.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isSecretKey, stripSecrets } from '../audit/index.js';
+import { type AuditEntry, digestFile, isSecretKey, RECORDING_DIGEST_TYPE, stripSecrets } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Store } from '../store/index.js';
 import type { AsciicastEvent, AsciicastHeader, RecordingMeta } from './types.js';
 
 const SAFE_SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+/** Where a closed recording's digest is audited (the AuditLog; structural, so tests can pass one). */
+export interface DigestSink {
+  append(entry: AuditEntry): Promise<unknown>;
+}
+
 export class Recorder {
   private readonly clock: Clock;
   private readonly dir: string;
   private readonly instance: string | undefined;
+  private readonly audit: DigestSink | undefined;
 
   constructor(
     dir: string,
     private readonly store: Store,
-    opts: { clock?: Clock; instance?: string } = {},
+    opts: { clock?: Clock; instance?: string; audit?: DigestSink } = {},
   ) {
     this.dir = resolve(dir);
     this.clock = opts.clock ?? systemClock;
     this.instance = opts.instance;
+    this.audit = opts.audit;
   }
 
   /** Opens the session's file and creates its row (await `ready` to know the row exists). */
@@ -32,7 +39,7 @@ export class Recorder {
       throw new TypeError('format must be jsonl or asciicast');
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const path = join(this.dir, `${meta.session}.${meta.format === 'jsonl' ? 'jsonl' : 'cast'}`);
-    return new SessionRecording(path, meta, this.store, this.clock, this.instance);
+    return new SessionRecording(path, meta, this.store, this.clock, this.instance, this.audit);
   }
 }
 
@@ -45,6 +52,8 @@ export class SessionRecording {
   private readonly startedAt: number;
   private fd: number | undefined;
   private operations = 0;
+  private readonly sub: string;
+  private readonly connection: string;
 
   constructor(
     path: string,
@@ -52,8 +61,11 @@ export class SessionRecording {
     private readonly store: Store,
     private readonly clock: Clock,
     instance?: string,
+    private readonly audit?: DigestSink,
   ) {
     this.path = path;
+    this.sub = meta.sub;
+    this.connection = meta.connection;
     this.session = meta.session;
     this.format = meta.format;
     this.startedAt = clock.now();
@@ -151,7 +163,10 @@ export class SessionRecording {
     else this.event({ type: 'resize', width, height });
   }
 
-  /** Closes the file and ends the session row. Safe to call twice. */
+  /**
+   * Closes the file, ends the session row and audits the file's digest (sha256 of its bytes as
+   * closed), so an edit made afterwards shows in `warden audit verify`. Safe to call twice.
+   */
   async end(reason?: string): Promise<void> {
     if (this.fd === undefined) return;
     const at = this.clock.now();
@@ -161,6 +176,13 @@ export class SessionRecording {
     this.fd = undefined;
     await this.ready;
     await this.store.endSession(this.session, { at, reason, operations: this.operations });
+    if (this.audit)
+      await auditRecordingDigest(this.audit, {
+        id: this.session,
+        sub: this.sub,
+        connection: this.connection,
+        recordingPath: this.path,
+      });
   }
 
   private stream(code: 'o' | 'i', data: string): void {
@@ -183,6 +205,22 @@ export class SessionRecording {
     // One write per line: a crash cuts at most this line, which readRecording tolerates.
     writeSync(this.fd, `${line}\n`);
   }
+}
+
+/** Audits the digest of a closed recording; `recovered`: closed at a restart, as a crash left it. */
+export async function auditRecordingDigest(
+  audit: DigestSink,
+  s: { id: string; sub: string; connection: string; recordingPath: string },
+  extra: { recovered?: boolean } = {},
+): Promise<void> {
+  const d = await digestFile(s.recordingPath);
+  await audit.append({
+    type: RECORDING_DIGEST_TYPE,
+    actor: s.sub,
+    session: s.id,
+    connection: s.connection,
+    data: { sha256: d.sha256, bytes: d.bytes, path: s.recordingPath, ...extra },
+  });
 }
 
 /** True when stripSecrets would drop something from `value` (same walk: arrays, plain objects). */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
+import { auditRecordingDigest } from '../recording/recorder.js';
 import type { Store } from '../store/index.js';
 
 export const RESTART_REASON = 'gateway restarted';
@@ -41,6 +42,10 @@ export async function closeOrphanedSessions(
       connection: s.connection,
       data: { issuer: s.issuer, reason: RESTART_REASON, operations: s.operations, recovered: true },
     });
+    // The recording as the crash left it is what there is: anchor that, so later edits show.
+    await auditRecordingDigest(audit, s, { recovered: true }).catch((err) =>
+      opts.logger.warn({ err, session: s.id }, 'recording of a recovered session could not be digested'),
+    );
   }
   if (closed.length > 0) opts.logger.warn({ sessions: closed.length }, 'closed sessions a previous process left open');
   return closed.length;

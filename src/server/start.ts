@@ -6,9 +6,10 @@ import type { Logger } from 'pino';
 import { initAnalysis, onParserFailure, setBoundedWriteRows } from '../analysis/index.js';
 import { type ApiOptions, buildApi } from '../api/server.js';
 import { Approvals } from '../approvals/index.js';
-import { AuditLog } from '../audit/index.js';
+import { AuditLog, Checkpointer, CheckpointSigner } from '../audit/index.js';
 import type { WardenConfig } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import { parseDuration } from '../core/duration.js';
 import { freePort } from '../gateway/free-port.js';
 import { Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../gateway/logger.js';
@@ -67,7 +68,18 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
   const audit = new AuditLog(store, { clock });
   const instance = await claimInstance(config.dataDir);
   await closeOrphanedSessions(store, audit, { previous: instance.previous, clock, logger });
-  const recorder = new Recorder(config.recordings, store, { clock, instance: instance.id });
+  const checkpointer = new Checkpointer({
+    db: store.db,
+    signer: await CheckpointSigner.load(config.dataDir),
+    committed: () => audit.commits.entries,
+    every: config.audit.checkpoint.every,
+    intervalMs: parseDuration(config.audit.checkpoint.interval),
+    file: config.audit.checkpoint.file,
+    webhook: config.audit.checkpoint.webhook,
+    logger,
+    clock,
+  });
+  const recorder = new Recorder(config.recordings, store, { clock, instance: instance.id, audit });
   const revocations = new RevocationCache(store);
   await revocations.start();
   const metrics = new GatewayMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
@@ -133,6 +145,7 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
     'warden started',
   );
   await audit.append({ type: 'gateway.start', data: { ports, dev: !!devIssuer } });
+  checkpointer.start();
 
   let closed = false;
   return {
@@ -153,6 +166,7 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
       approvals.stop();
       await audit.append({ type: 'gateway.stop', data: {} }).catch(() => {});
       await audit.flush?.();
+      await checkpointer.close();
       await store.close();
     },
   };

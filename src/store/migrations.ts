@@ -232,6 +232,32 @@ function sessionInstance(): Migration {
   };
 }
 
+/**
+ * Signed audit checkpoints (anchors), kept apart from the log: each names a (seq, hash) of the
+ * chain, when it was taken, and the Ed25519 key that signed it. A checkpoint is what makes a
+ * deleted tail visible (the chain alone cannot tell its newest rows were removed). Several
+ * gateway instances may sign the same seq, each with its own key.
+ */
+function auditCheckpoints(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('audit_checkpoints')
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('audit_checkpoints_pk', ['seq', 'key_id'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('audit_checkpoints').ifExists().execute();
+    },
+  };
+}
+
 export class WardenMigrations implements MigrationProvider {
   constructor(private readonly dialect: StoreDialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
@@ -241,6 +267,7 @@ export class WardenMigrations implements MigrationProvider {
       '0003_principal_issuer': principalIssuer(),
       '0004_review_impact': reviewImpact(),
       '0005_session_instance': sessionInstance(),
+      '0006_audit_checkpoints': auditCheckpoints(),
     };
   }
 }

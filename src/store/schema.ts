@@ -86,8 +86,22 @@ export interface RevocationsTable {
   reason: string;
 }
 
+/** A signed checkpoint of the audit chain (0006). */
+export interface AuditCheckpointsTable {
+  seq: number;
+  /** First 16 hex digits of sha256 over the signer's public key (SPKI DER). */
+  key_id: string;
+  hash: string;
+  at: number;
+  /** The signer's Ed25519 public key, SPKI DER base64 (verify can be told which keys to trust). */
+  public_key: string;
+  /** Ed25519 signature over the checkpoint's canonical text, base64. */
+  signature: string;
+}
+
 export interface Database {
   audit_log: AuditLogTable;
+  audit_checkpoints: AuditCheckpointsTable;
   sessions: SessionsTable;
   reviews: ReviewsTable;
   access_requests: AccessRequestsTable;

@@ -1,0 +1,61 @@
+// A recording's digest (sha256 of the file's bytes) is audited when its session closes, so a
+// recording edited afterwards no longer matches the (hash-chained) entry.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { basename, join } from 'node:path';
+
+export const RECORDING_DIGEST_TYPE = 'recording.digest';
+
+export interface RecordingDigest {
+  sha256: string;
+  bytes: number;
+}
+
+/** Streams the file (recordings can be large); rejects when it cannot be read. */
+export function digestFile(path: string): Promise<RecordingDigest> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    createReadStream(path)
+      .on('data', (chunk) => {
+        bytes += chunk.length;
+        hash.update(chunk);
+      })
+      .on('error', reject)
+      .on('end', () => resolve({ sha256: hash.digest('hex'), bytes }));
+  });
+}
+
+export interface DigestEntry {
+  seq: number;
+  session: string | null;
+  path: string;
+  sha256: string;
+}
+
+export interface RecordingCheck {
+  checked: number;
+  /** Recordings whose bytes no longer match their audited digest. */
+  edited: { seq: number; session: string | null; path: string }[];
+  /** Recordings that could not be read where they were looked for. */
+  missing: { seq: number; session: string | null; path: string }[];
+}
+
+/**
+ * Checks each audited digest against the file. `dir`: look for the files by name there (a copy
+ * of the recordings taken elsewhere) instead of at the path the gateway wrote.
+ */
+export async function checkRecordings(entries: DigestEntry[], opts: { dir?: string } = {}): Promise<RecordingCheck> {
+  const out: RecordingCheck = { checked: 0, edited: [], missing: [] };
+  for (const e of entries) {
+    const path = opts.dir ? join(opts.dir, basename(e.path)) : e.path;
+    const found = await digestFile(path).catch(() => undefined);
+    if (!found) {
+      out.missing.push({ seq: e.seq, session: e.session, path });
+      continue;
+    }
+    out.checked++;
+    if (found.sha256 !== e.sha256) out.edited.push({ seq: e.seq, session: e.session, path });
+  }
+  return out;
+}
