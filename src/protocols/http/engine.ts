@@ -22,7 +22,14 @@ import type { Masker } from '../../masking/index.js';
 import type { ClientStream, EngineHost, EngineInstance, InProcessRequest, ProtocolEngine } from '../engine.js';
 import { type Admission, closeWith, IN_PROCESS_ADMISSION } from '../limits.js';
 import { bodyKind, maskingTransform } from './body-masking.js';
-import { bodyOverride, METHOD_OVERRIDE, queryOverride } from './method-override.js';
+import {
+  bodyOverride,
+  METHOD_OVERRIDE,
+  OverrideRefused,
+  type OverrideScan,
+  overrideScanner,
+  queryOverride,
+} from './method-override.js';
 import { normalizeTarget, queryFacts } from './path.js';
 import { httpProblem, openProblem, rawProblem, rawProblemOf, sendProblem, verdictProblem } from './problem.js';
 import { ExchangeRecord, safeHeaders } from './recording.js';
@@ -422,12 +429,20 @@ class HttpFrontDoor implements EngineInstance {
         path: `${upstream.basePath}${path}${rawQuery ? `?${rawQuery}` : ''}`,
         method: method as 'GET',
         headers,
-        body: requestBody(body),
+        body: requestBody(body, overrideScanner(method, headerValue(req.headers['content-type']))),
         signal: abort.signal,
       });
     } catch (err) {
       if (abort.signal.aborted) {
         record.finish(0, 'client disconnected');
+        return;
+      }
+      const refused = overrideIn(err);
+      if (refused) {
+        // The upstream got a cut body, never a whole request to run.
+        const p = httpProblem(400, refused.message, { operation: verdict.op.id });
+        sendProblem(res, p, { connection: 'close' });
+        record.finish(400, refused.message);
         return;
       }
       const f = upstreamFailure(err, session.connection.name);
@@ -607,17 +622,30 @@ function unreadBody(): BodyHead {
   return { chunks: [], bytes: 0, ended: false, rest: null };
 }
 
-function requestBody(body: BodyHead): Buffer | Readable | undefined {
+/**
+ * The body upstream; one not read whole is streamed, a form one scanned for `_method` on the
+ * way. The scan holds one chunk back, so the body's last bytes go out only once the whole body
+ * passed it: a refusal always leaves the upstream with a cut body.
+ */
+function requestBody(body: BodyHead, scan: OverrideScan | null): Buffer | Readable | undefined {
   if (body.ended) return body.bytes === 0 ? undefined : Buffer.concat(body.chunks);
   const { chunks, rest } = body;
   return Readable.from(
     (async function* () {
-      for (const c of chunks) yield c;
+      let held: Buffer | null = null;
+      const pass = function* (c: Buffer) {
+        scan?.push(c);
+        if (held) yield held;
+        held = c;
+      };
+      for (const c of chunks) yield* pass(c);
       for (;;) {
         const r = await rest!.next();
-        if (r.done) return;
-        yield r.value;
+        if (r.done) break;
+        yield* pass(r.value);
       }
+      scan?.end();
+      if (held) yield held;
     })(),
     { objectMode: false },
   );
@@ -717,6 +745,13 @@ function decompressor(encoding: string): Transform | null {
   if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip();
   if (encoding === 'deflate') return createInflate();
   if (encoding === 'br') return createBrotliDecompress();
+  return null;
+}
+
+/** The OverrideRefused behind an upstream request's failure (undici may wrap the body's error). */
+function overrideIn(err: unknown): OverrideRefused | null {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++)
+    if (e instanceof OverrideRefused) return e;
   return null;
 }
 

@@ -5,6 +5,9 @@
 // the headers are stripped before the request goes upstream (upstream.ts), and a `_method` that
 // names another method is refused with 400 — it cannot be removed from a body without rewriting
 // it, and deciding it either way could let `POST /x?_method=DELETE` dodge a DELETE rule.
+// A form body too large to be read before the decision is scanned as it streams upstream: a
+// `_method` found there fails the upstream request mid-body (the upstream never gets a whole
+// request to run) and the client gets the same 400.
 
 /** Method-override headers: stripped, so `op.http.method` is the method the upstream runs. */
 export const METHOD_OVERRIDE = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
@@ -34,8 +37,8 @@ export function bodyOverride(
   if (type !== 'application/x-www-form-urlencoded' && type !== 'multipart/form-data') return null;
   const body = Buffer.concat(chunks);
   if (type === 'application/x-www-form-urlencoded') {
-    if (!complete)
-      return { status: 413, detail: 'a form body larger than 1 MiB cannot be checked for a _method override: refused' };
+    // Larger bodies are checked as they stream (OverrideScanner).
+    if (!complete) return null;
     for (const [k, v] of new URLSearchParams(body.toString('utf8')))
       if (isParam(k) && differs(method, v)) return { status: 400, detail: refusal(method, v) };
     return null;
@@ -82,4 +85,106 @@ function differs(method: string, value: string): boolean {
 function refusal(method: string, value: string): string {
   const shown = value.length > 20 ? `${value.slice(0, 20)}…` : value;
   return `a _method override (${JSON.stringify(shown)}) on a ${method} request is refused: send the method itself`;
+}
+
+/** A `_method` found in a streamed form body: the upstream request is failed with it. */
+export class OverrideRefused extends Error {}
+
+/** Longest part header block (or form key) looked at; anything longer is refused. */
+const MAX_SCAN = 64 * 1024;
+
+/**
+ * Scans a form body as it streams for a `_method` naming another method (the same rules as
+ * bodyOverride). `push` throws OverrideRefused. Null for bodies that are not forms.
+ */
+export interface OverrideScan {
+  push(chunk: Buffer): void;
+  end(): void;
+}
+
+export function overrideScanner(method: string, contentType: string | undefined): OverrideScan | null {
+  const type = (contentType?.split(';', 1)[0] ?? '').trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded') return urlencodedScanner(method);
+  if (type === 'multipart/form-data') {
+    const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
+    const b = boundary?.[1] ?? boundary?.[2];
+    if (!b) return null;
+    return multipartScanner(method, b);
+  }
+  return null;
+}
+
+function urlencodedScanner(method: string): OverrideScan {
+  // Only keys are kept (a `_method` key, spelled any way, is at most a few dozen bytes), and the
+  // value of a `_method` key.
+  let key = '';
+  let inValue = false;
+  let capturing = false;
+  let value = '';
+  const endPair = () => {
+    if (!inValue) capturing = isParam(decodeFormPart(key));
+    if (capturing && differs(method, decodeFormPart(value))) throw new OverrideRefused(refusal(method, value));
+    key = '';
+    value = '';
+    inValue = false;
+    capturing = false;
+  };
+  const push = (chunk: Buffer) => {
+    const text = chunk.toString('latin1');
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i]!;
+      if (c === '&') endPair();
+      else if (!inValue && c === '=') {
+        inValue = true;
+        capturing = isParam(decodeFormPart(key));
+      } else if (!inValue) {
+        if (key.length < 64) key += c;
+      } else if (capturing) {
+        if (value.length < 64) value += c;
+      }
+    }
+  };
+  return { push, end: endPair };
+}
+
+function decodeFormPart(s: string): string {
+  return decodeURIComponentSafe(s.replace(/\+/g, ' '));
+}
+
+function multipartScanner(method: string, boundary: string): OverrideScan {
+  const delimiter = `--${boundary}`;
+  let carry = '';
+  const push = (chunk: Buffer) => {
+    let text = carry + chunk.toString('latin1');
+    for (;;) {
+      const at = text.indexOf(delimiter);
+      if (at === -1) {
+        carry = text.slice(-delimiter.length);
+        return;
+      }
+      const afterDelim = at + delimiter.length;
+      const headEnd = text.indexOf('\r\n\r\n', afterDelim);
+      if (headEnd === -1) {
+        if (text.length - at > MAX_SCAN) throw new OverrideRefused('a multipart part header larger than 64 KiB');
+        carry = text.slice(at);
+        return;
+      }
+      const head = text.slice(afterDelim, headEnd);
+      const disposition = /^\s*content-disposition:(.*)$/im.exec(head)?.[1] ?? '';
+      const name = /(?:^|;)\s*name\*?\s*=\s*(?:"([^"]*)"|(?:[\w-]*'[\w-]*')?([^;\s]*))/i.exec(disposition);
+      const partName = name?.[1] ?? decodeURIComponentSafe(name?.[2] ?? '');
+      if (isParam(partName)) {
+        const next = text.indexOf(delimiter, headEnd + 4);
+        if (next === -1) {
+          if (text.length - at > MAX_SCAN) throw new OverrideRefused(refusal(method, text.slice(headEnd + 4)));
+          carry = text.slice(at);
+          return;
+        }
+        const value = text.slice(headEnd + 4, next).replace(/\r\n$/, '');
+        if (differs(method, value)) throw new OverrideRefused(refusal(method, value));
+      }
+      text = text.slice(headEnd + 4);
+    }
+  };
+  return { push, end: () => {} };
 }
