@@ -209,6 +209,20 @@ describe('warden login / logout against a real oidc-provider', () => {
     await writeFile(tokenFile(), JSON.stringify(after));
   });
 
+  it('an expired token without a refresh token, and a file warden did not write, say to sign in again', async () => {
+    const saved = await readFile(tokenFile(), 'utf8');
+    const { refreshToken: _r, ...rest } = JSON.parse(saved) as Stored;
+    await writeFile(tokenFile(), JSON.stringify({ ...rest, expiresAt: Date.now() - 1000 }));
+    const expired = await warden(['reviews', 'list', '--gateway', gw.apiUrl]);
+    assert.equal(expired.code, 1);
+    assert.match(expired.stderr, /your sign-in has expired and cannot be refreshed: run warden login/);
+    await writeFile(tokenFile(), '{"accessToken": 42');
+    const garbage = await warden(['reviews', 'list', '--gateway', gw.apiUrl]);
+    assert.equal(garbage.code, 1);
+    assert.match(garbage.stderr, /token\.json is not a token file warden wrote: run warden login again/);
+    await writeFile(tokenFile(), saved);
+  });
+
   it('a token file others may read is not used', async () => {
     await chmod(tokenFile(), 0o644);
     const r = await warden(['reviews', 'list', '--gateway', gw.apiUrl]);
@@ -269,6 +283,24 @@ describe('warden login / logout against a real oidc-provider', () => {
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, new RegExp(reviewId));
     assert.equal((await warden(['logout'])).code, 0);
+  });
+
+  it('a sign-in cancelled at the issuer, or never finished, ends the login with why and stores nothing', async () => {
+    const cancelled = new LoginRun(['--gateway', gw.apiUrl], env());
+    const [, authUrl] = await cancelled.waitFor(/^\s+(http\S+)$/m);
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(authUrl!);
+    await page.getByText('[ Cancel ]').click();
+    await page.getByText('Sign-in failed; see the terminal.').waitFor({ timeout: 15_000 });
+    assert.equal(await cancelled.exit, 1);
+    assert.match(cancelled.stderr, /warden login: the issuer refused the sign-in: access_denied/);
+    await assert.rejects(stat(tokenFile()), { code: 'ENOENT' });
+
+    const abandoned = new LoginRun(['--gateway', gw.apiUrl, '--timeout', '2s'], env());
+    assert.equal(await abandoned.exit, 1);
+    assert.match(abandoned.stderr, /warden login: no sign-in within --timeout/);
+    await assert.rejects(stat(tokenFile()), { code: 'ENOENT' });
+    printed.push(cancelled.stdout, cancelled.stderr, abandoned.stdout, abandoned.stderr);
   });
 
   it('no token was ever printed', () => {
