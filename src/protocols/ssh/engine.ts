@@ -13,7 +13,7 @@ import type { ClientStream, EngineHost, EngineInstance, InProcessRequest, Protoc
 import type { Admission } from '../limits.js';
 import { userCa } from './ca.js';
 import { certificateLogin, type PublicKeyAttempt } from './cert-auth.js';
-import { REFUSED_STATUS, runExec } from './exec.js';
+import { REFUSED_STATUS, runExec, targetLost } from './exec.js';
 import { runForward } from './forward.js';
 import { gatewayHostKey } from './host-key.js';
 import { sshInProcess } from './in-process.js';
@@ -228,12 +228,21 @@ class ClientConnection {
     const name = this.connection;
     const config = this.host.connection(name) as SshConnectionConfig;
     const upstream = () => {
-      this.upstream ??= connectUpstream(name, config);
-      this.upstream.catch(() => {
-        // The next channel tries again: a target that was down may be back.
-        this.upstream = null;
-      });
-      return this.upstream;
+      if (this.upstream) return this.upstream;
+      const login = connectUpstream(name, config);
+      this.upstream = login;
+      login.then(
+        (u) =>
+          u.ended.then(() => {
+            // The target went away under this session: the next channel says so, and the session ends.
+            if (this.upstream === login) this.upstream = targetLost(name);
+          }),
+        () => {
+          // The next channel tries again: a target that was down may be back.
+          if (this.upstream === login) this.upstream = null;
+        },
+      );
+      return login;
     };
     const terminate = (reason: string) => void this.end(reason);
     conn.on('session', (accept) => {

@@ -11,6 +11,18 @@ export const REFUSED_STATUS = 126;
 /** What ssh itself returns when it cannot reach the host. */
 export const UNAVAILABLE_STATUS = 255;
 
+/** The session's upstream login ended under it (the target went away): the session ends. */
+export class TargetLost extends UpstreamError {
+  override name = 'TargetLost';
+}
+
+/** What upstream() answers once the target went away (handled: nobody may be waiting yet). */
+export function targetLost(name: string): Promise<never> {
+  const lost = Promise.reject(new TargetLost(`target '${name}' closed the connection; the session ends`));
+  lost.catch(() => {});
+  return lost;
+}
+
 export interface ExecContext {
   session: GatewaySession;
   upstream(): Promise<Upstream>;
@@ -41,6 +53,7 @@ export async function runExec(
     const message = err instanceof UpstreamError ? err.message : 'the target could not run the command';
     finish(channel, `warden: ${message}\n`, UNAVAILABLE_STATUS);
     ctx.session.recordResult(verdict.op.id, { status: UNAVAILABLE_STATUS, error: message });
+    if (err instanceof TargetLost) ctx.terminate(message);
     return;
   }
   const up = run.channel;
