@@ -348,8 +348,15 @@ class LineageWalker {
         scope.ctes.set(name, compute());
         continue;
       }
-      // A recursive CTE reads itself: iterate until its columns' sources stop growing.
-      scope.ctes.set(name, []);
+      // A recursive CTE reads itself: start from its non-recursive arm, then iterate until its
+      // columns' sources stop growing.
+      const query = bodyOf(cte['ctequery'], 'SelectStmt');
+      const seedArm = asNode(query?.['larg']);
+      const seed =
+        seedArm !== undefined && asString(query?.['op']) !== 'SETOP_NONE'
+          ? this.select(seedArm, scope).map((col, i) => ({ ...col, name: rename[i] ?? col.name }))
+          : rename.map((n) => ({ name: n ?? '?column?', val: none() }));
+      scope.ctes.set(name, seed);
       let cols = compute();
       for (let round = 0; round < 8; round++) {
         scope.ctes.set(name, cols);

@@ -118,6 +118,13 @@ export function lineageOfFacts(facts: SqlFacts): readonly StatementLineage[] | u
   return lineageByFacts.get(facts);
 }
 
+/** Facts copied from cached ones with more facts added (e.g. `maskedOutputs`) keep their lineage. */
+export function copiedFacts(original: SqlFacts, copy: SqlFacts): SqlFacts {
+  const lineage = lineageByFacts.get(original);
+  if (lineage !== undefined) lineageByFacts.set(copy, lineage);
+  return copy;
+}
+
 const lineageCaches = new WeakMap<LineageCatalog, LruCache<string, readonly StatementLineage[] | null>>();
 const LINEAGE_ENTRIES = 2_000;
 

@@ -2,9 +2,12 @@
 // CLI (local, from a config file) and the REST API, so both explain the same way. The input is
 // turned into an operation by its protocol (the registry) and the one operation builder, as a
 // session of that connection would.
+
+import { lineageOfFacts } from '../analysis/index.js';
 import type { WardenConfig } from '../config/schema.js';
 import { WardenError } from '../core/errors.js';
-import type { Decision, Identity, Operation } from '../core/types.js';
+import type { Decision, Identity, MaskPlan, Operation, SqlFacts } from '../core/types.js';
+import { compileMasker, outputIsMasked } from '../masking/index.js';
 import type { Policy } from '../policy/index.js';
 import { protocolSpec } from '../protocols/registry.js';
 import { buildOperation, operationFacts } from './operation.js';
@@ -56,6 +59,36 @@ export function policyTest(
     masking: d.masking,
     review: d.review,
     kind: op.kind,
-    facts: operationFacts(op),
+    facts: op.kind === 'sql' ? { ...op.sql, outputs: outputsOf(op.sql, d.masking) } : operationFacts(op),
   };
+}
+
+/** One output column as `policy test` shows it: its sources (column lineage) and whether the
+ * decision's masking masks it. */
+export interface OutputColumn {
+  /** Index of the statement in the text (several statements only). */
+  statement?: number;
+  name: string;
+  sources: readonly string[];
+  unresolved?: true;
+  masked: boolean;
+}
+
+/** Each output column with its sources, from the analysis's lineage (no catalog: `t.*` stays). */
+function outputsOf(sql: SqlFacts, masking: MaskPlan | null): OutputColumn[] {
+  const lineage = lineageOfFacts(sql) ?? [];
+  const masker = masking === null ? null : compileMasker(masking);
+  const out: OutputColumn[] = [];
+  lineage.forEach((statement, i) => {
+    for (const o of statement.outputs ?? []) {
+      out.push({
+        ...(lineage.length > 1 ? { statement: i } : {}),
+        name: o.name,
+        sources: o.sources,
+        ...(o.unresolved ? { unresolved: true as const } : {}),
+        masked: masker !== null && outputIsMasked(o, masker),
+      });
+    }
+  });
+  return out;
 }

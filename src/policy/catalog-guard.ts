@@ -9,7 +9,7 @@
 // form: `query` (or `*`) as a direct output column of a single top-level SELECT.
 
 import { parseTree } from '../analysis/pg-parser.js';
-import { lineageOfFacts } from '../analysis/postgres.js';
+import { copiedFacts, lineageOfFacts } from '../analysis/postgres.js';
 import type { MaskPlan, Operation } from '../core/types.js';
 import { maskedOutputNames } from '../masking/lineage.js';
 import { compileMasker } from '../masking/masker.js';
@@ -60,7 +60,7 @@ export function withMaskedOutputs(op: Operation & { kind: 'sql' }, plan: MaskPla
   const lineage = lineageOfFacts(op.sql);
   if (lineage === undefined || lineage.length === 0) return;
   const masked = maskedOutputNames(lineage, compileMasker(plan));
-  if (masked.length > 0) op.sql = { ...op.sql, maskedOutputs: masked as string[] };
+  if (masked.length > 0) op.sql = copiedFacts(op.sql, { ...op.sql, maskedOutputs: masked as string[] });
 }
 
 /** The views (by name, any schema) whose `query` column is other sessions' SQL text. */

@@ -74,7 +74,7 @@ describe('example config', () => {
     assert.equal(result.ok, true);
     if (!result.ok) return;
     assert.match(result.summary, /shop \(postgres\)/);
-    assert.match(result.summary, /11 rules/);
+    assert.match(result.summary, /12 rules/);
     assert.doesNotMatch(result.summary, /example-pw-123/);
   });
 });

@@ -1,0 +1,144 @@
+// The shipped policies (examples/warden.yaml, src/demo/policy.yaml) with column lineage: filter
+// oracles on masked columns are reviewed for agents, lookups and joins by unmasked keys are not;
+// op.sql.maskedOutputs is filled for the identity's masking; planner statistics are blocked
+// under masking.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { analyzePostgres, initAnalysis } from '../../../src/analysis/index.js';
+import { loadConfigFile, parseConfig } from '../../../src/config/index.js';
+import type { Identity, Operation } from '../../../src/core/types.js';
+import { Policy } from '../../../src/policy/index.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../../examples/warden.yaml', import.meta.url));
+const DEMO_POLICY = fileURLToPath(new URL('../../../src/demo/policy.yaml', import.meta.url));
+
+const who = (sub: string, groups: string[]): Identity => ({
+  sub,
+  issuer: 'https://issuer.test',
+  groups,
+  claims: { sub },
+  expiresAt: Date.UTC(2030, 0, 1),
+});
+
+function op(identity: Identity, text: string): Operation & { kind: 'sql' } {
+  const a = analyzePostgres(text);
+  return {
+    id: 'op_1',
+    session: 's_1',
+    connection: { name: 'shop', type: 'postgres' },
+    identity,
+    text,
+    at: Date.UTC(2026, 0, 1, 12),
+    kind: 'sql',
+    sql: a.facts,
+    normalized: a.normalized,
+  };
+}
+
+async function policies(): Promise<[string, Policy][]> {
+  const env = process.env.SHOP_DB_PASSWORD;
+  process.env.SHOP_DB_PASSWORD = 'pw-for-tests';
+  try {
+    const example = new Policy((await loadConfigFile(EXAMPLE)).config);
+    const demoYaml = `connections:\n  shop: { type: postgres, host: 127.0.0.1, port: 5432, database: shop, user: app, password: x }\n  billing: { type: http, url: 'http://127.0.0.1:1' }\n${await readFile(DEMO_POLICY, 'utf8')}`;
+    const demo = new Policy(parseConfig(demoYaml, { baseDir: process.cwd() }).config);
+    return [
+      ['examples/warden.yaml', example],
+      ['src/demo/policy.yaml', demo],
+    ];
+  } finally {
+    if (env === undefined) delete process.env.SHOP_DB_PASSWORD;
+    else process.env.SHOP_DB_PASSWORD = env;
+  }
+}
+
+const ORACLES = [
+  "SELECT id FROM customers WHERE ssn LIKE '5%'",
+  "SELECT id FROM customers WHERE email = 'ada@example.com'",
+  'SELECT id FROM customers ORDER BY card_number LIMIT 1',
+  "SELECT ssn > '5' FROM customers",
+  "SELECT count(*) FROM customers GROUP BY 1 HAVING max(phone) LIKE '+1%'",
+  'SELECT o.id FROM orders o JOIN customers c ON c.ssn = o.status',
+  "SELECT count(*) FILTER (WHERE card_number LIKE '4%') FROM customers",
+  'SELECT row_number() OVER (ORDER BY ssn), id FROM customers',
+  "DELETE FROM orders WHERE customer_id IN (SELECT id FROM customers WHERE ssn LIKE '1%')",
+];
+
+const PLAIN = [
+  'SELECT id FROM customers WHERE id = 7',
+  'SELECT c.name, o.amount FROM customers c JOIN orders o ON o.customer_id = c.id',
+  'SELECT count(email) FROM customers',
+  'SELECT count(*) FROM customers WHERE phone IS NULL',
+  'SELECT email, ssn FROM customers ORDER BY id',
+  "SELECT reverse(email) FROM customers WHERE name = 'Ada Lovelace'",
+];
+
+describe('shipped policies with column lineage', () => {
+  let all: [string, Policy][];
+  const agent = who('agent-7', ['agents']);
+  const dba = who('alice', ['dba']);
+  before(async () => {
+    await initAnalysis();
+    all = await policies();
+  });
+
+  it("an agent's filter on a masked column is reviewed; a dba's is not", () => {
+    for (const [file, policy] of all) {
+      for (const sql of ORACLES) {
+        const d = policy.decide(op(agent, sql));
+        assert.equal(d.effect, 'review', `${file}: ${sql} → ${d.effect} (${d.rules})`);
+        assert.ok(d.rules.includes('masked-filter-needs-review'), `${file}: ${sql} matched ${d.rules}`);
+        assert.notEqual(policy.decide(op(dba, sql)).effect, 'review', `${file} (dba): ${sql}`);
+      }
+    }
+  });
+
+  it('lookups and joins by unmasked keys, counts and null tests are not refused', () => {
+    for (const [file, policy] of all) {
+      for (const sql of PLAIN) {
+        const d = policy.decide(op(agent, sql));
+        assert.ok(d.effect === 'mask' || d.effect === 'allow', `${file}: ${sql} → ${d.effect} (${d.rules})`);
+      }
+    }
+  });
+
+  it('op.sql.maskedOutputs is filled for the identity the masking applies to', () => {
+    for (const [file, policy] of all) {
+      const agentOp = op(agent, 'SELECT id, reverse(email) AS r, count(ssn), upper(name) FROM customers');
+      policy.decide(agentOp);
+      assert.deepEqual(agentOp.sql.maskedOutputs, ['r'], file);
+      const dbaOp = op(dba, 'SELECT id, reverse(email) AS r FROM customers');
+      policy.decide(dbaOp);
+      assert.deepEqual(dbaOp.sql.maskedOutputs, [], `${file} (dba, unmaskedFor)`);
+      // The shared analysis is not changed by one identity's decision.
+      assert.deepEqual(
+        analyzePostgres('SELECT id, reverse(email) AS r, count(ssn), upper(name) FROM customers').facts.maskedOutputs,
+        [],
+      );
+    }
+  });
+
+  it('planner statistics are blocked under masking, readable for a dba', () => {
+    for (const [file, policy] of all) {
+      for (const sql of [
+        "SELECT most_common_vals, histogram_bounds FROM pg_stats WHERE tablename = 'customers'",
+        'SELECT * FROM pg_catalog.pg_statistic',
+        'SELECT * FROM pg_stats_ext',
+        'SELECT * FROM pg_stats_ext_exprs',
+        'SELECT * FROM pg_statistic_ext_data',
+        'SELECT pg_mcv_list_items(stxdmcv) FROM pg_statistic_ext_data',
+        "SELECT * FROM query_to_xml('select * from pg_stats', true, true, '')",
+      ]) {
+        const d = policy.decide(op(agent, sql));
+        assert.equal(d.effect, 'block', `${file}: ${sql} → ${d.effect}`);
+        assert.ok(
+          d.reasons.some((r) => /sample values/.test(r.message)),
+          `${file}: ${sql}`,
+        );
+        assert.notEqual(policy.decide(op(dba, sql)).effect, 'block', `${file} (dba): ${sql}`);
+      }
+    }
+  });
+});
