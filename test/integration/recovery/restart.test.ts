@@ -1,5 +1,7 @@
-// Crash recovery: `warden start` is killed with SIGKILL while sessions are open; the next start
-// closes them as `gateway restarted` (audited), the chain verifies, and the counts match.
+// Crash recovery: `warden start` is killed with SIGKILL while sessions are open, one of them
+// holding an operation for review; the next start closes them as `gateway restarted` (audited),
+// expires the held operation's review with its reason (audited), the chain verifies, and the
+// counts match.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -53,7 +55,16 @@ dataDir: ${join(dir, 'data')}
 identity: { dev: true }
 connections:
   shop: { type: postgres, host: 127.0.0.1, port: ${target.port}, database: ${target.database}, user: ${target.user}, password: '\${env:SHOP_PW}', tls: disable }
-${TEST_POLICY}`,
+${TEST_POLICY.replace(
+  'rules:\n',
+  `rules:
+  - name: held-order-updates
+    when: op.kind == 'sql' && op.sql.kinds.exists(k, k == 'update') && op.sql.tables.exists(t, t == 'orders')
+    action: review
+    hold: 10m
+    approvers: { groups: [dba], count: 1 }
+`,
+)}`,
     );
   });
   after(async () => {
@@ -75,9 +86,28 @@ ${TEST_POLICY}`,
       assert.equal((await c.query('SELECT 1 AS one')).rows[0].one, 1);
       clients.push(c);
     }
+    // A fourth session waits in a hold when the process dies.
+    const held = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'a', password: token, database: 'shop' });
+    held.on('error', () => {});
+    await held.connect();
+    clients.push(held);
+    const waiting = held.query("UPDATE orders SET status = 'paid' WHERE id = 1").catch((e: Error) => e);
+    const storeFile = join(dir, 'data', 'warden.db');
+    let reviewId = '';
+    for (let i = 0; i < 400 && !reviewId; i++) {
+      const ro = new SqliteDatabase(storeFile, { readonly: true });
+      const r = ro.prepare("SELECT id FROM reviews WHERE requester_sub = 'crashy' AND state = 'pending'").get() as
+        | { id: string }
+        | undefined;
+      ro.close();
+      if (r) reviewId = r.id;
+      else await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.ok(reviewId, 'the update is held for review');
     const exited = new Promise((r) => first.once('exit', r));
     first.kill('SIGKILL');
     await exited;
+    assert.ok((await waiting) instanceof Error, 'the held client loses its connection with the process');
     for (const c of clients) await c.end().catch(() => {});
 
     const second = await startWarden();
@@ -87,7 +117,7 @@ ${TEST_POLICY}`,
         ended_at: number | null;
         end_reason: string | null;
       }[];
-      assert.equal(sessions.length, 3);
+      assert.equal(sessions.length, 4);
       for (const s of sessions) {
         assert.notEqual(s.ended_at, null);
         assert.equal(s.end_reason, 'gateway restarted');
@@ -95,14 +125,28 @@ ${TEST_POLICY}`,
       const ends = db.prepare("SELECT data FROM audit_log WHERE type = 'session.end' AND actor = 'crashy'").all() as {
         data: string;
       }[];
-      assert.equal(ends.length, 3, 'each recovered session is audited');
+      assert.equal(ends.length, 4, 'each recovered session is audited');
       for (const e of ends) assert.equal(JSON.parse(e.data).reason, 'gateway restarted');
       const ops = db
         .prepare("SELECT count(*) AS n FROM audit_log WHERE type = 'operation' AND actor = 'crashy'")
         .get() as {
         n: number;
       };
-      assert.equal(ops.n, 3, 'every answered statement is in the audit log');
+      assert.equal(ops.n, 3, 'every answered statement is in the audit log (the held one was never answered)');
+      const review = db.prepare('SELECT state FROM reviews WHERE id = ?').get(reviewId) as { state: string };
+      assert.equal(review.state, 'expired', 'a hold lost with the process is expired, not left pending');
+      const expiry = db
+        .prepare("SELECT data FROM audit_log WHERE type = 'review.expired' AND actor = 'crashy'")
+        .all() as { data: string }[];
+      assert.equal(expiry.length, 1);
+      assert.deepEqual(
+        [JSON.parse(expiry[0]!.data).review, JSON.parse(expiry[0]!.data).reason],
+        [reviewId, 'gateway restarted while the operation was held'],
+      );
+      const digests = db
+        .prepare("SELECT count(*) AS n FROM audit_log WHERE type = 'recording.digest' AND actor = 'crashy'")
+        .get() as { n: number };
+      assert.equal(digests.n, 4, 'each recovered recording is anchored as the crash left it');
     } finally {
       db.close();
     }
