@@ -5,12 +5,20 @@
 // once its transaction has committed, so what an operation waits for is durable; when the write
 // fails, or the thread dies, every entry not yet acknowledged is rejected (fail closed).
 //
+// At a low append rate the thread costs latency and saves nothing: waking it and being woken by
+// its reply takes two thread hand-offs per statement (on a loaded machine, scheduler time slices),
+// while the event loop has time to spare. So when nothing is in flight, the turn's batch is small
+// and turns with appends come less often than every INLINE_GAP_MS (moving average), the batch is
+// committed right here on the store's own connection (`inline`) — the same BEGIN IMMEDIATE
+// transaction, the same chain. Only with nothing in flight, so entries still commit in append
+// order. Under load, everything goes to the thread.
+//
 // The thread is unref'd while nothing is outstanding, so an idle log never keeps a process alive,
 // and ref'd while an entry waits, so a pending append is never cut off by the process exiting.
 import { Worker } from 'node:worker_threads';
 import { WardenError } from '../core/errors.js';
 import type { AuditRecord } from './record.js';
-import { FIELDS, type FlatRows, type NewAuditRow } from './sqlite-append.js';
+import { type ChainedBatch, FIELDS, type FlatRows, type NewAuditRow } from './sqlite-append.js';
 import type { WriterReply, WriterThreadData } from './writer-thread.js';
 
 export interface PendingEntry {
@@ -20,6 +28,13 @@ export interface PendingEntry {
 }
 
 const HASH_HEX = 64;
+/** Turns with appends at most this often (moving average, ms) may commit on the event loop. */
+const INLINE_GAP_MS = 0.5;
+/** …and only batches this small. */
+const INLINE_MAX = 4;
+
+/** Commits a flat batch on the caller's thread; undefined when it cannot now (then the thread does). */
+export type InlineCommit = (flat: FlatRows) => ChainedBatch | undefined;
 
 export class AuditWriter {
   private worker: Worker | undefined;
@@ -34,11 +49,15 @@ export class AuditWriter {
   private appended = 0;
   private settled = 0;
   private waiters: { target: number; resolve(): void }[] = [];
+  private lastPost = 0;
+  /** Moving average of the time between turns with appends (ms); starts "idle". */
+  private gapMs = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly path: string,
     private readonly maxBatch: number,
     private readonly onCommit: (entries: number) => void,
+    private readonly inline?: InlineCommit,
   ) {}
 
   enqueue(entry: PendingEntry): void {
@@ -74,29 +93,47 @@ export class AuditWriter {
     const batch = this.outgoing;
     if (batch.length === 0) return;
     this.outgoing = [];
+    const now = performance.now();
+    const gap = now - this.lastPost;
+    this.lastPost = now;
+    this.gapMs = this.gapMs === Number.POSITIVE_INFINITY ? gap : this.gapMs + (gap - this.gapMs) * 0.2;
+    if (
+      this.inline !== undefined &&
+      this.head === this.inflight.length &&
+      batch.length <= INLINE_MAX &&
+      this.gapMs >= INLINE_GAP_MS &&
+      this.commitInline(batch)
+    )
+      return;
     const worker = this.ensureWorker();
     for (let i = 0; i < batch.length; i += this.maxBatch) {
       const end = Math.min(batch.length, i + this.maxBatch);
-      const flat: FlatRows = new Array((end - i) * FIELDS);
-      let k = 0;
-      for (let j = i; j < end; j++) {
-        const r = batch[j]!.row;
-        flat[k++] = r.id;
-        flat[k++] = r.at;
-        flat[k++] = r.type;
-        flat[k++] = r.actor;
-        flat[k++] = r.session;
-        flat[k++] = r.connection;
-        flat[k++] = r.data;
-        this.inflight.push(batch[j]!);
-      }
-      worker.postMessage(flat);
+      worker.postMessage(flatten(batch, i, end));
+      for (let j = i; j < end; j++) this.inflight.push(batch[j]!);
     }
     if (!this.refed) {
       worker.ref();
       this.refed = true;
     }
   };
+
+  /** The batch committed on this thread (true), or left to the writer thread (false). */
+  private commitInline(batch: PendingEntry[]): boolean {
+    let chained: ChainedBatch | undefined;
+    try {
+      chained = this.inline!(flatten(batch, 0, batch.length));
+    } catch (e) {
+      const err = new WardenError('WARDEN_AUDIT_WRITE_FAILED', undefined, { cause: e });
+      for (const p of batch) p.reject(err);
+      this.settle(batch.length);
+      return true;
+    }
+    if (chained === undefined) return false;
+    this.onCommit(batch.length);
+    resolveAll(batch, 0, batch.length, chained);
+    this.settle(batch.length);
+    return true;
+  }
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
@@ -133,15 +170,7 @@ export class AuditWriter {
       for (let i = start; i < end; i++) this.inflight[i]!.reject(err);
     } else {
       this.onCommit(end - start);
-      const { firstSeq, hashes } = reply;
-      let prev = reply.prevHash;
-      for (let i = start; i < end; i++) {
-        const k = i - start;
-        const hash = hashes.slice(k * HASH_HEX, (k + 1) * HASH_HEX);
-        const p = this.inflight[i]!;
-        p.resolve(appendedRecord(p.row, firstSeq + k, prev, hash));
-        prev = hash;
-      }
+      resolveAll(this.inflight, start, end, reply);
     }
     this.advance(end - start);
   }
@@ -154,9 +183,9 @@ export class AuditWriter {
     this.advance(n);
   }
 
+  /** The first n in flight are settled. */
   private advance(n: number): void {
     this.head += n;
-    this.settled += n;
     if (this.head === this.inflight.length) {
       this.inflight = [];
       this.head = 0;
@@ -164,6 +193,12 @@ export class AuditWriter {
       this.inflight = this.inflight.slice(this.head);
       this.head = 0;
     }
+    this.settle(n);
+  }
+
+  /** n more entries are settled (committed or rejected). */
+  private settle(n: number): void {
+    this.settled += n;
     // Waiters are in target order (targets only grow).
     while (this.waiters.length > 0 && this.waiters[0]!.target <= this.settled) this.waiters.shift()!.resolve();
     // Nothing outstanding: the thread no longer holds the process open.
@@ -171,6 +206,36 @@ export class AuditWriter {
       this.worker.unref();
       this.refed = false;
     }
+  }
+}
+
+/** Entries [start, end) as one flat array (FIELDS values each). */
+function flatten(entries: PendingEntry[], start: number, end: number): FlatRows {
+  const flat: FlatRows = new Array((end - start) * FIELDS);
+  let k = 0;
+  for (let j = start; j < end; j++) {
+    const r = entries[j]!.row;
+    flat[k++] = r.id;
+    flat[k++] = r.at;
+    flat[k++] = r.type;
+    flat[k++] = r.actor;
+    flat[k++] = r.session;
+    flat[k++] = r.connection;
+    flat[k++] = r.data;
+  }
+  return flat;
+}
+
+/** Resolves entries [start, end), committed as `chained`, with their records. */
+function resolveAll(entries: PendingEntry[], start: number, end: number, chained: ChainedBatch): void {
+  const { firstSeq, hashes } = chained;
+  let prev = chained.prevHash;
+  for (let i = start; i < end; i++) {
+    const k = i - start;
+    const hash = hashes.slice(k * HASH_HEX, (k + 1) * HASH_HEX);
+    const p = entries[i]!;
+    p.resolve(appendedRecord(p.row, firstSeq + k, prev, hash));
+    prev = hash;
   }
 }
 

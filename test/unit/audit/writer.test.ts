@@ -91,6 +91,34 @@ describe('audit writer thread (SQLite file store)', () => {
     for (const r of recs) assert.deepEqual(bySeq.get(r.seq), { ...r, data: r.data });
   });
 
+  test('spaced appends (committed on the event loop) and bursts (the thread) keep one chain in call order', async () => {
+    const { store } = await fresh();
+    const log = logOf(store);
+    const recs: AuditRecord[] = [];
+    for (let round = 0; round < 8; round++) {
+      // A few lone appends, turns apart: the low-rate path.
+      for (let i = 0; i < 3; i++) {
+        recs.push(await log.append({ type: 'lone', data: { round, i } }));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      // A burst in one turn, and another while it is in flight: the thread.
+      const burst = Array.from({ length: 30 }, (_, i) => log.append({ type: 'burst', data: { round, i } }));
+      await new Promise((r) => setImmediate(r));
+      burst.push(...Array.from({ length: 3 }, (_, i) => log.append({ type: 'burst', data: { round, i: 30 + i } })));
+      recs.push(...(await Promise.all(burst)));
+    }
+    assert.deepEqual(
+      recs.map((r) => r.seq),
+      Array.from({ length: recs.length }, (_, i) => i + 1),
+      'seq follows call order across both paths',
+    );
+    for (let i = 1; i < recs.length; i++) assert.equal(recs[i]!.prevHash, recs[i - 1]!.hash);
+    const verified = await log.verify();
+    assert.equal(verified.ok, true);
+    assert.equal(verified.checked, recs.length);
+    assert.equal(log.commits.entries, recs.length);
+  });
+
   test('a thread that cannot open the database fails every pending entry, and a later append starts a new one', async () => {
     const path = join(dir, 'not-yet.db');
     let committed = 0;
