@@ -83,6 +83,30 @@ describe('MCP run_command on an SSH connection (SDK client → Warden → sshd)'
     assert.equal(third.structuredContent?.outcome, 'review', 'the approval was used up');
   });
 
+  it('revocation between two calls: the second is refused, nothing runs', async () => {
+    const victim = await mcpClient(gw.running.apiUrl, await gw.token('mcp-revoked', ['agents']));
+    try {
+      const first = await victim.call('run_command', { connection: 'web-1', command: 'echo one' });
+      assert.equal(first.structuredContent?.stdout, 'one\n');
+      const rv = await runWarden(['revoke', '--sub', 'mcp-revoked', '--gateway', gw.running.apiUrl], {
+        env: { WARDEN_TOKEN: await gw.token('mcp-admin', ['admins']) },
+      });
+      assert.equal(rv.code, 0, rv.stderr);
+      const second = await victim
+        .call('run_command', { connection: 'web-1', command: 'touch ~/victim/mcp-revoked' })
+        .then(
+          (r) => r,
+          (err: unknown) => err,
+        );
+      // The route refuses the call's token (401) before any tool runs; the SDK reports it as an error.
+      if (second instanceof Error) assert.match(second.message, /401|revoked/i);
+      else assert.equal((second as { isError?: boolean }).isError, true);
+      assert.ok(!existsSync(`${gw.target.home}/victim/mcp-revoked`), 'nothing ran after the revocation');
+    } finally {
+      await victim.close();
+    }
+  });
+
   it('a connection that is not SSH, or not visible: isError, nothing ran', async () => {
     const r = await mcp.call('run_command', { connection: 'no-such', command: 'touch ~/victim/x' });
     assert.equal(r.isError, true);

@@ -79,6 +79,8 @@ describe('REST exec and warden exec on an SSH connection (in-process through the
     `r''m -rf ~/victim`,
     'echo x | xargs rm -rf ~/victim',
     "sh -c 'cd ~ && \\rm -rf victim'",
+    'echo fine\nrm -rf ~/victim',
+    'true && { (cd ~; rm -rf victim); }',
   ]) {
     it(`blocks ${JSON.stringify(line)} on its parsed programs: outcome blocked, exit 126, nothing ran`, async () => {
       const r = await exec(line);
@@ -178,6 +180,28 @@ describe('REST exec and warden exec on an SSH connection (in-process through the
     const c = await cli(['web-1', '--', 'touch', '~/victim/after-revoke'], victim);
     assert.equal(c.code, 1);
     assert.match(c.stderr, /revoked/);
+  });
+
+  it('warden exec --wait: a review waits for the approval from another process, then the command runs', async () => {
+    const waiting = cli(['--wait', '60s', 'web-1', '--', 'reboot --help >/dev/null 2>&1; echo after-wait']);
+    let id: string | undefined;
+    for (let i = 0; i < 400 && !id; i++) {
+      const res = await fetch(`${gw.running.apiUrl}/api/v1/reviews?state=pending`, {
+        headers: { authorization: `Bearer ${dba}` },
+      });
+      const { reviews } = (await res.json()) as { reviews: { id: string; text: string }[] };
+      id = reviews.find((x) => x.text.includes('after-wait'))?.id;
+      if (!id) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(id, 'a pending review');
+    const approved = await runWarden(['reviews', 'approve', id, '--gateway', gw.running.apiUrl], {
+      env: { WARDEN_TOKEN: dba },
+    });
+    assert.equal(approved.code, 0, approved.stderr);
+    const r = await waiting;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'after-wait\n');
+    assert.match(r.stderr, /approval required: review \S+; waiting/);
   });
 
   it('the in-process login is never offered to the listener: ssh without a token is refused', async () => {
