@@ -10,9 +10,9 @@
 
 import { parseTree } from '../analysis/pg-parser.js';
 import { copiedFacts, lineageOfFacts } from '../analysis/postgres.js';
-import type { MaskPlan, Operation } from '../core/types.js';
+import type { MaskPlan, Operation, SqlFacts } from '../core/types.js';
 import { maskedOutputNames } from '../masking/lineage.js';
-import { compileMasker } from '../masking/masker.js';
+import { compileMasker, type Masker } from '../masking/masker.js';
 
 /**
  * Planner statistics hold sample values of every analyzed column (`most_common_vals`,
@@ -50,17 +50,31 @@ export function maskedCatalogProblem(
   return otherSessionsSqlProblem(text, sql);
 }
 
+/** Facts with `maskedOutputs` filled, per analysis and masker: built once, shared like the facts. */
+const maskedFacts = new WeakMap<SqlFacts, WeakMap<Masker, SqlFacts>>();
+
 /**
- * `op.sql.maskedOutputs` for the identity's masking plan, from the statement's column lineage
- * (cached per statement and plan). The shared, frozen facts are replaced by a copy only when some
- * output is masked.
+ * `op.sql.maskedOutputs` for the identity's masking plan, from the statement's column lineage.
+ * The shared, frozen facts are replaced by a (cached, frozen) copy only when some output is masked.
  */
 export function withMaskedOutputs(op: Operation & { kind: 'sql' }, plan: MaskPlan | null): void {
   if (plan === null || plan.columns.length === 0) return;
-  const lineage = lineageOfFacts(op.sql);
-  if (lineage === undefined || lineage.length === 0) return;
-  const masked = maskedOutputNames(lineage, compileMasker(plan));
-  if (masked.length > 0) op.sql = copiedFacts(op.sql, { ...op.sql, maskedOutputs: masked as string[] });
+  const facts = op.sql;
+  const masker = compileMasker(plan);
+  let perMasker = maskedFacts.get(facts);
+  let hit = perMasker?.get(masker);
+  if (hit === undefined) {
+    const lineage = lineageOfFacts(facts);
+    const masked = lineage === undefined ? [] : maskedOutputNames(lineage, masker);
+    hit =
+      masked.length === 0 ? facts : copiedFacts(facts, Object.freeze({ ...facts, maskedOutputs: masked as string[] }));
+    if (perMasker === undefined) {
+      perMasker = new WeakMap();
+      maskedFacts.set(facts, perMasker);
+    }
+    perMasker.set(masker, hit);
+  }
+  op.sql = hit;
 }
 
 /** The views (by name, any schema) whose `query` column is other sessions' SQL text. */

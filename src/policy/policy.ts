@@ -169,7 +169,9 @@ export class Policy {
     const connection = op.connection.name;
     const access = this.access(identity, connection, opts);
     if (!access.granted) return { effect: 'block', rules: [], reasons: [access.reason], masking: null, review: null };
-    if (op.kind === 'sql') withMaskedOutputs(op, this.maskPlan(identity, connection));
+    // The identity's masking, looked up once: lineage needs it for op.sql.maskedOutputs.
+    const plan = op.kind === 'sql' ? this.maskPlan(identity, connection) : undefined;
+    if (plan !== undefined && op.kind === 'sql') withMaskedOutputs(op, plan);
 
     const candidates = this.rulesByConnection.get(connection) ?? this.unscopedRules;
     const matched: string[] = [];
@@ -234,7 +236,11 @@ export class Policy {
 
     let masking: MaskPlan | null = null;
     if (effect !== 'block') {
-      masking = forceMask ? this.forcedMaskPlan(identity, connection) : this.maskPlan(identity, connection);
+      masking = forceMask
+        ? this.forcedMaskPlan(identity, connection)
+        : plan !== undefined
+          ? plan
+          : this.maskPlan(identity, connection);
       if (masking !== null) {
         const problem = op.kind === 'sql' ? maskedCatalogProblem(op.text, op.sql) : null;
         if (problem !== null) {
