@@ -289,19 +289,6 @@ export function httpTarget(): ConformanceTarget {
       tooManySessions: '429',
     },
     expected: { allowedRows: [['Ada Lovelace']] },
-    // HTTP has no login: a session opens with its first request (token verified, grant and
-    // limits checked) and `connect()` here is only the TCP connection. The three checks below ask
-    // for a refusal *at connect*, which HTTP cannot give without sending an operation (and an extra
-    // audited operation per session would break the other checks' counts). Their HTTP form — the
-    // same refusal on the session's first request — is tested in test/integration/http/sessions.test.ts.
-    knownGaps: {
-      targetDown:
-        'not applicable at connect: HTTP has no login; a down target is a 502 problem naming the connection on the first request, and that session ends audited with the target reason (test/integration/http/sessions.test.ts)',
-      revocation:
-        'only the last step is not applicable: the cut at the next request (401) passes; a revoked subject is refused (401) at its first request, not at connect (test/integration/http/sessions.test.ts)',
-      sessionLimits:
-        'not applicable at connect: HTTP has no login; the N+1th session is refused (429 problem, audited session.denied) at its first request (test/integration/http/sessions.test.ts)',
-    },
 
     async start({ policy }): Promise<StartedGateway> {
       // What each drift route answers: the harmless list, the customers, or a redirect.
@@ -391,8 +378,20 @@ export function httpTarget(): ConformanceTarget {
     token: (sub, groups, ttlMs) => need(gw).token(sub, groups, ttlMs),
 
     async connect(token, opts = {}): Promise<Connected> {
+      // HTTP's login: `OPTIONS` with `Max-Forwards: 0` is answered by the gateway itself (RFC
+      // 9110 §7.6.2), which opens the session (token, grant, limits) and checks the target is
+      // reachable, without an operation; the session's requests then follow on this connection.
+      const connection = opts.connection ?? 'api';
       const c = await RawHttp.open(need(gw).httpPort);
-      return { session: new HttpSession(c, token, opts.connection ?? 'api') };
+      c.socket.write(
+        `OPTIONS /${connection}/ HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${token}\r\nMax-Forwards: 0\r\n\r\n`,
+      );
+      const res = await c.response();
+      if (res?.status === 204) return { session: new HttpSession(c, token, connection) };
+      c.socket.destroy();
+      return {
+        refused: res ? refusalOf(res) : { kind: 'error', code: 'closed', message: 'the gateway closed the connection' },
+      };
     },
 
     async secrets() {

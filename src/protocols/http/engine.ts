@@ -217,6 +217,10 @@ class HttpFrontDoor implements EngineInstance {
       return;
     }
     const { target, method, session, conn } = admitted;
+    if (method === 'OPTIONS' && (headerValue(req.headers['max-forwards']) ?? '').trim() === '0') {
+      await this.answerProbe(st, res, session, conn);
+      return;
+    }
 
     // Read the body's head: up to MAX_JSON_BODY is known before the decision. A client waiting
     // for `100 Continue` with a body too large to be read first is decided on its headers, and
@@ -274,6 +278,32 @@ class HttpFrontDoor implements EngineInstance {
       body.rest = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     }
     await this.forward(st, req, res, conn, session, verdict, target.path, target.rawQuery, body, record, abort);
+  }
+
+  /**
+   * `OPTIONS` with `Max-Forwards: 0` is for the first intermediary to answer (RFC 9110 §7.6.2):
+   * the gateway answers it itself, never forwarding it, so a client can open its session (token,
+   * grant and limits checked, as at a login) and learn whether the target is reachable (a
+   * connection opened and closed, TLS verified, no request sent) without running an operation.
+   * A target that cannot be reached ends the session, as any failure of the target does.
+   */
+  private async answerProbe(
+    st: ClientState,
+    res: ServerResponse,
+    session: GatewaySession,
+    conn: HttpConnectionConfig,
+  ): Promise<void> {
+    const name = session.connection.name;
+    try {
+      await this.pools.get(name, conn).reachable();
+    } catch (err) {
+      const f = upstreamFailure(err, name);
+      sendProblem(res, httpProblem(f.status, f.detail), { connection: 'close' });
+      this.endSession(st, session, f.detail);
+      return;
+    }
+    res.writeHead(204, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS', 'cache-control': 'no-store' });
+    res.end();
   }
 
   /** A WebSocket upgrade: decided once as an http operation, then relayed (websocket.ts). */

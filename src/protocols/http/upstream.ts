@@ -1,7 +1,8 @@
 // Upstream HTTP with undici: one keep-alive pool per connection (TLS per the connection's `tls`
 // and `caCert`), the request and response bodies streamed both ways.
 import { readFileSync } from 'node:fs';
-import { Pool } from 'undici';
+import { isIP } from 'node:net';
+import { buildConnector, Pool } from 'undici';
 import type { z } from 'zod';
 import type { httpConnectionSchema } from './connection.js';
 
@@ -32,6 +33,8 @@ export function hopHeaders(connectionHeader: string | string[] | undefined): Set
 
 export interface Upstream {
   pool: Pool;
+  /** Opens (and closes) a connection to the target, TLS verified as the pool's are: no request sent. */
+  reachable(): Promise<void>;
   origin: string;
   /** The URL's path without its trailing slash ('' for the root). */
   basePath: string;
@@ -49,14 +52,31 @@ export class UpstreamPools {
       const mode = c.tls ?? (https ? 'verify-full' : 'disable');
       const ca = c.caCert ? (c.caCert.includes('-----BEGIN') ? c.caCert : readFileSync(c.caCert, 'utf8')) : undefined;
       const verify = mode === 'verify-full' || ca !== undefined;
+      const connect = https ? { ...(ca ? { ca } : {}), rejectUnauthorized: verify } : {};
       const pool = new Pool(url.origin, {
         connections: c.maxUpstream ?? 64,
         keepAliveTimeout: 10_000,
         headersTimeout: 30_000,
         bodyTimeout: 300_000,
-        connect: https ? { ...(ca ? { ca } : {}), rejectUnauthorized: verify } : {},
+        connect,
       });
-      u = { pool, origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
+      const connector = buildConnector({ ...connect, timeout: 10_000 });
+      const target = {
+        hostname: url.hostname.replace(/^\[|\]$/g, ''),
+        host: url.host,
+        protocol: url.protocol,
+        port: url.port || (https ? '443' : '80'),
+        servername: isIP(url.hostname) ? undefined : url.hostname,
+      };
+      const reachable = () =>
+        new Promise<void>((resolve, reject) =>
+          connector(target, (err, socket) => {
+            socket?.destroy();
+            if (err) reject(err);
+            else resolve();
+          }),
+        );
+      u = { pool, reachable, origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
       this.pools.set(name, u);
     }
     return u;

@@ -1,13 +1,13 @@
-// HTTP sessions at their first request, where HTTP has its "login" (the conformance suite asks
-// for these refusals at connect, which HTTP has no step for: test/conformance/http-target.ts):
-// the N+1th session of one identity is refused with 429 (audited), a closed one gives its place
-// back; a down target is a 502 naming the connection that ends the session, audited with why;
-// a revoked subject's new connection is refused with 401 at its first request.
+// HTTP sessions open with their first request: the N+1th session of one identity is refused
+// with 429 (audited), a closed one gives its place back; a down target is a 502 naming the
+// connection that ends the session, audited with why; a revoked subject's new connection is
+// refused with 401 at its first request. `OPTIONS` with `Max-Forwards: 0` (what the conformance
+// fixture connects with) is answered by the gateway itself: a session, no operation.
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../../src/gateway/index.js';
-import { type HttpGateway, startHttpGateway, startUpstream, type Upstream } from './support.js';
+import { curl, type HttpGateway, startHttpGateway, startUpstream, type Upstream } from './support.js';
 
 const LIMIT = 2;
 
@@ -151,5 +151,36 @@ limits:
     assert.equal(r.status, 401);
     assert.equal(up.seen.length, before);
     await c.close();
+  });
+
+  it('OPTIONS with Max-Forwards: 0 is answered by the gateway (RFC 9110 §7.6.2): a session, no operation, nothing upstream', async () => {
+    const token = await gw.token('prober', ['agents']);
+    const before = up.seen.length;
+    const probe = (conn: string, forwards: string) =>
+      curl([
+        '-X',
+        'OPTIONS',
+        '-H',
+        `Authorization: Bearer ${token}`,
+        '-H',
+        `Max-Forwards: ${forwards}`,
+        `http://127.0.0.1:${gw.httpPort}/${conn}/`,
+      ]);
+    const ok = await probe('api', '0');
+    assert.equal(ok.status, 204);
+    assert.match(ok.headers.allow ?? '', /GET/);
+    const down = await probe('down', '0');
+    assert.equal(down.status, 502);
+    assert.match(JSON.parse(down.body).detail, /target 'down'/);
+    assert.equal(up.seen.length, before, 'the probe reached the upstream');
+    await eventually(
+      async () => ((await audit('prober', 'session.start')).length >= 2 ? true : undefined),
+      'the sessions',
+    );
+    assert.equal((await audit('prober', 'operation')).length, 0, 'a probe is not an operation');
+    // Any other Max-Forwards is a request like the others: decided and forwarded.
+    const forwarded = await probe('api', '1');
+    assert.equal(forwarded.status, 200);
+    assert.equal(up.seen.at(-1)!.method, 'OPTIONS');
   });
 });
