@@ -278,6 +278,7 @@ const WRAPPERS: Record<string, (ws: readonly WordValue[]) => Continuation[]> = {
 /** What the program `name` (a base name) runs, given its words (`words[0]` is the name). */
 export function wrapperRuns(name: string, ws: readonly WordValue[]): Continuation[] {
   if (SHELLS.has(name)) return shell(ws);
-  const w = WRAPPERS[name];
+  // Own keys only: a program named `valueOf` or `constructor` is not a wrapper (found by fuzzing).
+  const w = Object.hasOwn(WRAPPERS, name) ? WRAPPERS[name] : undefined;
   return w ? w(ws) : [];
 }
