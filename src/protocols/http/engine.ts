@@ -213,7 +213,12 @@ class HttpFrontDoor implements EngineInstance {
     });
     const admitted = await this.admit(st, req);
     if (!admitted.ok) {
-      sendProblem(res, admitted.problem, admitted.headers);
+      // A client waiting for 100 Continue never sends its body: the connection cannot go on.
+      sendProblem(
+        res,
+        admitted.problem,
+        expectContinue ? { ...admitted.headers, connection: 'close' } : admitted.headers,
+      );
       return;
     }
     const { target, method, session, conn } = admitted;

@@ -236,6 +236,23 @@ describe('HTTP gateway: method overrides, Expect, big bodies, hop-by-hop, bodile
     assert.equal(refused.status, 403);
     assert.equal(JSON.parse(refused.body).code, 'WARDEN_BLOCKED');
     assert.equal(refused.uploaded, 0, 'curl uploaded the body of a refused request');
+    // Refused before the decision (no token): no upload either, even for a small body.
+    for (const size of ['3m', 'small']) {
+      const anon = await curlUpload([
+        '-H',
+        'Authorization: Bearer not-a-token',
+        '-H',
+        'Expect: 100-continue',
+        '--expect100-timeout',
+        '10',
+        '-H',
+        'content-type: application/octet-stream',
+        ...(size === 'small' ? ['--data', 'tiny body'] : ['--data-binary', `@${body}`]),
+        `${base}/api/upload`,
+      ]);
+      assert.equal(anon.status, 401, size);
+      assert.equal(anon.uploaded, 0, `${size}: uploaded before the token was checked`);
+    }
     assert.equal(up.seen.length, before);
 
     // curl's own default (Expect for a large body) and an explicit one: both go through whole.
