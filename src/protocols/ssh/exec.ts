@@ -16,11 +16,22 @@ export class TargetLost extends UpstreamError {
   override name = 'TargetLost';
 }
 
+const lostMessage = (name: string) => `target '${name}' closed the connection; the session ends`;
+
 /** What upstream() answers once the target went away (handled: nobody may be waiting yet). */
 export function targetLost(name: string): Promise<never> {
-  const lost = Promise.reject(new TargetLost(`target '${name}' closed the connection; the session ends`));
+  const lost = Promise.reject(new TargetLost(lostMessage(name)));
   lost.catch(() => {});
   return lost;
+}
+
+/**
+ * Whether the target's login is ending now. When the target goes away under a command (or just
+ * before it), ssh2 fails the channel and closes the client in one turn: an exec that failed, or a
+ * command that ended with no exit status, then ends the session rather than leave it on a dead login.
+ */
+function endingNow(u: Upstream): Promise<boolean> {
+  return Promise.race([u.ended.then(() => true), new Promise<boolean>((r) => setImmediate(() => r(false)))]);
 }
 
 export interface ExecContext {
@@ -47,13 +58,20 @@ export async function runExec(
     return;
   }
   let run: RemoteCommand;
+  let target: Upstream | undefined;
   try {
-    run = await (await ctx.upstream()).exec(command, pty);
+    target = await ctx.upstream();
+    run = await target.exec(command, pty);
   } catch (err) {
-    const message = err instanceof UpstreamError ? err.message : 'the target could not run the command';
+    const lost = err instanceof TargetLost || (target !== undefined && (await endingNow(target)));
+    const message = lost
+      ? lostMessage(ctx.session.connection.name)
+      : err instanceof UpstreamError
+        ? err.message
+        : 'the target could not run the command';
     finish(channel, `warden: ${message}\n`, UNAVAILABLE_STATUS);
     ctx.session.recordResult(verdict.op.id, { status: UNAVAILABLE_STATUS, error: message });
-    if (err instanceof TargetLost) ctx.terminate(message);
+    if (lost) ctx.terminate(message);
     return;
   }
   const up = run.channel;
@@ -78,11 +96,17 @@ export async function runExec(
   const status = run.exit?.code ?? null;
   const signal = run.exit?.signal;
   const clientGone = gone.signal.aborted;
+  const lost = !clientGone && status === null && !signal && (await endingNow(target));
+  const lostWhy = lostMessage(ctx.session.connection.name);
   if (!clientGone) {
     stdout.end();
     stderr.end();
     if (status !== null) channel.exit(status);
     else if (signal) channel.exit(signal, false, '');
+    else if (lost) {
+      channel.stderr.write(`warden: ${lostWhy}\n`);
+      channel.exit(UNAVAILABLE_STATUS);
+    }
     channel.end();
   } else up.close();
   const result: OperationResult = {
@@ -94,7 +118,12 @@ export async function runExec(
   if (signal) result.signal = signal;
   if (stdout.truncated || stderr.truncated) result.truncated = true;
   if (clientGone) result.error = 'client disconnected';
+  if (lost) {
+    result.status = UNAVAILABLE_STATUS;
+    result.error = lostWhy;
+  }
   ctx.session.recordResult(verdict.op.id, result);
+  if (lost) ctx.terminate(lostWhy);
 }
 
 function finish(channel: ServerChannel, message: string, status: number): void {
