@@ -1,9 +1,9 @@
 // The SSH front door (DESIGN.md §8): an ssh2 server on each admitted socket. SSH user name =
 // connection name; the password (or the keyboard-interactive answer) is the identity token, or a
-// public key with a gateway-issued OpenSSH user certificate (./cert-auth.ts). The gateway logs into the target itself (./upstream.ts) and decides each exec before it runs
-// (./exec.ts), each line of a pty shell at Enter (./shell.ts), each SFTP request (./sftp.ts),
-// each direct-tcpip forward (./forward.ts). Agent and X11 forwarding and remote (-R) forwards
-// are always refused.
+// public key with a gateway-issued OpenSSH user certificate (./cert-auth.ts). The gateway logs
+// into the target itself (./upstream.ts) and decides each exec before it runs (./exec.ts), each
+// line of a pty shell at Enter (./shell.ts), each SFTP request (./sftp.ts), each direct-tcpip
+// forward (./forward.ts). Agent and X11 forwarding and remote (-R) forwards are always refused.
 import type { Duplex } from 'node:stream';
 import ssh2, { type AuthenticationType, type Connection, type PseudoTtyOptions, type ServerChannel } from 'ssh2';
 import { WardenError } from '../../core/errors.js';
@@ -12,7 +12,8 @@ import type { GatewaySession } from '../../gateway/index.js';
 import type { ClientStream, EngineHost, EngineInstance, InProcessRequest, ProtocolEngine } from '../engine.js';
 import type { Admission } from '../limits.js';
 import { userCa } from './ca.js';
-import { certificateLogin, type PublicKeyAttempt } from './cert-auth.js';
+import { type CertificateLogin, certificateLogin, type PublicKeyAttempt } from './cert-auth.js';
+import { ED25519_CERT } from './certificate.js';
 import { REFUSED_STATUS, runExec, targetLost } from './exec.js';
 import { runForward } from './forward.js';
 import { gatewayHostKey } from './host-key.js';
@@ -84,6 +85,8 @@ class SshFrontDoor implements EngineInstance {
 /** One client's SSH connection: its session, its upstream login, its channels. */
 class ClientConnection {
   private identity: Identity | null = null;
+  /** Why the last certificate was refused, for the token prompt that may follow. */
+  private certificateRefusal: string | null = null;
   private connection = '';
   private session: Promise<GatewaySession> | null = null;
   private conn: Connection | null = null;
@@ -132,7 +135,10 @@ class ClientConnection {
         return;
       }
       if (ctx.method === 'keyboard-interactive') {
-        ctx.prompt([{ prompt: TOKEN_PROMPT, echo: false }], (answers) => {
+        // A certificate refused just before has no way to say why (publickey has no message):
+        // the token prompt that follows says it.
+        const why = this.certificateRefusal ? `warden: ${this.certificateRefusal}` : '';
+        ctx.prompt([{ prompt: TOKEN_PROMPT, echo: false }], '', why, (answers) => {
           this.admission.handshakeDone();
           this.verify(ctx.username, () => this.host.authenticate(answers[0] ?? '')).then(
             () => ctx.accept(),
@@ -160,8 +166,16 @@ class ClientConnection {
     return this.verify(
       connection,
       async () => {
-        const login = certificateLogin(await userCa(this.host.dataDir), attempt, this.host.clock.now());
-        this.host.checkIdentity(login.identity);
+        let login: CertificateLogin;
+        try {
+          login = certificateLogin(await userCa(this.host.dataDir), attempt, this.host.clock.now());
+          this.host.checkIdentity(login.identity);
+        } catch (err) {
+          // A plain key tried after a certificate must not hide why the certificate was refused.
+          if (err instanceof WardenError && (attempt.algo === ED25519_CERT || !this.certificateRefusal))
+            this.certificateRefusal = err.message;
+          throw err;
+        }
         if (signed)
           this.host.logger.info(
             { connection, client: this.address, sub: login.identity.sub, keyId: login.keyId, serial: login.serial },

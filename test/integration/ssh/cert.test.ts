@@ -268,6 +268,24 @@ describe('ssh certificates: warden ssh-cert / ssh-config / ssh through the gatew
       });
     }
 
+    it('a refused certificate says why at the token prompt that follows, and the token still logs in', async () => {
+      await copyFile(forge({ validity: '-2h:-1h' }), join(forgedDir, 'id_ed25519-cert.pub'));
+      await copyFile(userKey, join(forgedDir, 'id_ed25519'));
+      await chmod(join(forgedDir, 'id_ed25519'), 0o600);
+      const child = spawn('sshpass', ['-e', 'ssh', '-F', forgedConfig, '-o', 'LogLevel=INFO', 'web-1', 'echo in'], {
+        env: { ...process.env, SSHPASS: env.WARDEN_TOKEN },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const status = await new Promise((resolve) => child.on('close', resolve));
+      assert.match(stderr, /warden: the certificate expired at/);
+      assert.equal(stdout, 'in\n', stderr);
+      assert.equal(status, 0);
+    });
+
     it('refuses an edited certificate (one byte of the signed identity flipped)', async () => {
       const line = await readFile(join(certDir(), 'id_ed25519-cert.pub'), 'utf8');
       const blob = parseCertificateLine(line);
