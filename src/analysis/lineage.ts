@@ -48,6 +48,16 @@ export interface StatementLineage {
   readonly opaque: boolean;
   /** Depends on a literal's value (`ORDER BY 2` names an output): not shareable across literals. */
   readonly literalSensitive: boolean;
+  /** Values the statement writes into tables (INSERT, UPDATE SET, MERGE, ON CONFLICT, SELECT
+   * INTO, CREATE TABLE AS), with their sources: copying a masked column elsewhere unmasks it. */
+  readonly writes: readonly WrittenValue[];
+}
+
+export interface WrittenValue {
+  /** `table.column` written to (`table.?` when the column is known only by position). */
+  readonly target: string;
+  readonly sources: readonly string[];
+  readonly unresolved: boolean;
 }
 
 export interface CatalogRelation {
@@ -170,6 +180,7 @@ const EMPTY_CATALOG: LineageCatalog = { relation: () => undefined, isUserFunctio
 class LineageWalker {
   readonly reads = new Set<string>();
   readonly filters = new Set<string>();
+  readonly writes: WrittenValue[] = [];
   opaque = false;
   literalSensitive = false;
   private depth = 0;
@@ -186,6 +197,7 @@ class LineageWalker {
       filters: [...this.filters],
       opaque: this.opaque,
       literalSensitive: this.literalSensitive,
+      writes: this.writes,
     };
   }
 
@@ -195,8 +207,14 @@ class LineageWalker {
     const [type, body] = wrapped;
     const root = new Scope(null);
     switch (type) {
-      case 'SelectStmt':
-        return this.select(body, root);
+      case 'SelectStmt': {
+        const outputs = this.select(body, root);
+        const into = asNode(asNode(body['intoClause'])?.['rel']);
+        if (into === undefined) return outputs;
+        // SELECT … INTO t: no rows; the values go into a new table.
+        for (const o of outputs) this.written(relationName(into), o.name, o.val);
+        return [];
+      }
       case 'InsertStmt':
       case 'UpdateStmt':
       case 'DeleteStmt':
@@ -216,9 +234,16 @@ class LineageWalker {
         // Rows come later (FETCH, EXECUTE); this reads nothing now, but its query's filters count.
         this.outputsOf(body['query']);
         return [];
-      case 'CreateTableAsStmt':
-        this.outputsOf(body['query']);
+      case 'CreateTableAsStmt': {
+        const into = asNode(asNode(body['into'])?.['rel']);
+        const names = asList(asNode(body['into'])?.['colNames']).map(stringValue);
+        const outputs = this.outputsOf(body['query']) ?? [{ name: '?', val: unresolvedVal() }];
+        const table = into === undefined ? '?' : relationName(into);
+        outputs.forEach((o, i) => {
+          this.written(table, names[i] ?? o.name, o.val);
+        });
         return [];
+      }
       default:
         // FETCH, EXECUTE, CALL and anything else that may return rows: not traced.
         this.opaque = true;
@@ -230,6 +255,16 @@ class LineageWalker {
     const scope = new Scope(parent);
     this.withClause(body, scope);
     const target = asNode(body['relation']);
+    const table = target === undefined ? '?' : relationName(target);
+    // INSERT … SELECT / VALUES: the query does not see the target; its columns go in by position.
+    const select = bodyOf(body['selectStmt'], 'SelectStmt');
+    if (select !== undefined) {
+      const names = asList(body['cols']).map((c) => asString(bodyOf(c, 'ResTarget')?.['name']));
+      const columns = this.catalog.relation(table)?.columns;
+      this.select(select, scope).forEach((out, i) => {
+        this.written(table, names[i] ?? columns?.[i], out.val);
+      });
+    }
     if (target !== undefined) {
       const entry = this.addRangeVar(target, scope);
       // RETURNING old.x / new.x (PostgreSQL 18) name the target's row before and after.
@@ -237,25 +272,47 @@ class LineageWalker {
     }
     for (const item of asList(body[type === 'DeleteStmt' ? 'usingClause' : 'fromClause'])) this.fromItem(item, scope);
     if (type === 'MergeStmt') this.fromItem(body['sourceRelation'], scope);
-    const select = bodyOf(body['selectStmt'], 'SelectStmt');
-    if (select !== undefined) this.select(select, scope);
     this.filter(body['whereClause'], scope);
     this.filter(body['joinCondition'], scope);
-    for (const t of asList(body['targetList'])) this.expr(bodyOf(t, 'ResTarget')?.['val'], scope);
+    this.setList(table, asList(body['targetList']), scope);
     for (const clause of asList(body['mergeWhenClauses'])) {
       const c = bodyOf(clause, 'MergeWhenClause');
       this.filter(c?.['condition'], scope);
-      for (const t of asList(c?.['targetList'])) this.expr(bodyOf(t, 'ResTarget')?.['val'], scope);
-      for (const v of asList(c?.['values'])) this.expr(v, scope);
+      const values = asList(c?.['values']);
+      if (values.length > 0) {
+        const names = asList(c?.['targetList']).map((t) => asString(bodyOf(t, 'ResTarget')?.['name']));
+        values.forEach((v, i) => {
+          this.written(table, names[i], this.expr(v, scope));
+        });
+      } else this.setList(table, asList(c?.['targetList']), scope);
     }
     const onConflict = asNode(body['onConflictClause']);
     if (onConflict !== undefined) {
       this.filter(onConflict['whereClause'], scope);
-      for (const t of asList(onConflict['targetList'])) this.expr(bodyOf(t, 'ResTarget')?.['val'], scope);
+      this.setList(table, asList(onConflict['targetList']), scope);
     }
     // libpg-query 17+ wraps RETURNING (PostgreSQL 18: `RETURNING old.*, new.*`); older, a list.
     const returning = asNode(body['returningClause'])?.['exprs'] ?? body['returningList'];
     return this.targets(asList(returning), scope);
+  }
+
+  /** `SET col = expr, …`: each value is written into its column. */
+  private setList(table: string, targets: unknown[], scope: Scope): void {
+    for (const t of targets) {
+      const target = bodyOf(t, 'ResTarget');
+      if (target === undefined) continue;
+      this.written(table, asString(target['name']), this.expr(target['val'], scope));
+    }
+  }
+
+  /** A value written into `table.column` (column unknown: `table.?`). */
+  private written(table: string, column: string | undefined, val: Val): void {
+    if (val.sources.size === 0 && !val.unresolved) return;
+    this.writes.push({
+      target: `${table}.${column?.toLowerCase() ?? '?'}`,
+      sources: [...val.sources].sort(),
+      unresolved: val.unresolved,
+    });
   }
 
   private copy(body: TreeNode, scope: Scope): Column[] | null {
@@ -791,6 +848,13 @@ class LineageWalker {
   }
 }
 
+/** A RangeVar's name as statements write it (lower-case, schema kept). */
+function relationName(rv: TreeNode): string {
+  const relname = asString(rv['relname'])?.toLowerCase() ?? '?';
+  const schema = asString(rv['schemaname'])?.toLowerCase();
+  return schema === undefined ? relname : `${schema}.${relname}`;
+}
+
 function derivedEntry(cols: Column[], alias: string): RangeEntry {
   const whole = none();
   for (const c of cols) join(whole, c.val);
@@ -900,4 +964,5 @@ export const UNTRACED: StatementLineage = Object.freeze({
   filters: [],
   opaque: true,
   literalSensitive: false,
+  writes: [],
 });

@@ -33,11 +33,14 @@ const STATISTICS_RELATIONS: ReadonlySet<string> = new Set([
 /** Functions that decode statistics' sample values (`pg_mcv_list_items(stxdmcv)`). */
 const STATISTICS_FUNCTIONS: ReadonlySet<string> = new Set(['pg_mcv_list_items']);
 
-/** Why a masked identity may not run this statement (catalog side channels), or null. */
-export function maskedCatalogProblem(
-  text: string,
-  sql: { parsed: boolean; tables: readonly string[]; functions: readonly string[] },
-): string | null {
+/**
+ * Why a masked identity may not run this statement, or null: catalog side channels, and writes
+ * that copy a masked column into one that is not masked (`UPDATE customers SET notes = ssn`,
+ * `INSERT INTO t SELECT reverse(email) …`), which would then read back in clear.
+ */
+export function maskedCatalogProblem(text: string, sql: SqlFacts, plan: MaskPlan | null = null): string | null {
+  const copy = plan === null ? null : maskedCopyProblem(sql, compileMasker(plan));
+  if (copy !== null) return copy;
   for (const t of sql.tables) {
     const name = t.slice(t.lastIndexOf('.') + 1);
     if (STATISTICS_RELATIONS.has(name))
@@ -48,6 +51,18 @@ export function maskedCatalogProblem(
       return `${f}() returns sample values of columns (planner statistics); not allowed under masking`;
   }
   return otherSessionsSqlProblem(text, sql);
+}
+
+function maskedCopyProblem(sql: SqlFacts, masker: Masker): string | null {
+  if (!masker.masksColumns || !sql.writes) return null;
+  for (const statement of lineageOfFacts(sql) ?? []) {
+    for (const w of statement.writes) {
+      const source = w.sources.find((s) => masker.sourceIsMasked(s));
+      if (source !== undefined && !masker.sourceIsMasked(w.target))
+        return `writing ${source} (masked) into ${w.target} would unmask it; not allowed under masking`;
+    }
+  }
+  return null;
 }
 
 /** Facts with `maskedOutputs` filled, per analysis and masker: built once, shared like the facts. */

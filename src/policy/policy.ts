@@ -242,7 +242,7 @@ export class Policy {
           ? plan
           : this.maskPlan(identity, connection);
       if (masking !== null) {
-        const problem = op.kind === 'sql' ? maskedCatalogProblem(op.text, op.sql) : null;
+        const problem = op.kind === 'sql' ? maskedCatalogProblem(op.text, op.sql, masking) : null;
         if (problem !== null) {
           // Masking finds columns by source; these forms of other sessions' SQL text have none.
           return {

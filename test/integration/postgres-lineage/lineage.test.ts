@@ -217,4 +217,25 @@ describe('postgres lineage: masking follows the data', () => {
     const byKey = await psql(gw, restricted, { command: 'SELECT name FROM customers WHERE id = 1' });
     assert.equal(byKey.stdout.trim(), 'Ada Lovelace');
   });
+
+  it('cursors and prepared statements return masked values (their rows cannot be traced: fail closed)', async () => {
+    const out = await agentPsql(
+      'BEGIN; DECLARE c CURSOR FOR SELECT reverse(email), id FROM customers ORDER BY id; FETCH 2 FROM c; COMMIT; PREPARE p AS SELECT upper(ssn) FROM customers WHERE id = 1; EXECUTE p',
+    );
+    assert.match(out, /\*\*\*\|1\n\*\*\*\|2\n/);
+    assert.match(out, /\n\*\*\*\n/);
+  });
+
+  it('copying a masked column into an unmasked one is refused, so it never reads back in clear', async () => {
+    for (const sql of [
+      'UPDATE customers SET notes = reverse(ssn) WHERE id = 1',
+      "INSERT INTO orders (customer_id, amount, status) SELECT id, 1, card_number || '' FROM customers WHERE id = 1",
+    ]) {
+      const r = await psql(gw, agent, { command: sql });
+      assert.notEqual(r.code, 0, sql);
+      assert.match(r.stderr, /would unmask it/, sql);
+    }
+    const notes = await agentPsql('SELECT notes FROM customers WHERE id = 1');
+    assert.equal(notes.trim(), 'prefers email');
+  });
 });

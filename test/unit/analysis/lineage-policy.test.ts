@@ -141,4 +141,33 @@ describe('shipped policies with column lineage', () => {
       }
     }
   });
+
+  it('copying a masked column into an unmasked one is blocked under masking', () => {
+    for (const [file, policy] of all) {
+      for (const sql of [
+        'UPDATE customers SET notes = ssn WHERE id = 1',
+        "UPDATE customers SET notes = reverse(email) || '' WHERE id = 1",
+        'INSERT INTO orders (customer_id, amount, status) SELECT id, 1, card_number FROM customers WHERE id = 1',
+        'INSERT INTO orders SELECT * FROM customers LIMIT 1',
+        'WITH c AS (UPDATE customers SET notes = phone WHERE id = 2 RETURNING id) SELECT 1',
+        'INSERT INTO orders (customer_id, amount, status) VALUES (1, 1, (SELECT max(ssn) FROM customers))',
+      ]) {
+        const d = policy.decide(op(agent, sql));
+        assert.equal(d.effect, 'block', `${file}: ${sql} → ${d.effect} (${d.rules})`);
+        assert.ok(
+          d.reasons.some((r) => /would unmask it/.test(r.message)),
+          `${file}: ${sql}`,
+        );
+        assert.notEqual(policy.decide(op(dba, sql)).effect, 'block', `${file} (dba): ${sql}`);
+      }
+      for (const sql of [
+        'UPDATE customers SET email = lower(email) WHERE id = 1',
+        "UPDATE customers SET notes = 'called' WHERE id = 1",
+        'INSERT INTO orders (customer_id, amount) SELECT id, 10 FROM customers WHERE id = 3',
+      ]) {
+        const d = policy.decide(op(agent, sql));
+        assert.ok(d.effect === 'mask' || d.effect === 'allow', `${file}: ${sql} → ${d.effect} (${d.rules})`);
+      }
+    }
+  });
 });
