@@ -222,7 +222,7 @@ class HttpFrontDoor implements EngineInstance {
       return;
     }
     const { target, method, session, conn } = admitted;
-    if (method === 'OPTIONS' && (headerValue(req.headers['max-forwards']) ?? '').trim() === '0') {
+    if (method === 'OPTIONS' && /^\s*0+\s*$/.test(headerValue(req.headers['max-forwards']) ?? '')) {
       await this.answerProbe(st, res, session, conn);
       return;
     }

@@ -18,8 +18,13 @@ const isParam = (name: string) => name.toLowerCase() === PARAM;
 /** Why a `_method` in the query refuses this request, or null. */
 export function queryOverride(method: string, rawQuery: string): string | null {
   if (!rawQuery) return null;
-  for (const [k, v] of new URLSearchParams(rawQuery)) if (isParam(k) && differs(method, v)) return refusal(method, v);
+  for (const [k, v] of formPairs(rawQuery)) if (isParam(k) && differs(method, v)) return refusal(method, v);
   return null;
+}
+
+/** Name/value pairs as the most permissive parser splits them: on `&` and on `;` (Rack < 3). */
+function formPairs(text: string): URLSearchParams {
+  return new URLSearchParams(text.replace(/;/g, '&'));
 }
 
 /**
@@ -39,7 +44,7 @@ export function bodyOverride(
   if (type === 'application/x-www-form-urlencoded') {
     // Larger bodies are checked as they stream (OverrideScanner).
     if (!complete) return null;
-    for (const [k, v] of new URLSearchParams(body.toString('utf8')))
+    for (const [k, v] of formPairs(body.toString('utf8')))
       if (isParam(k) && differs(method, v)) return { status: 400, detail: refusal(method, v) };
     return null;
   }
@@ -133,7 +138,7 @@ function urlencodedScanner(method: string): OverrideScan {
     const text = chunk.toString('latin1');
     for (let i = 0; i < text.length; i++) {
       const c = text[i]!;
-      if (c === '&') endPair();
+      if (c === '&' || c === ';') endPair();
       else if (!inValue && c === '=') {
         inValue = true;
         capturing = isParam(decodeFormPart(key));

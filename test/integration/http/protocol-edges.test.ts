@@ -166,6 +166,7 @@ describe('HTTP gateway: method overrides, Expect, big bodies, hop-by-hop, bodile
       [...auth(), '-X', 'POST', `${base}/api/items/7?_method=DELETE`],
       [...auth(), '-X', 'POST', `${base}/api/items/7?a=1&%5Fmethod=delete`],
       [...auth(), '-X', 'POST', `${base}/api/items/7?_METHOD=DELETE`],
+      [...auth(), '-X', 'POST', `${base}/api/items/7?a=1;_method=DELETE`],
       [...auth(), '--data', 'a=1&_method=DELETE', `${base}/api/items/7`],
       [...auth(), '-F', 'a=1', '-F', '_method=DELETE', `${base}/api/items/7`],
       [...auth(), '-X', 'GET', `${base}/api/items/7?_method=DELETE`],
