@@ -81,7 +81,7 @@ export class ClientPump extends Pump<MessageReader> {
         // Only a portal's description is used (for masking), and only when it names this very
         // portal; a statement's shape can be redefined behind our back (SQL DEALLOCATE/PREPARE).
         const found = d.target === 'P' ? link.names.portal(d.name) : undefined;
-        link.toServer.push(m.frame());
+        link.toServer.pushFrom(m.buffer, m.frameStart, m.start + m.length);
         replies.expect({ t: 'describe', portal: typeof found === 'object' ? found : null, internal: false });
         return undefined;
       }
@@ -92,24 +92,24 @@ export class ClientPump extends Pump<MessageReader> {
       case FrontendCode.Close: {
         if (replies.discarding) return undefined;
         const c = parseClose(buf, start, length);
-        link.toServer.push(m.frame());
+        link.toServer.pushFrom(m.buffer, m.frameStart, m.start + m.length);
         replies.expect({ t: 'close', target: c.target === 'S' ? 'S' : 'P', name: c.name });
         return undefined;
       }
       case FrontendCode.Sync:
         replies.discarding = false;
-        link.toServer.push(m.frame());
+        link.toServer.pushFrom(m.buffer, m.frameStart, m.start + m.length);
         replies.expect({ t: 'sync' });
         link.names.synced();
         return undefined;
       case FrontendCode.Flush:
-        link.toServer.push(m.frame());
+        link.toServer.pushFrom(m.buffer, m.frameStart, m.start + m.length);
         return undefined;
       case FrontendCode.CopyData:
       case FrontendCode.CopyDone:
       case FrontendCode.CopyFail:
         // COPY … FROM STDIN payload: the COPY statement itself was decided.
-        link.toServer.push(m.frame());
+        link.toServer.pushFrom(m.buffer, m.frameStart, m.start + m.length);
         return undefined;
       case FrontendCode.Terminate:
         link.shutdown('client terminated');

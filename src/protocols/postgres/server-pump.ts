@@ -75,7 +75,7 @@ export class ServerPump extends Pump<MessageReader> {
         }
         const ctx = contextOf(head);
         if (!ctx) {
-          this.toClient.push(m.frame());
+          this.toClient.pushFrom(m.buffer, m.frameStart, m.start + m.length);
           return undefined;
         }
         if (!ctx.planned && head?.t === 'execute') {
@@ -89,13 +89,14 @@ export class ServerPump extends Pump<MessageReader> {
         return this.onRowDescription(head, this.planner.shapes.fields(buf, start, length), m.frame());
       case BackendCode.NoData:
         // The frame first: answered() releases refusals queued behind this answer (stream order).
-        if (head?.t !== 'describe' || !head.internal) this.toClient.push(m.frame());
+        if (head?.t !== 'describe' || !head.internal)
+          this.toClient.pushFrom(m.buffer, m.frameStart, m.start + m.length);
         if (head?.t === 'describe') replies.answered();
         return undefined;
       case BackendCode.ParseComplete:
       case BackendCode.BindComplete:
       case BackendCode.CloseComplete:
-        this.toClient.push(m.frame());
+        this.toClient.pushFrom(m.buffer, m.frameStart, m.start + m.length);
         if (head && (head.t === 'parse' || head.t === 'bind' || head.t === 'close')) {
           this.names.confirm(head);
           replies.answered();
@@ -106,7 +107,7 @@ export class ServerPump extends Pump<MessageReader> {
         const tag = parseCommandComplete(buf, start, length);
         ctx?.complete(tag);
         if (head?.t === 'simple' || head?.t === 'execute') this.names.commandComplete(head.names, tag);
-        this.toClient.push(m.frame());
+        this.toClient.pushFrom(m.buffer, m.frameStart, m.start + m.length);
         if (head?.t === 'execute') {
           this.names.finished(head);
           replies.answered();
@@ -115,7 +116,7 @@ export class ServerPump extends Pump<MessageReader> {
       }
       case BackendCode.EmptyQueryResponse:
       case BackendCode.PortalSuspended:
-        this.toClient.push(m.frame());
+        this.toClient.pushFrom(m.buffer, m.frameStart, m.start + m.length);
         if (head?.t === 'execute') {
           if (m.code === BackendCode.PortalSuspended) head.ctx.complete('SUSPENDED');
           this.names.finished(head);
@@ -130,7 +131,7 @@ export class ServerPump extends Pump<MessageReader> {
       case BackendCode.ReadyForQuery:
         replies.txStatus = parseReadyForQuery(buf, start, length);
         if (replies.txStatus === 'I') this.names.transactionEnded();
-        this.toClient.push(m.frame());
+        this.toClient.pushFrom(m.buffer, m.frameStart, m.start + m.length);
         if (head && (head.t === 'simple' || head.t === 'sync')) {
           if (head.t === 'simple') this.names.finished(head);
           replies.answered();
@@ -158,7 +159,7 @@ export class ServerPump extends Pump<MessageReader> {
       }
       default:
         // ParameterDescription, CopyInResponse, CopyBothResponse…
-        this.toClient.push(m.frame());
+        this.toClient.pushFrom(m.buffer, m.frameStart, m.start + m.length);
         return undefined;
     }
   }

@@ -36,6 +36,22 @@ export class OutBuffer {
     this.off = o + n;
   }
 
+  /** push(src.subarray(start, end)) without making the view (a relayed frame, straight from the reader's buffer). */
+  pushFrom(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (n > COPY_LIMIT) {
+      this.cut();
+      this.parts.push(src.subarray(start, end));
+      return;
+    }
+    if (this.off + n > this.buf.length) this.renew(this.off, n);
+    const dst = this.buf;
+    const o = this.off;
+    if (n <= 64) for (let i = 0; i < n; i++) dst[o + i] = src[start + i]!;
+    else src.copy(dst, o, start, end);
+    this.off = o + n;
+  }
+
   /**
    * Room for `n` more bytes after `off`. The bytes of `buf[from, off)` (a message being built)
    * move along into a new slab when the current one is too small; returns the shift applied to
