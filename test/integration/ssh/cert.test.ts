@@ -15,7 +15,12 @@ import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
 import { userCa } from '../../../src/protocols/ssh/ca.js';
 import { certificateLogin } from '../../../src/protocols/ssh/cert-auth.js';
-import { ED25519_CERT, parseCertificateLine } from '../../../src/protocols/ssh/certificate.js';
+import {
+  decodeCertificate,
+  ED25519_CERT,
+  parseCertificateLine,
+  SshWriter,
+} from '../../../src/protocols/ssh/certificate.js';
 import { runWarden } from '../../helpers/cli.js';
 import { type Issued, sshF } from './cert-support.js';
 import { type SshGateway, type SshRun, startSshGateway } from './support.js';
@@ -214,7 +219,9 @@ describe('ssh certificates: warden ssh-cert / ssh-config / ssh through the gatew
       const pub = `${userKey}-${++n}.pub`;
       execFileSync('cp', [`${userKey}.pub`, pub]);
       execFileSync('ssh-keygen', [
-        ...['-q', '-s', opts.ca ?? caKey, '-I', `forged-${n}`, '-n', opts.principal ?? 'agent-1'],
+        ...['-q', '-s', opts.ca ?? caKey, '-I', `forged-${n}`],
+        // No -n at all: no principals, which OpenSSH reads as "any principal".
+        ...(opts.principal === '' ? [] : ['-n', opts.principal ?? 'agent-1']),
         ...['-V', opts.validity ?? '-5m:+1h', '-O', `extension:identity@warden=${identity}`],
         ...(opts.extra ?? []),
         pub,
@@ -254,6 +261,7 @@ describe('ssh certificates: warden ssh-cert / ssh-config / ssh through the gatew
       ['signed by another CA', () => forge({ ca: otherCa }), /not signed by this gateway's SSH CA/],
       ['for another principal', () => forge({ principal: 'someone-else' }), /principal is not the identity/],
       ['with two principals', () => forge({ principal: 'agent-1,root' }), /principal is not the identity/],
+      ['with no principal (any, to OpenSSH)', () => forge({ principal: '' }), /principal is not the identity/],
       ['a host certificate', () => forge({ extra: ['-h'] }), /not a user certificate/],
       ['with a critical option', () => forge({ extra: ['-O', 'force-command=true'] }), /critical option/],
       ['with a source-address', () => forge({ extra: ['-O', 'source-address=127.0.0.1/32'] }), /critical option/],
@@ -320,6 +328,38 @@ describe('ssh certificates: warden ssh-cert / ssh-config / ssh through the gatew
         () => certificateLogin(ca, { algo: 'ssh-ed25519', key: blob, signature: own(), blob: data }, Date.now()),
         /needs a Warden SSH certificate/,
       );
+    });
+
+    it('refuses options out of order or repeated, even under a valid CA signature', async () => {
+      const ca = await userCa(gw.running.gateway.config.dataDir);
+      const good = decodeCertificate(
+        parseCertificateLine(await readFile(join(certDir(), 'id_ed25519-cert.pub'), 'utf8')),
+      );
+      const flag = (name: string) => new SshWriter().string(name).string(Buffer.alloc(0)).bytes();
+      for (const extensions of [
+        Buffer.concat([flag('permit-pty'), flag('permit-port-forwarding')]),
+        Buffer.concat([flag('permit-pty'), flag('permit-pty')]),
+      ]) {
+        const principals = new SshWriter().string('agent-1').bytes();
+        const body = new SshWriter()
+          .string(ED25519_CERT)
+          .string(good.nonce)
+          .string(good.publicKey)
+          .u64(good.serial)
+          .u32(1)
+          .string(good.keyId)
+          .string(principals)
+          .u64(good.validAfter)
+          .u64(good.validBefore)
+          .string(Buffer.alloc(0))
+          .string(extensions)
+          .string(Buffer.alloc(0))
+          .string(ca.blob)
+          .bytes();
+        const sig = new SshWriter().string('ssh-ed25519').string(ca.sign(body)).bytes();
+        const key = Buffer.concat([body, new SshWriter().string(sig).bytes()]);
+        assert.throws(() => certificateLogin(ca, { algo: ED25519_CERT, key }, Date.now()), /lexical order or repeat/);
+      }
     });
 
     it('refuses a truncated certificate and one with bytes appended', async () => {
