@@ -34,8 +34,7 @@ export interface VerifyResult {
     reason: VerifyFailure;
     checkpoint?: { seq: number; at: number; keyId: string };
   };
-  /** The newest entry that verified. */
-  tail?: { seq: number; hash: string };
+  /** Present when there are checkpoints (a store from before anchors, or one not signed yet, has none). */
   checkpoints?: CheckpointReport;
 }
 
@@ -110,11 +109,10 @@ export async function verifyChain(db: Kysely<Database>, opts: VerifyOptions = {}
   let expectedSeq = 1;
   let prev = GENESIS_HASH;
   let checked = 0;
-  const done = (r: Omit<VerifyResult, 'checkpoints' | 'tail'>): VerifyResult => ({
+  const done = (r: Omit<VerifyResult, 'checkpoints'>): VerifyResult => ({
     ...r,
     ok: r.ok && report.bad.length === 0,
-    ...(checked > 0 ? { tail: { seq: expectedSeq - 1, hash: prev } } : {}),
-    checkpoints: report,
+    ...(report.total > 0 ? { checkpoints: report } : {}),
   });
   for (;;) {
     const rows = await db

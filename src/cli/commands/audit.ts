@@ -186,7 +186,7 @@ function report(
     out.push(
       `checkpoints: ${cp.verified} of ${cp.total} match the chain; latest #${cp.latest.seq} signed ${iso(cp.latest.at)} by key ${cp.keys.map(displayText).join(', ')}; ${cp.unanchored ?? 0} entries after it`,
     );
-  else if (cp && !cp.latest) out.push('no signed checkpoint: a deleted tail of the log cannot be detected');
+  else if (!cp?.latest) out.push('no signed checkpoint: a deleted tail of the log cannot be detected');
   if (recordings) {
     const r = recordings.check;
     out.push(

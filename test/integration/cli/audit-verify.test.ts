@@ -46,7 +46,7 @@ describe('warden audit verify --store (offline)', () => {
     const j = await runWarden(['audit', 'verify', '--store', `sqlite:${path}`, '--json']);
     assert.equal(j.code, 0);
     const v = JSON.parse(j.stdout);
-    assert.deepEqual([v.ok, v.checked, v.tail.seq], [true, 22, 22]);
+    assert.deepEqual([v.ok, v.checked], [true, 22]);
     assert.deepEqual([v.checkpoints.latest.seq, v.checkpoints.unanchored], [22, 0], 'the shutdown checkpoint');
     assert.equal((await stat(path)).mtimeMs, before, 'read-only: the file is untouched');
   });
