@@ -3,13 +3,18 @@
 import type { OutputLineage, StatementLineage } from '../analysis/lineage.js';
 import type { Masker } from './masker.js';
 
+/** The plan names columns to mask: then what lineage cannot trace may be one of them. */
+function failsClosed(masker: Masker): boolean {
+  return masker.plan.columns.length > 0;
+}
+
 /**
  * True when the output derives from a masked source, or when some part of it could not be traced
- * and the masker masks any column (fail closed: it may be one of them).
+ * and the plan masks columns (fail closed: it may be one of them).
  */
 export function outputIsMasked(output: OutputLineage, masker: Masker): boolean {
   if (!masker.masksColumns) return false;
-  if (output.unresolved) return true;
+  if (output.unresolved && failsClosed(masker)) return true;
   for (const s of output.sources) if (masker.sourceIsMasked(s)) return true;
   return false;
 }
@@ -17,7 +22,7 @@ export function outputIsMasked(output: OutputLineage, masker: Masker): boolean {
 /** The statement reads a masked source anywhere, or reads through something lineage cannot see. */
 export function statementTouchesMasked(statement: StatementLineage, masker: Masker): boolean {
   if (!masker.masksColumns) return false;
-  if (statement.opaque) return true;
+  if (statement.opaque && failsClosed(masker)) return true;
   for (const s of statement.reads) if (masker.sourceIsMasked(s)) return true;
   return false;
 }

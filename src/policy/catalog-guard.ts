@@ -27,7 +27,7 @@ const STATISTICS_RELATIONS: ReadonlySet<string> = new Set([
   'pg_stats_ext',
   'pg_stats_ext_exprs',
   'pg_statistic',
-  'pg_statistic_ext',
+  // pg_statistic_ext holds only the definitions (psql's \d reads it); the samples are in _data.
   'pg_statistic_ext_data',
 ]);
 /** Functions that decode statistics' sample values (`pg_mcv_list_items(stxdmcv)`). */
@@ -57,7 +57,9 @@ function maskedCopyProblem(sql: SqlFacts, masker: Masker): string | null {
   if (!masker.masksColumns || !sql.writes) return null;
   for (const statement of lineageOfFacts(sql) ?? []) {
     for (const w of statement.writes) {
-      const source = w.sources.find((s) => masker.sourceIsMasked(s));
+      // `INSERT INTO t SELECT * FROM t`: a row copied onto its own table's columns unmasks nothing.
+      const table = w.target.slice(0, w.target.lastIndexOf('.'));
+      const source = w.sources.find((s) => masker.sourceIsMasked(s) && s !== `${table}.*`);
       if (source !== undefined && !masker.sourceIsMasked(w.target))
         return `writing ${source} (masked) into ${w.target} would unmask it; not allowed under masking`;
     }

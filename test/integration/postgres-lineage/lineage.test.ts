@@ -198,6 +198,10 @@ describe('postgres lineage: masking follows the data', () => {
     }
     const r = await psql(gw, dba, { command: "SELECT count(*) > 0 FROM pg_stats WHERE tablename = 'customers'" });
     assert.equal(r.stdout.trim(), 't');
+    // psql's \d reads extended statistics' definitions (pg_statistic_ext), not their samples.
+    const described = await psql(gw, agent, { command: '\\d customers' });
+    assert.equal(described.code, 0, described.stderr);
+    assert.match(described.stdout, /card_number/);
   });
 
   it('a filter on a masked column is reviewed for agents, blocked for the restricted group', async () => {
