@@ -7,11 +7,13 @@
 // catalog, and the resulting plan once per row shape and statement: nothing here runs per row.
 import {
   analyzePostgres,
+  lineageOfFacts,
   lineageWithCatalog,
   type OutputLineage,
   type StatementLineage,
   UNTRACED,
 } from '../../analysis/index.js';
+import type { SqlFacts } from '../../core/types.js';
 import { type Masker, outputIsMasked, statementTouchesMasked } from '../../masking/index.js';
 import { CellMode, type ColumnPlan } from './column-plan.js';
 import type { SourceOf } from './column-sources.js';
@@ -74,7 +76,7 @@ export class LineagePlanner {
       plain.set(base, catalog);
       return base;
     }
-    const lineage = lineageWithCatalog(text, catalog)?.[statement] ?? UNTRACED;
+    const lineage = lineageFor(text, catalog)?.[statement] ?? UNTRACED;
     let byLineage = overlays.get(base);
     const hit = byLineage?.get(lineage);
     if (hit !== undefined) return hit;
@@ -86,6 +88,27 @@ export class LineagePlanner {
     byLineage.set(lineage, plan);
     return plan;
   }
+}
+
+/**
+ * The statement's lineage: the analysis's own (no second parse) unless the catalog changes it —
+ * a `*` or whole row of a table, a view, a user-defined function.
+ */
+function lineageFor(text: string, catalog: PgLineageCatalog): readonly StatementLineage[] | null {
+  const facts = analyzePostgres(text).facts;
+  const own = lineageOfFacts(facts);
+  if (own !== undefined && !needsCatalog(own, facts, catalog)) return own;
+  return lineageWithCatalog(text, catalog);
+}
+
+function needsCatalog(lineage: readonly StatementLineage[], facts: SqlFacts, catalog: PgLineageCatalog): boolean {
+  for (const t of facts.tables) if (catalog.isView(t)) return true;
+  for (const f of facts.functions) if (catalog.isUserFunction(f)) return true;
+  for (const l of lineage) {
+    for (const r of l.reads) if (r.endsWith('.*')) return true;
+    for (const o of l.outputs ?? []) if (o.star) return true;
+  }
+  return false;
 }
 
 function relationsOf(sources: readonly SourceOf[]): string[] {
