@@ -10,31 +10,33 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type Socket } from 'node:net';
-import { type Duplex, duplexPair, type PassThrough, pipeline, Readable, type Transform } from 'node:stream';
+import { type Duplex, duplexPair, type PassThrough, pipeline, type Transform } from 'node:stream';
 import { TLSSocket } from 'node:tls';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import type { Problem } from '../../api/problem.js';
 import { WardenError } from '../../core/errors.js';
-import type { HttpFacts } from '../../core/types.js';
 import type { GatewaySession, Verdict } from '../../gateway/index.js';
-import type { Masker } from '../../masking/index.js';
 import type { ClientStream, EngineHost, EngineInstance, InProcessRequest, ProtocolEngine } from '../engine.js';
 import { type Admission, closeWith, IN_PROCESS_ADMISSION } from '../limits.js';
 import { bodyKind, maskingTransform } from './body-masking.js';
-import {
-  bodyOverride,
-  METHOD_OVERRIDE,
-  OverrideRefused,
-  type OverrideScan,
-  overrideScanner,
-  queryOverride,
-} from './method-override.js';
-import { normalizeTarget, queryFacts } from './path.js';
+import { bodyOverride, OverrideRefused, overrideScanner, queryOverride } from './method-override.js';
+import { normalizeTarget } from './path.js';
 import { httpProblem, openProblem, rawProblem, rawProblemOf, sendProblem, verdictProblem } from './problem.js';
 import { ExchangeRecord, safeHeaders } from './recording.js';
-import { type HttpConnectionConfig, hopHeaders, UpstreamPools, upstreamFailure } from './upstream.js';
+import {
+  type BodyHead,
+  operationText,
+  readHead,
+  requestBody,
+  requestFacts,
+  unreadBody,
+  upstreamHeaders,
+} from './request.js';
+import { decompressor, headerValue, responseHeaders } from './response.js';
+import { type HttpConnectionConfig, UpstreamPools, upstreamFailure } from './upstream.js';
 import { isWebSocketUpgrade, relay, switchingProtocols } from './websocket.js';
+
+export { rewriteLocation } from './response.js';
 
 /** Request bodies up to this size are read before the decision and parsed as JSON. */
 export const MAX_JSON_BODY = 1024 * 1024;
@@ -629,169 +631,11 @@ export const httpEngine: ProtocolEngine = {
   create: (host) => new HttpFrontDoor(host),
 };
 
-// --- request side ---
-
-interface BodyHead {
-  chunks: Buffer[];
-  bytes: number;
-  /** The whole body was read (bytes is its size). */
-  ended: boolean;
-  rest: AsyncIterator<Buffer> | null;
-}
-
-async function readHead(req: IncomingMessage, limit: number): Promise<BodyHead> {
-  const it = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  while (bytes <= limit) {
-    const r = await it.next();
-    if (r.done) return { chunks, bytes, ended: true, rest: null };
-    chunks.push(r.value);
-    bytes += r.value.length;
-  }
-  return { chunks, bytes, ended: false, rest: it };
-}
-
-/** A body not read yet (the client waits for 100 Continue); `rest` is set once it is asked for. */
-function unreadBody(): BodyHead {
-  return { chunks: [], bytes: 0, ended: false, rest: null };
-}
-
-/**
- * The body upstream; one not read whole is streamed, a form one scanned for `_method` on the
- * way. The scan holds one chunk back, so the body's last bytes go out only once the whole body
- * passed it: a refusal always leaves the upstream with a cut body.
- */
-function requestBody(body: BodyHead, scan: OverrideScan | null): Buffer | Readable | undefined {
-  if (body.ended) return body.bytes === 0 ? undefined : Buffer.concat(body.chunks);
-  const { chunks, rest } = body;
-  return Readable.from(
-    (async function* () {
-      let held: Buffer | null = null;
-      const pass = function* (c: Buffer) {
-        scan?.push(c);
-        if (held) yield held;
-        held = c;
-      };
-      for (const c of chunks) yield* pass(c);
-      for (;;) {
-        const r = await rest!.next();
-        if (r.done) break;
-        yield* pass(r.value);
-      }
-      scan?.end();
-      if (held) yield held;
-    })(),
-    { objectMode: false },
-  );
-}
-
-function requestFacts(req: IncomingMessage, method: string, path: string, rawQuery: string, body: BodyHead): HttpFacts {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined || k === 'authorization' || k === 'cookie' || k === 'proxy-authorization') continue;
-    headers[k] = Array.isArray(v) ? v.join(', ') : v;
-  }
-  let json: unknown = null;
-  if (body.ended && body.bytes > 0) {
-    // Parsed whatever the content type says: a JSON body sent as text/plain is still JSON to many servers.
-    try {
-      json = JSON.parse(Buffer.concat(body.chunks).toString('utf8'));
-    } catch {
-      json = null;
-    }
-  }
-  const length = Number(req.headers['content-length']);
-  const bodyBytes = body.ended ? body.bytes : Number.isSafeInteger(length) ? length : null;
-  return { method, path, query: queryFacts(rawQuery), headers, json, bodyBytes };
-}
-
-/**
- * The operation's text (what audit, reviews and approvals hold): `METHOD /path?query body`, as
- * `policy test` reads it, masked with the identity's plan. A body too large to read before the
- * decision is named by its size only.
- */
-function operationText(
-  method: string,
-  target: string,
-  body: BodyHead,
-  facts: HttpFacts,
-  masker: Masker | null,
-): string {
-  const line = `${method} ${target}`;
-  let text = line;
-  if (!body.ended) text += ` [streamed body of ${facts.bodyBytes ?? 'unknown'} bytes]`;
-  else if (body.bytes > 0) {
-    const raw = Buffer.concat(body.chunks).toString('utf8');
-    text += ` ${masker ? masker.maskJsonText(raw) : raw}`;
-  }
-  return masker ? `${masker.maskText(line)}${text.slice(line.length)}` : text;
-}
-
-function upstreamHeaders(
-  req: IncomingMessage,
-  conn: HttpConnectionConfig,
-  masking: boolean,
-): Record<string, string | string[]> {
-  const hop = hopHeaders(req.headers.connection);
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined || hop.has(k) || k === 'authorization' || k === 'expect' || METHOD_OVERRIDE.has(k)) continue;
-    if (k === 'cookie' && conn.forwardCookies !== true) continue;
-    out[k] = v;
-  }
-  // A masked response must arrive uncompressed (a compressed one is decompressed, or refused).
-  if (masking) out['accept-encoding'] = 'identity';
-  for (const [k, v] of Object.entries(conn.headers ?? {})) out[k.toLowerCase()] = v;
-  return out;
-}
-
-// --- response side ---
-
-function responseHeaders(
-  headers: Record<string, string | string[] | undefined>,
-  origin: string,
-  basePath: string,
-  connection: string,
-): Record<string, string | string[]> {
-  const hop = hopHeaders(headers.connection);
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || hop.has(k)) continue;
-    out[k] = k === 'location' && typeof v === 'string' ? rewriteLocation(v, origin, basePath, connection) : v;
-  }
-  return out;
-}
-
-/** A redirect to the upstream itself points back into the connection's prefix. */
-export function rewriteLocation(location: string, origin: string, basePath: string, connection: string): string {
-  let url: URL;
-  try {
-    url = new URL(location, `${origin}${basePath}/`);
-  } catch {
-    return location;
-  }
-  if (url.origin !== new URL(origin).origin) return location;
-  if (basePath && url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) return location;
-  return `/${connection}${url.pathname.slice(basePath.length) || '/'}${url.search}${url.hash}`;
-}
-
-function decompressor(encoding: string): Transform | null {
-  if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip();
-  if (encoding === 'deflate') return createInflate();
-  if (encoding === 'br') return createBrotliDecompress();
-  return null;
-}
-
 /** The OverrideRefused behind an upstream request's failure (undici may wrap the body's error). */
 function overrideIn(err: unknown): OverrideRefused | null {
   for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++)
     if (e instanceof OverrideRefused) return e;
   return null;
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function bearerToken(header: string | undefined): string | null {

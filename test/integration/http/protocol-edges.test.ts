@@ -52,33 +52,32 @@ function curlUpload(args: string[]): Promise<{ status: number; uploaded: number;
   });
 }
 
-/** Raw bytes on one connection; everything the gateway answered until it went quiet or closed. */
-function rawExchange(port: number, bytes: string, quietMs = 1500): Promise<string> {
-  return new Promise((resolve) => {
+/** Raw bytes on one connection; what the gateway answered once `until` holds (or it closed). */
+function rawExchange(port: number, bytes: string, until: (out: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1');
     let out = '';
-    let timer: NodeJS.Timeout | undefined;
     const done = () => {
       clearTimeout(timer);
       s.destroy();
       resolve(out);
     };
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(done, quietMs);
-    };
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no complete answer in 30 s: ${out}`));
+    }, 30_000);
     s.on('data', (d) => {
       out += d.toString('latin1');
-      arm();
+      if (until(out)) done();
     });
     s.on('error', done);
     s.on('close', done);
-    s.on('connect', () => {
-      s.write(bytes);
-      arm();
-    });
+    s.on('connect', () => s.write(bytes));
   });
 }
+
+/** The chunked body's last chunk arrived (`n` times). */
+const chunkedEnds = (n: number) => (out: string) => out.split('\r\n0\r\n\r\n').length > n;
 
 describe('HTTP gateway: method overrides, Expect, big bodies, hop-by-hop, bodiless responses, trailers, redirects', () => {
   let up: Upstream;
@@ -383,6 +382,7 @@ describe('HTTP gateway: method overrides, Expect, big bodies, hop-by-hop, bodile
         `GET /api/nothing HTTP/1.1\r\n${a}\r\n` +
         `GET /api/cached HTTP/1.1\r\n${a}If-None-Match: "v1"\r\n\r\n` +
         `GET /api/person HTTP/1.1\r\n${a}\r\n`,
+      (o) => (o.match(/HTTP\/1\.1 \d{3}/g)?.length ?? 0) >= 4 && chunkedEnds(1)(o),
     );
     const statuses = [...out.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
     assert.deepEqual(statuses, ['200', '204', '304', '200'], out);
@@ -398,6 +398,8 @@ describe('HTTP gateway: method overrides, Expect, big bodies, hop-by-hop, bodile
     const out = await rawExchange(
       gw.httpPort,
       `GET /api/trailers HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${token}\r\nTE: trailers\r\n\r\n`,
+      // The last chunk, then trailer fields if any were passed, then the blank line.
+      (o) => /\r\n0\r\n(?:[^\r\n]+\r\n)*\r\n$/.test(o),
     );
     assert.match(out, /^HTTP\/1\.1 200/);
     assert.match(out, /part one,/);
@@ -408,6 +410,7 @@ describe('HTTP gateway: method overrides, Expect, big bodies, hop-by-hop, bodile
       gw.httpPort,
       `POST /api/echo HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${token}\r\nTransfer-Encoding: chunked\r\nTrailer: x-client-trailer\r\n\r\n` +
         '5\r\nhello\r\n0\r\nX-Client-Trailer: smuggled\r\n\r\n',
+      chunkedEnds(1),
     );
     assert.match(sent, /^HTTP\/1\.1 200/);
     const echoed = JSON.parse(sent.slice(sent.indexOf('{'), sent.lastIndexOf('}') + 1));
