@@ -13,6 +13,7 @@ import {
   type StatementLineage,
   UNTRACED,
 } from '../../analysis/index.js';
+import { LruCache } from '../../analysis/lru.js';
 import type { SqlFacts } from '../../core/types.js';
 import { type Masker, outputIsMasked, statementTouchesMasked } from '../../masking/index.js';
 import { CellMode, type ColumnPlan } from './column-plan.js';
@@ -57,11 +58,12 @@ export class LineagePlanner {
     if (current !== null && plain.get(base) === current) return base;
     // Relations the statement names and the result's sources: a catalog that does not know one
     // is loaded again first (it may be a view created since).
-    const names = [...analyzePostgres(text).facts.tables, ...relationsOf(sources)];
+    const facts = factsOf(text);
+    const names = [...(facts?.tables ?? []), ...relationsOf(sources)];
     const catalog = this.catalogs.cached(names);
     if (catalog === null)
-      return this.catalogs.get(names).then((c) => this.planWith(base, sources, masker, text, statement, c));
-    return this.planWith(base, sources, masker, text, statement, catalog);
+      return this.catalogs.get(names).then((c) => this.planWith(base, sources, masker, text, facts, statement, c));
+    return this.planWith(base, sources, masker, text, facts, statement, catalog);
   }
 
   private planWith(
@@ -69,6 +71,7 @@ export class LineagePlanner {
     sources: readonly SourceOf[],
     masker: Masker,
     text: string,
+    facts: SqlFacts | null,
     statement: number,
     catalog: PgLineageCatalog,
   ): ColumnPlan {
@@ -76,7 +79,7 @@ export class LineagePlanner {
       plain.set(base, catalog);
       return base;
     }
-    const lineage = lineageFor(text, catalog)?.[statement] ?? UNTRACED;
+    const lineage = (facts === null ? null : lineageFor(text, facts, catalog))?.[statement] ?? UNTRACED;
     let byLineage = overlays.get(base);
     const hit = byLineage?.get(lineage);
     if (hit !== undefined) return hit;
@@ -90,12 +93,29 @@ export class LineagePlanner {
   }
 }
 
+/** Texts longer than this are not analyzed again for lineage: their computed columns are masked
+ * (fail closed) rather than parsed a second time on the shared event loop. */
+const MAX_LINEAGE_TEXT = 64 * 1024;
+/** Recent texts' facts by the exact text, so a repeated statement costs a hash lookup. */
+const recent = new LruCache<string, SqlFacts>(512);
+const MAX_RECENT_KEY = 8 * 1024;
+
+/** The analysis of `text` (the decision's own, from the analysis cache), or null: not traced. */
+function factsOf(text: string): SqlFacts | null {
+  if (text.length > MAX_LINEAGE_TEXT) return null;
+  let facts = text.length <= MAX_RECENT_KEY ? recent.get(text) : undefined;
+  if (facts === undefined) {
+    facts = analyzePostgres(text).facts;
+    if (text.length <= MAX_RECENT_KEY) recent.set(text, facts);
+  }
+  return facts.parsed ? facts : null;
+}
+
 /**
  * The statement's lineage: the analysis's own (no second parse) unless the catalog changes it —
  * a `*` or whole row of a table, a view, a user-defined function.
  */
-function lineageFor(text: string, catalog: PgLineageCatalog): readonly StatementLineage[] | null {
-  const facts = analyzePostgres(text).facts;
+function lineageFor(text: string, facts: SqlFacts, catalog: PgLineageCatalog): readonly StatementLineage[] | null {
   const own = lineageOfFacts(facts);
   if (own !== undefined && !needsCatalog(own, facts, catalog)) return own;
   return lineageWithCatalog(text, catalog);
