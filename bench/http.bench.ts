@@ -89,6 +89,8 @@ async function main(): Promise<void> {
       `Warden / relay: ${ratio.toFixed(2)}× (goal ≥ 0.80×: ${ratio >= 0.8 ? 'met' : 'NOT met'}); p99 added vs direct: ${(warden.p99 - direct.p99).toFixed(2)} ms`,
     );
 
+    // HTTP_BENCH_STREAM=0: requests only (quick A/B runs).
+    if (process.env.HTTP_BENCH_STREAM === '0') return;
     const rssBefore = peakRssMb(gateway.proc.pid!);
     const t = performance.now();
     const pool = new Pool(`http://127.0.0.1:${ports.warden}`);

@@ -94,19 +94,10 @@ export class AuditLog {
     this.writerChosen = true;
     const database = this.store.sqlite;
     if (!database || database.memory || database.readonly) return undefined;
-    this.writer = new AuditWriter(
-      database.name,
-      MAX_BATCH,
-      (entries) => {
-        this.committed.batches++;
-        this.committed.entries += entries;
-      },
-      // Low rate: small batches commit on the store's own connection (see writer.ts).
-      (flat) => {
-        this.sqliteAppender ??= new SqliteAppender(database);
-        return this.sqliteAppender.tryWriteFlat(flat);
-      },
-    );
+    this.writer = new AuditWriter(database.name, MAX_BATCH, (entries) => {
+      this.committed.batches++;
+      this.committed.entries += entries;
+    });
     return this.writer;
   }
 

@@ -103,10 +103,4 @@ export class SqliteAppender {
   writeFlat(flat: FlatRows): ChainedBatch {
     return this.writeFlatRows.immediate(flat);
   }
-
-  /** writeFlat, or undefined when the connection is inside someone else's transaction (see tryWrite). */
-  tryWriteFlat(flat: FlatRows): ChainedBatch | undefined {
-    if (this.database.inTransaction) return undefined;
-    return this.writeFlatRows.immediate(flat);
-  }
 }

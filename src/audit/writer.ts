@@ -5,14 +5,6 @@
 // once its transaction has committed, so what an operation waits for is durable; when the write
 // fails, or the thread dies, every entry not yet acknowledged is rejected (fail closed).
 //
-// At a low append rate the thread costs latency and saves nothing: waking it and being woken by
-// its reply takes two thread hand-offs per statement (on a loaded machine, scheduler time slices),
-// while the event loop has time to spare. So when nothing is in flight, the turn's batch is small
-// and turns with appends come less often than every INLINE_GAP_MS (moving average), the batch is
-// committed right here on the store's own connection (`inline`) — the same BEGIN IMMEDIATE
-// transaction, the same chain. Only with nothing in flight, so entries still commit in append
-// order. Under load, everything goes to the thread.
-//
 // The thread is unref'd while nothing is outstanding, so an idle log never keeps a process alive,
 // and ref'd while an entry waits, so a pending append is never cut off by the process exiting.
 import { Worker } from 'node:worker_threads';
@@ -28,13 +20,6 @@ export interface PendingEntry {
 }
 
 const HASH_HEX = 64;
-/** Turns with appends at most this often (moving average, ms) may commit on the event loop. */
-const INLINE_GAP_MS = 0.5;
-/** …and only batches this small. */
-const INLINE_MAX = 4;
-
-/** Commits a flat batch on the caller's thread; undefined when it cannot now (then the thread does). */
-export type InlineCommit = (flat: FlatRows) => ChainedBatch | undefined;
 
 export class AuditWriter {
   private worker: Worker | undefined;
@@ -49,15 +34,11 @@ export class AuditWriter {
   private appended = 0;
   private settled = 0;
   private waiters: { target: number; resolve(): void }[] = [];
-  private lastPost = 0;
-  /** Moving average of the time between turns with appends (ms); starts "idle". */
-  private gapMs = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly path: string,
     private readonly maxBatch: number,
     private readonly onCommit: (entries: number) => void,
-    private readonly inline?: InlineCommit,
   ) {}
 
   enqueue(entry: PendingEntry): void {
@@ -93,18 +74,6 @@ export class AuditWriter {
     const batch = this.outgoing;
     if (batch.length === 0) return;
     this.outgoing = [];
-    const now = performance.now();
-    const gap = now - this.lastPost;
-    this.lastPost = now;
-    this.gapMs = this.gapMs === Number.POSITIVE_INFINITY ? gap : this.gapMs + (gap - this.gapMs) * 0.2;
-    if (
-      this.inline !== undefined &&
-      this.head === this.inflight.length &&
-      batch.length <= INLINE_MAX &&
-      this.gapMs >= INLINE_GAP_MS &&
-      this.commitInline(batch)
-    )
-      return;
     const worker = this.ensureWorker();
     for (let i = 0; i < batch.length; i += this.maxBatch) {
       const end = Math.min(batch.length, i + this.maxBatch);
@@ -116,24 +85,6 @@ export class AuditWriter {
       this.refed = true;
     }
   };
-
-  /** The batch committed on this thread (true), or left to the writer thread (false). */
-  private commitInline(batch: PendingEntry[]): boolean {
-    let chained: ChainedBatch | undefined;
-    try {
-      chained = this.inline!(flatten(batch, 0, batch.length));
-    } catch (e) {
-      const err = new WardenError('WARDEN_AUDIT_WRITE_FAILED', undefined, { cause: e });
-      for (const p of batch) p.reject(err);
-      this.settle(batch.length);
-      return true;
-    }
-    if (chained === undefined) return false;
-    this.onCommit(batch.length);
-    resolveAll(batch, 0, batch.length, chained);
-    this.settle(batch.length);
-    return true;
-  }
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
