@@ -638,7 +638,7 @@ export const httpPath: FuzzTarget = {
  */
 export const KNOWN_FINDINGS: Record<string, string> = {
   'mask-stream':
-    "src/masking/stream.ts: 'password=hunter2 ' pushed whole gives 'password=[REDACTED:password]2 ' (one-shot: 'password=[REDACTED:password] '): the digits ending a secret value are held as a number phrase and emitted unmasked",
+    "src/masking/stream.ts: 'password=hunter2 ' pushed whole gives 'password=[REDACTED:password]2 ' (one-shot: 'password=[REDACTED:password] '): the digits ending a secret value are held as a number phrase and emitted unmasked (password=S3cretPass2024 leaks 2024): a leak in terminal output",
 };
 
 export const TARGETS: Record<string, FuzzTarget> = {
