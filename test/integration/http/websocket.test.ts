@@ -159,6 +159,11 @@ describe('HTTP gateway: WebSocket upgrades', () => {
     const anon = await rawUpgrade(gw.httpPort, '/live/feed', 'not-a-token');
     assert.match(anon, /^HTTP\/1\.1 401/);
     assert.equal(upgrades.length, before, 'no refused upgrade reached the upstream');
+    // An upstream that answers the upgrade with anything but 101: a 502 naming the connection.
+    const notUpgraded = await rawUpgrade(gw.httpPort, '/live/refuse', operator);
+    assert.match(notUpgraded, /^HTTP\/1\.1 502/);
+    assert.match(notUpgraded, /target 'live'/);
+    assert.doesNotMatch(notUpgraded, /upstream-ws-key/);
     await assert.rejects(openWs(`${ws}/live/feed`, agent), 'a real client cannot open one either');
   });
 

@@ -35,7 +35,11 @@ export function wsEcho(seen: WsUpgradeSeen[]) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     seen.push({ url: req.url ?? '', headers: req.headers });
     const key = req.headers['sec-websocket-key'];
-    if (typeof key !== 'string' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    if (
+      typeof key !== 'string' ||
+      (req.headers.upgrade ?? '').toLowerCase() !== 'websocket' ||
+      req.url?.endsWith('/refuse')
+    ) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
