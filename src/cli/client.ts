@@ -13,18 +13,20 @@ export interface ClientOptions {
   json?: boolean;
 }
 
-/** A token as given, or how to get one (the stored sign-in, refreshed on first use if need be). */
-type TokenSource = string | (() => Promise<string>);
+/**
+ * A token as given, or the stored sign-in: `get(refresh)` gives its access token, refreshed
+ * first when it has expired or when `refresh` (the gateway refused it and it can be refreshed).
+ */
+type TokenSource = string | { get(refresh: boolean): Promise<string>; refreshable: boolean };
 
 export class ApiClient {
-  private token: TokenSource;
+  private current: string | undefined;
+  private refreshed = false;
 
   constructor(
     readonly baseUrl: string,
-    token: TokenSource,
-  ) {
-    this.token = token;
-  }
+    private readonly token: TokenSource,
+  ) {}
 
   static from(opts: ClientOptions): ApiClient {
     const gateway = resolveGateway(opts.gateway);
@@ -43,14 +45,17 @@ export class ApiClient {
         2,
         `warden: you are signed in at ${stored.gateway}, not ${gateway}: run warden login --gateway ${gateway}, or pass --token`,
       );
-    return new ApiClient(gateway, () => storedAccessToken(stored));
+    return new ApiClient(gateway, {
+      refreshable: !!stored.refreshToken,
+      // A forced refresh starts from the file as it is now (another command may have rotated it).
+      get: (refresh) => storedAccessToken(refresh ? (readStoredToken() ?? stored) : stored, refresh),
+    });
   }
 
-  private async bearer(): Promise<string> {
+  private async bearer(refresh = false): Promise<string> {
     if (typeof this.token === 'string') return this.token;
-    const token = await this.token();
-    this.token = token;
-    return token;
+    if (refresh || this.current === undefined) this.current = await this.token.get(refresh);
+    return this.current;
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -74,7 +79,21 @@ export class ApiClient {
   }
 
   async raw(method: string, path: string, body?: unknown): Promise<Response> {
-    const token = await this.bearer();
+    const res = await this.send(method, path, body, await this.bearer());
+    // A stored sign-in the gateway refuses though it has not expired here (clocks apart, a key
+    // the issuer rotated): refreshed once and sent again; a 401 means nothing was carried out.
+    // A revoked identity stays refused: a refresh is never a way around a revocation.
+    if (res.status !== 401 || typeof this.token === 'string' || !this.token.refreshable || this.refreshed) return res;
+    const problem = (await res
+      .clone()
+      .json()
+      .catch(() => null)) as { code?: unknown } | null;
+    if (problem?.code === 'WARDEN_TOKEN_REVOKED') return res;
+    this.refreshed = true;
+    return this.send(method, path, body, await this.bearer(true));
+  }
+
+  private async send(method: string, path: string, body: unknown, token: string): Promise<Response> {
     try {
       return await fetch(`${this.baseUrl}${path}`, {
         method,

@@ -180,11 +180,12 @@ export function isFresh(t: StoredToken, now = Date.now()): boolean {
 }
 
 /**
- * A usable access token from the stored one: as is while it is fresh, else refreshed at its
- * issuer (and stored again). No refresh token, or the issuer refuses: sign in again.
+ * A usable access token from the stored one: as is while it is fresh (unless `force`: the
+ * gateway refused it), else refreshed at its issuer (and stored again). No refresh token, or
+ * the issuer refuses: sign in again.
  */
-export async function storedAccessToken(t: StoredToken): Promise<string> {
-  if (isFresh(t)) return t.accessToken;
+export async function storedAccessToken(t: StoredToken, force = false): Promise<string> {
+  if (!force && isFresh(t)) return t.accessToken;
   if (!t.refreshToken)
     throw new CliExit(1, 'warden: your sign-in has expired and cannot be refreshed: run warden login');
   const config = await issuerConfiguration(t.issuer, t.clientId);
