@@ -14,13 +14,19 @@ import { type WsUpgradeSeen, wsEcho } from './ws-upstream.js';
 
 const POLICY = `
 access:
-  - groups: [agents, operators]
+  - groups: [agents, operators, leads]
     connections: [live, plain]
 rules:
   - name: no-admin-socket
     when: op.kind == 'http' && op.http.path == '/admin' && op.http.headers.upgrade == 'websocket'
     action: block
     message: the admin socket is not for agents
+  - name: ops-socket-needs-review
+    groups: [operators]
+    when: op.kind == 'http' && op.http.path == '/ops'
+    action: review
+    approvers: { groups: [leads], count: 1 }
+    message: the ops socket needs a lead
 masking:
   - connections: [live]
     groups: [agents]
@@ -165,6 +171,28 @@ describe('HTTP gateway: WebSocket upgrades', () => {
     assert.match(notUpgraded, /target 'live'/);
     assert.doesNotMatch(notUpgraded, /upstream-ws-key/);
     await assert.rejects(openWs(`${ws}/live/feed`, agent), 'a real client cannot open one either');
+  });
+
+  it('a reviewed upgrade: 403 with the review id, approved by a lead, then the same upgrade opens once', async () => {
+    const first = await rawUpgrade(gw.httpPort, '/live/ops', operator);
+    assert.match(first, /^HTTP\/1\.1 403/);
+    const p = JSON.parse(first.slice(first.indexOf('{')));
+    assert.equal(p.code, 'WARDEN_REVIEW_REQUIRED');
+    assert.ok(p.reviewId);
+    const lead = await gw.token('ws-lead', ['leads']);
+    const ok = await fetch(`${gw.apiUrl}/api/v1/reviews/${p.reviewId}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${lead}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(ok.status, 200, await ok.text());
+    const c = await openWs(`${ws}/live/ops`, operator);
+    assert.equal(await c.next(), 'hello from upstream');
+    c.ws.send('after review');
+    assert.equal(await c.next(), 'echo: after review');
+    c.ws.close();
+    await new Promise((r) => c.ws.addEventListener('close', r));
+    assert.match(await rawUpgrade(gw.httpPort, '/live/ops', operator), /^HTTP\/1\.1 403/, 'the approval was used once');
   });
 
   it('a revoked token cuts the relay mid-stream', async () => {
