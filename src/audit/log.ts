@@ -54,7 +54,9 @@ export class AuditLog {
     } = {},
   ) {
     this.clock = opts.clock ?? systemClock;
-    if (opts.writerThread === false) this.writerChosen = true;
+    // WARDEN_AUDIT_THREAD=0: the operator's switch back to commits on the event loop (lower
+    // latency per commit on an oversubscribed machine, where thread hand-offs wait for a core).
+    if (opts.writerThread === false || process.env.WARDEN_AUDIT_THREAD === '0') this.writerChosen = true;
   }
 
   /**
