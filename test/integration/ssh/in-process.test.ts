@@ -1,14 +1,14 @@
-// REST `exec` and `warden exec` on an SSH connection: the command runs through the SSH engine
-// in-process (a real ssh2 client over an in-memory stream, the gateway's own exec path), against
-// Debian's sshd — so it is decided on its parsed programs, masked and recorded exactly as through
-// `ssh`, and the answer carries the command's output, exit status and the verdict.
+// REST `exec` on an SSH connection: the command runs through the SSH engine in-process (a real
+// ssh2 client over an in-memory stream, the gateway's own exec path), against Debian's sshd — so
+// it is decided on its parsed programs, masked and recorded exactly as through `ssh`, and the
+// answer carries the command's output, exit status and the verdict. The CLI, and approvals and
+// revocations from other processes: in-process-cli.test.ts.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_OUTPUT } from '../../../src/api/exec/ssh.js';
-import { runWarden } from '../../helpers/cli.js';
 import { type SshGateway, ssh, startSshGateway } from './support.js';
 
 const EMAIL = 'ann.customer@example.com';
@@ -18,13 +18,11 @@ describe('REST exec and warden exec on an SSH connection (in-process through the
   let gw: SshGateway;
   let agent: string;
   let dba: string;
-  let admin: string;
 
   before(async () => {
     gw = await startSshGateway();
     agent = await gw.token('inproc-agent', ['agents']);
     dba = await gw.token('inproc-dba', ['dba']);
-    admin = await gw.token('inproc-admin', ['admins']);
     gw.target.direct(
       `mkdir -p ~/victim && touch ~/victim/keep && printf '%s,%s\\n' '${EMAIL}' '${CARD}' > ~/customers.csv`,
     );
@@ -39,8 +37,6 @@ describe('REST exec and warden exec on an SSH connection (in-process through the
     });
     return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
-  const cli = (args: string[], token = agent) =>
-    runWarden(['exec', '--gateway', gw.running.apiUrl, ...args], { env: { WARDEN_TOKEN: token } });
 
   /** The recording of the session that ran operation `op` (the file that names it). */
   async function recordingWith(op: string): Promise<string> {
@@ -106,6 +102,11 @@ describe('REST exec and warden exec on an SSH connection (in-process through the
     }
     const rec = await recordingWith(r.body.operation as string);
     assert.ok(!rec.includes(EMAIL) && !rec.includes(CARD), 'the recording holds no clear value');
+    // A value split across two writes of the command (two SSH data messages) is still caught.
+    const split = await exec("printf 'ann.cust'; sleep 0.3; printf 'omer@example.com\\n'");
+    assert.equal(split.body.effect, 'mask');
+    assert.ok(!(split.body.stdout as string).includes(EMAIL), String(split.body.stdout));
+    assert.match(split.body.stdout as string, /@example\.com/);
     const clear = await exec('cat ~/customers.csv', dba);
     assert.equal(clear.body.stdout, `${EMAIL},${CARD}\n`);
   });
@@ -130,28 +131,6 @@ describe('REST exec and warden exec on an SSH connection (in-process through the
     assert.deepEqual(r.body.approvers, { groups: ['dba'], count: 1 });
   });
 
-  it('hold: the exec waits, an approval from another process releases it, it runs', async () => {
-    const held = exec('systemctl --version >/dev/null 2>&1; echo released');
-    let id: string | undefined;
-    for (let i = 0; i < 200 && !id; i++) {
-      const res = await fetch(`${gw.running.apiUrl}/api/v1/reviews?state=pending`, {
-        headers: { authorization: `Bearer ${dba}` },
-      });
-      const { reviews } = (await res.json()) as { reviews: { id: string; rules: string[] }[] };
-      id = reviews.find((x) => x.rules.includes('restart-needs-review'))?.id;
-      if (!id) await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(id, 'a pending review');
-    const approved = await runWarden(['reviews', 'approve', id, '--gateway', gw.running.apiUrl], {
-      env: { WARDEN_TOKEN: dba },
-    });
-    assert.equal(approved.code, 0, approved.stderr);
-    const r = await held;
-    assert.equal(r.body.outcome, 'ok', JSON.stringify(r.body));
-    assert.equal(r.body.stdout, 'released\n');
-    assert.equal(r.body.reviewId, id);
-  });
-
   it('a target that is down: outcome error with the reason, exit 255', async () => {
     const r = await exec('echo hi', agent, 'down-1');
     assert.equal(r.body.outcome, 'error');
@@ -167,43 +146,6 @@ describe('REST exec and warden exec on an SSH connection (in-process through the
     assert.ok(!existsSync(`${gw.target.home}/victim/stranger`));
   });
 
-  it('revocation between two execs: the second is refused, nothing runs', async () => {
-    const victim = await gw.token('inproc-revoked', ['agents']);
-    assert.equal((await exec('echo one', victim)).body.stdout, 'one\n');
-    const rv = await runWarden(['revoke', '--sub', 'inproc-revoked', '--gateway', gw.running.apiUrl], {
-      env: { WARDEN_TOKEN: admin },
-    });
-    assert.equal(rv.code, 0, rv.stderr);
-    const r = await exec('touch ~/victim/after-revoke', victim);
-    assert.equal(r.status, 401, JSON.stringify(r.body));
-    assert.ok(!existsSync(`${gw.target.home}/victim/after-revoke`));
-    const c = await cli(['web-1', '--', 'touch', '~/victim/after-revoke'], victim);
-    assert.equal(c.code, 1);
-    assert.match(c.stderr, /revoked/);
-  });
-
-  it('warden exec --wait: a review waits for the approval from another process, then the command runs', async () => {
-    const waiting = cli(['--wait', '60s', 'web-1', '--', 'reboot --help >/dev/null 2>&1; echo after-wait']);
-    let id: string | undefined;
-    for (let i = 0; i < 400 && !id; i++) {
-      const res = await fetch(`${gw.running.apiUrl}/api/v1/reviews?state=pending`, {
-        headers: { authorization: `Bearer ${dba}` },
-      });
-      const { reviews } = (await res.json()) as { reviews: { id: string; text: string }[] };
-      id = reviews.find((x) => x.text.includes('after-wait'))?.id;
-      if (!id) await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(id, 'a pending review');
-    const approved = await runWarden(['reviews', 'approve', id, '--gateway', gw.running.apiUrl], {
-      env: { WARDEN_TOKEN: dba },
-    });
-    assert.equal(approved.code, 0, approved.stderr);
-    const r = await waiting;
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'after-wait\n');
-    assert.match(r.stderr, /approval required: review \S+; waiting/);
-  });
-
   it('the in-process login is never offered to the listener: ssh without a token is refused', async () => {
     const r = await ssh(gw, '', 'touch ~/victim/no-token', {
       extra: ['-o', 'PreferredAuthentications=none,publickey', '-o', 'BatchMode=yes'],
@@ -211,27 +153,5 @@ describe('REST exec and warden exec on an SSH connection (in-process through the
     assert.equal(r.status, 255);
     assert.match(r.stderr, /Permission denied/);
     assert.ok(!existsSync(`${gw.target.home}/victim/no-token`));
-  });
-
-  it('warden exec web-1 -- CMD: output on stdout/stderr, the exit status of the command', async () => {
-    const ok = await cli(['web-1', '--', 'echo', 'hi;', 'echo', 'err', '>&2'], agent);
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(ok.stdout, 'hi\n');
-    assert.equal(ok.stderr, 'err\n');
-    assert.equal((await cli(['web-1', '--', 'exit 7'])).code, 7);
-    const masked = await cli(['web-1', '--', 'cat ~/customers.csv']);
-    assert.equal(masked.code, 0);
-    assert.ok(!masked.stdout.includes(EMAIL) && masked.stdout.length > 0, masked.stdout);
-    const blocked = await cli(['web-1', '--', "bash -c 'rm -rf ~/victim'"]);
-    assert.equal(blocked.code, 126);
-    assert.equal(blocked.stdout, '');
-    assert.match(blocked.stderr, /blocked by rule no-rm/);
-    const review = await cli(['web-1', '--', 'reboot']);
-    assert.equal(review.code, 126);
-    assert.match(review.stderr, /warden reviews approve \S+/);
-    const json = await cli(['--json', 'web-1', '--', 'echo j']);
-    assert.equal(json.code, 0);
-    assert.equal(JSON.parse(json.stdout).stdout, 'j\n');
-    assert.ok(existsSync(`${gw.target.home}/victim/keep`));
   });
 });
