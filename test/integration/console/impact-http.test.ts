@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { approvalsOf } from '../../../src/approvals/index.js';
+import { consoleLink } from '../../../src/approvals/notify.js';
 import { runWarden } from '../../helpers/cli.js';
 import { curl, type HttpGateway, startHttpGateway, startUpstream, type Upstream } from '../http/support.js';
 
@@ -52,6 +53,10 @@ describe('HTTP impact preview, and console links in notifications', () => {
 access:
   - groups: [agents, finance]
     connections: [billing]
+  - groups: [oncall]
+    connections: [billing]
+    jit: true
+    approvers: { groups: [finance], count: 1 }
 rules:
   - name: refunds-need-review
     groups: [agents]
@@ -64,10 +69,10 @@ console:
 notifications:
   webhooks:
     - url: ${hookBase}/json
-      events: [review.created]
+      events: [review.created, access.requested]
     - url: ${hookBase}/slack/T0/B0/X
       format: slack
-      events: [review.created]
+      events: [review.created, access.requested]
 `,
     });
   });
@@ -139,6 +144,26 @@ notifications:
     assert.match(text, /Impact: would POST http:\/\/127\.0\.0\.1:\d+\/v1\/refunds/);
     assert.equal(text.match(/</g)?.length, 1, 'the console link is the only link in the message');
 
+    // An access request links to the console's access page.
+    const oncall = await gw.token('otto-h', ['oncall']);
+    const asked = await fetch(`${gw.apiUrl}/api/v1/access-requests`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${oncall}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ connection: 'billing', duration: '30m', reason: 'incident 7' }),
+    });
+    assert.equal(asked.status, 201);
+    await approvalsOf(gw.running.gateway.approvals).notifier.drain();
+    const access = deliveries.find((d) => d.path === '/json' && d.body.event === 'access.requested');
+    assert.equal(access?.body.link, 'https://warden.example.com/console-root/#/access');
+    const accessSlack = deliveries.find(
+      (d) => d.path.startsWith('/slack/') && String(d.body.text).includes('incident 7'),
+    );
+    assert.ok(
+      String(accessSlack?.body.text).endsWith(
+        ' <https://warden.example.com/console-root/#/access|Open access requests>',
+      ),
+    );
+
     // The console's review page shows the same resolved request.
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -163,5 +188,13 @@ notifications:
     } finally {
       await browser.close();
     }
+  });
+
+  it('a console link is one Slack link whatever the URL or id hold', () => {
+    assert.equal(
+      consoleLink('https://w.example/a|b<c>/', { review: 'r_1|<x>' }),
+      'https://w.example/a%7Cb%3Cc%3E/#/reviews/r_1%7C%3Cx%3E',
+    );
+    assert.equal(consoleLink('https://w.example///', 'access'), 'https://w.example/#/access');
   });
 });
