@@ -21,9 +21,10 @@ import { type Admission, closeWith, IN_PROCESS_ADMISSION } from '../limits.js';
 import { bodyKind, maskingTransform } from './body-masking.js';
 import { bodyOverride, OverrideRefused, overrideScanner, queryOverride } from './method-override.js';
 import { normalizeTarget } from './path.js';
-import { httpProblem, openProblem, rawProblem, rawProblemOf, sendProblem, verdictProblem } from './problem.js';
+import { httpProblem, openProblem, rawProblem, sendProblem, verdictProblem } from './problem.js';
 import { ExchangeRecord, safeHeaders } from './recording.js';
 import {
+  type Admitted,
   type BodyHead,
   operationText,
   readHead,
@@ -34,7 +35,7 @@ import {
 } from './request.js';
 import { decompressor, headerValue, responseHeaders } from './response.js';
 import { type HttpConnectionConfig, UpstreamPools, upstreamFailure } from './upstream.js';
-import { isWebSocketUpgrade, relay, switchingProtocols } from './websocket.js';
+import { serveUpgrade } from './websocket.js';
 
 export { rewriteLocation } from './response.js';
 
@@ -42,16 +43,6 @@ export { rewriteLocation } from './response.js';
 export const MAX_JSON_BODY = 1024 * 1024;
 const MAX_HEADER_BYTES = 16 * 1024;
 const TLS_HANDSHAKE = 0x16;
-
-type Admitted =
-  | {
-      ok: true;
-      target: { connection: string; path: string; rawQuery: string };
-      method: string;
-      session: GatewaySession;
-      conn: HttpConnectionConfig;
-    }
-  | { ok: false; problem: Problem; headers: Record<string, string> };
 
 /** What the front door knows about one client connection. */
 interface ClientState {
@@ -322,92 +313,16 @@ class HttpFrontDoor implements EngineInstance {
     }
     st.seenRequest = true;
     st.admission.handshakeDone();
-    socket.on('error', () => {});
-    const refuse = (p: Problem, headers: Record<string, string> = {}) => closeWith(socket, rawProblemOf(p, headers));
-    if (!isWebSocketUpgrade(req)) {
-      refuse(httpProblem(400, 'only WebSocket upgrades are relayed: send the request without Upgrade'));
-      return;
-    }
-    const admitted = await this.admit(st, req);
-    if (!admitted.ok) {
-      refuse(admitted.problem, admitted.headers);
-      return;
-    }
-    const { target, method, session, conn } = admitted;
-    const name = session.connection.name;
-    if (method !== 'GET') {
-      refuse(httpProblem(400, 'a WebSocket upgrade is a GET request'));
-      return;
-    }
-    if (conn.websocket !== true) {
-      refuse(httpProblem(403, `WebSockets are not relayed on connection '${name}' (websocket: true turns them on)`));
-      return;
-    }
-    const unmaskable = `WebSocket messages are not inspected, so an identity whose responses on '${name}' are masked cannot open one`;
-    if (session.currentMasker) {
-      refuse(httpProblem(403, unmaskable));
-      return;
-    }
-    const body = { chunks: [], bytes: 0, ended: true, rest: null };
-    const facts = requestFacts(req, method, target.path, target.rawQuery, body);
-    const requestTarget = target.rawQuery ? `${target.path}?${target.rawQuery}` : target.path;
-    const abort = new AbortController();
-    socket.once('close', () => abort.abort());
-    const started = performance.now();
-    const text = `${method} ${requestTarget} [WebSocket upgrade]`;
-    const verdict = await session.decide({ kind: 'http', text, http: facts }, { signal: abort.signal });
-    const record = new ExchangeRecord(session, verdict.op.id, {
-      method,
-      target: requestTarget,
-      headers: safeHeaders(req.headers, conn),
-      body: null,
-      bodyBytes: 0,
-      masker: verdict.masker,
-      started,
-    });
-    if (verdict.refusal || verdict.masker) {
-      const p = verdict.refusal ? verdictProblem(verdict) : httpProblem(403, unmaskable, { operation: verdict.op.id });
-      if (verdict.terminate) this.endSession(st, session, 'identity no longer valid');
-      refuse(p);
-      record.finish(p.status, null, JSON.stringify(p));
-      return;
-    }
-    if (abort.signal.aborted) {
-      record.finish(0, 'client disconnected before the upgrade was forwarded');
-      return;
-    }
-    const upstream = this.pools.get(name, conn);
-    let up: Dispatcher.UpgradeData;
-    try {
-      up = await upstream.pool.upgrade({
-        path: `${upstream.basePath}${target.path}${target.rawQuery ? `?${target.rawQuery}` : ''}`,
-        method: 'GET',
-        headers: upstreamHeaders(req, conn, false),
-        protocol: 'websocket',
-        signal: abort.signal,
-      });
-    } catch (err) {
-      if (abort.signal.aborted) {
-        record.finish(0, 'client disconnected');
-        return;
-      }
-      const f = upstreamFailure(err, name);
-      const detail =
-        (err as { code?: string }).code === 'UND_ERR_SOCKET'
-          ? `target '${name}' refused the WebSocket upgrade`
-          : f.detail;
-      const p = httpProblem(f.status, detail, { operation: verdict.op.id });
-      refuse(p);
-      record.finish(f.status, detail);
-      return;
-    }
-    record.upstreamHeaders();
-    const ended = await relay(socket, head, up.socket, switchingProtocols(up.headers), () => {
-      const problem = session.identityProblem();
-      return problem ? problem.message : null;
-    });
-    record.finishRelay(ended.toClient, ended.toTarget, ended.cut);
-    if (ended.cut && session.identityProblem()) this.endSession(st, session, ended.cut);
+    await serveUpgrade(
+      {
+        admit: (r) => this.admit(st, r),
+        endSession: (session, reason) => this.endSession(st, session, reason),
+        upstream: (name, conn) => this.pools.get(name, conn),
+      },
+      req,
+      socket,
+      head,
+    );
   }
 
   /**

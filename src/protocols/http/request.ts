@@ -4,7 +4,9 @@
 // credentials and method overrides dropped; the connection's own headers injected).
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
+import type { Problem } from '../../api/problem.js';
 import type { HttpFacts } from '../../core/types.js';
+import type { GatewaySession } from '../../gateway/index.js';
 import type { Masker } from '../../masking/index.js';
 import { METHOD_OVERRIDE, type OverrideScan } from './method-override.js';
 import { queryFacts } from './path.js';
@@ -130,3 +132,14 @@ export function upstreamHeaders(
   for (const [k, v] of Object.entries(conn.headers ?? {})) out[k.toLowerCase()] = v;
   return out;
 }
+
+/** What a request passes before its decision (engine.ts `admit`): its target, method and session, or a problem. */
+export type Admitted =
+  | {
+      ok: true;
+      target: { connection: string; path: string; rawQuery: string };
+      method: string;
+      session: GatewaySession;
+      conn: HttpConnectionConfig;
+    }
+  | { ok: false; problem: Problem; headers: Record<string, string> };

@@ -9,7 +9,116 @@
 //  - the recording holds the upgrade and the byte counts each way, not the messages.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { hopHeaders } from './upstream.js';
+import type { Dispatcher } from 'undici';
+import type { Problem } from '../../api/problem.js';
+import type { GatewaySession } from '../../gateway/index.js';
+import { closeWith } from '../limits.js';
+import { httpProblem, rawProblemOf, verdictProblem } from './problem.js';
+import { ExchangeRecord, safeHeaders } from './recording.js';
+import { type Admitted, requestFacts, upstreamHeaders } from './request.js';
+import { type HttpConnectionConfig, hopHeaders, type Upstream, upstreamFailure } from './upstream.js';
+
+/** What the front door lends an upgrade: admission, ending a session, the upstream pools. */
+export interface UpgradeDoor {
+  admit(req: IncomingMessage): Promise<Admitted>;
+  endSession(session: GatewaySession, reason: string): void;
+  upstream(name: string, conn: HttpConnectionConfig): Upstream;
+}
+
+/** Answer one upgrade request on `socket`: refused (a problem, then close) or relayed until either side ends. */
+export async function serveUpgrade(
+  door: UpgradeDoor,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
+  socket.on('error', () => {});
+  const refuse = (p: Problem, headers: Record<string, string> = {}) => closeWith(socket, rawProblemOf(p, headers));
+  if (!isWebSocketUpgrade(req)) {
+    refuse(httpProblem(400, 'only WebSocket upgrades are relayed: send the request without Upgrade'));
+    return;
+  }
+  const admitted = await door.admit(req);
+  if (!admitted.ok) {
+    refuse(admitted.problem, admitted.headers);
+    return;
+  }
+  const { target, method, session, conn } = admitted;
+  const name = session.connection.name;
+  if (method !== 'GET') {
+    refuse(httpProblem(400, 'a WebSocket upgrade is a GET request'));
+    return;
+  }
+  if (conn.websocket !== true) {
+    refuse(httpProblem(403, `WebSockets are not relayed on connection '${name}' (websocket: true turns them on)`));
+    return;
+  }
+  const unmaskable = `WebSocket messages are not inspected, so an identity whose responses on '${name}' are masked cannot open one`;
+  if (session.currentMasker) {
+    refuse(httpProblem(403, unmaskable));
+    return;
+  }
+  const body = { chunks: [], bytes: 0, ended: true, rest: null };
+  const facts = requestFacts(req, method, target.path, target.rawQuery, body);
+  const requestTarget = target.rawQuery ? `${target.path}?${target.rawQuery}` : target.path;
+  const abort = new AbortController();
+  socket.once('close', () => abort.abort());
+  const started = performance.now();
+  const text = `${method} ${requestTarget} [WebSocket upgrade]`;
+  const verdict = await session.decide({ kind: 'http', text, http: facts }, { signal: abort.signal });
+  const record = new ExchangeRecord(session, verdict.op.id, {
+    method,
+    target: requestTarget,
+    headers: safeHeaders(req.headers, conn),
+    body: null,
+    bodyBytes: 0,
+    masker: verdict.masker,
+    started,
+  });
+  if (verdict.refusal || verdict.masker) {
+    const p = verdict.refusal ? verdictProblem(verdict) : httpProblem(403, unmaskable, { operation: verdict.op.id });
+    if (verdict.terminate) door.endSession(session, 'identity no longer valid');
+    refuse(p);
+    record.finish(p.status, null, JSON.stringify(p));
+    return;
+  }
+  if (abort.signal.aborted) {
+    record.finish(0, 'client disconnected before the upgrade was forwarded');
+    return;
+  }
+  const upstream = door.upstream(name, conn);
+  let up: Dispatcher.UpgradeData;
+  try {
+    up = await upstream.pool.upgrade({
+      path: `${upstream.basePath}${target.path}${target.rawQuery ? `?${target.rawQuery}` : ''}`,
+      method: 'GET',
+      headers: upstreamHeaders(req, conn, false),
+      protocol: 'websocket',
+      signal: abort.signal,
+    });
+  } catch (err) {
+    if (abort.signal.aborted) {
+      record.finish(0, 'client disconnected');
+      return;
+    }
+    const f = upstreamFailure(err, name);
+    const detail =
+      (err as { code?: string }).code === 'UND_ERR_SOCKET'
+        ? `target '${name}' refused the WebSocket upgrade`
+        : f.detail;
+    const p = httpProblem(f.status, detail, { operation: verdict.op.id });
+    refuse(p);
+    record.finish(f.status, detail);
+    return;
+  }
+  record.upstreamHeaders();
+  const ended = await relay(socket, head, up.socket, switchingProtocols(up.headers), () => {
+    const problem = session.identityProblem();
+    return problem ? problem.message : null;
+  });
+  record.finishRelay(ended.toClient, ended.toTarget, ended.cut);
+  if (ended.cut && session.identityProblem()) door.endSession(session, ended.cut);
+}
 
 /** How often an idle relay re-checks its identity. */
 const IDENTITY_CHECK_MS = 1000;
