@@ -97,12 +97,20 @@ export function writeStoredToken(token: StoredToken): string {
   // Created 0600 (never wider, whatever the umask), then renamed over the old file.
   const fd = openSync(tmp, 'wx', 0o600);
   try {
-    writeSync(fd, `${JSON.stringify(token, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, `${JSON.stringify(token, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true }); // no half-written copy of a token left behind
+    throw new CliExit(
+      1,
+      `warden: cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
-  renameSync(tmp, path);
   return path;
 }
 
