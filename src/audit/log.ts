@@ -5,10 +5,10 @@
 // advisory lock (PostgreSQL), and the last hash is read inside the lock, so all processes extend
 // one chain.
 //
-// A SQLite file store is written by a writer thread (writer.ts, writer-thread.ts) with its own
-// connection: hashing, the chain and the commit run off the event loop, which only enqueues. An
-// in-memory SQLite store (no other connection can open it) is written synchronously on this
-// thread (sqlite-append.ts); kysely remains the path for PostgreSQL.
+// SQLite is written synchronously on this thread with prepared statements (sqlite-append.ts), or,
+// for a file store with `writerThread` (WARDEN_AUDIT_THREAD=1), by a writer thread with its own
+// connection (writer.ts, writer-thread.ts): hashing, the chain and the commit then run off the
+// event loop, which only enqueues. kysely remains the path for PostgreSQL.
 import type { Writable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -49,14 +49,18 @@ export class AuditLog {
     private readonly store: Store,
     opts: {
       clock?: Clock;
-      /** SQLite file stores: commit in the writer thread (default), or on this thread (`false`, for comparison). */
+      /** SQLite file stores: commit in the writer thread (true) or on this thread (default: WARDEN_AUDIT_THREAD=1 → thread). */
       writerThread?: boolean;
     } = {},
   ) {
     this.clock = opts.clock ?? systemClock;
-    // WARDEN_AUDIT_THREAD=0: the operator's switch back to commits on the event loop (lower
-    // latency per commit on an oversubscribed machine, where thread hand-offs wait for a core).
-    if (opts.writerThread === false || process.env.WARDEN_AUDIT_THREAD === '0') this.writerChosen = true;
+    // Off unless asked for (WARDEN_AUDIT_THREAD=1): measured on the shared 2-core machine, the
+    // thread raises c=8 simple-query throughput (~1.2×) and lowers event-loop CPU, but every
+    // statement that awaits its entry (extended protocol, writes, HTTP) pays two thread
+    // hand-offs, which on an oversubscribed machine wait for a core (prepared c=1 ~0.5×, HTTP
+    // p99 stalls). README "Performance" has the figures.
+    const thread = opts.writerThread ?? process.env.WARDEN_AUDIT_THREAD === '1';
+    if (!thread) this.writerChosen = true;
   }
 
   /**

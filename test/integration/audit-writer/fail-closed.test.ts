@@ -11,6 +11,9 @@ import pg from 'pg';
 import { shopGatewaySuite } from '../../helpers/gateway.js';
 import { runSql } from '../../helpers/postgres.js';
 
+// The gateway runs in this process: its AuditLog reads the switch when it is created.
+process.env.WARDEN_AUDIT_THREAD = '1';
+
 describe('audit writer thread: fail closed on a real SQLite write error', () => {
   const suite = shopGatewaySuite();
 
@@ -81,5 +84,6 @@ describe('audit writer thread: fail closed on a real SQLite write error', () => 
       for (let i = 0; i < 40; i++) assert.ok(aliases.has(`n_${k}_${i}`), `entry for query ${k}/${i}`);
     const verified = await audit.verify();
     assert.equal(verified.ok, true, JSON.stringify(verified));
+    assert.ok((audit as unknown as { writer?: object }).writer, 'the entries went through the writer thread');
   });
 });

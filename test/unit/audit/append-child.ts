@@ -7,7 +7,7 @@ import { openStore } from '../../../src/store/index.js';
 
 const [url, mode] = process.argv.slice(2) as [string, string];
 const store = await openStore(url);
-const log = new AuditLog(store);
+const log = new AuditLog(store, { writerThread: true });
 const ack = (r: { seq: number; id: string }) => process.stdout.write(`ack ${r.seq} ${r.id}\n`);
 
 if (mode === 'one') {

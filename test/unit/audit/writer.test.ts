@@ -26,7 +26,7 @@ async function fresh(): Promise<{ url: string; store: Store }> {
   return { url, store };
 }
 function logOf(store: Store): AuditLog {
-  const log = new AuditLog(store);
+  const log = new AuditLog(store, { writerThread: true });
   logs.push(log);
   return log;
 }
