@@ -167,6 +167,7 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
       await audit.append({ type: 'gateway.stop', data: {} }).catch(() => {});
       await audit.flush?.();
       await checkpointer.close();
+      await audit.close(); // drains and ends the audit writer thread
       await store.close();
     },
   };
