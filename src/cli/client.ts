@@ -52,6 +52,11 @@ export class ApiClient {
     });
   }
 
+  /** The bearer this client sends (the stored sign-in's, refreshed first when it has expired). */
+  currentToken(): Promise<string> {
+    return this.bearer();
+  }
+
   private async bearer(refresh = false): Promise<string> {
     if (typeof this.token === 'string') return this.token;
     if (refresh || this.current === undefined) this.current = await this.token.get(refresh);

@@ -21,6 +21,7 @@ import {
   writeSSLRequest,
   writeStartupMessage,
 } from '../../protocols/postgres/wire/index.js';
+import { ApiClient } from '../client.js';
 import { CliExit } from '../exit.js';
 import { withConfig } from '../options.js';
 import { waitForSignal } from './start.js';
@@ -262,14 +263,14 @@ export function registerConnect(program: Command): void {
         `the gateway's PostgreSQL front door (default: listen.postgres of the config, else ${DEFAULT_GATEWAY_PG})`,
       )
       .option('--gateway-ca <file>', 'CA certificate (PEM) for a gateway that is not on loopback')
-      .option('--token <token>', 'identity token (env WARDEN_TOKEN)'),
+      .option('--token <token>', 'identity token (env WARDEN_TOKEN; else the warden login sign-in)'),
   ).action(
     async (
       connection: string,
       opts: { config: string; port: string; gatewayPg?: string; gatewayCa?: string; token?: string },
     ) => {
-      const token = opts.token ?? process.env.WARDEN_TOKEN;
-      if (!token) throw new CliExit(2, 'warden: no token: pass --token or set WARDEN_TOKEN');
+      // --token, WARDEN_TOKEN, else the `warden login` sign-in (refreshed when it has expired).
+      const token = await ApiClient.from({ ...(opts.token ? { token: opts.token } : {}) }).currentToken();
       const port = Number(opts.port);
       if (!/^\d+$/.test(opts.port) || port > 65535)
         throw new CliExit(2, `warden connect: --port: not a port: ${opts.port}`);

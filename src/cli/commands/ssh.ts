@@ -26,10 +26,6 @@ interface ConnectionView {
   access: 'granted' | 'jit-requestable';
 }
 
-function tokenOf(opts: ClientOptions): string {
-  return opts.token ?? process.env.WARDEN_TOKEN ?? '';
-}
-
 export function registerSsh(program: Command): void {
   withClient(
     program
@@ -106,7 +102,8 @@ export function registerSsh(program: Command): void {
       // GET /ssh authenticates the token too: a revoked or expired one is said here, in words.
       const gw = await gatewaySsh(api);
       await writeKnownHosts(files, gw);
-      if (!(await certificateUsable(files, tokenOf(opts), Date.now()))) await mintCertificate(api, files, opts.ttl);
+      if (!(await certificateUsable(files, await api.currentToken(), Date.now())))
+        await mintCertificate(api, files, opts.ttl);
       process.exitCode = await runSsh(files, gw, connection, command, !!opts.tty);
     },
   );
