@@ -20,9 +20,10 @@ export function registerExecRoutes(app: FastifyInstance, gw: Gateway): void {
     '/exec',
     {
       schema: {
-        summary: 'Run one operation (SQL on a postgres connection) through the pipeline',
+        summary: 'Run one operation (SQL, an HTTP request or a shell command, by connection type) through the pipeline',
         description:
-          'The operation is decided, masked, recorded and audited exactly as through the PostgreSQL front door. ' +
+          "The operation is decided, masked, recorded and audited exactly as through the connection's native front door " +
+          '(postgres: SQL text; http: `METHOD /path?query [body]`; ssh: a command line, with stdout, stderr and exitStatus). ' +
           'A refusal is a 200 result with outcome blocked or review (review: approve it, then send the same input again).',
         tags: ['exec'],
         body: {
@@ -35,7 +36,8 @@ export function registerExecRoutes(app: FastifyInstance, gw: Gateway): void {
               type: 'string',
               minLength: 1,
               maxLength: 1_000_000,
-              description: 'SQL; several statements separated by ;',
+              description:
+                'postgres: SQL, several statements separated by ;. http: METHOD /path?query [body]. ssh: a command line',
             },
             maxRows: {
               type: 'integer',
