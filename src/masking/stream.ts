@@ -127,7 +127,23 @@ function keepPhrase(text: string, cut: number): number {
     if (c >= 48 && c <= 57) digit = true;
     j--;
   }
-  return digit ? j : cut;
+  if (!digit) return cut;
+  // A phrase glued to the letters before it (`hunter2`, `S3cretPass2024`) is held with its whole
+  // word: cut mid-word, the head would be masked without its tail and the digits pass in clear.
+  // After punctuation (`…4567: 123-45-6789`) the phrase starts a value of its own.
+  if (j > 0 && gluedToWord(text.charCodeAt(j - 1))) {
+    while (j > 0) {
+      const c = text.charCodeAt(j - 1);
+      if (c === 32 || c === 10 || c === 13 || c === 9) break;
+      j--;
+    }
+  }
+  return j;
+}
+
+/** A lower-case letter, `_` or any non-ASCII character: part of the same word as a phrase after it. */
+function gluedToWord(c: number): boolean {
+  return (c >= 97 && c <= 122) || c === 95 || c >= 128;
 }
 
 /** Never cut inside a private-key header or a complete key's END line. */

@@ -29,6 +29,17 @@ describe('StreamMasker', () => {
     assertEverySplit(text);
   });
 
+  it('a secret value ending in digits is masked whole (fuzz finding: the digits were held as a number and passed in clear)', () => {
+    for (const text of ['password=hunter2 ', 'export PASSWORD=S3cretPass2024\n$ ', 'token: abc_2024 next ']) {
+      const whole = masker.maskText(text);
+      assert.doesNotMatch(whole, /hunter|2024/, whole);
+      assert.equal(streamed([text]), whole, text);
+      assertEverySplit(text);
+    }
+    // After punctuation a number phrase is a value of its own (a phone, then an SSN).
+    assertEverySplit('+1 (555) 123-4567: 123-45-6789 ');
+  });
+
   it('catches a PEM private key split at every point, and one char at a time', () => {
     const text = `$ cat id_rsa\n${PEM}\n$ echo done\ndone\n`;
     assert.equal(masker.maskText(text), '$ cat id_rsa\n[REDACTED:private_key]\n$ echo done\ndone\n');
