@@ -3,7 +3,8 @@
 //   npm run bench                 micro-benchmarks, then the PostgreSQL benchmark (≈4–5 min)
 //   npm run bench -- --quick      shorter: pgbench -T 3, 200k bulk rows (≈1–2 min)
 //   npm run bench -- --pg-only    skip the micro-benchmarks
-//   npm run bench -- --micro-only skip the PostgreSQL benchmark
+//   npm run bench -- --micro-only skip the PostgreSQL and SSH benchmarks
+//   npm run bench -- --ssh-only   only the SSH benchmark (bench/ssh.bench.ts: sshd direct vs through Warden)
 //   npm run bench -- --seconds 20 --rows 2000000   override pgbench -T and bulk rows
 //   npm run bench -- --cpu-prof DIR               write a .cpuprofile of the gateway child to DIR
 //   npm run bench -- --rounds 5                   the pgbench matrix 5 times, interleaved; medians
@@ -31,6 +32,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'pg-only': { type: 'boolean', default: false },
     'micro-only': { type: 'boolean', default: false },
+    'ssh-only': { type: 'boolean', default: false },
     seconds: { type: 'string' },
     rows: { type: 'string' },
     'cpu-prof': { type: 'string' },
@@ -45,7 +47,7 @@ function heading(title: string): void {
   console.log(`\n${'═'.repeat(100)}\n${title}\n${'═'.repeat(100)}`);
 }
 
-function runMicro(file: string): Promise<void> {
+function runMicro(file: string, extraArgs: string[] = []): Promise<void> {
   const path = fileURLToPath(new URL(`./${file}`, import.meta.url));
   heading(`bench/${file}`);
   if (!existsSync(path)) {
@@ -53,7 +55,9 @@ function runMicro(file: string): Promise<void> {
     return Promise.resolve();
   }
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path], { stdio: ['ignore', 'inherit', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path, ...extraArgs], {
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('close', (code) => {
@@ -67,8 +71,10 @@ const started = Date.now();
 console.log(
   `Warden benchmark — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'})${args.quick ? ', --quick' : ''}`,
 );
-if (!args['pg-only']) for (const f of MICRO) await runMicro(f);
-if (!args['micro-only']) {
+const sshOnly = args['ssh-only'];
+if (!args['pg-only'] && !sshOnly) for (const f of MICRO) await runMicro(f);
+if (sshOnly || (!args['pg-only'] && !args['micro-only'])) await runMicro('ssh.bench.ts', args.quick ? ['--quick'] : []);
+if (!args['micro-only'] && !sshOnly) {
   heading('PostgreSQL: pgbench -S and a bulk masked result (bench/pg/)');
   await runPostgresBench({
     seconds: Number(args.seconds ?? (args.quick ? 3 : 10)),
