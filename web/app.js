@@ -1,7 +1,7 @@
 // The console shell: sign-in, navigation (hash routes, so a link such as #/reviews/<id> opens a
 // review), and the page for the current route.
 import { h, render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import { devSignIn, me, signIn as keepToken, signOut } from './api.js';
 import { finishOidc, startOidc } from './oidc.js';
@@ -96,6 +96,18 @@ function App() {
     window.addEventListener('warden-signed-out', out);
     return () => window.removeEventListener('warden-signed-out', out);
   }, []);
+  // A new route is a new page: move focus to it, so Tab goes on from its top (and a screen
+  // reader starts there), not from wherever the old page left it.
+  const mainRef = useRef(null);
+  const path = route.join('/');
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    mainRef.current?.focus();
+  }, [path]);
   if (!who) return html`<${SignIn} onDone=${() => setWho(me())} />`;
   const [section, id] = route;
   let page;
@@ -115,7 +127,7 @@ function App() {
       <span class="who" data-testid="who">${who.sub} <span class="muted">[${who.groups.join(', ')}]</span></span>
       <button class="link" onClick=${() => { signOut(); setWho(null); }}>Sign out</button>
     </header>
-    <main>${page}</main>
+    <main ref=${mainRef} tabindex="-1">${page}</main>
   </div>`;
 }
 

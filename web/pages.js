@@ -153,9 +153,9 @@ export function SessionsPage() {
     <table class="list" data-testid="sessions">
       <thead><tr><th>Started</th><th>Who</th><th>Connection</th><th>Protocol</th><th>Operations</th><th>Ended</th></tr></thead>
       <tbody>${rows.map((s) => html`<tr key=${s.id}>
-        <td><a href=${`#/sessions/${encodeURIComponent(s.id)}`}>${time(s.startedAt)}</a></td>
-        <td>${s.sub}</td><td>${s.connection}</td><td>${s.connectionType}</td><td>${s.operations}</td>
-        <td>${s.endedAt ? time(s.endedAt) : html`<span class="badge pending">live</span>`}</td>
+        <td data-label="Started"><a href=${`#/sessions/${encodeURIComponent(s.id)}`}>${time(s.startedAt)}</a></td>
+        <td data-label="Who">${s.sub}</td><td data-label="Connection">${s.connection}</td><td data-label="Protocol">${s.connectionType}</td><td data-label="Operations">${s.operations}</td>
+        <td data-label="Ended">${s.endedAt ? time(s.endedAt) : html`<span class="badge pending">live</span>`}</td>
       </tr>`)}</tbody>
     </table>
   </section>`;
@@ -299,7 +299,7 @@ export function AuditPage() {
     <table class="list" data-testid="audit">
       <thead><tr><th>#</th><th>When</th><th>Event</th><th>Actor</th><th>Connection</th></tr></thead>
       <tbody>${(data?.entries ?? []).map((e) => html`<tr key=${e.seq ?? e.id}>
-        <td>${e.seq}</td><td>${time(e.at)}</td><td>${e.type}</td><td>${e.actor ?? ''}</td><td>${e.connection ?? ''}</td>
+        <td data-label="#">${e.seq}</td><td data-label="When">${time(e.at)}</td><td data-label="Event">${e.type}</td><td data-label="Actor">${e.actor ?? ''}</td><td data-label="Connection">${e.connection ?? ''}</td>
       </tr>`)}</tbody>
     </table>
   </section>`;
@@ -312,7 +312,7 @@ export function ConnectionsPage() {
     <${Problem} error=${error} />
     <table class="list" data-testid="connections">
       <thead><tr><th>Name</th><th>Type</th><th>Access</th></tr></thead>
-      <tbody>${(data?.connections ?? []).map((c) => html`<tr key=${c.name}><td>${c.name}</td><td>${c.type}</td><td>${c.access}</td></tr>`)}</tbody>
+      <tbody>${(data?.connections ?? []).map((c) => html`<tr key=${c.name}><td data-label="Name">${c.name}</td><td data-label="Type">${c.type}</td><td data-label="Access">${c.access}</td></tr>`)}</tbody>
     </table>
   </section>`;
 }
@@ -336,13 +336,13 @@ export function AccessPage({ me }) {
     <${Problem} error=${error} />
     ${acted ? html`<p role="status">${acted}</p>` : null}
     <table class="list" data-testid="access">
-      <thead><tr><th>Who</th><th>Connection</th><th>For</th><th>Reason</th><th>State</th><th></th></tr></thead>
+      <thead><tr><th>Who</th><th>Connection</th><th>For</th><th>Reason</th><th>State</th><th><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>${rows.map((a) => {
         const mine = a.sub === me.sub && (!a.issuer || a.issuer === me.iss);
         const approver = !mine && me.groups.some((g) => a.approversRequired.groups.includes(g));
         return html`<tr key=${a.id}>
-          <td>${a.sub}</td><td>${a.connection}</td><td>${Math.round(a.durationMs / 60000)} min</td><td>${a.reason}</td>
-          <td><span class=${`badge ${a.state}`}>${a.state}</span>${a.state === 'approved' ? html` <span class="muted small">until ${time(a.expiresAt)}</span>` : null}</td>
+          <td data-label="Who">${a.sub}</td><td data-label="Connection">${a.connection}</td><td data-label="For">${Math.round(a.durationMs / 60000)} min</td><td data-label="Reason">${a.reason}</td>
+          <td data-label="State"><span class=${`badge ${a.state}`}>${a.state}</span>${a.state === 'approved' ? html` <span class="muted small">until ${time(a.expiresAt)}</span>` : null}</td>
           <td class="buttons">
             ${a.state === 'pending' && approver ? html`<button type="button" class="approve" onClick=${() => act(a.id, 'approve')}>Approve</button>
               <button type="button" class="deny" onClick=${() => act(a.id, 'deny')}>Deny</button>` : null}
