@@ -228,7 +228,7 @@ describe('reviewer console: phone width, keyboard, names, contrast', () => {
     assert.ok(contrast.checked > 5, `${what}: only ${contrast.checked} text elements checked`);
   }
 
-  it('at 390×844 the sign-in, inbox, a review and the sessions page fit, with finger-sized, named, legible controls', async () => {
+  it('at 390×844 the sign-in, inbox, a review, sessions, access, connections and audit pages fit, with finger-sized, named, legible controls', async () => {
     const context = await phoneOr(PHONE);
     const signin = await context.newPage();
     await signin.goto(gw.apiUrl);
@@ -252,6 +252,26 @@ describe('reviewer console: phone width, keyboard, names, contrast', () => {
     await dba.goto(`${gw.apiUrl}/#/sessions`);
     await dba.getByTestId('sessions').locator('tr', { hasText: 'agent-a11y' }).first().waitFor({ timeout: 10_000 });
     await checkPage(dba, 'sessions');
+
+    // An on-call engineer's access request: its Approve and Deny buttons sit in a stacked row.
+    const otto = await gw.token('otto', ['oncall']);
+    const asked = await api(gw, otto, 'POST', '/api/v1/access-requests', {
+      connection: 'shop',
+      duration: '30m',
+      reason: 'incident 7',
+    });
+    assert.equal(asked.status, 201);
+    await dba.goto(`${gw.apiUrl}/#/access`);
+    await dba
+      .getByTestId('access')
+      .locator('tr', { hasText: 'incident 7' })
+      .getByRole('button', { name: 'Approve' })
+      .waitFor();
+    await checkPage(dba, 'access requests');
+
+    await dba.goto(`${gw.apiUrl}/#/connections`);
+    await dba.getByTestId('connections').locator('tbody tr').first().waitFor();
+    await checkPage(dba, 'connections');
 
     await dba.goto(`${gw.apiUrl}/#/audit`);
     await dba.getByTestId('audit').locator('tbody tr').first().waitFor();
