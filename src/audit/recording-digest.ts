@@ -29,7 +29,10 @@ export function digestFile(path: string): Promise<RecordingDigest> {
 export interface DigestEntry {
   seq: number;
   session: string | null;
-  path: string;
+  /** The recording's file name (the audit log holds no server paths: it is served by the API). */
+  file: string;
+  /** Where the file is, when known (the session row's recording path). */
+  path?: string;
   sha256: string;
 }
 
@@ -43,12 +46,12 @@ export interface RecordingCheck {
 
 /**
  * Checks each audited digest against the file. `dir`: look for the files by name there (a copy
- * of the recordings taken elsewhere) instead of at the path the gateway wrote.
+ * of the recordings taken elsewhere) instead of at the path the gateway wrote (`path`).
  */
 export async function checkRecordings(entries: DigestEntry[], opts: { dir?: string } = {}): Promise<RecordingCheck> {
   const out: RecordingCheck = { checked: 0, edited: [], missing: [] };
   for (const e of entries) {
-    const path = opts.dir ? join(opts.dir, basename(e.path)) : e.path;
+    const path = opts.dir ? join(opts.dir, basename(e.file)) : (e.path ?? e.file);
     const found = await digestFile(path).catch(() => undefined);
     if (!found) {
       out.missing.push({ seq: e.seq, session: e.session, path });

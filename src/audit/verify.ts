@@ -175,9 +175,9 @@ function collectDigest(
   row: { session: string | null; data: string },
   onDigest: NonNullable<VerifyOptions['onDigest']>,
 ): void {
-  const d = JSON.parse(row.data) as { sha256?: unknown; path?: unknown };
-  if (typeof d.sha256 === 'string' && typeof d.path === 'string')
-    onDigest({ seq, session: row.session, path: d.path, sha256: d.sha256 });
+  const d = JSON.parse(row.data) as { sha256?: unknown; file?: unknown };
+  if (typeof d.sha256 === 'string' && typeof d.file === 'string')
+    onDigest({ seq, session: row.session, file: d.file, sha256: d.sha256 });
 }
 
 function dedupe(list: Checkpoint[]): Checkpoint[] {

@@ -2,7 +2,7 @@
 // crash loses at most the event being written. Terminals are asciicast v2; queries and
 // requests are JSON lines. Callers hand in what the client sent and received after masking.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { type AuditEntry, digestFile, isSecretKey, RECORDING_DIGEST_TYPE, stripSecrets } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Store } from '../store/index.js';
@@ -219,7 +219,8 @@ export async function auditRecordingDigest(
     actor: s.sub,
     session: s.id,
     connection: s.connection,
-    data: { sha256: d.sha256, bytes: d.bytes, path: s.recordingPath, ...extra },
+    // The file's name only: audit entries are served by the API, which shows no server paths.
+    data: { sha256: d.sha256, bytes: d.bytes, file: basename(s.recordingPath), ...extra },
   });
 }
 

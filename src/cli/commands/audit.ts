@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
 import {
   type AuditRecord as AuditEntry,
   CHECKPOINT_PUBLIC_KEY_FILE,
@@ -15,7 +16,7 @@ import {
 } from '../../audit/index.js';
 import { loadConfigFile } from '../../config/index.js';
 import { displayJson, displayText } from '../../core/display-text.js';
-import { openStoreReadOnly } from '../../store/index.js';
+import { type Database, openStoreReadOnly } from '../../store/index.js';
 import { ApiClient, type ClientOptions } from '../client.js';
 import { CliExit } from '../exit.js';
 import { withClient, withConfig } from '../options.js';
@@ -104,6 +105,7 @@ export function registerAudit(program: Command): void {
           ...(trustedKeys.length > 0 ? { trustedKeys } : {}),
           onDigest: (d) => digests.push(d),
         });
+        if (!opts.recordings) await locateRecordings(store, digests);
       } finally {
         await store.close();
       }
@@ -215,4 +217,22 @@ function sinceToIso(since: string): string {
   const t = Date.parse(since);
   if (Number.isNaN(t)) throw new CliExit(2, `warden: --since: '${since}' is neither a time nor a duration like 1h`);
   return new Date(t).toISOString();
+}
+
+/** Where each digested recording is: its session's recording path, as the store holds it. */
+async function locateRecordings(store: { db: Kysely<Database> }, digests: DigestEntry[]): Promise<void> {
+  const ids = [...new Set(digests.map((d) => d.session).filter((s): s is string => s !== null))];
+  const paths = new Map<string, string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await store.db
+      .selectFrom('sessions')
+      .select(['id', 'recording_path'])
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
+    for (const r of rows) if (r.recording_path) paths.set(r.id, r.recording_path);
+  }
+  for (const d of digests) {
+    const path = d.session ? paths.get(d.session) : undefined;
+    if (path && basename(path) === d.file) d.path = path;
+  }
 }

@@ -63,7 +63,9 @@ export function auditAnchorSuite(dialect: 'sqlite' | 'postgres'): void {
         const rows = await gw.running.gateway.audit.list({ type: 'recording.digest' });
         if (rows.length > 0) {
           sessionId = rows[0]!.session!;
-          recording = String(rows[0]!.data.path);
+          // The entry names the file only (the API serves no server paths); it is in the recordings dir.
+          assert.equal(rows[0]!.data.path, undefined);
+          recording = join(gw.dir, 'recordings', String(rows[0]!.data.file));
           break;
         }
         await new Promise((r) => setTimeout(r, 25));
