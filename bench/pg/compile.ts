@@ -55,8 +55,22 @@ export function compileGatewayChild(outDir: string, srcRoot: string = ROOT): str
   const childOut = join(outDir, 'bench/pg/gateway-child.js');
   mkdirSync(dirname(childOut), { recursive: true });
   writeFileSync(childOut, js);
-  // package.json: "type": "module" and the version the API reports; node_modules: dependencies.
+  linkPackage(outDir);
+  return childOut;
+}
+
+/**
+ * Transpiles src/, bench/ and test/helpers/ into `outDir`, for a bench child that imports test
+ * helpers (the HTTP bench's gateway); returns the .js path of `benchFile` (relative to the root).
+ */
+export function compileBenchChild(outDir: string, benchFile: string): string {
+  for (const tree of ['src', 'bench', 'test/helpers']) transpileTree(join(ROOT, tree), ROOT, outDir);
+  linkPackage(outDir);
+  return join(outDir, benchFile.replace(/\.ts$/, '.js'));
+}
+
+/** package.json: "type": "module" and the version the API reports; node_modules: dependencies. */
+function linkPackage(outDir: string): void {
   copyFileSync(join(ROOT, 'package.json'), join(outDir, 'package.json'));
   symlinkSync(join(ROOT, 'node_modules'), join(outDir, 'node_modules'), 'dir');
-  return childOut;
 }
