@@ -48,10 +48,15 @@ rules:
     when: op.kind == 'command' && op.command.programs.exists(p, p == 'systemctl')
     action: review
     approvers: { groups: [admins], count: 1 }
-masking:
+${
+  // SSH_BENCH_MASKING=0: no masking entry (an A/B of what masking costs; the goal is with it on).
+  process.env.SSH_BENCH_MASKING === '0'
+    ? ''
+    : `masking:
   - connections: [web-1]
     detect: [email, credit_card, secret]
-`;
+`
+}`;
   await writeFile(join(dir, 'warden.yaml'), yaml);
   const { config } = parseConfig(yaml, { baseDir: dir, env: process.env });
   const gw = await startGateway(config, { logger: createLogger({ level: process.env.WARDEN_BENCH_LOG ?? 'silent' }) });

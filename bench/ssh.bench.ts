@@ -10,7 +10,7 @@
 //      ≥ 0.5× with masking on), the gateway process's peak RSS (goal < 200 MB), and whether any
 //      clear email reached the client.
 // --quick (or SSH_BENCH_QUICK=1): fewer exec samples and one cat round instead of three.
-// SSH_BENCH_MB overrides the file size.
+// SSH_BENCH_MB overrides the file size; SSH_BENCH_MASKING=0 runs the gateway without masking (A/B).
 import { spawn } from 'node:child_process';
 import { chownSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -219,7 +219,7 @@ async function main(): Promise<void> {
     );
     console.log(`  direct ssh → sshd                  ${cd.toFixed(1).padStart(7)} MB/s`);
     console.log(
-      `  ssh → Warden (masked) → sshd       ${cw.toFixed(1).padStart(7)} MB/s   (${(wardenBytes / 1e6).toFixed(0)} MB after masking; clear email seen: ${leaked})`,
+      `  ${`ssh → Warden (${process.env.SSH_BENCH_MASKING === '0' ? 'NO masking' : 'masked'}) → sshd`.padEnd(34)} ${cw.toFixed(1).padStart(7)} MB/s   (${(wardenBytes / 1e6).toFixed(0)} MB after masking; clear email seen: ${leaked})`,
     );
     console.log(`  Warden / direct: ${tput.toFixed(2)}× (goal ≥ 0.50×: ${tput >= 0.5 ? 'met' : 'NOT met'})`);
     console.log(
