@@ -15,6 +15,8 @@ export interface DemoConfigInput {
   passwordFile: string;
   /** The HTTP front door's port and the demo billing API behind it (with the key only the gateway holds). */
   http?: { port: number; targetPort: number; keyFile: string };
+  /** The SSH front door's port and the demo host web-1 behind it (its key file, its host key fingerprint). */
+  ssh?: { port: number; targetPort: number; user: string; keyFile: string; hostKey: string };
 }
 
 export async function demoConfigYaml(input: DemoConfigInput): Promise<string> {
@@ -23,7 +25,7 @@ export async function demoConfigYaml(input: DemoConfigInput): Promise<string> {
 listen:
   api: ${input.host}:${input.apiPort}
   postgres: ${input.host}:${input.pgPort}
-${input.http ? `  http: ${input.host}:${input.http.port}\n` : ''}
+${input.http ? `  http: ${input.host}:${input.http.port}\n` : ''}${input.ssh ? `  ssh: ${input.host}:${input.ssh.port}\n` : ''}
 store: sqlite:./warden.db
 recordings: ./recordings
 dataDir: ./data
@@ -49,6 +51,17 @@ ${
     url: http://127.0.0.1:${input.http.targetPort}   # the demo billing API
     headers:
       Authorization: Bearer \${file:${input.http.keyFile}}   # only the gateway holds it
+`
+    : ''
+}${
+  input.ssh
+    ? `  web-1:
+    type: ssh
+    host: 127.0.0.1
+    port: ${input.ssh.targetPort}   # the demo host (built-in commands over a temp folder, not a shell)
+    user: ${input.ssh.user}
+    privateKey: \${file:${input.ssh.keyFile}}   # only the gateway holds it
+    hostKey: "${input.ssh.hostKey}"   # generated at each start
 `
     : ''
 }

@@ -1,6 +1,6 @@
 // The one screen `warden demo` prints once it is up: what is running, and commands to paste.
 import { relative } from 'node:path';
-import type { RunningDemo } from './start.js';
+import { KNOWN_HOSTS_FILE, type RunningDemo } from './start.js';
 
 /** `psql` through the gateway as the demo agent; the token is the password. */
 export function demoPsqlCommand(
@@ -21,6 +21,8 @@ Warden demo is running (started in ${(demo.startupMs / 1000).toFixed(1)} s; file
   REST API         ${demo.apiUrl}
   PostgreSQL door  ${demo.host}:${demo.pgPort}   database name = connection name: shop
   HTTP door        http://${demo.host}:${demo.httpPort}/billing/…   a demo billing API; only Warden holds its key
+  SSH door         ${demo.host}:${demo.sshPort}   user name = connection name: web-1, a demo stand-in host
+                   (built-in echo, cat, ls, uptime, whoami, rm over a temp folder, not a shell); only Warden holds its key
   target           embedded PostgreSQL (PGlite) with the sample shop data; only Warden knows its password
   policy           agents see emails, phones, SSNs and card numbers masked; DDL is blocked;
                    an agent's write without WHERE waits for a dba's approval; a dba sees clear values
@@ -41,6 +43,7 @@ Try it in another terminal (after the exports above):
   no token in the client:  WARDEN_TOKEN=$AGENT_TOKEN npx warden connect shop --port 5433${pgFlag}
                            then: psql -h 127.0.0.1 -p 5433 shop
 ${demoCurlLines(demo)}
+${demoSshLines(demo, dir)}
   audit   WARDEN_TOKEN=$DBA_TOKEN npx warden audit --verify
   (--reset starts over with fresh sample data)
 
@@ -59,5 +62,19 @@ export function demoCurlLines(demo: Pick<RunningDemo, 'host' | 'httpPort'>): str
     `  block   ${as('AGENT_TOKEN')} -X DELETE ${base}/customers/7`,
     `  review  ${as('AGENT_TOKEN')} -H 'content-type: application/json' -d '{"amount": 5000}' ${base}/refunds`,
     `          WARDEN_TOKEN=$DBA_TOKEN npx warden reviews approve <review-id>, then send the same refund again`,
+  ].join('\n');
+}
+
+/** ssh through the SSH front door (the token is the password, typed by sshpass from the environment). */
+export function demoSshLines(demo: Pick<RunningDemo, 'host' | 'sshPort'>, dir: string): string {
+  const ssh = (who: string) =>
+    `SSHPASS=$${who} sshpass -e ssh -p ${demo.sshPort} -o UserKnownHostsFile=${dir}/${KNOWN_HOSTS_FILE} web-1@${demo.host}`;
+  return [
+    `SSH (host web-1; the agent's token is all it holds; needs the OpenSSH client and sshpass):`,
+    `  mask    ${ssh('AGENT_TOKEN')} 'cat customers.csv'`,
+    `  allow   ${ssh('DBA_TOKEN')} 'cat customers.csv'`,
+    `  block   ${ssh('AGENT_TOKEN')} 'rm customers.csv'        (exit 126; ls shows it is still there)`,
+    `  exec    WARDEN_TOKEN=$AGENT_TOKEN npx warden exec web-1 -- 'cat customers.csv'`,
+    `  cert    WARDEN_TOKEN=$AGENT_TOKEN npx warden ssh web-1 --dir ${dir}/ssh -- 'cat customers.csv'   (no token to type)`,
   ].join('\n');
 }

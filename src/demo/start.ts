@@ -3,9 +3,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import ssh2 from 'ssh2';
 import { parseConfig } from '../config/index.js';
 import { WardenError } from '../core/errors.js';
 import { createLogger } from '../gateway/index.js';
+import { gatewayHostKey } from '../protocols/ssh/host-key.js';
 import { type RunningGateway, startGateway } from '../server/index.js';
 import { demoConfigYaml } from './config.js';
 import { claimFolder, PASSWORD_FILE, targetPassword } from './folder.js';
@@ -13,9 +15,14 @@ import { DEMO_HTTP_PORT, httpDoorPort, startDemoHttpTarget } from './http-target
 import { type PgliteServer, servePglite } from './pglite-server.js';
 import { ensureShopSample, openPglite } from './pglite-target.js';
 import { claimPort } from './ports.js';
+import { startDemoSshTarget } from './ssh-target.js';
 
 export const DEMO_DEFAULTS = { dir: './warden-demo', host: '127.0.0.1', apiPort: 8080, pgPort: 15432 } as const;
 const TOKEN_TTL_MS = 8 * 3600_000;
+/** The SSH front door's preferred port (any free port when taken, or when apiPort is 0). */
+export const DEMO_SSH_PORT = 2222;
+/** In the demo folder: the gateway's SSH host key for `ssh -o UserKnownHostsFile=…`. */
+export const KNOWN_HOSTS_FILE = 'known_hosts';
 
 export type DemoStep = 'target' | 'sample' | 'gateway';
 
@@ -30,6 +37,8 @@ export interface DemoOptions {
   pgPort?: number;
   /** HTTP front door; default 8443 when free (any free port when taken, or when apiPort is 0), 0 picks a free port. */
   httpPort?: number;
+  /** SSH front door; default 2222 when free (any free port when taken, or when apiPort is 0), 0 picks a free port. */
+  sshPort?: number;
   /** Empty the demo folder first (fresh sample data, keys and audit log). */
   reset?: boolean;
   logger?: Logger;
@@ -47,6 +56,10 @@ export interface RunningDemo {
   targetPort: number;
   /** The HTTP front door (connection `billing`: the demo billing API). */
   httpPort: number;
+  /** The SSH front door (connection `web-1`: the in-process demo host, user name = connection name). */
+  sshPort: number;
+  /** The demo host's folder (what its built-in commands see; removed on close). */
+  sshTargetDir: string;
   gateway: RunningGateway;
   /** Sample tokens from the dev issuer (8 h): an agent and a dba. */
   tokens: { agent: string; dba: string };
@@ -96,6 +109,12 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     await writeFile(join(dir, keyFile), `${billing.apiKey}\n`, { mode: 0o600 });
     const httpPort = await httpDoorPort(host, opts.httpPort ?? (opts.apiPort === 0 ? 0 : DEMO_HTTP_PORT));
 
+    const web1 = await startDemoSshTarget();
+    cleanups.push(() => web1.close());
+    const sshKeyFile = 'web-1-key';
+    await writeFile(join(dir, sshKeyFile), web1.privateKey, { mode: 0o600 });
+    const sshPort = await httpDoorPort(host, opts.sshPort ?? (opts.apiPort === 0 ? 0 : DEMO_SSH_PORT));
+
     t = Date.now();
     progress('gateway', false);
     const yaml = await demoConfigYaml({
@@ -105,6 +124,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       targetPort: server.port,
       passwordFile: `./${PASSWORD_FILE}`,
       http: { port: httpPort, targetPort: billing.port, keyFile: `./${keyFile}` },
+      ssh: { port: sshPort, targetPort: web1.port, user: web1.user, keyFile: `./${sshKeyFile}`, hostKey: web1.hostKey },
     });
     const configFile = join(dir, 'warden.yaml');
     await writeFile(configFile, yaml);
@@ -114,6 +134,15 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     });
     cleanups.push(() => gateway.close());
     progress('gateway', true, Date.now() - t);
+    const sshDoor = gateway.ports.ssh ?? sshPort;
+    // The printed ssh lines pin the gateway's host key (the one its SSH door uses, from dataDir).
+    const gatewayKey = ssh2.utils.parseKey(await gatewayHostKey(config.dataDir));
+    if (gatewayKey instanceof Error) throw gatewayKey;
+    const pub = (Array.isArray(gatewayKey) ? gatewayKey[0] : gatewayKey) as ssh2.ParsedKey;
+    await writeFile(
+      join(dir, KNOWN_HOSTS_FILE),
+      `[${host}]:${sshDoor} ${pub.type} ${pub.getPublicSSH().toString('base64')}\n`,
+    );
 
     const mint = (sub: string, groups: string[], ttlMs = TOKEN_TTL_MS) =>
       gateway.devIssuer!.mint({ sub, groups, ttlMs });
@@ -127,6 +156,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       pgPort: gateway.ports.postgres ?? pgPort,
       targetPort: server.port,
       httpPort: gateway.ports.http ?? httpPort,
+      sshPort: sshDoor,
+      sshTargetDir: web1.dir,
       gateway,
       tokens,
       freshSample,

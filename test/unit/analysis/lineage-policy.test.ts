@@ -42,7 +42,7 @@ async function policies(): Promise<[string, Policy][]> {
   process.env.SHOP_DB_PASSWORD = 'pw-for-tests';
   try {
     const example = new Policy((await loadConfigFile(EXAMPLE)).config);
-    const demoYaml = `connections:\n  shop: { type: postgres, host: 127.0.0.1, port: 5432, database: shop, user: app, password: x }\n  billing: { type: http, url: 'http://127.0.0.1:1' }\n${await readFile(DEMO_POLICY, 'utf8')}`;
+    const demoYaml = `connections:\n  shop: { type: postgres, host: 127.0.0.1, port: 5432, database: shop, user: app, password: x }\n  billing: { type: http, url: 'http://127.0.0.1:1' }\n  web-1: { type: ssh, hostKey: 'SHA256:${'A'.repeat(43)}' }\n${await readFile(DEMO_POLICY, 'utf8')}`;
     const demo = new Policy(parseConfig(demoYaml, { baseDir: process.cwd() }).config);
     return [
       ['examples/warden.yaml', example],
