@@ -7,6 +7,7 @@ import { isWardenError, WardenError } from '../../core/errors.js';
 import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import type { VerdictReport } from '../../gateway/verdict.js';
+import { openInProcess } from './in-process.js';
 import type { ExecOutcome, ExecRequest } from './index.js';
 
 /** Response body bytes returned to the caller (the recording keeps its own cap). */
@@ -28,17 +29,7 @@ export async function httpInProcess(
   req: { method: string; target: string; headers?: Record<string, string>; body?: string },
   caller: 'api' | 'mcp',
 ): Promise<HttpExchange> {
-  const serve = gw.inProcessDoors.get('http');
-  if (!serve) throw new WardenError('WARDEN_TARGET_UNAVAILABLE', 'the HTTP engine is not running');
-  const verdicts: VerdictReport[] = [];
-  let refused: unknown;
-  const stream = serve({
-    identity,
-    connection,
-    caller,
-    onVerdict: (v) => verdicts.push(v),
-    onRefused: (err) => (refused = err),
-  });
+  const { stream, verdicts, refused: refusal } = openInProcess(gw, 'http', 'HTTP', identity, connection, caller);
   const target = req.target.startsWith('/') ? req.target : `/${req.target}`;
   let exchange: HttpExchange;
   try {
@@ -88,6 +79,7 @@ export async function httpInProcess(
   }
   // The session was never opened (no grant, unknown connection, limits): the core's refusal, as
   // the API's own error, not as a response from the target.
+  const refused = refusal();
   if (refused !== undefined && isWardenError(refused)) throw refused;
   return exchange;
 }

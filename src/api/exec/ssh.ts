@@ -8,6 +8,7 @@ import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import type { VerdictReport } from '../../gateway/verdict.js';
 import { canSee } from '../visibility.js';
+import { openInProcess } from './in-process.js';
 import type { ExecOutcome, ExecRequest } from './index.js';
 
 /** Bytes of stdout (and of stderr) returned; past it the command is stopped, as `| head -c` would. */
@@ -44,17 +45,7 @@ export async function runCommandInProcess(
       'WARDEN_USAGE',
       `connection '${connection}' is a ${conf.type} connection; commands run on ssh connections`,
     );
-  const serve = gw.inProcessDoors.get('ssh');
-  if (!serve) throw new WardenError('WARDEN_TARGET_UNAVAILABLE', 'the SSH engine is not running');
-  const verdicts: VerdictReport[] = [];
-  let refused: unknown;
-  const stream = serve({
-    identity,
-    connection,
-    caller,
-    onVerdict: (v) => verdicts.push(v),
-    onRefused: (err) => (refused = err),
-  });
+  const { stream, verdicts, refused } = openInProcess(gw, 'ssh', 'SSH', identity, connection, caller);
   const client = new ssh2.Client();
   try {
     const run = await new Promise<Omit<CommandRun, 'verdicts'>>((resolve, reject) => {
@@ -105,10 +96,10 @@ export async function runCommandInProcess(
         hostVerifier: () => true,
       });
     });
-    sessionRefusal(gw, identity, connection, refused);
+    sessionRefusal(gw, identity, connection, refused());
     return { ...run, verdicts };
   } catch (err) {
-    sessionRefusal(gw, identity, connection, refused);
+    sessionRefusal(gw, identity, connection, refused());
     if (isWardenError(err)) throw err;
     gw.logger.warn({ err, connection }, 'in-process ssh exec failed');
     throw new WardenError('WARDEN_TARGET_UNAVAILABLE', `the command could not be run on '${connection}'`);

@@ -5,10 +5,10 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { WardenError } from '../../core/errors.js';
 import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import { httpInProcess, outcomeOf } from '../exec/http.js';
+import { refusalResult, toolFailure } from './refusal-result.js';
 
 /** Body characters shown to the model (the structured result holds up to the exec cap). */
 const TEXT_BODY = 64 * 1024;
@@ -48,17 +48,9 @@ export function registerHttpTools<E>(server: McpServer, gw: Gateway, identityOf:
           'mcp',
         );
         const o = outcomeOf(x);
+        const refused = refusalResult(o, 'send exactly the same request again');
+        if (refused) return refused;
         const structured = { ...o } as Record<string, unknown>;
-        if (o.outcome === 'blocked')
-          return {
-            isError: true,
-            content: [{ type: 'text', text: o.message ?? 'blocked' }],
-            structuredContent: structured,
-          };
-        if (o.outcome === 'review') {
-          const text = `${o.message ?? `approval required: review ${o.reviewId}`}\nA human approver runs: warden reviews approve ${o.reviewId}. Then send exactly the same request again.`;
-          return { content: [{ type: 'text', text }], structuredContent: structured };
-        }
         const shown =
           x.body.length > TEXT_BODY
             ? `${x.body.slice(0, TEXT_BODY)}\n[… ${x.body.length - TEXT_BODY} more characters]`
@@ -70,9 +62,7 @@ export function registerHttpTools<E>(server: McpServer, gw: Gateway, identityOf:
         if (o.outcome === 'error') result.isError = true;
         return result;
       } catch (err) {
-        if (err instanceof WardenError) return { isError: true, content: [{ type: 'text', text: err.message }] };
-        gw.logger.error({ err }, 'mcp http_request failed');
-        return { isError: true, content: [{ type: 'text', text: 'the gateway failed to run this tool' }] };
+        return toolFailure(gw, 'http_request', err);
       }
     },
   );

@@ -5,10 +5,10 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { WardenError } from '../../core/errors.js';
 import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import { commandOutcome, runCommandInProcess } from '../exec/ssh.js';
+import { refusalResult, toolFailure } from './refusal-result.js';
 
 /** Output characters shown to the model per stream (the structured result holds up to the exec cap). */
 const TEXT_OUTPUT = 64 * 1024;
@@ -35,17 +35,9 @@ export function registerSshTools<E>(server: McpServer, gw: Gateway, identityOf: 
         // The client cancelling the call (or going away) stops the command.
         const run = await runCommandInProcess(gw, identity, connection, command, 'mcp', extra.signal);
         const o = commandOutcome(run);
+        const refused = refusalResult(o, 'run exactly the same command again');
+        if (refused) return refused;
         const structured = { ...o } as Record<string, unknown>;
-        if (o.outcome === 'blocked')
-          return {
-            isError: true,
-            content: [{ type: 'text', text: o.message ?? 'blocked' }],
-            structuredContent: structured,
-          };
-        if (o.outcome === 'review') {
-          const text = `${o.message ?? `approval required: review ${o.reviewId}`}\nA human approver runs: warden reviews approve ${o.reviewId}. Then run exactly the same command again.`;
-          return { content: [{ type: 'text', text }], structuredContent: structured };
-        }
         const status =
           run.exitStatus !== null
             ? `exit status ${run.exitStatus}`
@@ -62,9 +54,7 @@ export function registerSshTools<E>(server: McpServer, gw: Gateway, identityOf: 
         if (o.outcome === 'error') result.isError = true;
         return result;
       } catch (err) {
-        if (err instanceof WardenError) return { isError: true, content: [{ type: 'text', text: err.message }] };
-        gw.logger.error({ err }, 'mcp run_command failed');
-        return { isError: true, content: [{ type: 'text', text: 'the gateway failed to run this tool' }] };
+        return toolFailure(gw, 'run_command', err);
       }
     },
   );
