@@ -10,8 +10,9 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readOrCreateKeyFile } from '../core/key-file.js';
 import { canonicalJson } from './canonical.js';
 
 /** The private key, PKCS#8 PEM, mode 0600 in dataDir; generated on first start. */
@@ -55,18 +56,14 @@ export class CheckpointSigner {
   /** Loads the key from dataDir, generating it (0600, never overwritten) on first use. */
   static async load(dataDir: string): Promise<CheckpointSigner> {
     const file = join(dataDir, CHECKPOINT_KEY_FILE);
-    let pem = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return undefined;
-      throw e;
-    });
-    if (pem === undefined) {
-      const generated = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-      // `wx`: two processes starting on one dataDir never replace each other's key.
-      await writeFile(file, generated, { mode: 0o600, flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EEXIST') throw e;
-      });
-      pem = await readFile(file, 'utf8');
-    }
+    // Two processes starting on one dataDir never replace each other's key (core/key-file.ts).
+    const pem = await readOrCreateKeyFile(file, () => [
+      {
+        path: file,
+        text: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        mode: 0o600,
+      },
+    ]);
     const key = createPrivateKey(pem);
     if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${file} is not an Ed25519 private key`);
     const signer = new CheckpointSigner(key);

@@ -4,10 +4,10 @@
 // certificate (an extension signed by the CA): the front door rebuilds it from there, with no
 // store lookup, and every gateway sharing the dataDir's CA accepts it.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { WardenError } from '../../core/errors.js';
+import { readOrCreateKeyFile } from '../../core/key-file.js';
 import type { Identity } from '../../core/types.js';
 import {
   CertificateFormatError,
@@ -80,18 +80,13 @@ export function userCa(dataDir: string): Promise<UserCa> {
 
 async function loadCa(dataDir: string): Promise<UserCa> {
   const path = join(dataDir, FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const text = await readOrCreateKeyFile(path, () => {
     const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'warden user CA' });
-    // `wx`: two gateways starting on one dataDir keep the first key.
-    await writeFile(path, pair.private, { mode: 0o600, flag: 'wx' }).catch(() => {});
-    await writeFile(`${path}.pub`, `${pair.public}\n`, { mode: 0o644, flag: 'wx' }).catch(() => {});
-    text = await readFile(path, 'utf8');
-  }
+    return [
+      { path, text: pair.private, mode: 0o600 },
+      { path: `${path}.pub`, text: `${pair.public}\n`, mode: 0o644 },
+    ];
+  });
   const key = ssh2.utils.parseKey(text);
   if (key instanceof Error || Array.isArray(key) || key.type !== ED25519)
     throw new WardenError('WARDEN_CONFIG_INVALID', `${path} is not an ed25519 private key`);

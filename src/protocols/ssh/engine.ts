@@ -74,6 +74,10 @@ class SshFrontDoor implements EngineInstance {
       });
       return this.server;
     });
+    // A failure (an unreadable key) is not kept: the next connection tries again.
+    this.serverReady.catch(() => {
+      this.serverReady = undefined;
+    });
     return this.serverReady;
   }
 
