@@ -3,13 +3,14 @@
 // certified), the certificate, and a known_hosts file pinning the gateway's host key, all in one
 // directory (default ~/.warden/ssh, 0700).
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeJwt } from 'jose';
 import ssh2 from 'ssh2';
+import type { IssuedCertificate } from '../../protocols/ssh/ca.js';
 import { decodeCertificate, ed25519FromBlob, parseCertificateLine } from '../../protocols/ssh/certificate.js';
 import type { ApiClient } from '../client.js';
 import { CliExit } from '../exit.js';
+import { wardenHome } from '../stored-token.js';
 
 export const KEY_FILE = 'id_ed25519';
 export const CERT_FILE = 'id_ed25519-cert.pub';
@@ -33,20 +34,8 @@ export interface GatewaySsh {
   userCaFingerprint: string;
 }
 
-/** POST /api/v1/ssh/certificates */
-export interface IssuedCertificate {
-  certificate: string;
-  keyId: string;
-  serial: string;
-  principal: string;
-  validAfter: number;
-  validBefore: number;
-  publicKeyFingerprint: string;
-}
-
 export function sshFiles(dir?: string): SshFiles {
-  const home = process.env.WARDEN_HOME || join(process.env.HOME || homedir(), '.warden');
-  const d = resolve(dir ?? join(home, 'ssh'));
+  const d = resolve(dir ?? join(wardenHome(), 'ssh'));
   return { dir: d, key: join(d, KEY_FILE), cert: join(d, CERT_FILE), knownHosts: join(d, KNOWN_HOSTS_FILE) };
 }
 
