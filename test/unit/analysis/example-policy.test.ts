@@ -1,39 +1,10 @@
 // The shipped policies (examples/warden.yaml, src/demo/policy.yaml) against the real analysis:
 // the bypasses of the review are refused, ordinary work is not.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { analyzePostgres, initAnalysis } from '../../../src/analysis/index.js';
-import { loadConfigFile, parseConfig } from '../../../src/config/index.js';
-import type { Identity, Operation } from '../../../src/core/types.js';
-import { Policy } from '../../../src/policy/index.js';
-
-const EXAMPLE = fileURLToPath(new URL('../../../examples/warden.yaml', import.meta.url));
-const DEMO_POLICY = fileURLToPath(new URL('../../../src/demo/policy.yaml', import.meta.url));
-
-const who = (sub: string, groups: string[]): Identity => ({
-  sub,
-  issuer: 'https://issuer.test',
-  groups,
-  claims: { sub },
-  expiresAt: Date.UTC(2030, 0, 1),
-});
-
-function op(identity: Identity, text: string): Operation {
-  const a = analyzePostgres(text);
-  return {
-    id: 'op_1',
-    session: 's_1',
-    connection: { name: 'shop', type: 'postgres' },
-    identity,
-    text,
-    at: Date.UTC(2026, 0, 1, 12),
-    kind: 'sql',
-    sql: a.facts,
-    normalized: a.normalized,
-  };
-}
+import { initAnalysis } from '../../../src/analysis/index.js';
+import type { Policy } from '../../../src/policy/index.js';
+import { op, shippedPolicies, who } from './shipped-policies.js';
 
 const KILL = 'select to_tsvector(pg_terminate_backend(pid)::text) from pg_stat_activity';
 
@@ -87,30 +58,13 @@ const ALLOWED = [
   "select * from ts_stat('select to_tsvector(name) from customers')",
 ];
 
-async function policies(): Promise<[string, Policy][]> {
-  const env = process.env.SHOP_DB_PASSWORD;
-  process.env.SHOP_DB_PASSWORD = 'pw-for-tests';
-  try {
-    const example = new Policy((await loadConfigFile(EXAMPLE)).config);
-    const demoYaml = `connections:\n  shop: { type: postgres, host: 127.0.0.1, port: 5432, database: shop, user: app, password: x }\n  billing: { type: http, url: 'http://127.0.0.1:1' }\n  web-1: { type: ssh, hostKey: 'SHA256:${'A'.repeat(43)}' }\n${await readFile(DEMO_POLICY, 'utf8')}`;
-    const demo = new Policy(parseConfig(demoYaml, { baseDir: process.cwd() }).config);
-    return [
-      ['examples/warden.yaml', example],
-      ['src/demo/policy.yaml', demo],
-    ];
-  } finally {
-    if (env === undefined) delete process.env.SHOP_DB_PASSWORD;
-    else process.env.SHOP_DB_PASSWORD = env;
-  }
-}
-
 describe('shipped policies against the bypasses', () => {
   let all: [string, Policy][];
   const agent = who('agent-7', ['agents']);
   const dba = who('alice', ['dba']);
   before(async () => {
     await initAnalysis();
-    all = await policies();
+    all = await shippedPolicies();
   });
 
   it('refuses every bypass for an agent, with the expected rule', () => {

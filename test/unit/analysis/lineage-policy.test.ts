@@ -3,56 +3,10 @@
 // op.sql.maskedOutputs is filled for the identity's masking; planner statistics are blocked
 // under masking.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { analyzePostgres, initAnalysis } from '../../../src/analysis/index.js';
-import { loadConfigFile, parseConfig } from '../../../src/config/index.js';
-import type { Identity, Operation } from '../../../src/core/types.js';
-import { Policy } from '../../../src/policy/index.js';
-
-const EXAMPLE = fileURLToPath(new URL('../../../examples/warden.yaml', import.meta.url));
-const DEMO_POLICY = fileURLToPath(new URL('../../../src/demo/policy.yaml', import.meta.url));
-
-const who = (sub: string, groups: string[]): Identity => ({
-  sub,
-  issuer: 'https://issuer.test',
-  groups,
-  claims: { sub },
-  expiresAt: Date.UTC(2030, 0, 1),
-});
-
-function op(identity: Identity, text: string): Operation & { kind: 'sql' } {
-  const a = analyzePostgres(text);
-  return {
-    id: 'op_1',
-    session: 's_1',
-    connection: { name: 'shop', type: 'postgres' },
-    identity,
-    text,
-    at: Date.UTC(2026, 0, 1, 12),
-    kind: 'sql',
-    sql: a.facts,
-    normalized: a.normalized,
-  };
-}
-
-async function policies(): Promise<[string, Policy][]> {
-  const env = process.env.SHOP_DB_PASSWORD;
-  process.env.SHOP_DB_PASSWORD = 'pw-for-tests';
-  try {
-    const example = new Policy((await loadConfigFile(EXAMPLE)).config);
-    const demoYaml = `connections:\n  shop: { type: postgres, host: 127.0.0.1, port: 5432, database: shop, user: app, password: x }\n  billing: { type: http, url: 'http://127.0.0.1:1' }\n  web-1: { type: ssh, hostKey: 'SHA256:${'A'.repeat(43)}' }\n${await readFile(DEMO_POLICY, 'utf8')}`;
-    const demo = new Policy(parseConfig(demoYaml, { baseDir: process.cwd() }).config);
-    return [
-      ['examples/warden.yaml', example],
-      ['src/demo/policy.yaml', demo],
-    ];
-  } finally {
-    if (env === undefined) delete process.env.SHOP_DB_PASSWORD;
-    else process.env.SHOP_DB_PASSWORD = env;
-  }
-}
+import type { Policy } from '../../../src/policy/index.js';
+import { op, shippedPolicies, who } from './shipped-policies.js';
 
 const ORACLES = [
   "SELECT id FROM customers WHERE ssn LIKE '5%'",
@@ -81,7 +35,7 @@ describe('shipped policies with column lineage', () => {
   const dba = who('alice', ['dba']);
   before(async () => {
     await initAnalysis();
-    all = await policies();
+    all = await shippedPolicies();
   });
 
   it("an agent's filter on a masked column is reviewed; a dba's is not", () => {
