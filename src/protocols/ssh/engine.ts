@@ -31,7 +31,12 @@ class SshFrontDoor implements EngineInstance {
   private serverReady: Promise<ssh2.Server> | undefined;
   private readonly clients = new Set<ClientConnection>();
 
-  constructor(private readonly host: EngineHost) {}
+  constructor(private readonly host: EngineHost) {
+    // The host key and the ssh2 server are made now, before the listener accepts, not by the
+    // first connections (CI saw a suite's concurrent first connections all closed before the
+    // version exchange); a failure here is retried by the first connection.
+    this.ensureServer().catch((err: unknown) => host.logger.warn({ err }, 'SSH front door: host key not ready'));
+  }
 
   refusal(): Buffer | null {
     // Before the version exchange there is no SSH way to say why: just close.
