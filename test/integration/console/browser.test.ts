@@ -198,7 +198,10 @@ describe('reviewer console in Chromium', () => {
     await page.locator('input[name="password"]').fill('anything');
     await page.locator('button[type="submit"]').click();
     const consent = page.locator('button[type="submit"]', { hasText: /continue/i });
-    if (await consent.count()) await consent.click();
+    // The consent page always follows a first login; wait for it (checking its count at once
+    // raced the page load on a slow CI machine and the sign-in sat on the consent page).
+    await consent.waitFor({ timeout: 15_000 });
+    await consent.click();
     await page.getByTestId('who').waitFor({ timeout: 15_000 });
     assert.match(await page.getByTestId('who').innerText(), /^olga \[dba\]/);
     assert.equal(new URL(page.url()).search, '', 'the code is gone from the address bar');
