@@ -48,7 +48,8 @@ export interface OpenSessionRequest {
   admit?: (identity: Identity) => void;
   /** Receives each Verdict of the session as data (in-process callers report from it). */
   onVerdict?: VerdictObserver;
-  format?: 'jsonl' | 'asciicast';
+  /** `deferred`: the adapter calls `session.recording.begin(format)` when it knows (SSH). */
+  format?: 'jsonl' | 'asciicast' | 'deferred';
   width?: number;
   height?: number;
 }

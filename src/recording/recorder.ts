@@ -32,49 +32,78 @@ export class Recorder {
     this.audit = opts.audit;
   }
 
-  /** Opens the session's file and creates its row (await `ready` to know the row exists). */
+  /**
+   * Opens the session's file and creates its row (await `ready` to know the row exists). With
+   * format `deferred` neither happens until `begin(format)` — for an adapter that learns the
+   * format after the session opens (SSH: at the first channel, a pty shell records asciicast).
+   */
   start(meta: RecordingMeta): SessionRecording {
     if (!SAFE_SESSION_ID.test(meta.session)) throw new TypeError('session id is not a safe file name');
-    if (meta.format !== 'jsonl' && meta.format !== 'asciicast')
-      throw new TypeError('format must be jsonl or asciicast');
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const path = join(this.dir, `${meta.session}.${meta.format === 'jsonl' ? 'jsonl' : 'cast'}`);
-    return new SessionRecording(path, meta, this.store, this.clock, this.instance, this.audit);
+    if (meta.format !== 'jsonl' && meta.format !== 'asciicast' && meta.format !== 'deferred')
+      throw new TypeError('format must be jsonl, asciicast or deferred');
+    return new SessionRecording(this.dir, meta, this.store, this.clock, this.instance, this.audit);
   }
 }
 
 export class SessionRecording {
-  readonly path: string;
   readonly session: string;
-  readonly format: 'jsonl' | 'asciicast';
   /** Resolves once the session row is stored; end() waits for it too. */
-  readonly ready: Promise<void>;
+  ready: Promise<void>;
+  private path_: string | undefined;
+  private format_: 'jsonl' | 'asciicast' | undefined;
   private readonly startedAt: number;
   private fd: number | undefined;
+  private done = false;
   private operations = 0;
-  private readonly sub: string;
-  private readonly connection: string;
+  private readonly meta: RecordingMeta;
 
   constructor(
-    path: string,
+    private readonly dir: string,
     meta: RecordingMeta,
     private readonly store: Store,
     private readonly clock: Clock,
-    instance?: string,
+    private readonly instance?: string,
     private readonly audit?: DigestSink,
   ) {
-    this.path = path;
-    this.sub = meta.sub;
-    this.connection = meta.connection;
+    this.meta = meta;
     this.session = meta.session;
-    this.format = meta.format;
     this.startedAt = clock.now();
+    this.ready = Promise.resolve();
+    if (meta.format !== 'deferred') this.begin(meta.format, meta);
+  }
+
+  /** The file's path (once begun). */
+  get path(): string {
+    if (this.path_ === undefined) throw new Error('recording not begun');
+    return this.path_;
+  }
+
+  /** jsonl or asciicast once begun; `deferred` before. */
+  get format(): 'jsonl' | 'asciicast' | 'deferred' {
+    return this.format_ ?? 'deferred';
+  }
+
+  get begun(): boolean {
+    return this.format_ !== undefined;
+  }
+
+  /**
+   * Opens the file in `format` and creates the session row; times stay relative to when the
+   * session opened. Only the first call counts (a later channel of an SSH session keeps it).
+   */
+  begin(format: 'jsonl' | 'asciicast', size: { width?: number; height?: number } = {}): void {
+    if (this.format_ !== undefined || this.done) return;
+    const meta = this.meta;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const path = join(this.dir, `${meta.session}.${format === 'jsonl' ? 'jsonl' : 'cast'}`);
+    this.path_ = path;
+    this.format_ = format;
     this.fd = openSync(path, 'a', 0o600);
-    if (meta.format === 'asciicast') {
+    if (format === 'asciicast') {
       const header: AsciicastHeader = {
         version: 2,
-        width: meta.width ?? 80,
-        height: meta.height ?? 24,
+        width: size.width ?? 80,
+        height: size.height ?? 24,
         timestamp: Math.floor(this.startedAt / 1000),
         title: `${meta.sub}@${meta.connection}`,
         warden: {
@@ -97,7 +126,7 @@ export class SessionRecording {
         groups: meta.groups,
       });
     }
-    this.ready = store
+    this.ready = this.store
       .createSession({
         id: meta.session,
         connection: meta.connection,
@@ -106,9 +135,9 @@ export class SessionRecording {
         sub: meta.sub,
         groups: meta.groups,
         startedAt: this.startedAt,
-        format: meta.format,
+        format,
         recordingPath: path,
-        ...(instance ? { instance } : {}),
+        ...(this.instance ? { instance: this.instance } : {}),
       })
       .then(() => undefined);
     // end() reports a failure; until then it must not surface as an unhandled rejection.
@@ -116,7 +145,7 @@ export class SessionRecording {
   }
 
   get ended(): boolean {
-    return this.fd === undefined;
+    return this.done;
   }
 
   /**
@@ -124,7 +153,9 @@ export class SessionRecording {
    * with an `effect` (a decided operation) counts as an operation. Ignored after end().
    */
   event(e: Record<string, unknown>): void {
-    if (this.fd === undefined) return;
+    if (this.done) return;
+    // Something to record before the adapter chose a format: JSON lines, so nothing is dropped.
+    if (this.format_ === undefined) this.begin('jsonl');
     // Secret-named keys are dropped at any depth (stripSecrets); the copy is made only when
     // there is one, since events are recorded for every statement and result.
     let rest: Record<string, unknown> = hasSecretKey(e) ? stripSecrets(e) : e;
@@ -158,7 +189,8 @@ export class SessionRecording {
   }
 
   resize(width: number, height: number): void {
-    if (this.fd === undefined) return;
+    if (this.done) return;
+    if (this.format_ === undefined) this.begin('jsonl');
     if (this.format === 'asciicast') this.writeCast([this.offset(this.clock.now()), 'r', `${width}x${height}`]);
     else this.event({ type: 'resize', width, height });
   }
@@ -168,25 +200,30 @@ export class SessionRecording {
    * closed), so an edit made afterwards shows in `warden audit verify`. Safe to call twice.
    */
   async end(reason?: string): Promise<void> {
-    if (this.fd === undefined) return;
+    if (this.done) return;
+    // A session that ended before its format was known (an SSH login without a channel) still
+    // gets its row and a JSON-lines file with its start and end.
+    if (this.format_ === undefined) this.begin('jsonl');
     const at = this.clock.now();
     if (this.format === 'jsonl')
       this.event({ type: 'session.end', reason: reason ?? null, operations: this.operations });
-    closeSync(this.fd);
+    this.done = true;
+    if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
     await this.ready;
     await this.store.endSession(this.session, { at, reason, operations: this.operations });
     if (this.audit)
       await auditRecordingDigest(this.audit, {
         id: this.session,
-        sub: this.sub,
-        connection: this.connection,
+        sub: this.meta.sub,
+        connection: this.meta.connection,
         recordingPath: this.path,
       });
   }
 
   private stream(code: 'o' | 'i', data: string): void {
-    if (this.fd === undefined || data === '') return;
+    if (this.done || data === '') return;
+    if (this.format_ === undefined) this.begin('jsonl');
     const at = this.clock.now();
     if (this.format === 'asciicast') this.writeCast([this.offset(at), code, data]);
     else this.event({ type: code === 'o' ? 'output' : 'input', data });

@@ -33,7 +33,8 @@ export interface RecordingMeta {
   issuer: string;
   sub: string;
   groups: string[];
-  format: 'jsonl' | 'asciicast';
+  /** `deferred`: chosen later with SessionRecording.begin (the file and row wait for it). */
+  format: 'jsonl' | 'asciicast' | 'deferred';
   width?: number;
   height?: number;
 }

@@ -262,3 +262,42 @@ test('appending to an existing recording file keeps earlier lines', async () => 
   assert.equal(read.events[0]!.type, 'earlier');
   assert.equal(read.events.at(-1)?.type, 'session.end');
 });
+
+test('deferred: no file or row until begin(); times count from the start; begin once', async () => {
+  const clock = new ManualClock();
+  const recs = join(dir, 'recs-deferred');
+  const rec = new Recorder(recs, store, { clock }).start({ ...meta, session: 's_defer1', format: 'deferred' });
+  assert.equal(rec.format, 'deferred');
+  assert.equal(await store.getSession('s_defer1'), undefined, 'no row before begin');
+  clock.advance(2000);
+  rec.begin('asciicast', { width: 100, height: 30 });
+  rec.begin('jsonl');
+  assert.equal(rec.format, 'asciicast', 'the first begin counts');
+  await rec.ready;
+  assert.equal((await store.getSession('s_defer1'))?.format, 'asciicast');
+  rec.output('hello\r\n');
+  await rec.end('closed');
+  const read = await readRecording(rec.path);
+  assert.equal(read.format, 'asciicast');
+  if (read.format !== 'asciicast') return;
+  assert.equal(read.header.width, 100);
+  assert.deepEqual(read.events[0]?.slice(1), ['o', 'hello\r\n']);
+  assert.equal(read.events[0]?.[0], 2, 'offset from when the session opened');
+});
+
+test('deferred: a session that ends before begin still gets its row and a JSON-lines start and end', async () => {
+  const rec = new Recorder(join(dir, 'recs-deferred'), store).start({
+    ...meta,
+    session: 's_defer2',
+    format: 'deferred',
+  });
+  await rec.end('client closed');
+  const row = await store.getSession('s_defer2');
+  assert.equal(row?.format, 'jsonl');
+  assert.equal(row?.endReason, 'client closed');
+  const { events } = await readJsonl(rec.path);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['session.start', 'session.end'],
+  );
+});
