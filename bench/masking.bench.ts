@@ -12,6 +12,10 @@ const cases: Record<string, string> = {
   'clean timestamp': '2024-01-15 10:23:45.123+00',
   'clean long': 'The quick brown fox jumps over the lazy dog while the agent reads rows. '.repeat(14),
   'with email': 'Contact alice.smith@example.com for details',
+  // Digit-heavy cells: long ids and epoch-ms timestamps make the card/SSN detectors look inside
+  // digit runs; the glued values are the `'1' || ssn` / `'0' || card` cases.
+  'clean long ids': 'order 12345678901234567 at 1700000000123 ref 98765432109876543210',
+  'glued ssn + card': 'ssn 1123-45-6789 card 04111111111111111',
 };
 
 function time(label: string, iterations: number, fn: (i: number) => unknown): number {
