@@ -197,6 +197,12 @@ export const configSchema = z.strictObject({
     .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'expected sqlite:PATH or postgres://…')
     .default('sqlite:./warden-data/warden.db'),
   recordings: z.string().min(1).default('./warden-data/recordings'),
+  /**
+   * Where session recordings are written: `files` (one per session in `recordings`) or
+   * `database` (chunks in the store, readable by every gateway instance sharing it). Default:
+   * `database` with a PostgreSQL store, `files` with SQLite.
+   */
+  recordingStore: z.enum(['files', 'database']).optional(),
   /** Where the dev issuer's key and generated TLS material live. */
   dataDir: z.string().min(1).default('./warden-data'),
   /** Groups allowed to read the audit log and all sessions through the API. */

@@ -8,10 +8,10 @@
 // a result whose statement names a masked column anywhere (an alias, an expression, a COPY, a
 // subquery: lineage the recording cannot show) has every cell redacted. Content detectors run
 // on everything else. Both err toward masking.
-import { createReadStream } from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { ColumnMatcher } from '../masking/columns.js';
 import { ALWAYS_MASKED_SOURCES, type Masker, StreamMasker } from '../masking/index.js';
+import { openRecording, type RecordingReadOptions } from './source.js';
 import type { AsciicastEvent } from './types.js';
 
 /** Longest line accepted; a longer one (never written by the Recorder) is dropped, not buffered. */
@@ -47,8 +47,13 @@ const METADATA_KEYS = new Set([
  * stored. Otherwise a stream of masked lines; lines that do not parse (a last line cut short by
  * a crash) are dropped rather than passed through unmasked.
  */
-export function readRecordingMasked(path: string, format: 'jsonl' | 'asciicast', masker: Masker | null): Readable {
-  const source = createReadStream(path);
+export function readRecordingMasked(
+  path: string,
+  format: 'jsonl' | 'asciicast',
+  masker: Masker | null,
+  opts: RecordingReadOptions = {},
+): Readable {
+  const source = openRecording(path, opts);
   if (masker === null || !masker.active) return source;
   const transform = new RecordingMasker(masker, format);
   source.on('error', (err) => transform.destroy(err));

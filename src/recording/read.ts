@@ -1,14 +1,15 @@
 // Reads a recording back, tolerating a last line cut short by a crash.
-import { readFile } from 'node:fs/promises';
 import { WardenError } from '../core/errors.js';
+import { type RecordingReadOptions, readRecordingBytes } from './source.js';
 import type { AsciicastEvent, AsciicastHeader, RecordedEvent, Recording } from './types.js';
 
 function isAsciicastHeader(v: unknown): v is AsciicastHeader {
   return typeof v === 'object' && v !== null && (v as { version?: unknown }).version === 2 && 'width' in v;
 }
 
-export async function readRecording(path: string): Promise<Recording> {
-  const text = await readFile(path, 'utf8');
+/** The recording at `path` (a file, or chunks in the store given `opts.db`), parsed. */
+export async function readRecording(path: string, opts: RecordingReadOptions = {}): Promise<Recording> {
+  const text = (await readRecordingBytes(path, opts)).toString('utf8');
   const lines = text.split('\n');
   const values: unknown[] = [];
   let truncated = false;

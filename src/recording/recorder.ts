@@ -1,12 +1,29 @@
-// Session recordings: one append-only file per session, written with synchronous appends so a
-// crash loses at most the event being written. Terminals are asciicast v2; queries and
-// requests are JSON lines. Callers hand in what the client sent and received after masking.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { type AuditEntry, digestFile, isSecretKey, RECORDING_DIGEST_TYPE, stripSecrets } from '../audit/index.js';
+// Session recordings: one append-only recording per session — a file in the recordings folder
+// (recordingStore: files) or chunks in the store (recordingStore: database, so every gateway
+// instance sharing a PostgreSQL store can read it; src/recording/source.ts reads both).
+// Terminals are asciicast v2; queries and requests are JSON lines. Callers hand in what the
+// client sent and received after masking.
+//
+// Writes are buffered per recording: lines are appended to a string that is flushed FLUSH_MS
+// after its first line, at once when it reaches FLUSH_BYTES, and synchronously at end() (a file
+// flush is one writeSync; a store flush is one chunk row). So the hot path makes no syscall per
+// event, and a crash loses at most the last few milliseconds of events (the unflushed buffer).
+// A flush holds whole lines only, so what a crash can leave is a recording that stops early or,
+// at worst, a last line cut short, which readRecording tolerates.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Kysely } from 'kysely';
+import { type AuditEntry, digestStream, isSecretKey, RECORDING_DIGEST_TYPE, stripSecrets } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import type { Store } from '../store/index.js';
+import type { Database, Store } from '../store/index.js';
+import { FileSink, type RecordingSink, StoreSink } from './sinks.js';
+import { openRecording, type RecordingStoreKind, recordingName, storeRecordingPath } from './source.js';
 import type { AsciicastEvent, AsciicastHeader, RecordingMeta } from './types.js';
+
+/** A buffer is flushed this long after its first line… */
+export const FLUSH_MS = 5;
+/** …or as soon as it holds this much (characters: about as many bytes). */
+export const FLUSH_BYTES = 64 * 1024;
 
 const SAFE_SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -15,21 +32,53 @@ export interface DigestSink {
   append(entry: AuditEntry): Promise<unknown>;
 }
 
+interface RecordingContext {
+  dir: string;
+  store: Store;
+  clock: Clock;
+  kind: RecordingStoreKind;
+  instance: string | undefined;
+  audit: DigestSink | undefined;
+  /** This process's recordings not ended yet, by session. */
+  live: Map<string, SessionRecording>;
+}
+
 export class Recorder {
-  private readonly clock: Clock;
-  private readonly dir: string;
-  private readonly instance: string | undefined;
-  private readonly audit: DigestSink | undefined;
+  private readonly ctx: RecordingContext;
 
   constructor(
     dir: string,
-    private readonly store: Store,
-    opts: { clock?: Clock; instance?: string; audit?: DigestSink } = {},
+    store: Store,
+    opts: {
+      clock?: Clock;
+      instance?: string;
+      audit?: DigestSink;
+      /** Files in `dir` (default) or chunks in the store. */
+      recordingStore?: RecordingStoreKind;
+    } = {},
   ) {
-    this.dir = resolve(dir);
-    this.clock = opts.clock ?? systemClock;
-    this.instance = opts.instance;
-    this.audit = opts.audit;
+    this.ctx = {
+      dir: resolve(dir),
+      store,
+      clock: opts.clock ?? systemClock,
+      kind: opts.recordingStore ?? 'files',
+      instance: opts.instance,
+      audit: opts.audit,
+      live: new Map(),
+    };
+  }
+
+  /** Where this recorder writes. */
+  get recordingStore(): RecordingStoreKind {
+    return this.ctx.kind;
+  }
+
+  /**
+   * Flushes a live recording of this process and waits until it is stored, so a reader sees
+   * every event recorded so far (a recording live on another instance is at most FLUSH_MS behind).
+   */
+  async settle(session: string): Promise<void> {
+    await this.ctx.live.get(session)?.settle();
   }
 
   /**
@@ -41,7 +90,7 @@ export class Recorder {
     if (!SAFE_SESSION_ID.test(meta.session)) throw new TypeError('session id is not a safe file name');
     if (meta.format !== 'jsonl' && meta.format !== 'asciicast' && meta.format !== 'deferred')
       throw new TypeError('format must be jsonl, asciicast or deferred');
-    return new SessionRecording(this.dir, meta, this.store, this.clock, this.instance, this.audit);
+    return new SessionRecording(this.ctx, meta);
   }
 }
 
@@ -52,27 +101,30 @@ export class SessionRecording {
   private path_: string | undefined;
   private format_: 'jsonl' | 'asciicast' | undefined;
   private readonly startedAt: number;
-  private fd: number | undefined;
+  private sink: RecordingSink | undefined;
+  /** Lines not flushed yet (whole lines only). */
+  private buffer = '';
+  private timer: NodeJS.Timeout | undefined;
   private done = false;
   private operations = 0;
   private readonly meta: RecordingMeta;
+  private readonly store: Store;
+  private readonly clock: Clock;
 
   constructor(
-    private readonly dir: string,
+    private readonly ctx: RecordingContext,
     meta: RecordingMeta,
-    private readonly store: Store,
-    private readonly clock: Clock,
-    private readonly instance?: string,
-    private readonly audit?: DigestSink,
   ) {
     this.meta = meta;
     this.session = meta.session;
-    this.startedAt = clock.now();
+    this.store = ctx.store;
+    this.clock = ctx.clock;
+    this.startedAt = ctx.clock.now();
     this.ready = Promise.resolve();
     if (meta.format !== 'deferred') this.begin(meta.format, meta);
   }
 
-  /** The file's path (once begun). */
+  /** The recording's path: a file, or `store:<session>.<ext>` for one kept in the store (once begun). */
   get path(): string {
     if (this.path_ === undefined) throw new Error('recording not begun');
     return this.path_;
@@ -94,11 +146,18 @@ export class SessionRecording {
   begin(format: 'jsonl' | 'asciicast', size: { width?: number; height?: number } = {}): void {
     if (this.format_ !== undefined || this.done) return;
     const meta = this.meta;
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const path = join(this.dir, `${meta.session}.${format === 'jsonl' ? 'jsonl' : 'cast'}`);
+    let path: string;
+    if (this.ctx.kind === 'database') {
+      path = storeRecordingPath(meta.session, format);
+      this.sink = new StoreSink(this.store.db, meta.session);
+    } else {
+      mkdirSync(this.ctx.dir, { recursive: true, mode: 0o700 });
+      path = join(this.ctx.dir, `${meta.session}.${format === 'jsonl' ? 'jsonl' : 'cast'}`);
+      this.sink = new FileSink(path);
+    }
     this.path_ = path;
     this.format_ = format;
-    this.fd = openSync(path, 'a', 0o600);
+    this.ctx.live.set(meta.session, this);
     if (format === 'asciicast') {
       const header: AsciicastHeader = {
         version: 2,
@@ -137,7 +196,7 @@ export class SessionRecording {
         startedAt: this.startedAt,
         format,
         recordingPath: path,
-        ...(this.instance ? { instance: this.instance } : {}),
+        ...(this.ctx.instance ? { instance: this.ctx.instance } : {}),
       })
       .then(() => undefined);
     // end() reports a failure; until then it must not surface as an unhandled rejection.
@@ -195,9 +254,16 @@ export class SessionRecording {
     else this.event({ type: 'resize', width, height });
   }
 
+  /** Flushes the buffer now and resolves once everything recorded so far is stored. */
+  settle(): Promise<void> {
+    this.flush();
+    return this.sink?.settled() ?? Promise.resolve();
+  }
+
   /**
-   * Closes the file, ends the session row and audits the file's digest (sha256 of its bytes as
-   * closed), so an edit made afterwards shows in `warden audit verify`. Safe to call twice.
+   * Flushes and closes the recording, ends the session row and audits the recording's digest
+   * (sha256 of its bytes as closed), so an edit made afterwards shows in `warden audit verify`.
+   * Safe to call twice. Rejects when the recording could not be stored (the row is ended anyway).
    */
   async end(reason?: string): Promise<void> {
     if (this.done) return;
@@ -208,17 +274,21 @@ export class SessionRecording {
     if (this.format === 'jsonl')
       this.event({ type: 'session.end', reason: reason ?? null, operations: this.operations });
     this.done = true;
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    this.flush();
+    let stored: unknown;
+    await this.sink?.close().catch((err: unknown) => {
+      stored = err ?? new Error('recording write failed');
+    });
+    if (this.ctx.live.get(this.session) === this) this.ctx.live.delete(this.session);
     await this.ready;
     await this.store.endSession(this.session, { at, reason, operations: this.operations });
-    if (this.audit)
-      await auditRecordingDigest(this.audit, {
-        id: this.session,
-        sub: this.meta.sub,
-        connection: this.meta.connection,
-        recordingPath: this.path,
-      });
+    if (stored !== undefined) throw stored;
+    if (this.ctx.audit)
+      await auditRecordingDigest(
+        this.ctx.audit,
+        { id: this.session, sub: this.meta.sub, connection: this.meta.connection, recordingPath: this.path },
+        { db: this.store.db },
+      );
   }
 
   private stream(code: 'o' | 'i', data: string): void {
@@ -238,26 +308,56 @@ export class SessionRecording {
   }
 
   private writeLine(line: string): void {
-    if (this.fd === undefined) return;
-    // One write per line: a crash cuts at most this line, which readRecording tolerates.
-    writeSync(this.fd, `${line}\n`);
+    if (this.sink === undefined) return;
+    this.buffer += `${line}\n`;
+    if (this.buffer.length >= FLUSH_BYTES) this.flush();
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(this.onTimer, FLUSH_MS);
+      // An idle process is not kept alive by a pending flush (end() flushes what is left).
+      this.timer.unref();
+    }
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.flush();
+  };
+
+  /** Hands the buffered lines to the sink (a file: written now; the store: one chunk). */
+  private flush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.buffer === '' || this.sink === undefined) return;
+    const text = this.buffer;
+    this.buffer = '';
+    this.sink.write(text);
   }
 }
 
-/** Audits the digest of a closed recording; `recovered`: closed at a restart, as a crash left it. */
+/**
+ * Audits the digest of a closed recording (read through the recording reader: a file, or its
+ * chunks from `opts.db`); `recovered`: closed at a restart, as a crash left it.
+ */
 export async function auditRecordingDigest(
   audit: DigestSink,
   s: { id: string; sub: string; connection: string; recordingPath: string },
-  extra: { recovered?: boolean } = {},
+  opts: { recovered?: boolean; db?: Kysely<Database> } = {},
 ): Promise<void> {
-  const d = await digestFile(s.recordingPath);
+  const d = await digestStream(openRecording(s.recordingPath, { db: opts.db }));
   await audit.append({
     type: RECORDING_DIGEST_TYPE,
     actor: s.sub,
     session: s.id,
     connection: s.connection,
-    // The file's name only: audit entries are served by the API, which shows no server paths.
-    data: { sha256: d.sha256, bytes: d.bytes, file: basename(s.recordingPath), ...extra },
+    // The recording's name only: audit entries are served by the API, which shows no server paths.
+    data: {
+      sha256: d.sha256,
+      bytes: d.bytes,
+      file: recordingName(s.recordingPath),
+      ...(opts.recovered ? { recovered: true } : {}),
+    },
   });
 }
 

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WardenError } from '../core/errors.js';
 import { readRecording } from './read.js';
+import type { RecordingReadOptions } from './source.js';
 
 export interface ReplayOptions {
   /** Playback speed multiplier; 2 plays twice as fast. Default 1. */
@@ -11,6 +12,8 @@ export interface ReplayOptions {
   /** Longest pause, in recorded seconds, kept between two outputs. */
   maxIdle?: number;
   signal?: AbortSignal;
+  /** Where a recording kept in the store is read from. */
+  db?: RecordingReadOptions['db'];
 }
 
 export async function replayAsciicast(
@@ -21,7 +24,7 @@ export async function replayAsciicast(
   const speed = opts.speed ?? 1;
   if (!(speed > 0) || !Number.isFinite(speed)) throw new TypeError('speed must be a positive number');
   if (opts.maxIdle !== undefined && !(opts.maxIdle >= 0)) throw new TypeError('maxIdle must be >= 0');
-  const rec = await readRecording(path);
+  const rec = await readRecording(path, { db: opts.db });
   if (rec.format !== 'asciicast') {
     throw new WardenError('WARDEN_USAGE', 'this session is not a terminal recording; print its timeline instead');
   }

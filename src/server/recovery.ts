@@ -50,7 +50,7 @@ export async function closeOrphanedSessions(
       data: { issuer: s.issuer, reason: RESTART_REASON, operations: s.operations, recovered: true },
     });
     // The recording as the crash left it is what there is: anchor that, so later edits show.
-    await auditRecordingDigest(audit, s, { recovered: true }).catch((err) =>
+    await auditRecordingDigest(audit, s, { recovered: true, db: store.db }).catch((err) =>
       opts.logger.warn({ err, session: s.id }, 'recording of a recovered session could not be digested'),
     );
   }

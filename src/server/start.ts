@@ -79,7 +79,12 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
     logger,
     clock,
   });
-  const recorder = new Recorder(config.recordings, store, { clock, instance: instance.id, audit });
+  const recorder = new Recorder(config.recordings, store, {
+    clock,
+    instance: instance.id,
+    audit,
+    recordingStore: config.recordingStore ?? (store.dialect === 'postgres' ? 'database' : 'files'),
+  });
   const revocations = new RevocationCache(store);
   await revocations.start();
   const metrics = new GatewayMetrics({ defaultMetrics: opts.defaultMetrics ?? false });

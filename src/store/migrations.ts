@@ -258,6 +258,29 @@ function auditCheckpoints(): Migration {
   };
 }
 
+/**
+ * Recordings kept in the store (recordingStore: database): each buffered flush of a session's
+ * recording is one row, (session, seq) in write order; the recording is its rows' bytes joined
+ * by seq, the same bytes a file would hold. No foreign key: a chunk may land before the session
+ * row (both are written as the session opens) and rows are never updated.
+ */
+function recordingChunks(dialect: StoreDialect): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('recording_chunks')
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('data', dialect === 'sqlite' ? 'blob' : 'bytea', (c) => c.notNull())
+        .addPrimaryKeyConstraint('recording_chunks_pk', ['session_id', 'seq'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('recording_chunks').ifExists().execute();
+    },
+  };
+}
+
 export class WardenMigrations implements MigrationProvider {
   constructor(private readonly dialect: StoreDialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
@@ -268,6 +291,7 @@ export class WardenMigrations implements MigrationProvider {
       '0004_review_impact': reviewImpact(),
       '0005_session_instance': sessionInstance(),
       '0006_audit_checkpoints': auditCheckpoints(),
+      '0007_recording_chunks': recordingChunks(this.dialect),
     };
   }
 }

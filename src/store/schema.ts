@@ -99,6 +99,14 @@ export interface AuditCheckpointsTable {
   signature: string;
 }
 
+/** One flushed piece of a recording kept in the store (0007); the recording is its pieces by seq. */
+export interface RecordingChunksTable {
+  session_id: string;
+  /** 0, 1, 2… per session, in write order. */
+  seq: number;
+  data: Uint8Array;
+}
+
 export interface Database {
   audit_log: AuditLogTable;
   audit_checkpoints: AuditCheckpointsTable;
@@ -106,4 +114,5 @@ export interface Database {
   reviews: ReviewsTable;
   access_requests: AccessRequestsTable;
   revocations: RevocationsTable;
+  recording_chunks: RecordingChunksTable;
 }

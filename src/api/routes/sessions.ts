@@ -1,21 +1,20 @@
-import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { WardenError } from '../../core/errors.js';
 import { principalOf, samePrincipal } from '../../core/principal.js';
 import type { DetectorName, Identity, MaskPlan } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import { compileMasker, DETECTOR_NAMES } from '../../masking/index.js';
-import { readRecordingMasked } from '../../recording/index.js';
+import { readRecordingMasked, recordingName } from '../../recording/index.js';
 import type { Session } from '../../store/index.js';
 import { isAdmin } from '../auth.js';
 import { idParams, responses, wrap } from '../schemas.js';
 
-/** What the API shows of a session: the recording by file name, never the server's path. */
+/** What the API shows of a session: the recording by name, never the server's path. */
 export type SessionView = Omit<Session, 'recordingPath'> & { recording: string };
 
 function view(s: Session): SessionView {
   const { recordingPath, ...rest } = s;
-  return { ...rest, recording: basename(recordingPath) };
+  return { ...rest, recording: recordingName(recordingPath) };
 }
 
 /**
@@ -83,8 +82,11 @@ export function registerSessionRoutes(app: FastifyInstance, gw: Gateway): void {
       const me = req.identity!;
       const s = await visibleSession(gw, me, req.params.id);
       const masker = compileMasker(readerPlan(gw, me, s.connection));
+      // A session live on this instance: what it recorded so far is flushed first. The bytes
+      // come from its file or, kept in the store, from whichever instance recorded it.
+      await gw.recorder.settle(s.id).catch(() => undefined);
       reply.type(s.format === 'asciicast' ? 'application/x-asciicast' : 'application/x-ndjson');
-      return reply.send(readRecordingMasked(s.recordingPath, s.format, masker));
+      return reply.send(readRecordingMasked(s.recordingPath, s.format, masker, { db: gw.store.db }));
     },
   );
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import {
@@ -16,6 +16,7 @@ import {
 } from '../../audit/index.js';
 import { loadConfigFile } from '../../config/index.js';
 import { displayJson, displayText } from '../../core/display-text.js';
+import { openRecording, recordingName } from '../../recording/index.js';
 import { type Database, openStoreReadOnly } from '../../store/index.js';
 import { ApiClient, type ClientOptions } from '../client.js';
 import { CliExit } from '../exit.js';
@@ -99,6 +100,7 @@ export function registerAudit(program: Command): void {
       const store = openStoreReadOnly(opts.store);
       const digests: DigestEntry[] = [];
       let v: VerifyResult;
+      let recordings: RecordingCheck;
       try {
         v = await verifyChain(store.db, {
           ...(fileCheckpoints ? { checkpoints: fileCheckpoints } : {}),
@@ -106,10 +108,14 @@ export function registerAudit(program: Command): void {
           onDigest: (d) => digests.push(d),
         });
         if (!opts.recordings) await locateRecordings(store, digests);
+        // Files are read where they are (or in --recordings); recordings kept in the store, from it.
+        recordings = await checkRecordings(digests, {
+          ...(opts.recordings ? { dir: opts.recordings } : {}),
+          open: (path) => openRecording(path, { db: store.db }),
+        });
       } finally {
         await store.close();
       }
-      const recordings = await checkRecordings(digests, opts.recordings ? { dir: opts.recordings } : {});
       if (opts.json)
         process.stdout.write(`${JSON.stringify({ ...v, ok: v.ok && recordingsOk(recordings, opts), recordings })}\n`);
       report(v, { check: recordings, strict: !!opts.recordings }, !!opts.json);
@@ -233,6 +239,6 @@ async function locateRecordings(store: { db: Kysely<Database> }, digests: Digest
   }
   for (const d of digests) {
     const path = d.session ? paths.get(d.session) : undefined;
-    if (path && basename(path) === d.file) d.path = path;
+    if (path && recordingName(path) === d.file) d.path = path;
   }
 }
