@@ -4,8 +4,11 @@
 // one exec channel per operation, so a session lives across operations as with `ssh` and
 // ControlMaster. SSH has no error codes: the fixture names what the client saw on the wire —
 // `126` (exit status of a refused command, the reason on stderr), `255` (exit status when the
-// gateway cannot use the target), `closed` (the gateway ended the SSH connection for the
-// identity: USERAUTH_FAILURE at login, or exit 126 "session ended: …" then the connection closed).
+// target is lost under a session), an SSH_MSG_DISCONNECT reason name (a session refused at login
+// after the identity checked out: SERVICE_NOT_AVAILABLE for a down target, TOO_MANY_CONNECTIONS
+// for the limits — OpenSSH prints the description and exits 255), `closed` (the gateway ended the
+// SSH connection for the identity: USERAUTH_FAILURE at login, or exit 126 "session ended: …" then
+// the connection closed).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -112,12 +115,11 @@ const rowsOf = (stdout: string) =>
 
 class SshSession implements ClientSession {
   closed = false;
-  /** The target's processes serving this session's upstream login (for loseTarget). */
-  private upstreamPids: string[] | null = null;
-
   constructor(
     private readonly client: ssh2.Client,
     private readonly fixture: { gw: SshGateway },
+    /** The target's processes serving this session's upstream login (for loseTarget). */
+    private readonly upstreamPids: string[],
   ) {
     client.on('close', () => {
       this.closed = true;
@@ -174,9 +176,7 @@ class SshSession implements ClientSession {
 
   async runCommand(op: string, command: string | undefined, opts: { timeoutMs?: number } = {}): Promise<Outcome> {
     if (!command) throw new Error(`${op} has no SSH form`);
-    const before = this.upstreamPids === null ? userPids(this.fixture.gw) : null;
     const r = await this.exec(command, opts.timeoutMs ?? 15_000);
-    if (before) this.upstreamPids = userPids(this.fixture.gw).filter((p) => !before.includes(p));
     if (!r) return { ok: false, sessionEnded: this.closed };
     await this.settle(r);
     const refused = refusalOf(r, this.closed);
@@ -185,7 +185,7 @@ class SshSession implements ClientSession {
   }
 
   async malformed(): Promise<Outcome> {
-    // The gateway session opens with the first channel; then bytes no SSH client sends (they
+    // After a first command (the session is in use), bytes no SSH client sends (they
     // fail the packet MAC of the encrypted stream).
     const first = await this.run('allowedRead');
     if (!first.ok) return first;
@@ -207,7 +207,7 @@ class SshSession implements ClientSession {
   }
 
   async loseTarget(): Promise<void> {
-    for (const pid of this.upstreamPids ?? []) {
+    for (const pid of this.upstreamPids) {
       try {
         process.kill(Number(pid), 'SIGKILL');
       } catch {}
@@ -236,6 +236,13 @@ function userPids(gw: SshGateway): string[] {
   }
 }
 
+/** SSH_MSG_DISCONNECT reason codes the gateway sends at login (RFC 4253 §11.1). */
+const DISCONNECT_NAMES: Record<number, string> = {
+  1: 'HOST_NOT_ALLOWED_TO_CONNECT',
+  7: 'SERVICE_NOT_AVAILABLE',
+  12: 'TOO_MANY_CONNECTIONS',
+};
+
 /** Log in to the gateway with the token as the password (what sshpass does for ssh). */
 function login(port: number, connection: string, token: string): Promise<Connected | { client: ssh2.Client }> {
   return new Promise((resolve) => {
@@ -249,11 +256,15 @@ function login(port: number, connection: string, token: string): Promise<Connect
       if (settled) return;
       settled = true;
       const message = err.message;
+      // SSH_MSG_DISCONNECT: ssh2 reports its reason code (a number) and description.
+      const disconnect = typeof (err as { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : null;
       resolve({
         refused:
           err.level === 'client-authentication'
             ? { kind: 'identity', code: 'closed', message: `authentication refused: ${message}` }
-            : { kind: 'error', code: String(err.level ?? 'error'), message },
+            : disconnect !== null
+              ? { kind: 'error', code: DISCONNECT_NAMES[disconnect] ?? `disconnect ${disconnect}`, message }
+              : { kind: 'error', code: String(err.level ?? 'error'), message },
       });
     });
     client.connect({
@@ -289,20 +300,14 @@ export function sshTarget(): ConformanceTarget {
       blocked: '126',
       review: '126',
       identity: 'closed',
-      targetDown: '255',
+      targetDown: 'SERVICE_NOT_AVAILABLE',
       malformed: 'closed',
       preAuthTooLarge: 'closed',
       handshakeTimeout: 'closed',
-      tooManySessions: '126',
+      tooManySessions: 'TOO_MANY_CONNECTIONS',
     },
     expected: { allowedRows: [['Ada Lovelace']] },
     knownGaps: {
-      targetDown:
-        'SSH logs in to the target at the first channel, not at the gateway login: a down target is exit 255 with ' +
-        '"target \'down-1\' is unavailable" on the first command (test/integration/ssh/exec.test.ts); the session stays for when it is back',
-      sessionLimits:
-        'the SSH gateway session opens with the first channel (so that a pty shell records asciicast): the per-identity ' +
-        'limit refuses the N+1th session at its first command (exit 126, the reason on stderr), not at its login',
       malformed:
         'ssh2 closes the connection on a packet that fails its MAC without sending SSH_MSG_DISCONNECT: the client sees ' +
         'the connection closed (session ended and audited), no reason on the wire',
@@ -335,8 +340,12 @@ export function sshTarget(): ConformanceTarget {
 
     async connect(token, opts = {}): Promise<Connected> {
       const g = need(gw);
+      // The gateway logs in to the target while it logs this client in: the target's new
+      // processes are this session's upstream.
+      const before = userPids(g);
       const r = await login(g.sshPort, opts.connection ?? 'web-1', token);
-      if ('client' in r) return { session: new SshSession(r.client, { gw: g }) };
+      const pids = userPids(g).filter((p) => !before.includes(p));
+      if ('client' in r) return { session: new SshSession(r.client, { gw: g }, pids) };
       return r;
     },
 

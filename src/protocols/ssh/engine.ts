@@ -14,13 +14,14 @@ import type { Admission } from '../limits.js';
 import { userCa } from './ca.js';
 import { type CertificateLogin, certificateLogin, type PublicKeyAttempt } from './cert-auth.js';
 import { ED25519_CERT } from './certificate.js';
+import { DISCONNECT, disconnectWithReason } from './disconnect.js';
 import { REFUSED_STATUS, runExec, targetLost } from './exec.js';
 import { runForward } from './forward.js';
 import { gatewayHostKey } from './host-key.js';
 import { sshInProcess } from './in-process.js';
 import { runSftp } from './sftp.js';
 import { runShell, type WindowSize } from './shell.js';
-import { connectUpstream, type SshConnectionConfig, type Upstream } from './upstream.js';
+import { connectUpstream, type SshConnectionConfig, type Upstream, UpstreamError } from './upstream.js';
 
 const TOKEN_PROMPT = 'Warden identity token (password): ';
 /** Offered after a refusal: a certificate (warden ssh-cert), or the token typed or as password. */
@@ -123,12 +124,18 @@ class ClientConnection {
     this.admission.signal.addEventListener('abort', () => conn.end(), { once: true });
     conn.on('error', () => {});
     conn.on('authentication', (ctx) => {
-      if (this.identity) return ctx.accept();
+      // The identity checked out: the session opens and the target is logged in to now, so a
+      // refusal (no access, too many sessions, target down) is said at login, not at a command.
+      const admit = () =>
+        this.admit().then(
+          () => ctx.accept(),
+          (err: unknown) => this.refuse(conn, err),
+        );
+      if (this.identity) return void admit();
       if (ctx.method === 'password') {
         this.admission.handshakeDone();
-        this.verify(ctx.username, () => this.host.authenticate(ctx.password)).then(
-          () => ctx.accept(),
-          () => ctx.reject(AUTH_METHODS),
+        this.verify(ctx.username, () => this.host.authenticate(ctx.password)).then(admit, () =>
+          ctx.reject(AUTH_METHODS),
         );
         return;
       }
@@ -138,7 +145,7 @@ class ClientConnection {
         // Without a signature this is the client asking whether the key would do: yes (PK_OK)
         // when the certificate would; it is signed next, and only that request logs in.
         this.verifyCertificate(ctx.username, attempt).then(
-          () => ctx.accept(),
+          () => (attempt.signature === undefined ? ctx.accept() : admit()),
           () => ctx.reject(AUTH_METHODS),
         );
         return;
@@ -149,14 +156,11 @@ class ClientConnection {
         const why = this.certificateRefusal ? `warden: ${this.certificateRefusal}` : '';
         ctx.prompt([{ prompt: TOKEN_PROMPT, echo: false }], '', why, (answers) => {
           this.admission.handshakeDone();
-          this.verify(ctx.username, () => this.host.authenticate(answers[0] ?? '')).then(
-            () => ctx.accept(),
-            (err: unknown) => {
-              // OpenSSH prints the instruction of an info request: the reason, in words.
-              const why = err instanceof WardenError ? err.message : 'authentication failed';
-              ctx.prompt([], 'Warden', `warden: ${why}`, () => ctx.reject(AUTH_METHODS));
-            },
-          );
+          this.verify(ctx.username, () => this.host.authenticate(answers[0] ?? '')).then(admit, (err: unknown) => {
+            // OpenSSH prints the instruction of an info request: the reason, in words.
+            const why = err instanceof WardenError ? err.message : 'authentication failed';
+            ctx.prompt([], 'Warden', `warden: ${why}`, () => ctx.reject(AUTH_METHODS));
+          });
         });
         return;
       }
@@ -225,48 +229,91 @@ class ClientConnection {
   }
 
   /**
-   * The gateway session (access, limits, recording), opened by the first channel: a pty shell
-   * records asciicast, anything else JSON lines. A refusal is reported on that channel.
+   * At login: the gateway session (access, limits; its recording waits for the first channel,
+   * which picks the format: a pty shell records asciicast, anything else JSON lines), then the
+   * gateway's own login to the target. Throws the refusal; a session refused here is closed.
    */
-  private sessionFor(format: 'jsonl' | 'asciicast', pty: PseudoTtyOptions | null): Promise<GatewaySession> {
+  private async admit(): Promise<void> {
+    if (this.session) return;
     const inProcess = this.inProcess;
-    this.session ??= this.host
-      .openSession({
-        ...(inProcess ? { protocol: inProcess.caller, onVerdict: inProcess.onVerdict } : { protocol: 'ssh' as const }),
-        connection: this.connection,
-        identity: this.identity!,
-        clientAddress: this.address,
-        format,
-        ...(pty ? { width: pty.cols ?? 80, height: pty.rows ?? 24 } : {}),
-      })
-      .catch((err: unknown) => {
-        inProcess?.onRefused?.(err);
-        throw err;
-      });
-    return this.session;
+    const opening = this.host.openSession({
+      ...(inProcess ? { protocol: inProcess.caller, onVerdict: inProcess.onVerdict } : { protocol: 'ssh' as const }),
+      connection: this.connection,
+      identity: this.identity!,
+      clientAddress: this.address,
+      format: 'deferred',
+    });
+    this.session = opening;
+    let session: GatewaySession;
+    try {
+      session = await opening;
+    } catch (err) {
+      inProcess?.onRefused?.(err);
+      throw err;
+    }
+    try {
+      await this.loginUpstream();
+    } catch (err) {
+      // REST exec / MCP run one command per session: its exec reports a down target itself
+      // (exit 255 and the reason, the command's outcome), as `ssh` users see it at login.
+      if (inProcess && err instanceof UpstreamError) return;
+      const why = err instanceof Error ? err.message : 'the target could not be reached';
+      await session.close(why).catch(() => {});
+      inProcess?.onRefused?.(err);
+      throw err;
+    }
+  }
+
+  /** The gateway's login to the target, watched: a lost target makes the next channel say so. */
+  private loginUpstream(): Promise<Upstream> {
+    const name = this.connection;
+    const login = connectUpstream(name, this.host.connection(name) as SshConnectionConfig);
+    this.upstream = login;
+    login.then(
+      (u) =>
+        u.ended.then(() => {
+          // The target went away under this session: the next channel says so, and the session ends.
+          if (this.upstream === login) this.upstream = targetLost(name);
+        }),
+      () => {
+        // A later channel tries again: a target that was down may be back.
+        if (this.upstream === login) this.upstream = null;
+      },
+    );
+    return login;
+  }
+
+  /** A refusal after the identity checked out: SSH_MSG_DISCONNECT with the reason (./disconnect.ts). */
+  private refuse(conn: Connection, err: unknown): void {
+    const why =
+      err instanceof Error && (err instanceof WardenError || err instanceof UpstreamError)
+        ? err.message
+        : 'the session could not be opened';
+    const code =
+      err instanceof UpstreamError
+        ? DISCONNECT.SERVICE_NOT_AVAILABLE
+        : err instanceof WardenError && err.code === 'WARDEN_TOO_MANY_CONNECTIONS'
+          ? DISCONNECT.TOO_MANY_CONNECTIONS
+          : DISCONNECT.HOST_NOT_ALLOWED_TO_CONNECT;
+    this.host.logger.info({ connection: this.connection, client: this.address, reason: why }, 'ssh session refused');
+    disconnectWithReason(conn, code, `warden: ${why}`);
+    void this.end(`refused: ${why}`);
+  }
+
+  /** The session opened at login; the first channel begins its recording in its format. */
+  private sessionFor(format: 'jsonl' | 'asciicast', pty: PseudoTtyOptions | null): Promise<GatewaySession> {
+    if (!this.session) return Promise.reject(new WardenError('WARDEN_ACCESS_DENIED', 'the session is not open'));
+    return this.session.then((session) => {
+      // A client without a terminal size (ssh -tt from a pipe) says 0 × 0.
+      session.recording.begin(format, pty ? { width: pty.cols || 80, height: pty.rows || 24 } : {});
+      return session;
+    });
   }
 
   private ready(conn: Connection): void {
     if (!this.identity) return void conn.end();
     const name = this.connection;
-    const config = this.host.connection(name) as SshConnectionConfig;
-    const upstream = () => {
-      if (this.upstream) return this.upstream;
-      const login = connectUpstream(name, config);
-      this.upstream = login;
-      login.then(
-        (u) =>
-          u.ended.then(() => {
-            // The target went away under this session: the next channel says so, and the session ends.
-            if (this.upstream === login) this.upstream = targetLost(name);
-          }),
-        () => {
-          // The next channel tries again: a target that was down may be back.
-          if (this.upstream === login) this.upstream = null;
-        },
-      );
-      return login;
-    };
+    const upstream = () => this.upstream ?? this.loginUpstream();
     const terminate = (reason: string) => void this.end(reason);
     conn.on('session', (accept) => {
       const s = accept();

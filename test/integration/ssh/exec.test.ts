@@ -68,7 +68,8 @@ describe('ssh exec through the gateway (real ssh → Warden → sshd)', () => {
   it('a target that is down: a clear error, exit 255, other sessions unaffected', async () => {
     const r = await ssh(gw, agent, 'echo hi', { connection: 'down-1' });
     assert.equal(r.status, 255);
-    assert.match(r.stderr, /warden: target 'down-1' is unavailable/);
+    // Said at login (SSH_MSG_DISCONNECT, reason 7 "service not available"), before any command.
+    assert.match(r.stderr, /Received disconnect from \S+ port \d+:7: warden: target 'down-1' is unavailable/);
     assert.equal((await ssh(gw, agent, 'echo still')).stdout, 'still\n');
   });
 
