@@ -1,9 +1,12 @@
 // exec through the gateway with the real OpenSSH client against Debian's sshd: each command
 // decided on its parsed programs before it runs, refusals as exit 126 with the rule on stderr.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type SshGateway, ssh, startSshGateway } from './support.js';
+import { auditOf, eventually, recordingOf } from '../../conformance/control.js';
+import { SSH_OPTIONS, type SshGateway, ssh, startSshGateway } from './support.js';
 
 describe('ssh exec through the gateway (real ssh → Warden → sshd)', () => {
   let gw: SshGateway;
@@ -81,5 +84,40 @@ describe('ssh exec through the gateway (real ssh → Warden → sshd)', () => {
       new RegExp(`presented host key ${gw.target.hostKey.replace(/[+/]/g, '\\$&')}, not the configured SHA256:A+`),
     );
     assert.ok(!existsSync(`${gw.target.home}/victim/wrong-key`));
+  });
+
+  it('a client killed mid-output: its command and session end are audited, the recording parses, others are served', async () => {
+    const sub = 'agent-vanishing';
+    const token = await gw.token(sub, ['agents']);
+    const child = spawn(
+      'sshpass',
+      ['-e', 'ssh', ...SSH_OPTIONS, '-p', String(gw.sshPort), 'web-1@127.0.0.1', 'seq 1 50000000'],
+      { env: { ...process.env, SSHPASS: token }, stdio: ['ignore', 'pipe', 'ignore'], detached: true },
+    );
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    // sshpass and its ssh together, mid-stream: no goodbye on the wire.
+    process.kill(-child.pid!, 'SIGKILL');
+    const started = gw.running.apiUrl;
+    const admin = await gw.token('admin-1', ['admins']);
+    const control = { apiUrl: started, recordingsDir: join(gw.dir, 'recordings') };
+    const op = await eventually(async () => (await auditOf(control, admin, sub))[0], 'the command audited');
+    assert.equal(op.data.effect, 'mask', 'agents run under masking');
+    assert.match(String(op.data.text), /seq 1 50000000/);
+    const end = await eventually(
+      async () => (await auditOf(control, admin, sub, { type: 'session.end' })).find((e) => e.session === op.session),
+      'the session end audited',
+    );
+    assert.match(JSON.stringify(end.data), /disconnect|closed/i);
+    const text = await recordingOf(control, op.session!, (t) => t.includes('"session.end"'));
+    const events = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type?: string });
+    assert.ok(
+      events.some((e) => e.type === 'operation' && (e as { kind?: string }).kind === 'command'),
+      'the command is in the recording',
+    );
+    assert.equal(events.at(-1)?.type, 'session.end');
+    assert.equal((await ssh(gw, agent, 'echo still')).stdout, 'still\n');
   });
 });
