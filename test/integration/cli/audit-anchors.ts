@@ -114,8 +114,16 @@ export function auditAnchorSuite(dialect: 'sqlite' | 'postgres'): void {
     });
 
     it('a recording edited after its session closed is reported (exit 1)', async () => {
-      const original = await readFile(recording);
-      await writeFile(recording, original.toString().replace('SELECT 3', 'SELECT 4'));
+      // SQLite: a file in the recordings folder. PostgreSQL: chunks in the store (recordingStore
+      // defaults to database there), edited in place.
+      const chunks = `FROM recording_chunks WHERE session_id = '${sessionId}'`;
+      const original = dialect === 'postgres' ? undefined : await readFile(recording);
+      const saved = dialect === 'postgres' ? await onStore(`SELECT seq, encode(data, 'base64') AS b ${chunks}`) : [];
+      if (original) await writeFile(recording, original.toString().replace('SELECT 3', 'SELECT 4'));
+      else
+        await onStore(
+          `UPDATE recording_chunks SET data = convert_to(replace(convert_from(data, 'UTF8'), 'SELECT 3', 'SELECT 4'), 'UTF8') WHERE session_id = '${sessionId}'`,
+        );
       try {
         const r = await verify();
         assert.equal(r.code, 1);
@@ -124,7 +132,11 @@ export function auditAnchorSuite(dialect: 'sqlite' | 'postgres'): void {
           new RegExp(`recording of session ${sessionId} .* was EDITED after its digest was audited`),
         );
       } finally {
-        await writeFile(recording, original);
+        if (original) await writeFile(recording, original);
+        for (const c of saved)
+          await onStore(
+            `UPDATE recording_chunks SET data = decode('${String(c.b)}', 'base64') WHERE session_id = '${sessionId}' AND seq = ${Number(c.seq)}`,
+          );
       }
     });
 
