@@ -16,6 +16,7 @@ import type { Kysely } from 'kysely';
 import { type AuditEntry, digestStream, isSecretKey, RECORDING_DIGEST_TYPE, stripSecrets } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Database, Store } from '../store/index.js';
+import { ChunkWriter } from './chunk-writer.js';
 import { FileSink, type RecordingSink, StoreSink } from './sinks.js';
 import { openRecording, type RecordingStoreKind, recordingName, storeRecordingPath } from './source.js';
 import type { AsciicastEvent, AsciicastHeader, RecordingMeta } from './types.js';
@@ -41,6 +42,8 @@ interface RecordingContext {
   audit: DigestSink | undefined;
   /** This process's recordings not ended yet, by session. */
   live: Map<string, SessionRecording>;
+  /** recordingStore database: the one writer of every recording's chunks (made on first use). */
+  chunks: ChunkWriter | undefined;
 }
 
 export class Recorder {
@@ -65,6 +68,7 @@ export class Recorder {
       instance: opts.instance,
       audit: opts.audit,
       live: new Map(),
+      chunks: undefined,
     };
   }
 
@@ -149,7 +153,8 @@ export class SessionRecording {
     let path: string;
     if (this.ctx.kind === 'database') {
       path = storeRecordingPath(meta.session, format);
-      this.sink = new StoreSink(this.store.db, meta.session);
+      this.ctx.chunks ??= new ChunkWriter(this.store.db);
+      this.sink = new StoreSink(this.ctx.chunks, meta.session);
     } else {
       mkdirSync(this.ctx.dir, { recursive: true, mode: 0o700 });
       path = join(this.ctx.dir, `${meta.session}.${format === 'jsonl' ? 'jsonl' : 'cast'}`);

@@ -1,10 +1,8 @@
 // Where a session recording's buffered lines go. A file sink writes them at once (one writeSync
-// per flush); a store sink inserts each flush as one chunk row (src/store/recording-chunks.ts),
-// in order, one insert at a time per recording: flushes arriving while an insert runs are joined
-// into the next chunk, so a busy recording writes fewer, larger rows.
+// per flush); a store sink makes each flush one chunk row (session, seq), written by the
+// Recorder's ChunkWriter together with the other recordings' chunks of the same moment.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { Kysely } from 'kysely';
-import { appendRecordingChunk, type Database } from '../store/index.js';
+import type { ChunkWriter } from './chunk-writer.js';
 
 export interface RecordingSink {
   /** Appends whole lines. */
@@ -38,32 +36,33 @@ export class FileSink implements RecordingSink {
 }
 
 export class StoreSink implements RecordingSink {
-  private queued: string[] = [];
   private seq = 0;
-  private writing: Promise<void> | undefined;
-  /** The last insert's failure; its text is queued again and retried with the next write. */
+  /** Chunks handed to the writer and not settled yet. */
+  private readonly pending = new Set<Promise<void>>();
+  /** Chunks whose INSERT failed: written again (same seq) with the next write or settle. */
+  private failed: { seq: number; data: Buffer }[] = [];
   private error: unknown;
   private closed = false;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly writer: ChunkWriter,
     private readonly session: string,
   ) {}
 
   write(text: string): void {
     if (this.closed) return;
-    this.queued.push(text);
-    this.pump();
+    this.retry();
+    this.send(this.seq++, Buffer.from(text, 'utf8'));
   }
 
   async settled(): Promise<void> {
-    // A failed insert is retried once more here (end() must not give up on a passing blip).
-    if (this.error !== undefined && !this.writing) {
-      this.error = undefined;
-      this.pump();
+    // A failed chunk is retried once more here (end() must not give up on a passing blip).
+    for (let attempt = 0; ; attempt++) {
+      while (this.pending.size > 0) await Promise.all([...this.pending]);
+      if (this.failed.length === 0) return;
+      if (attempt > 0) throw this.error;
+      this.retry();
     }
-    while (this.writing) await this.writing;
-    if (this.error !== undefined) throw this.error;
   }
 
   async close(): Promise<void> {
@@ -74,24 +73,21 @@ export class StoreSink implements RecordingSink {
     }
   }
 
-  private pump(): void {
-    if (this.writing || this.queued.length === 0) return;
-    const text = this.queued.length === 1 ? this.queued[0]! : this.queued.join('');
-    this.queued = [];
-    this.writing = appendRecordingChunk(this.db, this.session, this.seq, Buffer.from(text, 'utf8'))
-      .then(
-        () => {
-          this.seq++;
-          this.error = undefined;
-        },
-        (err: unknown) => {
-          this.queued.unshift(text);
-          this.error = err;
-        },
-      )
-      .then(() => {
-        this.writing = undefined;
-        if (this.error === undefined) this.pump();
-      });
+  private retry(): void {
+    const again = this.failed;
+    this.failed = [];
+    for (const c of again) this.send(c.seq, c.data);
+  }
+
+  private send(seq: number, data: Buffer): void {
+    const p: Promise<void> = this.writer.write(this.session, seq, data).then(
+      () => void this.pending.delete(p),
+      (err: unknown) => {
+        this.pending.delete(p);
+        this.failed.push({ seq, data });
+        this.error = err;
+      },
+    );
+    this.pending.add(p);
   }
 }

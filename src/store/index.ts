@@ -1,7 +1,7 @@
 export type { AccessRequestRepository } from './access-requests.js';
 export type { Store } from './open.js';
 export { openStore, openStoreReadOnly, redactStoreUrl } from './open.js';
-export { appendRecordingChunk, readRecordingChunks } from './recording-chunks.js';
+export { insertRecordingChunks, type RecordingChunk, readRecordingChunks } from './recording-chunks.js';
 export type { ReviewRepository } from './reviews.js';
 export type { RevocationRepository } from './revocations.js';
 export type { AuditLogTable, Database } from './schema.js';

@@ -6,13 +6,23 @@ import type { Database } from './schema.js';
 /** Rows fetched per page while reading (a chunk is at most a few hundred KB). */
 const PAGE_ROWS = 32;
 
-export async function appendRecordingChunk(
-  db: Kysely<Database>,
-  session: string,
-  seq: number,
-  data: Uint8Array,
-): Promise<void> {
-  await db.insertInto('recording_chunks').values({ session_id: session, seq, data }).execute();
+export interface RecordingChunk {
+  session_id: string;
+  seq: number;
+  data: Uint8Array;
+}
+
+/**
+ * Inserts chunks (one statement). A chunk already stored under its (session, seq) is skipped:
+ * a retry of a write that did commit carries the same bytes, and must not fail its batch.
+ */
+export async function insertRecordingChunks(db: Kysely<Database>, chunks: RecordingChunk[]): Promise<void> {
+  if (chunks.length === 0) return;
+  await db
+    .insertInto('recording_chunks')
+    .values(chunks)
+    .onConflict((oc) => oc.columns(['session_id', 'seq']).doNothing())
+    .execute();
 }
 
 /** The session's chunks in order, a page of rows at a time (recordings can be large). */

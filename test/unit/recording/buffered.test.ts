@@ -8,10 +8,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { sql } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { AuditEntry } from '../../../src/audit/index.js';
 import { ManualClock } from '../../../src/core/clock.js';
 import { compileMasker } from '../../../src/masking/index.js';
+import { ChunkWriter } from '../../../src/recording/chunk-writer.js';
 import {
   FLUSH_BYTES,
   openRecording,
@@ -22,7 +23,8 @@ import {
   readRecordingMasked,
   recordingName,
 } from '../../../src/recording/index.js';
-import { openStore, type Store } from '../../../src/store/index.js';
+import { StoreSink } from '../../../src/recording/sinks.js';
+import { type Database, openStore, type Store } from '../../../src/store/index.js';
 
 let dir: string;
 let store: Store;
@@ -178,4 +180,50 @@ test('database: a last chunk cut inside its last line is tolerated, as a cut fil
   let text = '';
   for await (const c of stream) text += String(c);
   assert.ok(!text.endsWith('\n'), 'the cut line is still there to be tolerated');
+});
+
+test('database: the chunks many recordings flush at the same moment are one INSERT', async () => {
+  let inserts = 0;
+  const counted = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: store.sqlite! }),
+    log: (e) => {
+      if (e.level === 'query' && /^insert into "recording_chunks"/.test(e.query.sql)) inserts++;
+    },
+  });
+  const writer = new ChunkWriter(counted);
+  const sinks = Array.from({ length: 20 }, (_, i) => new StoreSink(writer, `s_many_${i}`));
+  for (const [i, sink] of sinks.entries()) sink.write(`{"t":0,"at":0,"n":${i}}\n`);
+  await Promise.all(sinks.map((s) => s.settled()));
+  assert.equal(inserts, 1, '20 recordings, one statement');
+  for (const [i, sink] of sinks.entries()) sink.write(`{"t":1,"at":1,"n":${i}}\n`);
+  await Promise.all(sinks.map((s) => s.close()));
+  assert.equal(inserts, 2);
+  const text = (await readRecordingBytes('store:s_many_7.jsonl', { db: store.db })).toString();
+  assert.equal(text, '{"t":0,"at":0,"n":7}\n{"t":1,"at":1,"n":7}\n');
+});
+
+test('database: a failed chunk write is retried with the same seq; end() rejects only when the retry fails too', async () => {
+  const written: { seq: number; text: string }[] = [];
+  let failures = 1;
+  const flaky = {
+    write: async (_session: string, seq: number, data: Buffer) => {
+      if (failures-- > 0) throw new Error('store unreachable');
+      written.push({ seq, text: data.toString() });
+    },
+  } as unknown as ChunkWriter;
+  const sink = new StoreSink(flaky, 's_flaky');
+  sink.write('a\n');
+  sink.write('b\n');
+  await sink.settled();
+  assert.deepEqual(
+    written.sort((x, y) => x.seq - y.seq),
+    [
+      { seq: 0, text: 'a\n' },
+      { seq: 1, text: 'b\n' },
+    ],
+    'the failed chunk kept its place',
+  );
+  failures = 2;
+  sink.write('c\n');
+  await assert.rejects(sink.close(), /store unreachable/);
 });
