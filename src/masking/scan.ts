@@ -13,12 +13,14 @@ export const H_TOKEN = 64; // eyJ, AKIA/ASIA, gh?_, pat_, xox?-, (b)earer
 export const H_KV = 128; // a secret-ish keyword (pass, pwd, secret, token, key, basic) and '=' or ':'
 const H_ASSIGN = 256;
 const H_KEYWORD = 512;
+export const H_BARE15 = 1024; // >= 15 digits with nothing between them (a card glued to digits)
 
 /** Flags for a JS string. */
 export function scanString(s: string): number {
   let flags = 0;
   let run = 0; // digits joined by any soft separator (phone, card)
   let dashRun = 0; // digits joined by '-' only (SSN)
+  let bare = 0; // digits with nothing between them
   let maxRun = 0;
   let maxDashRun = 0;
   let dashes = 0;
@@ -44,9 +46,11 @@ export function scanString(s: string): number {
         group++;
         if (lead >= 0 && ++lead >= 8) flags |= H_PHONE;
         if (++dashRun > maxDashRun) maxDashRun = dashRun;
+        if (++bare >= 15) flags |= H_BARE15;
         if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
         dashes = 0;
       } else {
+        bare = 0;
         if (c === 45) {
           if (++dashes >= 5) flags |= H_PEM;
         } else {
@@ -64,6 +68,7 @@ export function scanString(s: string): number {
     } else {
       if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
       group = 0;
+      bare = 0;
       run = 0;
       dashRun = 0;
       dashes = 0;
@@ -81,6 +86,7 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
   let flags = 0;
   let run = 0;
   let dashRun = 0;
+  let bare = 0; // digits with nothing between them
   let maxRun = 0;
   let maxDashRun = 0;
   let dashes = 0;
@@ -106,9 +112,11 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
         group++;
         if (lead >= 0 && ++lead >= 8) flags |= H_PHONE;
         if (++dashRun > maxDashRun) maxDashRun = dashRun;
+        if (++bare >= 15) flags |= H_BARE15;
         if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
         dashes = 0;
       } else {
+        bare = 0;
         if (c === 45) {
           if (++dashes >= 5) flags |= H_PEM;
         } else {
@@ -126,6 +134,7 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
     } else {
       if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
       group = 0;
+      bare = 0;
       run = 0;
       dashRun = 0;
       dashes = 0;

@@ -4,9 +4,10 @@ import type { Detector } from './types.js';
 
 // Anchored at each '@' (found with indexOf): the local part is walked leftwards by hand and the
 // domain is matched with a sticky regex, so a long text without '@' costs one indexOf.
-// Labels may be internationalized (`exämple.de`); the TLD is ASCII, punycode or letters.
+// Labels may be internationalized (`exämple.de`); the TLD is ASCII, punycode or letters. The
+// address ends at its TLD whatever follows (`email || '1'`, `email || '-'`): a TLD has no digits.
 const DOMAIN =
-  /(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59}|\p{L}{2,63})(?![\p{L}\p{N}])/uy;
+  /(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59}|\p{L}{2,63})/uy;
 /** Non-ASCII letters and digits are allowed in the local part (RFC 6531). */
 const WIDE_LOCAL = /^[\p{L}\p{N}]$/u;
 

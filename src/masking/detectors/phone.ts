@@ -7,11 +7,13 @@ import type { Detector } from './types.js';
 //  - North American: `(415) 555-2671`, `415-555-2671`, `1 415.555.2671` (one separator kind);
 //  - European national: trunk `0`, then groups split by one kind of separator, 9–12 digits
 //    (`030 1234 5678`, `06 12 34 56 78`).
-// Never inside a longer number, a decimal, an IP address or a time (`…:30`), nor after `-` (order
-// numbers), nor a bare-digit form right after a letter; other letters and punctuation around it
-// are neighbours (`'x' || phone`). Years and dates have too few digits or the wrong grouping.
+// A phone written with `+` or `(` is found whatever its neighbours (`'1' || phone`,
+// `phone || '-'`, `(415) 555-26710`): the marker says what it is. A bare-digit or `00` form is never inside a longer
+// number, a decimal, an IP address or a time (`…:30`), nor after `-` (order numbers), nor right
+// after a letter; other letters and punctuation around it are neighbours. Years and dates have
+// too few digits or the wrong grouping.
 const PHONE =
-  /(?<![\d_.+-])(?:(?:\+|00)[1-9][\d ().-]{6,22}\d|(?:1[ .-]?)?(?:\([2-9]\d{2}\) ?[2-9]\d{2}[ .-]|[2-9]\d{2}([ .-])[2-9]\d{2}\1)\d{4}|0[1-9]\d{0,4}([ .-])\d{2,8}(?:\2\d{2,8}){0,3})(?![\d_-]|[.:]\d)/g;
+  /(?:\+[1-9][\d ().-]{6,22}\d(?!\d)|(?<![\d_.+-])1[ .-]?\([2-9]\d{2}\) ?[2-9]\d{2}[ .-]\d{4}|\([2-9]\d{2}\) ?[2-9]\d{2}[ .-]\d{4}|(?<![\d_.+-])(?:00[1-9][\d ().-]{6,22}\d|(?:1[ .-]?)?[2-9]\d{2}([ .-])[2-9]\d{2}\1\d{4}|0[1-9]\d{0,4}([ .-])\d{2,8}(?:\2\d{2,8}){0,3})(?![\d_-]|[.:]\d))/g;
 /** The same shape, matching a whole candidate (a run cut short at a separator). */
 const PHONE_WHOLE = new RegExp(`^(?:${PHONE.source})$`);
 

@@ -158,6 +158,50 @@ describe('detectors find a value whatever its neighbours (property, fixed seed)'
   }
 });
 
+// One character glued on (`'1' || ssn`, `'0' || card_number`, `email || '-'`, `'x' || phone`):
+// the value is still found. Documented limits, left to column lineage: a card printed with
+// separators, or a bare-digit phone (`415-555-2671`), glued to a digit or letter; a card with
+// digits on both sides; an IBAN glued to letters (part of a word).
+const GLUES = ['0', '1', '7', '9', 'x', 'Q', 'é', '-', '_', '.', '+', '@', '#'];
+
+function glued(secret: string, name: DetectorName): string | null {
+  const bareDigits = /^\d+$/.test(secret);
+  const alnum = (g: string) => /[0-9A-Za-zé]/.test(g);
+  let left = pick(GLUES);
+  let right = pick(GLUES);
+  if (name === 'credit_card') {
+    if (!bareDigits) {
+      if (alnum(left) && /\d/.test(left)) left = 'x';
+      if (alnum(right) && /\d/.test(right)) right = 'x';
+    } else if (/\d/.test(left) && /\d/.test(right)) right = pick(['x', '-', '#']);
+  }
+  if (name === 'phone' && /^\d/.test(secret)) return null;
+  const side = int(0, 2);
+  return (side !== 1 ? left : '') + secret + (side !== 0 ? right : '');
+}
+
+describe('detectors find a value with one glued character (property, fixed seed)', () => {
+  for (const name of ['us_ssn', 'credit_card', 'email', 'phone'] as const) {
+    const masker = compileMasker({ columns: [], detect: [name] });
+    it(`${name}: a digit, letter or punctuation before, after or around it`, () => {
+      const misses: string[] = [];
+      let tried = 0;
+      for (let i = 0; i < ROUNDS; i++) {
+        const secret = GENERATORS[name]();
+        const text = glued(secret, name);
+        if (text === null) continue;
+        tried++;
+        if (!FOUND.default!(secret, masker.maskText(text))) misses.push(text);
+        // The byte path (DataRow cells, SSH and HTTP output) decides on the same scan flags.
+        const bytes = masker.maskTextMaybe(Buffer.from(text, 'utf8'));
+        if (bytes === null || bytes.toString('utf8') !== masker.maskText(text)) misses.push(`bytes: ${text}`);
+      }
+      assert.ok(tried > ROUNDS / 2, `only ${tried} cases`);
+      assert.deepEqual(misses.slice(0, 8), [], `${misses.length} misses of ${tried}`);
+    });
+  }
+});
+
 // Things that look numeric or structured but are none of the detected kinds.
 function benign(): string {
   return pick([
@@ -219,6 +263,6 @@ describe('detectors leave a benign corpus alone', () => {
 
   it('false-positive rate on long digit runs (17–20-digit ids, epoch µs/ns, concatenated order numbers)', () => {
     const rate = falsePositiveRate('long digit runs', longDigitRun, 5000);
-    assert.ok(rate < 0.15, `false-positive rate ${rate}`);
+    assert.ok(rate < 0.1, `false-positive rate ${rate}`);
   });
 });

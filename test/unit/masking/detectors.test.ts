@@ -20,6 +20,10 @@ describe('email', () => {
     masks('email', 'x@y.io', '***@y.io');
     masks('email', '<ann@example.org>, bob@example.net.', '<a***@example.org>, b***@example.net.');
   });
+  it('finds an address whatever follows its TLD', () => {
+    masks('email', 'ada@example.com-', 'a***@example.com-'); // email || '-'
+    masks('email', 'ada@example.com1', 'a***@example.com1');
+  });
   it('leaves non-addresses', () => {
     keeps('email', 'user@localhost');
     keeps('email', '@handle and a@ b');
@@ -42,10 +46,23 @@ describe('credit_card', () => {
   it('leaves Luhn-invalid, too short, too long, mixed separators and decimals', () => {
     keeps('credit_card', '4111111111111112');
     keeps('credit_card', '411111111111');
-    keeps('credit_card', '41111111111111111111111');
+    keeps('credit_card', '41111111111111121111113'); // no card at either end of the run
     keeps('credit_card', '4111 1111-1111 1111');
     keeps('credit_card', '0.4111111111111111');
     keeps('credit_card', '1111111111111117'); // Luhn-valid but no card network starts with 1
+    keeps('credit_card', '0.04111111111111111'); // a fraction's digits
+    keeps('credit_card', '04111111111111111.25'); // an amount's integer part
+  });
+  it('finds a card glued to other digits, at the start or end of the run', () => {
+    masks('credit_card', '04111111111111111', '0************1111'); // '0' || card
+    masks('credit_card', 'x123455555555555554444y', 'x12345************4444y');
+    masks('credit_card', '3782822463100059', '***********00059'); // card || '9' (Amex, 15)
+    masks('credit_card', '41111111111111115555555555554444', '************1111************4444');
+    masks('credit_card', '4111111111111111,04111111111111111', '************1111,0************1111');
+  });
+  it('does not look for cards of other issuers or lengths inside a longer run', () => {
+    keeps('credit_card', '01111111111111117'); // Luhn-valid 16 digits, no issuer starts with 1
+    keeps('credit_card', '04222222222222'); // Visa-13 is found alone, not glued
   });
 });
 
@@ -61,12 +78,24 @@ describe('us_ssn', () => {
     }
     keeps('us_ssn', 'order 123456789');
     keeps('us_ssn', 'SSN: 000123456');
-    keeps('us_ssn', '1123-45-6789');
-    keeps('us_ssn', '123-45-6789-0');
+  });
+  it('finds a dashed SSN whatever its neighbours, digits and dashes included', () => {
+    masks('us_ssn', '1123-45-6789', '1***-**-6789'); // '1' || ssn
+    masks('us_ssn', '123-45-67890', '***-**-67890');
+    masks('us_ssn', '-123-45-6789-0', '-***-**-6789-0');
+    masks('us_ssn', 'a123-45-6789b', 'a***-**-6789b');
+    keeps('us_ssn', '1900-12-3456'); // still SSA ranges: 900 is not an area
+    keeps('us_ssn', '2024-01-15 12345-6789 415-555-2671');
   });
 });
 
 describe('phone', () => {
+  it('finds a phone written with + or ( whatever its neighbours', () => {
+    masks('phone', '1+1 415 555 0132', '1+* *** *** 0132'); // '1' || phone
+    masks('phone', 'x+1-415-555-0132', 'x+*-***-***-0132');
+    masks('phone', '+1 415 555 0132-', '+* *** *** 0132-'); // phone || '-'
+    masks('phone', '7(415) 555-2671_', '7(***) ***-2671_');
+  });
   it('masks international, North American and European numbers', () => {
     masks('phone', 'call +14155552671', 'call +*******2671');
     masks('phone', '+1 (415) 555-2671', '+* (***) ***-2671');
