@@ -87,13 +87,20 @@ export function registerSsh(program: Command): void {
       .argument('<connection>')
       .argument('[command...]', 'the command to run (after --); none: a shell')
       .option('-t, --tty', 'force a terminal (ssh -t)')
+      .option(
+        '-L, --local-forward <[bind:]port:host:hostport>',
+        'forward a local port through the target (ssh -L; each forward is decided by policy); repeatable',
+        (v: string, all: string[]) => [...all, v],
+        [] as string[],
+      )
+      .option('-N, --no-command', 'run no command: only the forwards (ssh -N)')
       .option('--ttl <duration>', 'validity of a newly minted certificate', DEFAULT_TTL)
       .option('--dir <dir>', 'the directory of warden ssh-cert (default ~/.warden/ssh)'),
   ).action(
     async (
       connection: string,
       command: string[],
-      opts: ClientOptions & { tty?: boolean; ttl: string; dir?: string },
+      opts: ClientOptions & { tty?: boolean; ttl: string; dir?: string; localForward: string[]; command: boolean },
     ) => {
       if (!CONNECTION_NAME.test(connection))
         throw new CliExit(2, `warden ssh: '${t(connection)}' is not a connection name`);
@@ -104,20 +111,34 @@ export function registerSsh(program: Command): void {
       await writeKnownHosts(files, gw);
       if (!(await certificateUsable(files, await api.currentToken(), Date.now())))
         await mintCertificate(api, files, opts.ttl);
-      process.exitCode = await runSsh(files, gw, connection, command, !!opts.tty);
+      for (const spec of opts.localForward)
+        if (!LOCAL_FORWARD.test(spec))
+          throw new CliExit(2, `warden ssh: -L '${t(spec)}' is not [bind_address:]port:host:hostport`);
+      if (!opts.command && command.length)
+        throw new CliExit(2, 'warden ssh: -N runs no command; drop the command or -N');
+      const extra = [
+        ...(opts.tty ? ['-t'] : []),
+        ...opts.localForward.flatMap((spec) => ['-L', spec]),
+        ...(opts.command ? [] : ['-N']),
+      ];
+      process.exitCode = await runSsh(files, gw, connection, command, extra);
     },
   );
 }
+
+/** ssh -L's forms without a socket path: [bind_address:]port:host:hostport (IPv6 in brackets). */
+const LOCAL_FORWARD =
+  /^(?:(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.*-]+):)?\d{1,5}:(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 
 function runSsh(
   files: SshFiles,
   gw: { listen: { host: string; port: number } },
   connection: string,
   command: string[],
-  tty: boolean,
+  extra: string[],
 ): Promise<number> {
   const options = sshOptions(files, gw, connection).flatMap(([k, v]) => ['-o', `${k}=${v}`]);
-  const args = [...options, ...(tty ? ['-t'] : []), connection, ...(command.length ? ['--', ...command] : [])];
+  const args = [...options, ...extra, connection, ...(command.length ? ['--', ...command] : [])];
   return new Promise((resolve, reject) => {
     const child = spawn(process.env.WARDEN_SSH || 'ssh', args, { stdio: 'inherit' });
     child.on('error', (err) => reject(new CliExit(1, `warden ssh: cannot run ssh (${err.message})`)));

@@ -9,10 +9,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { sign as cryptoSign, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
+import { freePort } from '../../../src/gateway/index.js';
 import { userCa } from '../../../src/protocols/ssh/ca.js';
 import { certificateLogin } from '../../../src/protocols/ssh/cert-auth.js';
 import {
@@ -21,7 +23,7 @@ import {
   parseCertificateLine,
   SshWriter,
 } from '../../../src/protocols/ssh/certificate.js';
-import { runWarden } from '../../helpers/cli.js';
+import { runWarden, WARDEN_BIN } from '../../helpers/cli.js';
 import { type Issued, sshF } from './cert-support.js';
 import { type SshGateway, type SshRun, startSshGateway } from './support.js';
 
@@ -140,6 +142,64 @@ describe('ssh certificates: warden ssh-cert / ssh-config / ssh through the gatew
     const blocked = await runWarden(['ssh', '--dir', fresh, 'web-1', '--', 'rm', '-rf', '~/victim'], { env });
     assert.equal(blocked.code, 126);
     assert.match(blocked.stderr, /blocked by rule no-rm/);
+  });
+
+  it('warden ssh -L … -N forwards a local port through the target; a forbidden forward opens nothing', async () => {
+    const echo = createServer((sock) => sock.pipe(sock));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    const echoPort = (echo.address() as AddressInfo).port;
+    const [allowed, forbidden] = [await freePort(), await freePort()];
+    let reached = 0;
+    echo.on('connection', () => reached++);
+    const child = spawn(
+      process.execPath,
+      [
+        WARDEN_BIN,
+        'ssh',
+        '--dir',
+        certDir(),
+        '-N',
+        '-L',
+        `${allowed}:127.0.0.1:${echoPort}`,
+        '-L',
+        `${forbidden}:localhost:${echoPort}`,
+        'web-1',
+      ],
+      { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    try {
+      const roundTrip = (port: number) =>
+        new Promise<string>((resolve) => {
+          const sock = connect(port, '127.0.0.1');
+          let got = '';
+          sock.on('error', () => resolve(got));
+          sock.on('data', (d) => {
+            got += d;
+            if (got.includes('\n')) sock.end();
+          });
+          sock.on('close', () => resolve(got));
+          sock.on('connect', () => sock.write('ping through warden\n'));
+        });
+      let echoed = '';
+      for (let i = 0; i < 100 && echoed === ''; i++) {
+        echoed = await roundTrip(allowed);
+        if (echoed === '') await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(echoed, 'ping through warden\n', stderr);
+      const before = reached;
+      assert.equal(await roundTrip(forbidden), '', 'nothing comes back through a refused forward');
+      assert.equal(reached, before, 'the refused forward never connected');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.match(stderr, /administratively prohibited|open failed/);
+    } finally {
+      child.kill();
+      echo.close();
+    }
+    const usage = await runWarden(['ssh', '--dir', certDir(), '-L', 'not-a-spec', 'web-1'], { env });
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /is not \[bind_address:\]port:host:hostport/);
   });
 
   it('the certificate never outlives the token, and warden ssh renews one about to end', async () => {
