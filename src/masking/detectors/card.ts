@@ -15,6 +15,7 @@ export const cardDetector: Detector = {
   guard: H_DIGITS13,
   find(text, flags, out) {
     findPrintedCards(text, out);
+    findGluedGroupedCards(text, out);
     if (flags & H_BARE15) findCardsInRuns(text, out);
   },
 };
@@ -32,6 +33,31 @@ function findPrintedCards(text: string, out: MatchSet): void {
       // Cards joined by a space run together: look again from the next digit group.
       CARD.lastIndex = nextGroup(text, start, runEnd);
     }
+  }
+}
+
+// A card printed in groups (4-4-4-4 with a shorter last group allowed, Amex 4-6-5, Diners 4-6-4)
+// whose first or last group has digits glued on (`'0' || '4111 1111 1111 1111'`): the printed
+// pass above starts only where a number starts, so these shapes are matched anywhere, digits
+// around them included, the last group cut shorter when the longer one fails; one kind of
+// separator and Luhn. The grouping itself is the card's shape: ids are not printed this way.
+const GROUPED = /[2-6]\d{3}([ -])\d{4}\1\d{4}\1\d{1,4}|3\d{3}([ -])\d{6}\2\d{4,5}/g;
+
+function findGluedGroupedCards(text: string, out: MatchSet): void {
+  GROUPED.lastIndex = 0;
+  for (let m = GROUPED.exec(text); m !== null; m = GROUPED.exec(text)) {
+    const start = m.index;
+    const lastGroup = lastSeparator(text, start, start + m[0].length) + 1;
+    const before = isDigit(text.charCodeAt(start - 1));
+    let end = -1;
+    for (let cut = start + m[0].length; cut > lastGroup && (m[2] === undefined || cut - lastGroup >= 4); cut--) {
+      if ((before || isDigit(text.charCodeAt(cut))) && luhnValid(text, start, cut)) {
+        end = cut;
+        break;
+      }
+    }
+    if (end > 0 && !isDecimalPart(text, start, end)) out.add(start, end, redactDigits(text.slice(start, end), 4));
+    else GROUPED.lastIndex = start + 1;
   }
 }
 

@@ -60,6 +60,13 @@ describe('credit_card', () => {
     masks('credit_card', '41111111111111115555555555554444', '************1111************4444');
     masks('credit_card', '4111111111111111,04111111111111111', '************1111,0************1111');
   });
+  it('finds a card printed in groups with a digit glued to its first or last group', () => {
+    masks('credit_card', '04111 1111 1111 1111', '0**** **** **** 1111'); // '0' || card
+    masks('credit_card', '4111-1111-1111-11117', '****-****-****-11117');
+    masks('credit_card', '93782 822463 10005', '9**** ****** *0005');
+    keeps('credit_card', '04111 1111 1111 1112'); // not Luhn
+    keeps('credit_card', '04111 1111-1111 1111'); // two kinds of separator
+  });
   it('does not look for cards of other issuers or lengths inside a longer run', () => {
     keeps('credit_card', '01111111111111117'); // Luhn-valid 16 digits, no issuer starts with 1
     keeps('credit_card', '04222222222222'); // Visa-13 is found alone, not glued
