@@ -5,11 +5,13 @@
 // client sent and received after masking.
 //
 // Writes are buffered per recording: lines are appended to a string that is flushed FLUSH_MS
-// after its first line, at once when it reaches FLUSH_BYTES, and synchronously at end() (a file
-// flush is one writeSync; a store flush is one chunk row). So the hot path makes no syscall per
-// event, and a crash loses at most the last few milliseconds of events (the unflushed buffer).
-// A flush holds whole lines only, so what a crash can leave is a recording that stops early or,
-// at worst, a last line cut short, which readRecording tolerates.
+// after its first line, at once when it reaches FLUSH_BYTES, and synchronously at end(). A file
+// flush is one writeSync; a store flush is one chunk row, which the Recorder's ChunkWriter
+// inserts with the other recordings' chunks of the same moment (one INSERT), and end() waits for
+// it. So the hot path makes no syscall or query per event, and a crash loses at most the last few
+// milliseconds of events (the unflushed buffer, and store chunks not yet committed). A flush
+// holds whole lines only, so what a crash can leave is a recording that stops early or, at worst,
+// a last line cut short, which readRecording (and every reader) tolerates.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
