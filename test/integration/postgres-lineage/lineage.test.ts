@@ -57,7 +57,17 @@ const POLICY = TEST_POLICY.replace(
     action: block
     message: filters on masked columns are not allowed
 masking:`,
-).replace('  - groups: [agents]\n    connections: [shop]', '  - groups: [agents, restricted]\n    connections: [shop]');
+)
+  .replace(
+    '  - groups: [agents]\n    connections: [shop]',
+    '  - groups: [agents, restricted, detectors-only]\n    connections: [shop]',
+  )
+  // An identity masked by the content detectors alone (no column masking, so lineage masks
+  // nothing): what it sees in clear is what the detectors miss.
+  .replace(
+    '    unmaskedFor: [dba]\n',
+    '    unmaskedFor: [dba, detectors-only]\n  - connections: [shop]\n    groups: [detectors-only]\n    detect: [email, credit_card, us_ssn, phone, iban, secret]\n',
+  );
 
 describe('postgres lineage: masking follows the data', () => {
   let target: TestPostgres;
@@ -65,6 +75,7 @@ describe('postgres lineage: masking follows the data', () => {
   let agent: string;
   let restricted: string;
   let dba: string;
+  let detectorsOnly: string;
   let client: pg.Client;
 
   before(async () => {
@@ -81,6 +92,7 @@ describe('postgres lineage: masking follows the data', () => {
     agent = await gw.token('agent-lineage', ['agents']);
     restricted = await gw.token('agent-restricted', ['restricted']);
     dba = await gw.token('dba-lineage', ['dba']);
+    detectorsOnly = await gw.token('agent-detectors', ['detectors-only']);
     client = new pg.Client({ connectionString: gw.url(agent) });
     await client.connect();
   });
@@ -103,6 +115,32 @@ describe('postgres lineage: masking follows the data', () => {
       "SELECT email || '-', '1' || ssn, '0' || card_number, 'x' || phone FROM customers ORDER BY id LIMIT 5",
     );
     for (const line of out.trim().split('\n')) assert.equal(line, '***|***|***|***');
+  });
+
+  it('the || concatenations are masked by the detectors alone (no column masking, no lineage)', async () => {
+    const out = await agentPsql(
+      "SELECT email || '-', '1' || ssn, '0' || card_number, 'x' || phone FROM customers ORDER BY id LIMIT 5",
+      detectorsOnly,
+    );
+    const lines = out.trim().split('\n');
+    assert.equal(lines.length, 5);
+    assert.equal(lines[0], 'a***@example.com-|1***-**-6789|0**** **** **** 1111|x+* *** *** 0132');
+    assert.equal(lines[1], 'a***@example.org-|1***-**-9999|0************4444|x+** ** **** 0958');
+    for (const line of lines) assert.match(line, /^\S\*\*\*@\S+-\|1\*\*\*-\*\*-\d{4}\|0[* ]+\d{4}\|x\S*\*/);
+    // string_agg and a card followed by a comma, seen by the detectors alone.
+    await agentPsql("SELECT string_agg(card_number, ',') FROM customers", detectorsOnly);
+    await agentPsql("SELECT card_number || ',' || card_number, ssn || '0' FROM customers", detectorsOnly);
+    // Sanity: the detectors-only identity reads plain columns unmasked by name, masked by content.
+    assert.equal((await agentPsql('SELECT name FROM customers WHERE id = 1', detectorsOnly)).trim(), 'Ada Lovelace');
+  });
+
+  it('values with no table source (literals, function results) are masked by the detectors', async () => {
+    const out = await agentPsql(
+      "SELECT * FROM (VALUES ('1' || '123-45-6789', '0' || '4111111111111111', 'x' || '+1 415 555 0132', 'ada@example.com' || '-')) v(a, b, c, d)",
+    );
+    assert.equal(out.trim(), '1***-**-6789|0************1111|x+* *** *** 0132|a***@example.com-');
+    const fn = await agentPsql("SELECT concat('7', '219-09-9999', '0'), format('%s%s', '9', '5555555555554444')");
+    assert.equal(fn.trim(), '7***-**-99990|9************4444');
   });
 
   it('string_agg and repeated card numbers with commas are masked', async () => {
