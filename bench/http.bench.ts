@@ -67,7 +67,10 @@ function child(args: string[], compiledIn?: string) {
   const script = compiledIn
     ? [compileBenchChild(compiledIn, 'bench/http-targets.ts')]
     : ['--import', 'tsx', fileURLToPath(new URL('./http-targets.ts', import.meta.url))];
-  const proc = spawn(process.execPath, [...script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // HTTP_BENCH_CPU_PROF=DIR: a CPU profile of the gateway process, written there at its exit.
+  const prof = args[0] === 'gateway' && process.env.HTTP_BENCH_CPU_PROF;
+  const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+  const proc = spawn(process.execPath, [...nodeArgs, ...script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const ready = new Promise<string>((resolve, reject) => {
     createInterface({ input: proc.stdout! }).once('line', resolve);
     proc.once('exit', (code) => reject(new Error(`http-targets ${args.join(' ')} exited with ${code}`)));
@@ -120,7 +123,8 @@ async function main(): Promise<void> {
   } finally {
     for (const k of kids) {
       k.stdin!.end();
-      k.kill();
+      // A profiled gateway writes its profile when it exits on its own (stdin closed).
+      if (!process.env.HTTP_BENCH_CPU_PROF) k.kill();
     }
     await rm(compiled, { recursive: true, force: true });
   }
