@@ -1,5 +1,6 @@
 // Child processes of bench/http.bench.ts. `upstream`: the upstream (a small JSON response, and a
-// 200 MB JSON array streamed in chunks) and a bare undici relay; prints {"upstream","relay"}.
+// 200 MB JSON array streamed in chunks); prints {"upstream"}. `relay <upstream port>`: a bare
+// undici relay in its own process (so its CPU time is its own); prints {"relay"}.
 // `gateway <upstream port>`: Warden's HTTP front door alone (its RSS is the gateway's), with
 // policy, masking, recording and audit on; prints {"warden","token"}.
 
@@ -24,6 +25,7 @@ const ITEM = Buffer.from(
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'gateway') return gateway(Number(process.argv[3]));
+  if (process.argv[2] === 'relay') return relay(Number(process.argv[3]));
   const upstream = createServer((req, res) => {
     if (req.url === '/big') {
       const total = Number(process.env.BIG_BYTES ?? 200 * 1024 * 1024);
@@ -48,10 +50,13 @@ async function main(): Promise<void> {
     res.end(SMALL);
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  const upPort = (upstream.address() as { port: number }).port;
+  process.stdout.write(`${JSON.stringify({ upstream: (upstream.address() as { port: number }).port })}\n`);
+  exitWithStdin();
+}
 
+async function relay(upPort: number): Promise<void> {
   const pool = new Pool(`http://127.0.0.1:${upPort}`, { connections: 64 });
-  const relay = createServer(async (req, res) => {
+  const server = createServer(async (req, res) => {
     try {
       const up = await pool.request({ path: req.url ?? '/', method: 'GET', headers: { accept: 'application/json' } });
       res.writeHead(up.statusCode, up.headers as Record<string, string>);
@@ -60,8 +65,13 @@ async function main(): Promise<void> {
       res.writeHead(502).end();
     }
   });
-  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-  process.stdout.write(`${JSON.stringify({ upstream: upPort, relay: (relay.address() as { port: number }).port })}\n`);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  process.stdout.write(`${JSON.stringify({ relay: (server.address() as { port: number }).port })}\n`);
+  exitWithStdin();
+}
+
+/** The bench closes stdin to stop a child (a profiled one then writes its profile). */
+function exitWithStdin(): void {
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
 }
@@ -96,8 +106,7 @@ masking:
   const gw = await startGateway(config, { logger: createLogger({ level: 'silent' }) });
   const token = await gw.devIssuer!.mint({ sub: 'bench', groups: ['agents'], ttlMs: 3600_000 });
   process.stdout.write(`${JSON.stringify({ warden: gw.ports.http, token })}\n`);
-  process.stdin.resume();
-  process.stdin.on('end', () => process.exit(0));
+  exitWithStdin();
 }
 
 main().catch((err) => {

@@ -1,7 +1,9 @@
 // HTTP benchmark (`npm run bench`): GET of a small JSON response direct, through a bare undici
 // relay and through Warden (policy, masking, recording, audit on), same run, same load generator
 // (undici, keep-alive, fixed concurrency); requests/s, p50/p99 latency, Warden vs relay ratio
-// (goal ≥ 0.8×) and the p99 Warden adds. Then a 200 MB JSON array streamed through Warden with
+// (goal ≥ 0.8×) and the p99 Warden adds, and the CPU time per request of the relay's and the
+// gateway's process (utime+stime from /proc, measured over the load phase: on a shared machine
+// req/s swing with the other load, CPU per request much less). Then a 200 MB JSON array streamed through Warden with
 // masking, with the gateway process's peak RSS (goal < 200 MB). The targets run in a child
 // process (bench/http-targets.ts), so the load generator does not share their event loop.
 import { spawn } from 'node:child_process';
@@ -16,20 +18,27 @@ import { compileBenchChild } from './pg/compile.js';
 
 const SECONDS = Number(process.env.HTTP_BENCH_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.HTTP_BENCH_CONCURRENCY ?? 16);
+/** HTTP_BENCH_ROUNDS=N: the three loads N times against the same processes. */
+const ROUNDS = Number(process.env.HTTP_BENCH_ROUNDS ?? 1);
 
-interface Ports {
-  upstream: number;
-  relay: number;
-  warden: number;
-  token: string;
+/** CPU time (user + system) a process used so far, in µs (/proc/<pid>/stat, clock ticks). */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at state (field 3).
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]); // utime (14), stime (15)
+  return (ticks / CLOCK_TICKS) * 1e6;
 }
+const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-async function load(port: number, path: string, headers: Record<string, string>) {
+/** `pid`: the process serving `port`, whose CPU time per request is measured over the load phase. */
+async function load(port: number, path: string, headers: Record<string, string>, pid: number) {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY, pipelining: 1 });
   const latencies: number[] = [];
   let errors = 0;
   // Warm-up.
   for (let i = 0; i < 200; i++) await (await pool.request({ path, method: 'GET', headers })).body.text();
+  const cpu0 = cpuMicros(pid);
   const deadline = performance.now() + SECONDS * 1000;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -46,10 +55,11 @@ async function load(port: number, path: string, headers: Record<string, string>)
       }
     }),
   );
+  const cpuPerRequest = (cpuMicros(pid) - cpu0) / latencies.length;
   await pool.close();
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-  return { rps: latencies.length / SECONDS, p50: q(0.5), p99: q(0.99), errors };
+  return { rps: latencies.length / SECONDS, p50: q(0.5), p99: q(0.99), errors, cpuPerRequest };
 }
 
 function peakRssMb(pid: number): number {
@@ -63,9 +73,9 @@ function peakRssMb(pid: number): number {
  * would carry the transpiler and its source maps (~65 MB RSS at idle, measured), which is not what
  * a user runs. The upstream and the relay stay under tsx (their memory is not measured).
  */
-function child(args: string[], compiledIn?: string) {
-  const script = compiledIn
-    ? [compileBenchChild(compiledIn, 'bench/http-targets.ts')]
+function child(args: string[], compiledScript?: string) {
+  const script = compiledScript
+    ? [compiledScript]
     : ['--import', 'tsx', fileURLToPath(new URL('./http-targets.ts', import.meta.url))];
   // HTTP_BENCH_CPU_PROF=DIR: a CPU profile of the gateway process, written there at its exit.
   const prof = args[0] === 'gateway' && process.env.HTTP_BENCH_CPU_PROF;
@@ -79,33 +89,42 @@ function child(args: string[], compiledIn?: string) {
 }
 
 async function main(): Promise<void> {
-  const targets = child(['upstream']);
-  const t0 = JSON.parse(await targets.ready) as Pick<Ports, 'upstream' | 'relay'>;
   const compiled = await mkdtemp(join(tmpdir(), 'warden-bench-http-js-'));
-  const gateway = child(['gateway', String(t0.upstream)], process.env.WARDEN_BENCH_TSX === '1' ? undefined : compiled);
-  const ports = { ...t0, ...(JSON.parse(await gateway.ready) as Pick<Ports, 'warden' | 'token'>) };
-  const kids = [targets.proc, gateway.proc];
-  const auth = { authorization: `Bearer ${ports.token}` };
+  // The relay and the gateway run as plain JavaScript alike (WARDEN_BENCH_TSX=1: both under tsx).
+  const script =
+    process.env.WARDEN_BENCH_TSX === '1' ? undefined : compileBenchChild(compiled, 'bench/http-targets.ts');
+  const targets = child(['upstream']);
+  const { upstream } = JSON.parse(await targets.ready) as { upstream: number };
+  const relayChild = child(['relay', String(upstream)], script);
+  const gateway = child(['gateway', String(upstream)], script);
+  const { relay: relayPort } = JSON.parse(await relayChild.ready) as { relay: number };
+  const { warden: wardenPort, token } = JSON.parse(await gateway.ready) as { warden: number; token: string };
+  const kids = [targets.proc, relayChild.proc, gateway.proc];
+  const auth = { authorization: `Bearer ${token}` };
   try {
-    const direct = await load(ports.upstream, '/customers', {});
-    const relay = await load(ports.relay, '/customers', {});
-    const warden = await load(ports.warden, '/api/customers', auth);
-    const row = (name: string, r: Awaited<ReturnType<typeof load>>) =>
-      `${name.padEnd(28)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms   errors ${r.errors}`;
     console.log(`GET small JSON, ${CONCURRENCY} concurrent, ${SECONDS} s each (keep-alive)`);
-    console.log(row('direct', direct));
-    console.log(row('bare undici relay', relay));
-    console.log(row('Warden (policy+mask+rec+audit)', warden));
-    const ratio = warden.rps / relay.rps;
-    console.log(
-      `Warden / relay: ${ratio.toFixed(2)}× (goal ≥ 0.80×: ${ratio >= 0.8 ? 'met' : 'NOT met'}); p99 added vs direct: ${(warden.p99 - direct.p99).toFixed(2)} ms`,
-    );
+    for (let round = 1; round <= ROUNDS; round++) {
+      if (ROUNDS > 1) console.log(`round ${round}/${ROUNDS}`);
+      const direct = await load(upstream, '/customers', {}, targets.proc.pid!);
+      const relay = await load(relayPort, '/customers', {}, relayChild.proc.pid!);
+      const warden = await load(wardenPort, '/api/customers', auth, gateway.proc.pid!);
+      const row = (name: string, r: Awaited<ReturnType<typeof load>>) =>
+        `${name.padEnd(30)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms   CPU ${r.cpuPerRequest.toFixed(0).padStart(4)} µs/req   errors ${r.errors}`;
+      console.log(row('direct', direct));
+      console.log(row('bare undici relay', relay));
+      console.log(row('Warden (policy+mask+rec+audit)', warden));
+      const ratio = warden.rps / relay.rps;
+      console.log(
+        `Warden / relay: ${ratio.toFixed(2)}× req/s (goal ≥ 0.80×: ${ratio >= 0.8 ? 'met' : 'NOT met'}), ` +
+          `${(warden.cpuPerRequest / relay.cpuPerRequest).toFixed(2)}× CPU per request; p99 added vs direct: ${(warden.p99 - direct.p99).toFixed(2)} ms`,
+      );
+    }
 
     // HTTP_BENCH_STREAM=0: requests only (quick A/B runs).
     if (process.env.HTTP_BENCH_STREAM === '0') return;
     const rssBefore = peakRssMb(gateway.proc.pid!);
     const t = performance.now();
-    const pool = new Pool(`http://127.0.0.1:${ports.warden}`);
+    const pool = new Pool(`http://127.0.0.1:${wardenPort}`);
     const r = await pool.request({ path: '/api/big', method: 'GET', headers: auth });
     let bytes = 0;
     let leaked = false;
