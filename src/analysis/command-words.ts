@@ -1,9 +1,7 @@
 // Words of the mvdan/sh syntax tree → the strings the shell would pass, when they are known
 // before run time. Quotes and backslashes are resolved as bash does; anything expanded at run
 // time (parameters, substitutions, arithmetic, globs, brace expansion) makes the word unknown.
-import sh from 'mvdan-sh';
-
-const { syntax } = sh;
+import { shSyntax } from './sh-syntax.js';
 
 /** A node of the GopherJS syntax tree (a Go struct): fields by their Go names. */
 // biome-ignore lint/suspicious/noExplicitAny: a foreign tree, checked by NodeType at each use
@@ -15,7 +13,7 @@ export function literalWord(word: ShNode): string | null {
   const parts = word.Parts as ShNode[];
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i];
-    switch (syntax.NodeType(part)) {
+    switch (shSyntax().NodeType(part)) {
       case 'Lit': {
         const v = unquotedLit(part.Value as string);
         if (v === null) return null;
@@ -33,7 +31,7 @@ export function literalWord(word: ShNode): string | null {
       case 'DblQuoted': {
         if (part.Dollar) return null; // $"…" is locale translation
         for (const inner of part.Parts as ShNode[]) {
-          if (syntax.NodeType(inner) !== 'Lit') return null;
+          if (shSyntax().NodeType(inner) !== 'Lit') return null;
           out += doubleQuotedLit(inner.Value as string);
         }
         break;

@@ -7,13 +7,14 @@
 //    commands that run their arguments as a command (./command-wrappers.ts); a name known only at
 //    run time adds `*`;
 //  - `parsed`: false when the parser refuses the line (then `programs` is `['*']`: fail closed).
-import sh from 'mvdan-sh';
 import type { CommandFacts } from '../core/types.js';
 import { literalWord, type ShNode, wordSource } from './command-words.js';
 import { type WordValue, wrapperRuns } from './command-wrappers.js';
+import { shSyntax } from './sh-syntax.js';
 
-const { syntax } = sh;
-const parser = syntax.NewParser(syntax.KeepComments(false), syntax.Variant(syntax.LangBash));
+type ShParser = ReturnType<ReturnType<typeof shSyntax>['NewParser']>;
+/** Made at the first command analysed (loading the shell parser; see sh-syntax.ts). */
+let parser: ShParser | undefined;
 
 /** Unknown at analysis time: the program is chosen at run time. */
 export const UNKNOWN_PROGRAM = '*';
@@ -41,6 +42,10 @@ export function analyzeCommand(text: string): CommandFacts {
 function parseScript(text: string): ShNode | null {
   if (text.length > MAX_TEXT) return null;
   try {
+    if (parser === undefined) {
+      const syntax = shSyntax();
+      parser = syntax.NewParser(syntax.KeepComments(false), syntax.Variant(syntax.LangBash));
+    }
     return parser.Parse(text, '') as ShNode;
   } catch {
     return null;
@@ -56,6 +61,7 @@ function collectPrograms(
   onCall?: (call: ShNode) => void,
 ): boolean {
   let ok = true;
+  const syntax = shSyntax();
   syntax.Walk(file, (node: ShNode | null) => {
     if (!node || !ok) return ok;
     if (syntax.NodeType(node) !== 'CallExpr') return true;

@@ -6,7 +6,6 @@
 // A probe runs only if the policy would let the requester run it themselves (allow or mask):
 // the preview must not be a way to read what a rule hides, nor to run a function in a condition
 // ahead of the approval that the requester could not run directly.
-import { impactProbes, planRows } from '../analysis/impact.js';
 import type { ImpactCounts, ImpactPreviewer } from '../approvals/index.js';
 import type { WardenConfig } from '../config/schema.js';
 import type { Operation } from '../core/types.js';
@@ -32,6 +31,8 @@ export function postgresImpactPreviewer(config: WardenConfig, policy: Policy): I
         ? config.connections[op.connection.name]
         : undefined;
       if (conn?.type !== 'postgres') return { reason: 'impact previews are for PostgreSQL targets' };
+      // Loaded at the first preview: it brings pgsql-deparser, which an idle gateway does not need.
+      const { impactProbes, planRows } = await import('../analysis/impact.js');
       const plan = impactProbes(op.text);
       if (!plan.ok) return { reason: plan.reason };
       const { probes } = plan;

@@ -2,11 +2,12 @@
 // command runs through the SSH engine in-process, over an in-memory stream on which this side is a
 // real SSH client (ssh2), for the identity the API verified — so it is decided on its parsed
 // programs, masked, recorded and audited by the one exec path, exactly as `ssh web-1 CMD`.
-import ssh2 from 'ssh2';
+
 import { isWardenError, WardenError } from '../../core/errors.js';
 import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import type { VerdictReport } from '../../gateway/verdict.js';
+import { ssh2 } from '../../protocols/ssh/ssh2-module.js';
 import { canSee } from '../visibility.js';
 import { openInProcess } from './in-process.js';
 import type { ExecOutcome, ExecRequest } from './index.js';
@@ -46,7 +47,7 @@ export async function runCommandInProcess(
       `connection '${connection}' is a ${conf.type} connection; commands run on ssh connections`,
     );
   const { stream, verdicts, refused } = openInProcess(gw, 'ssh', 'SSH', identity, connection, caller);
-  const client = new ssh2.Client();
+  const client = new (ssh2().Client)();
   try {
     const run = await new Promise<Omit<CommandRun, 'verdicts'>>((resolve, reject) => {
       const out = new Capped();

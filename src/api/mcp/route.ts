@@ -1,7 +1,6 @@
 // /mcp (Streamable HTTP) and its RFC 9728 metadata. The request gate (auth.ts) verified this
 // request's bearer token before its body was read; a session belongs to the principal (issuer,
 // sub) that opened it, and each call acts with its own token's identity.
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Gateway } from '../../gateway/index.js';
 import type { DevIssuer } from '../../identity/index.js';
@@ -9,8 +8,7 @@ import { bearerToken, PUBLIC_BODY_LIMIT } from '../auth.js';
 import { problem, sendProblem } from '../problem.js';
 import type { PublicOrigin } from '../public-origin.js';
 import { METADATA_PATH, protectedResourceMetadata } from './metadata.js';
-import { McpSessions } from './sessions.js';
-import { buildMcpServer } from './tools.js';
+import type { McpSessions } from './sessions.js';
 
 export interface McpOptions {
   devIssuer?: DevIssuer | null;
@@ -18,12 +16,33 @@ export interface McpOptions {
   origin: PublicOrigin;
 }
 
-export function registerMcp(app: FastifyInstance, gw: Gateway, opts: McpOptions): McpSessions {
-  const sessions: McpSessions = new McpSessions(gw, () =>
-    buildMcpServer({ gw, version: opts.version, session: (id) => (id ? sessions.get(id) : undefined) }),
-  );
+/** What /mcp needs from the MCP SDK, loaded at the first /mcp request (the SDK costs ~25 MB RSS). */
+interface McpRuntime {
+  sessions: McpSessions;
+  isInitializeRequest(body: unknown): boolean;
+}
+
+export function registerMcp(app: FastifyInstance, gw: Gateway, opts: McpOptions): void {
+  let runtime: Promise<McpRuntime> | undefined;
+  const loadRuntime = (): Promise<McpRuntime> =>
+    (runtime ??= (async () => {
+      const [{ McpSessions }, { buildMcpServer }, { isInitializeRequest }] = await Promise.all([
+        import('./sessions.js'),
+        import('./tools.js'),
+        import('@modelcontextprotocol/sdk/types.js'),
+      ]);
+      const sessions: McpSessions = new McpSessions(gw, () =>
+        buildMcpServer({ gw, version: opts.version, session: (id) => (id ? sessions.get(id) : undefined) }),
+      );
+      return { sessions, isInitializeRequest };
+    })().catch((error: unknown) => {
+      runtime = undefined; // a later request tries again
+      throw error;
+    }));
   // Before the listener stops: end open SSE streams and the sessions' front-door clients.
-  app.addHook('preClose', async () => sessions.closeAll());
+  app.addHook('preClose', async () => {
+    if (runtime) await (await runtime.catch(() => undefined))?.sessions.closeAll();
+  });
 
   const metadata = async () => protectedResourceMetadata(gw, opts.devIssuer, opts.origin);
   const publicRoute = { config: { auth: 'public' as const }, bodyLimit: PUBLIC_BODY_LIMIT };
@@ -37,6 +56,7 @@ export function registerMcp(app: FastifyInstance, gw: Gateway, opts: McpOptions)
     if (!identity || !token)
       return sendProblem(reply, problem(401, 'Unauthorized', 'not authenticated', { code: 'WARDEN_TOKEN_INVALID' }));
 
+    const { sessions, isInitializeRequest } = await loadRuntime();
     const sid = req.headers['mcp-session-id'];
     let session = typeof sid === 'string' ? sessions.get(sid) : undefined;
     if (typeof sid === 'string') {
@@ -71,7 +91,6 @@ export function registerMcp(app: FastifyInstance, gw: Gateway, opts: McpOptions)
   app.post('/mcp', mcpRoute, handle);
   app.get('/mcp', mcpRoute, handle);
   app.delete('/mcp', mcpRoute, handle);
-  return sessions;
 }
 
 function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {

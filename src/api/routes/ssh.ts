@@ -3,12 +3,12 @@
 // caller's identity. The client keeps its private key: it sends only the public key to certify,
 // so no private key ever crosses the API or sits in a log.
 import type { FastifyInstance } from 'fastify';
-import ssh2 from 'ssh2';
 import { parseDuration } from '../../core/duration.js';
 import { WardenError } from '../../core/errors.js';
 import type { Gateway } from '../../gateway/index.js';
 import { ed25519PublicKey, issueUserCertificate, MAX_TTL_MS, userCa } from '../../protocols/ssh/ca.js';
 import { fingerprint, gatewayHostKey } from '../../protocols/ssh/host-key.js';
+import { ssh2 } from '../../protocols/ssh/ssh2-module.js';
 import { responses, wrap } from '../schemas.js';
 
 export const DEFAULT_CERT_TTL = '15m';
@@ -69,7 +69,7 @@ export function registerSshRoutes(app: FastifyInstance, gw: Gateway, ports: Read
       },
     },
     async () => {
-      const hostKey = ssh2.utils.parseKey(await gatewayHostKey(gw.config.dataDir));
+      const hostKey = ssh2().utils.parseKey(await gatewayHostKey(gw.config.dataDir));
       if (hostKey instanceof Error || Array.isArray(hostKey)) throw new Error('the gateway host key is unreadable');
       const hostBlob = hostKey.getPublicSSH();
       const ca = await userCa(gw.config.dataDir);

@@ -5,7 +5,6 @@
 // store lookup, and every gateway sharing the dataDir's CA accepts it.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { WardenError } from '../../core/errors.js';
 import { readOrCreateKeyFile } from '../../core/key-file.js';
 import type { Identity } from '../../core/types.js';
@@ -20,6 +19,7 @@ import {
   USER_CERT,
 } from './certificate.js';
 import { fingerprint } from './host-key.js';
+import { ssh2 } from './ssh2-module.js';
 
 const FILE = 'ssh_user_ca_ed25519_key';
 /** The extension holding the identity the certificate was issued for (JSON, see IdentityClaims). */
@@ -81,13 +81,13 @@ export function userCa(dataDir: string): Promise<UserCa> {
 async function loadCa(dataDir: string): Promise<UserCa> {
   const path = join(dataDir, FILE);
   const text = await readOrCreateKeyFile(path, () => {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'warden user CA' });
+    const pair = ssh2().utils.generateKeyPairSync('ed25519', { comment: 'warden user CA' });
     return [
       { path, text: pair.private, mode: 0o600 },
       { path: `${path}.pub`, text: `${pair.public}\n`, mode: 0o644 },
     ];
   });
-  const key = ssh2.utils.parseKey(text);
+  const key = ssh2().utils.parseKey(text);
   if (key instanceof Error || Array.isArray(key) || key.type !== ED25519)
     throw new WardenError('WARDEN_CONFIG_INVALID', `${path} is not an ed25519 private key`);
   const blob = key.getPublicSSH();
@@ -101,7 +101,7 @@ async function loadCa(dataDir: string): Promise<UserCa> {
 
 /** An `ssh-ed25519 AAAA…` public key line → its 32-byte key; anything else is a usage error. */
 export function ed25519PublicKey(line: string): Buffer {
-  const parsed = ssh2.utils.parseKey(line.trim());
+  const parsed = ssh2().utils.parseKey(line.trim());
   if (parsed instanceof Error || Array.isArray(parsed))
     throw new WardenError('WARDEN_USAGE', 'publicKey is not an OpenSSH public key line (ssh-ed25519 AAAA…)');
   if (parsed.type !== ED25519 || parsed.isPrivateKey())

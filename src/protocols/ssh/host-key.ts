@@ -1,15 +1,15 @@
 // The gateway's own SSH host key: generated once (ed25519) into dataDir, read back afterwards.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { readOrCreateKeyFile } from '../../core/key-file.js';
+import { ssh2 } from './ssh2-module.js';
 
 const FILE = 'ssh_host_ed25519_key';
 
 export function gatewayHostKey(dataDir: string): Promise<string> {
   const path = join(dataDir, FILE);
   return readOrCreateKeyFile(path, () => {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'warden gateway host key' });
+    const pair = ssh2().utils.generateKeyPairSync('ed25519', { comment: 'warden gateway host key' });
     return [
       { path, text: pair.private, mode: 0o600 },
       { path: `${path}.pub`, text: `${pair.public}\n`, mode: 0o644 },
