@@ -39,25 +39,20 @@ function findPrintedCards(text: string, out: MatchSet): void {
 // A card printed in groups (4-4-4-4 with a shorter last group allowed, Amex 4-6-5, Diners 4-6-4)
 // whose first or last group has digits glued on (`'0' || '4111 1111 1111 1111'`): the printed
 // pass above starts only where a number starts, so these shapes are matched anywhere, digits
-// around them included, the last group cut shorter when the longer one fails; one kind of
-// separator and Luhn. The grouping itself is the card's shape: ids are not printed this way.
+// around them included; one kind of separator and Luhn. The grouping itself is the card's shape: ids are not printed this way.
 const GROUPED = /[2-6]\d{3}([ -])\d{4}\1\d{4}\1\d{1,4}|3\d{3}([ -])\d{6}\2\d{4,5}/g;
 
 function findGluedGroupedCards(text: string, out: MatchSet): void {
   GROUPED.lastIndex = 0;
   for (let m = GROUPED.exec(text); m !== null; m = GROUPED.exec(text)) {
     const start = m.index;
-    const lastGroup = lastSeparator(text, start, start + m[0].length) + 1;
-    const before = isDigit(text.charCodeAt(start - 1));
-    let end = -1;
-    for (let cut = start + m[0].length; cut > lastGroup && (m[2] === undefined || cut - lastGroup >= 4); cut--) {
-      if ((before || isDigit(text.charCodeAt(cut))) && luhnValid(text, start, cut)) {
-        end = cut;
-        break;
-      }
-    }
-    if (end > 0 && !isDecimalPart(text, start, end)) out.add(start, end, redactDigits(text.slice(start, end), 4));
-    else GROUPED.lastIndex = start + 1;
+    const end = start + m[0].length;
+    // Not glued: the printed pass decides. Glued, the shape is taken as printed (a 4-4-4-3 card
+    // with a digit after it reads as 4-4-4-4 and is left to lineage).
+    const glued = isDigit(text.charCodeAt(start - 1)) || isDigit(text.charCodeAt(end));
+    if (glued && luhnValid(text, start, end) && !isDecimalPart(text, start, end)) {
+      out.add(start, end, redactDigits(text.slice(start, end), 4));
+    } else GROUPED.lastIndex = start + 1;
   }
 }
 

@@ -60,7 +60,10 @@ const GENERATORS: Record<Exclude<DetectorName, 'secret'>, () => string> = {
     ] as const);
     const card = luhnComplete(prefix + digits(length - prefix.length - 1));
     const sep = pick(['', '', ' ', '-']);
-    return sep === '' ? card : (card.match(/.{1,4}/g) ?? []).join(sep);
+    if (sep === '') return card;
+    // Printed as issuers print them: American Express 4-6-5, the others in fours.
+    if (card.length === 15) return [card.slice(0, 4), card.slice(4, 10), card.slice(10)].join(sep);
+    return (card.match(/.{1,4}/g) ?? []).join(sep);
   },
   us_ssn: () => {
     let area = int(1, 899);
