@@ -14,6 +14,7 @@ export const H_KV = 128; // a secret-ish keyword (pass, pwd, secret, token, key,
 const H_ASSIGN = 256;
 const H_KEYWORD = 512;
 export const H_BARE15 = 1024; // >= 15 digits with nothing between them (a card glued to digits)
+export const H_WIDE_GROUP = 2048; // a group of >= 5 digits next to a separator (a grouped card glued to digits)
 
 /** Flags for a JS string. */
 export function scanString(s: string): number {
@@ -43,7 +44,7 @@ export function scanString(s: string): number {
         // '+' or '(' starts a phone even inside a run (`id 142 +44 20 5473 6043`).
         if (p1 === 43 || p1 === 40) lead = 0;
         if (++run > maxRun) maxRun = run;
-        group++;
+        if (++group === 5 && prevGroup !== 0) flags |= H_WIDE_GROUP;
         if (lead >= 0 && ++lead >= 8) flags |= H_PHONE;
         if (++dashRun > maxDashRun) maxDashRun = dashRun;
         if (++bare >= 15) flags |= H_BARE15;
@@ -59,6 +60,7 @@ export function scanString(s: string): number {
         }
         if (group !== 0) {
           if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
+          if (group >= 5) flags |= H_WIDE_GROUP;
           prevGroup = group;
           group = 0;
         }
@@ -109,7 +111,7 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
         // '+' or '(' starts a phone even inside a run (`id 142 +44 20 5473 6043`).
         if (p1 === 43 || p1 === 40) lead = 0;
         if (++run > maxRun) maxRun = run;
-        group++;
+        if (++group === 5 && prevGroup !== 0) flags |= H_WIDE_GROUP;
         if (lead >= 0 && ++lead >= 8) flags |= H_PHONE;
         if (++dashRun > maxDashRun) maxDashRun = dashRun;
         if (++bare >= 15) flags |= H_BARE15;
@@ -125,6 +127,7 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
         }
         if (group !== 0) {
           if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
+          if (group >= 5) flags |= H_WIDE_GROUP;
           prevGroup = group;
           group = 0;
         }

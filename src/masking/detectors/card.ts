@@ -1,7 +1,7 @@
 import { luhnValid } from '../checksums.js';
 import type { MatchSet } from '../matches.js';
 import { redactDigits } from '../redact.js';
-import { H_BARE15, H_DIGITS13 } from '../scan.js';
+import { H_BARE15, H_DIGITS13, H_WIDE_GROUP } from '../scan.js';
 import type { Detector } from './types.js';
 
 // 13–19 digits starting with a card-network digit (2–6), single spaces or dashes allowed between
@@ -15,7 +15,7 @@ export const cardDetector: Detector = {
   guard: H_DIGITS13,
   find(text, flags, out) {
     findPrintedCards(text, out);
-    findGluedGroupedCards(text, out);
+    if (flags & H_WIDE_GROUP) findGluedGroupedCards(text, out);
     if (flags & H_BARE15) findCardsInRuns(text, out);
   },
 };
