@@ -4,17 +4,29 @@
 //
 // Slab rule (as MessageWriter's): bytes handed out by take() are never written over again; later
 // frames go after them or into a fresh slab, so a flushed view stays valid while the socket holds it.
+//
+// Memory: no slab until the first frame (an idle connection holds none), and slabs sized to the
+// traffic: a slab filled within one turn is followed by one twice as large (up to MAX_SLAB, a
+// bulk result), one that served many turns by one half as large (down to MIN_SLAB, short
+// replies), so a session holds a few KB unless it is streaming.
 
-const SLAB_SIZE = 64 * 1024;
+const MIN_SLAB = 4 * 1024;
+const MAX_SLAB = 64 * 1024;
+/** A slab that lasted this many turns was larger than the traffic needs. */
+const SHRINK_AFTER_TURNS = 16;
 /** Larger frames are queued as they are (no copy). */
 const COPY_LIMIT = 8 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export class OutBuffer {
   /** The slab being filled; `buf[mark, off)` is written and not yet taken. */
-  buf: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  buf: Buffer = EMPTY;
   off = 0;
   private mark = 0;
   private parts: Buffer[] = [];
+  private slabSize = MIN_SLAB;
+  /** take() calls (turns) since the current slab was started. */
+  private turns = 0;
 
   get empty(): boolean {
     return this.off === this.mark && this.parts.length === 0;
@@ -65,6 +77,7 @@ export class OutBuffer {
   /** Everything pushed since the last take, in order (empty array when nothing). */
   take(): Buffer[] {
     this.cut();
+    this.turns++;
     const out = this.parts;
     this.parts = [];
     return out;
@@ -79,7 +92,12 @@ export class OutBuffer {
   private renew(from: number, n: number): number {
     const carried = this.off - from;
     if (from > this.mark) this.parts.push(this.buf.subarray(this.mark, from));
-    const next = Buffer.allocUnsafe(Math.max(SLAB_SIZE, (carried + n) * 2));
+    if (this.buf.length > 0) {
+      if (this.turns === 0) this.slabSize = Math.min(this.slabSize * 2, MAX_SLAB);
+      else if (this.turns >= SHRINK_AFTER_TURNS) this.slabSize = Math.max(this.slabSize >> 1, MIN_SLAB);
+    }
+    this.turns = 0;
+    const next = Buffer.allocUnsafe(Math.max(this.slabSize, (carried + n) * 2));
     this.buf.copy(next, 0, from, this.off);
     this.buf = next;
     this.mark = 0;

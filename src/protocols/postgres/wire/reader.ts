@@ -101,6 +101,12 @@ export class MessageReader implements WireMessage {
   next(): boolean {
     if (this.failure) throw this.failure;
     const avail = this.end - this.pos;
+    if (avail === 0) {
+      // Everything was handled: let go of the last chunk (or of a large owned buffer), so an
+      // idle connection holds no read buffer. Views handed out keep their own reference.
+      this.release();
+      return false;
+    }
     const buf = this.buf;
     const pos = this.pos;
     if (this.startup) {
@@ -161,11 +167,16 @@ export class MessageReader implements WireMessage {
   /** Remove and return every pending byte (a view), e.g. to hand the stream to another reader. */
   takeRemaining(): Buffer {
     const rest = this.buf.subarray(this.pos, this.end);
+    this.release();
+    return rest;
+  }
+
+  private release(): void {
     this.buf = EMPTY;
+    this.buffer = EMPTY;
     this.pos = 0;
     this.end = 0;
     this.owned = false;
-    return rest;
   }
 
   private fail(code: 'bad-length' | 'frame-too-large', message: string): never {

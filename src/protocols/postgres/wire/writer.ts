@@ -7,6 +7,8 @@
 // be given to `socket.write` without copying and stays intact while the socket holds it.
 
 const DEFAULT_SLAB = 16 * 1024;
+/** No slab yet: the first message allocates one (an idle session's writer holds nothing). */
+const EMPTY = Buffer.alloc(0);
 
 export class MessageWriter {
   private buf: Buffer;
@@ -19,7 +21,7 @@ export class MessageWriter {
 
   constructor(slabSize = DEFAULT_SLAB) {
     this.slabSize = slabSize;
-    this.buf = Buffer.allocUnsafe(slabSize);
+    this.buf = EMPTY;
   }
 
   /** Bytes written and not yet flushed. */
@@ -128,9 +130,10 @@ export class MessageWriter {
     if (this.lengthAt >= 0) throw new TypeError('MessageWriter: flush inside an open message');
     const out = this.buf.subarray(this.base, this.off);
     this.base = this.off;
-    // A nearly full slab is retired now rather than at the next message's growth.
+    // A nearly full slab is retired now rather than at the next message's growth; the next
+    // message allocates its successor.
     if (this.buf.length - this.off < 256) {
-      this.buf = Buffer.allocUnsafe(this.slabSize);
+      this.buf = EMPTY;
       this.base = 0;
       this.off = 0;
     }
