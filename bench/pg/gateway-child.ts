@@ -30,6 +30,9 @@ dataDir: ${join(spec.dir, 'data')}
 admins: [admins]
 identity:
   dev: true
+# The idle-sessions measurement holds 1,000 sessions of the one bench identity.
+limits:
+  sessionsPerIdentity: 2000
 connections:
   ${spec.connection}:
     type: postgres
@@ -68,7 +71,11 @@ async function stop(): Promise<void> {
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (d: string) => {
   // "mem": one JSON line of process.memoryUsage() (to tell V8 heap from native memory).
-  if (d.includes('mem')) process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
+  // With --expose-gc (WARDEN_BENCH_GATEWAY_NODE_ARGS): after a full GC, i.e. what is retained.
+  if (d.includes('mem')) {
+    (globalThis as { gc?: () => void }).gc?.();
+    process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
+  }
   if (d.includes('stop')) void stop();
 });
 process.stdin.on('end', () => void stop());

@@ -17,6 +17,8 @@ const CHILD = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
 export interface RunningGatewayChild {
   endpoint: Endpoint;
   pid: number;
+  /** The child's process.memoryUsage() (V8 heap vs native memory), asked over its stdin. */
+  memoryUsage(): Promise<NodeJS.MemoryUsage>;
   /** Stops the gateway; returns what it wrote (audit entries, recording files). */
   stop(): Promise<{ auditEntries: number; recordings: number } | null>;
 }
@@ -36,6 +38,8 @@ export async function startGatewayChild(
   const childPath = fromSource && !opts.srcRoot ? CHILD : compileGatewayChild(join(dir, 'js'), opts.srcRoot);
   const nodeArgs = fromSource && !opts.srcRoot ? ['--import', 'tsx'] : [];
   if (opts.cpuProfDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir);
+  // Experiments with the gateway's V8 settings (e.g. --max-semi-space-size=4, --expose-gc).
+  nodeArgs.push(...(process.env.WARDEN_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, childPath], {
     env: { ...process.env, WARDEN_BENCH_SPEC: JSON.stringify(spec) },
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -60,6 +64,11 @@ export async function startGatewayChild(
       database: opts.connection,
       password: ready.token,
       pid: child.pid!,
+    },
+    async memoryUsage() {
+      const line = next();
+      child.stdin!.write('mem\n');
+      return JSON.parse(await line) as NodeJS.MemoryUsage;
     },
     async stop() {
       let stats: { auditEntries: number; recordings: number } | null = null;

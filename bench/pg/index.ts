@@ -6,12 +6,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPostgres } from '../../test/helpers/postgres.js';
 import { BULK_TABLE, type BulkRun, createBulkTable, readBulk, sampleEmail } from './bulk.js';
 import type { Endpoint } from './endpoint.js';
 import { startGatewayChild } from './gateway.js';
+import { IDLE_SESSIONS, type IdleMemory, measureIdleMemory, memoryTable } from './memory.js';
 import { type PgbenchRun, pgbenchInit, pgbenchSelect } from './pgbench.js';
 import { PGBOUNCER_INSTALL, startPgbouncer } from './pgbouncer.js';
+import { startBenchPostgres } from './postgres.js';
 import { memoryMb, resetPeak } from './proc.js';
 import { startRelay } from './relay.js';
 
@@ -34,7 +35,8 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const progress = (l: string) => process.stderr.write(`  … ${l}\n`);
   const rounds = Math.max(1, opts.rounds ?? 1);
-  const pg = await startPostgres({ database: CONNECTION, user: 'app' });
+  // Room for the idle sessions (each holds a target backend) next to pgbench, pgbouncer and the relay.
+  const pg = await startBenchPostgres({ database: CONNECTION, user: 'app', maxConnections: IDLE_SESSIONS + 200 });
   const cleanups: (() => Promise<unknown>)[] = [() => pg.stop()];
   const cleanUp = async () => {
     for (const c of cleanups.splice(0)) await c().catch((e) => process.stderr.write(`cleanup: ${String(e)}\n`));
@@ -44,13 +46,7 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const direct: Endpoint = {
-      name: 'direct',
-      port: pg.port,
-      user: pg.user,
-      database: pg.database,
-      password: pg.password,
-    };
+    const direct: Endpoint = pg.direct;
     progress('pgbench -i -s 1');
     await pgbenchInit(direct, 1);
 
@@ -85,6 +81,9 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
       gwStats = await gw.stop();
     };
     cleanups.unshift(stopGateway);
+    // Before any traffic: the idle gateway, then with the idle sessions (closed again).
+    progress(`gateway memory: idle, then ${IDLE_SESSIONS.toLocaleString('en')} idle sessions`);
+    const idleMemory: IdleMemory = await measureIdleMemory(gw, gw.endpoint);
     const endpoints = [
       direct,
       ...(bouncer ? [bouncer.endpoint] : []),
@@ -148,14 +147,21 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
     log(
       `  ratio warden/direct  ${(bulkWarden.rowsPerSecond / bulkDirect.rowsPerSecond).toFixed(2)}×   (goal ≥ 0.50×)   sample email through Warden: ${masked}`,
     );
-    log(
-      `  gateway RSS: after pgbench ${gwAfterPgbench.rss.toFixed(0)} MB; during bulk peak ${gwMem.peak.toFixed(0)} MB${peakResettable ? '' : ' (lifetime peak: clear_refs not writable)'} (goal < 200 MB)`,
-    );
     const stats = gwStats as { auditEntries: number; recordings: number } | null;
     if (stats)
       log(
         `  gateway wrote ${stats.auditEntries.toLocaleString('en')} audit entries and ${stats.recordings} session recordings during the run`,
       );
+    log('');
+    log(
+      memoryTable({
+        idle: idleMemory,
+        afterPgbenchRss: gwAfterPgbench.rss,
+        bulkPeakRss: gwMem.peak,
+        bulkPeakIsPhase: peakResettable,
+        bulkRows: opts.bulkRows,
+      }),
+    );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
