@@ -403,8 +403,17 @@ const PURE_FUNCTIONS: ReadonlySet<string> = new Set([
   'jsonb_build_object',
 ]);
 
+/**
+ * HTTP methods whose request may reach the target while its audit entry commits: the safe ones
+ * (RFC 9110 §9.2.1, read-only by definition), with no body. OPTIONS is safe too but left out: it
+ * is rare on this path and CORS preflights are answered by application code.
+ */
+const TRAILING_AUDIT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
 function auditMayTrail(op: Operation, decision: Decision): boolean {
-  if (op.kind !== 'sql' || (decision.effect !== 'allow' && decision.effect !== 'mask')) return false;
+  if (decision.effect !== 'allow' && decision.effect !== 'mask') return false;
+  if (op.kind === 'http') return TRAILING_AUDIT_METHODS.has(op.http.method) && op.http.bodyBytes === 0;
+  if (op.kind !== 'sql') return false;
   const f = op.sql;
   if (!f.parsed || f.writes || f.copyProgram || f.serverFile || f.settings.length > 0) return false;
   for (const k of f.kinds) if (!READ_ONLY_KINDS.has(k)) return false;

@@ -39,55 +39,83 @@ export function bodyKind(contentType: string | undefined): BodyKind {
   return 'binary';
 }
 
-/** The masking Transform for a body of this kind, or null when it passes untouched. */
-export function maskingTransform(kind: BodyKind, masker: Masker): Transform | null {
+/**
+ * One body masked piece by piece: `write` each chunk, then `end`; each returns what may go to the
+ * client now. The same masker serves the streaming Transform and a body masked whole.
+ */
+interface ChunkMasker {
+  write(chunk: Buffer): Buffer;
+  end(): Buffer;
+}
+
+const NOTHING = Buffer.alloc(0);
+
+function chunkMasker(kind: BodyKind, masker: Masker): ChunkMasker | null {
   switch (kind) {
     case 'json':
-      return jsonTransform(masker);
+      return jsonMasker(masker);
     case 'sse':
-      return sseTransform(masker);
+      return sseMasker(masker);
     case 'text':
-      return textTransform(masker);
+      return textMasker(masker);
     case 'binary':
       return null;
   }
 }
 
-function jsonTransform(masker: Masker): Transform {
-  const m = new JsonStreamMasker(masker);
+/** The masking Transform for a body of this kind, or null when it passes untouched. */
+export function maskingTransform(kind: BodyKind, masker: Masker): Transform | null {
+  const m = chunkMasker(kind, masker);
+  if (!m) return null;
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      let out: Buffer;
       try {
-        const out = m.push(chunk);
-        cb(null, out.length > 0 ? out : undefined);
+        out = m.write(chunk);
       } catch (err) {
         cb(err as Error);
+        return;
       }
+      cb(null, out.length > 0 ? out : undefined);
     },
     flush(cb: TransformCallback) {
+      let out: Buffer;
       try {
-        const out = m.end();
-        cb(null, out.length > 0 ? out : undefined);
+        out = m.end();
       } catch (err) {
         cb(err as Error);
+        return;
       }
+      cb(null, out.length > 0 ? out : undefined);
     },
   });
 }
 
-function textTransform(masker: Masker): Transform {
+/**
+ * A body read whole (a small response), masked as the Transform would mask it; the body itself
+ * when its kind passes untouched. Throws what the masker throws (a JSON body that is not JSON).
+ */
+export function maskWhole(kind: BodyKind, masker: Masker, body: Buffer): Buffer {
+  const m = chunkMasker(kind, masker);
+  if (!m) return body;
+  const head = m.write(body);
+  const tail = m.end();
+  return tail.length === 0 ? head : Buffer.concat([head, tail]);
+}
+
+function jsonMasker(masker: Masker): ChunkMasker {
+  const m = new JsonStreamMasker(masker);
+  return { write: (chunk) => m.push(chunk), end: () => m.end() };
+}
+
+function textMasker(masker: Masker): ChunkMasker {
   const decoder = new StringDecoder('utf8');
   const m = new StreamMasker(masker);
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      const out = m.push(decoder.write(chunk));
-      cb(null, out.length > 0 ? Buffer.from(out, 'utf8') : undefined);
-    },
-    flush(cb: TransformCallback) {
-      const out = m.push(decoder.end()) + m.flush();
-      cb(null, out.length > 0 ? Buffer.from(out, 'utf8') : undefined);
-    },
-  });
+  const bytes = (text: string) => (text.length > 0 ? Buffer.from(text, 'utf8') : NOTHING);
+  return {
+    write: (chunk) => bytes(m.push(decoder.write(chunk))),
+    end: () => bytes(m.push(decoder.end()) + m.flush()),
+  };
 }
 
 /** One SSE event's text (lines up to and including its blank line), masked line by line. */
@@ -101,11 +129,11 @@ export function maskSseEvent(masker: Masker, event: string): string {
     .replace(/^(?!data:)([^:\r\n][^\r\n]*)$/gm, (line) => masker.maskText(line));
 }
 
-function sseTransform(masker: Masker): Transform {
+function sseMasker(masker: Masker): ChunkMasker {
   const decoder = new StringDecoder('utf8');
   let held = '';
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+  return {
+    write(chunk) {
       held += decoder.write(chunk);
       let out = '';
       // An event ends at a blank line (\n\n, \r\n\r\n or \r\r).
@@ -122,14 +150,14 @@ function sseTransform(masker: Masker): Transform {
         out += maskSseEvent(masker, held.slice(0, cut));
         held = held.slice(cut);
       }
-      cb(null, out.length > 0 ? Buffer.from(out, 'utf8') : undefined);
+      return out.length > 0 ? Buffer.from(out, 'utf8') : NOTHING;
     },
-    flush(cb: TransformCallback) {
+    end() {
       const out = maskSseEvent(masker, held + decoder.end());
       held = '';
-      cb(null, out.length > 0 ? Buffer.from(out, 'utf8') : undefined);
+      return out.length > 0 ? Buffer.from(out, 'utf8') : NOTHING;
     },
-  });
+  };
 }
 
 function eventEnd(text: string): number {

@@ -18,7 +18,7 @@ import { WardenError } from '../../core/errors.js';
 import type { GatewaySession, Verdict } from '../../gateway/index.js';
 import type { ClientStream, EngineHost, EngineInstance, InProcessRequest, ProtocolEngine } from '../engine.js';
 import { type Admission, closeWith, IN_PROCESS_ADMISSION } from '../limits.js';
-import { bodyKind, maskingTransform } from './body-masking.js';
+import { bodyKind, maskingTransform, maskWhole } from './body-masking.js';
 import { bodyOverride, OverrideRefused, overrideScanner, queryOverride } from './method-override.js';
 import { normalizeTarget } from './path.js';
 import { httpProblem, openProblem, rawProblem, sendProblem, verdictProblem } from './problem.js';
@@ -42,6 +42,8 @@ export { rewriteLocation } from './response.js';
 /** Request bodies up to this size are read before the decision and parsed as JSON. */
 export const MAX_JSON_BODY = 1024 * 1024;
 const MAX_HEADER_BYTES = 16 * 1024;
+/** Responses of a known length up to this size are read whole, then masked and sent in one write. */
+const WHOLE_BODY_BYTES = 64 * 1024;
 const TLS_HANDSHAKE = 0x16;
 
 /** What the front door knows about one client connection. */
@@ -248,7 +250,13 @@ class HttpFrontDoor implements EngineInstance {
       if (!res.writableFinished) abort.abort();
     });
     const started = performance.now();
-    const verdict = await session.decide({ kind: 'http', text, http: facts }, { signal: abort.signal });
+    // pipelineAudit: a GET/HEAD without a body is forwarded while its audit entry commits (its
+    // response is held until the entry is committed: `auditHold`).
+    const decided = session.decideOrWait(
+      { kind: 'http', text, http: facts },
+      { signal: abort.signal, pipelineAudit: true },
+    );
+    const verdict = decided instanceof Promise ? await decided : decided;
     const record = new ExchangeRecord(session, verdict.op.id, {
       method,
       target: requestTarget,
@@ -389,6 +397,9 @@ class HttpFrontDoor implements EngineInstance {
         record.finish(0, 'client disconnected');
         return;
       }
+      // Even the gateway's own answer about the target waits for the operation's audit entry.
+      const held = this.auditHold(st, res, session, verdict, record);
+      if (held !== true && !(await held)) return;
       const refused = overrideIn(err);
       if (refused) {
         // The upstream got a cut body, never a whole request to run.
@@ -414,6 +425,22 @@ class HttpFrontDoor implements EngineInstance {
 
     const out = responseHeaders(up.headers, upstream.origin, upstream.basePath, session.connection.name);
     const noBody = method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304 || up.statusCode < 200;
+    const encoding = (headerValue(up.headers['content-encoding']) ?? 'identity').trim().toLowerCase();
+    const length = Number(headerValue(up.headers['content-length']) ?? Number.NaN);
+    if (!noBody && (encoding === 'identity' || encoding === '') && length >= 0 && length <= WHOLE_BODY_BYTES) {
+      await this.answerWhole(st, res, session, verdict, record, up, out, abort);
+      return;
+    }
+    const held = this.auditHold(st, res, session, verdict, record);
+    if (held !== true) {
+      // While held, a client that goes away aborts the request and so errors the body, which
+      // nothing reads yet: that error is the disconnect, handled where the body is piped.
+      up.body.on('error', () => {});
+      if (!(await held)) {
+        up.body.destroy();
+        return;
+      }
+    }
     const stages: (Transform | PassThrough)[] = [];
     // A bodiless answer (HEAD, 304) still announces the length of the body a GET would get:
     // that body would be masked, so its unmasked length is not told.
@@ -423,7 +450,6 @@ class HttpFrontDoor implements EngineInstance {
       const kind = bodyKind(headerValue(up.headers['content-type']));
       const transform = maskingTransform(kind, masker);
       if (transform) {
-        const encoding = (headerValue(up.headers['content-encoding']) ?? 'identity').trim().toLowerCase();
         if (encoding !== 'identity' && encoding !== '') {
           const decoder = decompressor(encoding);
           if (!decoder) {
@@ -465,6 +491,79 @@ class HttpFrontDoor implements EngineInstance {
         resolve();
       });
     });
+  }
+
+  /**
+   * A small response of known length (the common API answer): read whole, masked in one piece
+   * and written with its headers in one write, without the streaming stages' per-chunk cost.
+   */
+  private async answerWhole(
+    st: ClientState,
+    res: ServerResponse,
+    session: GatewaySession,
+    verdict: Verdict,
+    record: ExchangeRecord,
+    up: Dispatcher.ResponseData,
+    out: Record<string, string | string[]>,
+    abort: AbortController,
+  ): Promise<void> {
+    let body: Buffer;
+    try {
+      const bytes = await up.body.bytes();
+      body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } catch (err) {
+      const why = abort.signal.aborted ? 'client disconnected or target reset mid-response' : (err as Error).message;
+      if (!res.destroyed) res.destroy();
+      record.finish(up.statusCode, why);
+      return;
+    }
+    const held = this.auditHold(st, res, session, verdict, record);
+    if (held !== true && !(await held)) return;
+    const masker = verdict.masker;
+    if (masker) {
+      try {
+        body = maskWhole(bodyKind(headerValue(up.headers['content-type'])), masker, body);
+      } catch (err) {
+        // Fails closed as the streaming masker does: nothing of an unmaskable body goes out.
+        const why = (err as Error).message;
+        this.host.logger.warn({ connection: session.connection.name, reason: why }, 'http response cut');
+        res.destroy();
+        record.finish(up.statusCode, why);
+        return;
+      }
+    }
+    out['content-length'] = String(body.length);
+    record.keep(body);
+    res.writeHead(up.statusCode, out);
+    res.end(body);
+    record.finish(up.statusCode, null);
+  }
+
+  /**
+   * Pipelined audit (`verdict.audit`): whether the response may go out — true now, a promise to
+   * wait on while the entry commits, or false once it could not be written. Then the client gets
+   * a 503 instead of the target's answer and the session ends (as a database session does): no
+   * response is ever returned for an operation whose audit entry did not commit.
+   */
+  private auditHold(
+    st: ClientState,
+    res: ServerResponse,
+    session: GatewaySession,
+    verdict: Verdict,
+    record: ExchangeRecord,
+  ): boolean | Promise<boolean> {
+    const audit = verdict.audit;
+    if (audit === null || audit.state === true) return true;
+    const refuse = (): false => {
+      const detail = 'the audit record could not be written; the session is ended';
+      const p = httpProblem(503, detail, { operation: verdict.op.id, code: 'WARDEN_AUDIT_WRITE_FAILED' });
+      sendProblem(res, p, { connection: 'close' });
+      record.finish(503, detail, JSON.stringify(p));
+      this.endSession(st, session, 'audit write failed after a pipelined request');
+      return false;
+    };
+    if (audit.state === false) return refuse();
+    return audit.settled.then((ok) => ok || refuse());
   }
 
   private async sessionFor(st: ClientState, connection: string, req: IncomingMessage): Promise<GatewaySession> {

@@ -61,15 +61,23 @@ export class ExchangeRecord {
   tap(): Transform {
     return new Transform({
       transform: (chunk: Buffer, _enc, cb: TransformCallback) => {
-        this.responseBytes += chunk.length;
-        if (this.keptBytes < RECORD_BODY_BYTES) {
-          const part = chunk.subarray(0, RECORD_BODY_BYTES - this.keptBytes);
-          this.kept.push(Buffer.from(part));
-          this.keptBytes += part.length;
-        }
+        this.keep(chunk, true);
         cb(null, chunk);
       },
     });
+  }
+
+  /**
+   * Keeps the first RECORD_BODY_BYTES of the (masked) response. `copy`: the chunk may be reused
+   * by its stream; a body read whole (never written to again) is kept as it is.
+   */
+  keep(chunk: Buffer, copy = false): void {
+    this.responseBytes += chunk.length;
+    if (this.keptBytes < RECORD_BODY_BYTES) {
+      const part = chunk.subarray(0, RECORD_BODY_BYTES - this.keptBytes);
+      this.kept.push(copy ? Buffer.from(part) : part);
+      this.keptBytes += part.length;
+    }
   }
 
   /** A relayed WebSocket (not inspected): the upgrade and the bytes each way. */
@@ -92,7 +100,9 @@ export class ExchangeRecord {
       const text = reqBody.subarray(0, RECORD_BODY_BYTES).toString('utf8');
       requestBody = m ? (reqBody.length <= RECORD_BODY_BYTES ? m.maskJsonText(text) : m.maskText(text)) : text;
     }
-    const output = responseText ?? Buffer.concat(this.kept).toString('utf8');
+    const output =
+      responseText ??
+      (this.kept.length === 1 ? this.kept[0]!.toString('utf8') : Buffer.concat(this.kept).toString('utf8'));
     const result: OperationResult & Record<string, unknown> = {
       status,
       output,
