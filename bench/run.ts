@@ -17,8 +17,9 @@
 // /usr/lib/postgresql/15/bin, psql and pgbench), pgbouncer when installed (else the apt line
 // is printed and its column skipped), and the gateway in a child process with a realistic
 // policy (guardrail rules, masking, recording, audit); pgbench -S simple/prepared at c=1 and
-// c=8 against direct / pgbouncer / Warden, then a bulk masked SELECT through Warden vs direct
-// with the gateway's peak RSS. Numbers are reported, not asserted; on a 2-core machine the
+// c=8 against direct / pgbouncer / Warden, then a bulk masked SELECT through Warden vs direct;
+// then the gateway's memory table (bench/pg/memory.ts): RSS idle after start, with 1,000 idle
+// sessions (per-session delta), after pgbench, peak during the bulk read. Numbers are reported, not asserted; on a 2-core machine the
 // bench driver, pgbench, PostgreSQL and the gateway share the cores, as they would in practice.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
