@@ -176,6 +176,27 @@ describe('MessageReader framing', () => {
     assert.equal(other.buffer.toString('utf8', other.start, other.start + other.length - 1), 'select 1');
   });
 
+  it('holds no buffer once every message was handled, and keeps handed-out frames intact', () => {
+    const reader = new MessageReader();
+    const header = Buffer.alloc(5);
+    header[0] = 0x51;
+    header.writeInt32BE(4 + 100_000, 1);
+    const big = Buffer.concat([header, Buffer.alloc(100_000, 0x61)]);
+    // Split, so the reader copies the partial frame into a buffer of its own.
+    reader.push(big.subarray(0, 1000));
+    reader.push(big.subarray(1000));
+    assert.equal(reader.next(), true);
+    const frame = reader.frame();
+    assert.equal(reader.next(), false);
+    assert.equal(reader.buffer.length, 0);
+    assert.equal(reader.pending, 0);
+    assert.deepEqual(frame, big);
+    // Reading goes on as before.
+    reader.push(big);
+    assert.equal(reader.next(), true);
+    assert.equal(reader.length, 100_000);
+  });
+
   it('drain visits every complete message and keeps the partial one', () => {
     const stream = frontendStream();
     const reader = new MessageReader();
