@@ -14,14 +14,13 @@ export const H_KV = 128; // a secret-ish keyword (pass, pwd, secret, token, key,
 const H_ASSIGN = 256;
 const H_KEYWORD = 512;
 export const H_BARE15 = 1024; // >= 15 digits with nothing between them (a card glued to digits)
-export const H_WIDE_GROUP = 2048; // a group of >= 5 digits next to a separator (a grouped card glued to digits)
+export const H_WIDE_GROUP = 2048; // a group of >= 5 digits and another group in one run (a grouped card glued to digits)
 
 /** Flags for a JS string. */
 export function scanString(s: string): number {
   let flags = 0;
   let run = 0; // digits joined by any soft separator (phone, card)
   let dashRun = 0; // digits joined by '-' only (SSN)
-  let bare = 0; // digits with nothing between them
   let maxRun = 0;
   let maxDashRun = 0;
   let dashes = 0;
@@ -44,14 +43,17 @@ export function scanString(s: string): number {
         // '+' or '(' starts a phone even inside a run (`id 142 +44 20 5473 6043`).
         if (p1 === 43 || p1 === 40) lead = 0;
         if (++run > maxRun) maxRun = run;
-        if (++group === 5 && prevGroup !== 0) flags |= H_WIDE_GROUP;
+        // `group` counts bare digits: 15+ of them (a glued card), or 5+ after a group or a group
+        // after 5+ (`…1111 11110`, `04111 1111…`: a grouped card glued to a digit).
+        if (++group >= 5) {
+          if (group >= 15) flags |= H_BARE15;
+          else if (group === 5 && prevGroup !== 0) flags |= H_WIDE_GROUP;
+        } else if (group === 1 && prevGroup >= 5) flags |= H_WIDE_GROUP;
         if (lead >= 0 && ++lead >= 8) flags |= H_PHONE;
         if (++dashRun > maxDashRun) maxDashRun = dashRun;
-        if (++bare >= 15) flags |= H_BARE15;
         if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
         dashes = 0;
       } else {
-        bare = 0;
         if (c === 45) {
           if (++dashes >= 5) flags |= H_PEM;
         } else {
@@ -60,7 +62,6 @@ export function scanString(s: string): number {
         }
         if (group !== 0) {
           if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
-          if (group >= 5) flags |= H_WIDE_GROUP;
           prevGroup = group;
           group = 0;
         }
@@ -70,7 +71,6 @@ export function scanString(s: string): number {
     } else {
       if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
       group = 0;
-      bare = 0;
       run = 0;
       dashRun = 0;
       dashes = 0;
@@ -88,7 +88,6 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
   let flags = 0;
   let run = 0;
   let dashRun = 0;
-  let bare = 0; // digits with nothing between them
   let maxRun = 0;
   let maxDashRun = 0;
   let dashes = 0;
@@ -111,14 +110,17 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
         // '+' or '(' starts a phone even inside a run (`id 142 +44 20 5473 6043`).
         if (p1 === 43 || p1 === 40) lead = 0;
         if (++run > maxRun) maxRun = run;
-        if (++group === 5 && prevGroup !== 0) flags |= H_WIDE_GROUP;
+        // `group` counts bare digits: 15+ of them (a glued card), or 5+ after a group or a group
+        // after 5+ (`…1111 11110`, `04111 1111…`: a grouped card glued to a digit).
+        if (++group >= 5) {
+          if (group >= 15) flags |= H_BARE15;
+          else if (group === 5 && prevGroup !== 0) flags |= H_WIDE_GROUP;
+        } else if (group === 1 && prevGroup >= 5) flags |= H_WIDE_GROUP;
         if (lead >= 0 && ++lead >= 8) flags |= H_PHONE;
         if (++dashRun > maxDashRun) maxDashRun = dashRun;
-        if (++bare >= 15) flags |= H_BARE15;
         if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
         dashes = 0;
       } else {
-        bare = 0;
         if (c === 45) {
           if (++dashes >= 5) flags |= H_PEM;
         } else {
@@ -127,7 +129,6 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
         }
         if (group !== 0) {
           if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
-          if (group >= 5) flags |= H_WIDE_GROUP;
           prevGroup = group;
           group = 0;
         }
@@ -137,7 +138,6 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
     } else {
       if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
       group = 0;
-      bare = 0;
       run = 0;
       dashRun = 0;
       dashes = 0;

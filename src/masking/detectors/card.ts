@@ -71,8 +71,9 @@ function findGluedGroupedCards(text: string, out: MatchSet): void {
 const MIN_GLUED = 14;
 const MAX_GLUED = 16;
 
-/** A run of bare digits longer than the shortest glued window (found natively, no match array). */
-const LONG_RUN = /\d{15,}/g;
+/** A run of bare digits longer than the shortest glued window, tried once per run (the lookbehind
+ * fails at once inside a run), without a match array. */
+const LONG_RUN = /(?<!\d)\d{15,}/g;
 
 function findCardsInRuns(text: string, out: MatchSet): void {
   LONG_RUN.lastIndex = 0;
