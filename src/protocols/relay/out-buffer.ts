@@ -6,14 +6,14 @@
 // frames go after them or into a fresh slab, so a flushed view stays valid while the socket holds it.
 //
 // Memory: no slab until the first frame (an idle connection holds none), and slabs sized to the
-// traffic: a slab filled within one turn is followed by one twice as large (up to MAX_SLAB, a
-// bulk result), one that served many turns by one half as large (down to MIN_SLAB, short
-// replies), so a session holds a few KB unless it is streaming.
+// traffic's rate: a slab used up within BUSY_MS is followed by a large one (a busy session
+// allocates as rarely as with large slabs only), one that lasted longer by a small one (a quiet
+// session's slabs are a few KB; one that goes quiet right after a burst keeps its last large slab
+// until that is used up). Decided once per slab, off the per-message path.
 
 const MIN_SLAB = 4 * 1024;
 const MAX_SLAB = 64 * 1024;
-/** A slab that lasted this many turns was larger than the traffic needs. */
-const SHRINK_AFTER_TURNS = 16;
+const BUSY_MS = 1000;
 /** Larger frames are queued as they are (no copy). */
 const COPY_LIMIT = 8 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -24,9 +24,8 @@ export class OutBuffer {
   off = 0;
   private mark = 0;
   private parts: Buffer[] = [];
-  private slabSize = MIN_SLAB;
-  /** take() calls (turns) since the current slab was started. */
-  private turns = 0;
+  /** When the current slab was allocated (Date.now()). */
+  private slabSince = 0;
 
   get empty(): boolean {
     return this.off === this.mark && this.parts.length === 0;
@@ -77,7 +76,6 @@ export class OutBuffer {
   /** Everything pushed since the last take, in order (empty array when nothing). */
   take(): Buffer[] {
     this.cut();
-    this.turns++;
     const out = this.parts;
     this.parts = [];
     return out;
@@ -92,12 +90,10 @@ export class OutBuffer {
   private renew(from: number, n: number): number {
     const carried = this.off - from;
     if (from > this.mark) this.parts.push(this.buf.subarray(this.mark, from));
-    if (this.buf.length > 0) {
-      if (this.turns === 0) this.slabSize = Math.min(this.slabSize * 2, MAX_SLAB);
-      else if (this.turns >= SHRINK_AFTER_TURNS) this.slabSize = Math.max(this.slabSize >> 1, MIN_SLAB);
-    }
-    this.turns = 0;
-    const next = Buffer.allocUnsafe(Math.max(this.slabSize, (carried + n) * 2));
+    const now = Date.now();
+    const size = this.buf.length > 0 && now - this.slabSince < BUSY_MS ? MAX_SLAB : MIN_SLAB;
+    this.slabSince = now;
+    const next = Buffer.allocUnsafe(Math.max(size, (carried + n) * 2));
     this.buf.copy(next, 0, from, this.off);
     this.buf = next;
     this.mark = 0;
