@@ -38,8 +38,10 @@ export async function startGatewayChild(
   const childPath = fromSource && !opts.srcRoot ? CHILD : compileGatewayChild(join(dir, 'js'), opts.srcRoot);
   const nodeArgs = fromSource && !opts.srcRoot ? ['--import', 'tsx'] : [];
   if (opts.cpuProfDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir);
-  // Experiments with the gateway's V8 settings (e.g. --max-semi-space-size=4, --expose-gc).
-  nodeArgs.push(...(process.env.WARDEN_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean));
+  // Experiments with the gateway's V8 settings (e.g. --max-semi-space-size=4, --expose-gc); the
+  // `--compare` gateway takes WARDEN_BENCH_BASE_NODE_ARGS when set, so `--compare HEAD` A/Bs a flag.
+  const baseArgs = opts.name === 'base' ? process.env.WARDEN_BENCH_BASE_NODE_ARGS : undefined;
+  nodeArgs.push(...(baseArgs ?? process.env.WARDEN_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, childPath], {
     env: { ...process.env, WARDEN_BENCH_SPEC: JSON.stringify(spec) },
     stdio: ['pipe', 'pipe', 'inherit'],
