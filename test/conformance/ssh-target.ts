@@ -257,7 +257,8 @@ function login(port: number, connection: string, token: string): Promise<Connect
       settled = true;
       const message = err.message;
       // SSH_MSG_DISCONNECT: ssh2 reports its reason code (a number) and description.
-      const disconnect = typeof (err as { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : null;
+      const disconnect =
+        typeof (err as { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : null;
       resolve({
         refused:
           err.level === 'client-authentication'

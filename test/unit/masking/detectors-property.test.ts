@@ -169,7 +169,7 @@ const GLUES = ['0', '1', '7', '9', 'x', 'Q', 'é', '-', '_', '.', '+', '@', '#']
 
 function glued(secret: string, name: DetectorName): string | null {
   const bareDigits = /^\d+$/.test(secret);
-  let left = pick(GLUES);
+  const left = pick(GLUES);
   let right = pick(GLUES);
   if (name === 'credit_card' && bareDigits && /\d/.test(left) && /\d/.test(right)) right = pick(['x', '-', '#']);
   if (name === 'phone' && /^\d/.test(secret)) return null;
