@@ -1,5 +1,5 @@
 // Runs the real `warden` binary as a child process.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const WARDEN_BIN = fileURLToPath(new URL('../../bin/warden.js', import.meta.url));
@@ -37,5 +37,23 @@ export function runWarden(
       resolve({ code, stdout, stderr });
     });
     child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** `warden start -c CONFIG` as a child process, resolved once it says it started. */
+export function startWardenProcess(config: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [WARDEN_BIN, 'start', '-c', config], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise<ChildProcess>((resolve, reject) => {
+    const check = (d: Buffer) => {
+      out += d;
+      if (/warden started/.test(out)) resolve(child);
+    };
+    child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
+    child.once('exit', (code) => reject(new Error(`warden start exited ${code}: ${out}`)));
   });
 }

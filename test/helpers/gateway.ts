@@ -71,6 +71,18 @@ masking:
     unmaskedFor: [dba]
 `;
 
+/** An UPDATE of orders waits (up to 10 min) for one DBA's approval instead of being refused. */
+export const HOLD_POLICY = TEST_POLICY.replace(
+  'rules:\n',
+  `rules:
+  - name: held-order-updates
+    when: op.kind == 'sql' && op.sql.kinds.exists(k, k == 'update') && op.sql.tables.exists(t, t == 'orders')
+    action: review
+    hold: 10m
+    approvers: { groups: [dba], count: 1 }
+`,
+);
+
 export interface TestGateway {
   running: RunningGateway;
   pgPort: number;

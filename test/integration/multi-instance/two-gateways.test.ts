@@ -13,21 +13,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { runWarden } from '../../helpers/cli.js';
-import { startShopPostgres, startTestGateway, TEST_POLICY, type TestGateway } from '../../helpers/gateway.js';
+import { HOLD_POLICY, startShopPostgres, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { type OidcTestProvider, startOidcProvider } from '../../helpers/oidc.js';
 import { runSql, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
-
-/** An UPDATE of orders waits (up to 10 min) for one DBA's approval instead of being refused. */
-const HOLD_POLICY = TEST_POLICY.replace(
-  'rules:\n',
-  `rules:
-  - name: held-order-updates
-    when: op.kind == 'sql' && op.sql.kinds.exists(k, k == 'update') && op.sql.tables.exists(t, t == 'orders')
-    action: review
-    hold: 10m
-    approvers: { groups: [dba], count: 1 }
-`,
-);
 
 type PgError = Error & { code?: string };
 

@@ -5,14 +5,14 @@
 // crash left it; `warden audit verify --store` checks that digest against the chunks, and the
 // API serves the recording, which parses.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { freePort } from '../../../src/gateway/index.js';
-import { runWarden, WARDEN_BIN } from '../../helpers/cli.js';
+import { runWarden, startWardenProcess } from '../../helpers/cli.js';
 import { startShopPostgres, TEST_POLICY } from '../../helpers/gateway.js';
 import { runSql, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 
@@ -27,21 +27,8 @@ describe('store recordings survive a crash', () => {
   const env = () => ({ ...process.env, SHOP_PW: target.password, WARDEN_QUIET_SOURCE: '1' });
 
   async function startWarden(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [WARDEN_BIN, 'start', '-c', config], {
-      env: env(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = await startWardenProcess(config, env());
     children.push(child);
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const check = (d: Buffer) => {
-        out += d;
-        if (/warden started/.test(out)) resolve();
-      };
-      child.stdout!.on('data', check);
-      child.stderr!.on('data', check);
-      child.once('exit', (code) => reject(new Error(`warden start exited ${code}: ${out}`)));
-    });
     return child;
   }
 

@@ -3,7 +3,7 @@
 // expires the held operation's review with its reason (audited), the chain verifies, and the
 // counts match.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { freePort } from '../../../src/gateway/index.js';
-import { runWarden, WARDEN_BIN } from '../../helpers/cli.js';
-import { startShopPostgres, TEST_POLICY } from '../../helpers/gateway.js';
+import { runWarden, startWardenProcess } from '../../helpers/cli.js';
+import { HOLD_POLICY, startShopPostgres } from '../../helpers/gateway.js';
 import type { TestPostgres } from '../../helpers/postgres.js';
 
 describe('crash recovery', () => {
@@ -24,20 +24,8 @@ describe('crash recovery', () => {
   const env = () => ({ ...process.env, SHOP_PW: target.password, WARDEN_QUIET_SOURCE: '1' });
 
   async function startWarden(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [WARDEN_BIN, 'start', '-c', config], {
-      env: env(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = await startWardenProcess(config, env());
     children.push(child);
-    let out = '';
-    child.stderr!.on('data', (d) => (out += d));
-    child.stdout!.on('data', (d) => (out += d));
-    await new Promise<void>((resolve, reject) => {
-      const check = () => (/warden started/.test(out) ? resolve() : undefined);
-      child.stdout!.on('data', check);
-      child.stderr!.on('data', check);
-      child.once('exit', (code) => reject(new Error(`warden start exited ${code}: ${out}`)));
-    });
     return child;
   }
 
@@ -55,16 +43,7 @@ dataDir: ${join(dir, 'data')}
 identity: { dev: true }
 connections:
   shop: { type: postgres, host: 127.0.0.1, port: ${target.port}, database: ${target.database}, user: ${target.user}, password: '\${env:SHOP_PW}', tls: disable }
-${TEST_POLICY.replace(
-  'rules:\n',
-  `rules:
-  - name: held-order-updates
-    when: op.kind == 'sql' && op.sql.kinds.exists(k, k == 'update') && op.sql.tables.exists(t, t == 'orders')
-    action: review
-    hold: 10m
-    approvers: { groups: [dba], count: 1 }
-`,
-)}`,
+${HOLD_POLICY}`,
     );
   });
   after(async () => {
