@@ -8,9 +8,9 @@
 //   argv: <dir> <target port> <target user> <target key file> <target host key fingerprint>
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { parseConfig } from '../src/config/index.js';
 import { createLogger, freePort } from '../src/gateway/index.js';
+import { generateEd25519KeyPair } from '../src/protocols/ssh/keygen.js';
 import { startGateway } from '../src/server/index.js';
 
 async function main(): Promise<void> {
@@ -61,7 +61,7 @@ ${
   const { config } = parseConfig(yaml, { baseDir: dir, env: process.env });
   const gw = await startGateway(config, { logger: createLogger({ level: process.env.WARDEN_BENCH_LOG ?? 'silent' }) });
   const token = await gw.devIssuer!.mint({ sub: 'bench-agent', groups: ['agents'], ttlMs: 3600_000 });
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'warden bench' });
+  const pair = generateEd25519KeyPair('warden bench');
   const res = await fetch(`${gw.apiUrl}/api/v1/ssh/certificates`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

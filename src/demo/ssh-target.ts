@@ -15,6 +15,7 @@ import { join, resolve, sep } from 'node:path';
 import { parse as parseWords } from 'shell-quote';
 import ssh2, { type Connection, type ServerChannel } from 'ssh2';
 import { fingerprint } from '../protocols/ssh/host-key.js';
+import { generateEd25519KeyPair } from '../protocols/ssh/keygen.js';
 
 export const DEMO_SSH_USER = 'demo';
 
@@ -49,8 +50,8 @@ export interface DemoSshTarget {
 export async function startDemoSshTarget(): Promise<DemoSshTarget> {
   const dir = await mkdtemp(join(tmpdir(), 'warden-demo-web-1-'));
   for (const [name, text] of Object.entries(SAMPLE_FILES)) await writeFile(join(dir, name), text);
-  const host = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'warden demo web-1 host key' });
-  const client = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'warden demo gateway key' });
+  const host = generateEd25519KeyPair('warden demo web-1 host key');
+  const client = generateEd25519KeyPair('warden demo gateway key');
   const allowed = parsedKey(client.public);
   const hostBlob = parsedKey(host.public).getPublicSSH();
   const started = Date.now();

@@ -8,6 +8,7 @@ import { decodeJwt } from 'jose';
 import ssh2 from 'ssh2';
 import type { IssuedCertificate } from '../../protocols/ssh/ca.js';
 import { decodeCertificate, ed25519FromBlob, parseCertificateLine } from '../../protocols/ssh/certificate.js';
+import { generateEd25519KeyPair } from '../../protocols/ssh/keygen.js';
 import type { ApiClient } from '../client.js';
 import { CliExit } from '../exit.js';
 import { wardenHome } from '../stored-token.js';
@@ -50,7 +51,7 @@ async function writeAtomic(path: string, text: string, mode: number): Promise<vo
 /** A fresh key pair (kept here) and a certificate for it (from the gateway). */
 export async function mintCertificate(api: ApiClient, files: SshFiles, ttl: string): Promise<IssuedCertificate> {
   await mkdir(files.dir, { recursive: true, mode: 0o700 });
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'warden ssh-cert' });
+  const pair = generateEd25519KeyPair('warden ssh-cert');
   const { certificate } = await api.request<{ certificate: IssuedCertificate }>('POST', '/api/v1/ssh/certificates', {
     publicKey: pair.public,
     ttl,

@@ -19,6 +19,7 @@ import {
   USER_CERT,
 } from './certificate.js';
 import { fingerprint } from './host-key.js';
+import { generateEd25519KeyPair } from './keygen.js';
 import { ssh2 } from './ssh2-module.js';
 
 const FILE = 'ssh_user_ca_ed25519_key';
@@ -81,7 +82,7 @@ export function userCa(dataDir: string): Promise<UserCa> {
 async function loadCa(dataDir: string): Promise<UserCa> {
   const path = join(dataDir, FILE);
   const text = await readOrCreateKeyFile(path, () => {
-    const pair = ssh2().utils.generateKeyPairSync('ed25519', { comment: 'warden user CA' });
+    const pair = generateEd25519KeyPair('warden user CA');
     return [
       { path, text: pair.private, mode: 0o600 },
       { path: `${path}.pub`, text: `${pair.public}\n`, mode: 0o644 },

@@ -2,14 +2,14 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { readOrCreateKeyFile } from '../../core/key-file.js';
-import { ssh2 } from './ssh2-module.js';
+import { generateEd25519KeyPair } from './keygen.js';
 
 const FILE = 'ssh_host_ed25519_key';
 
 export function gatewayHostKey(dataDir: string): Promise<string> {
   const path = join(dataDir, FILE);
   return readOrCreateKeyFile(path, () => {
-    const pair = ssh2().utils.generateKeyPairSync('ed25519', { comment: 'warden gateway host key' });
+    const pair = generateEd25519KeyPair('warden gateway host key');
     return [
       { path, text: pair.private, mode: 0o600 },
       { path: `${path}.pub`, text: `${pair.public}\n`, mode: 0o644 },

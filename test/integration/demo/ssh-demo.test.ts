@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
 import { demoInstructions, type RunningDemo, startDemo } from '../../../src/demo/index.js';
+import { generateEd25519KeyPair } from '../../../src/protocols/ssh/keygen.js';
 import { runProgram, WARDEN_BIN } from './support.js';
 
 const STARTUP_TIMEOUT = 240_000;
@@ -112,7 +113,7 @@ describe('warden demo: the SSH target web-1', () => {
   it('the stand-in host accepts only the gateway key and stays inside its folder', async () => {
     const port = Number(/port: (\d+)\s+# the demo host/.exec(await readFile(demo.configFile, 'utf8'))?.[1]);
     const gatewayKey = await readFile(join(demo.dir, 'web-1-key'), 'utf8');
-    const other = ssh2.utils.generateKeyPairSync('ed25519').private;
+    const other = generateEd25519KeyPair('demo test stranger').private;
     await assert.rejects(hostExec(port, other, 'echo hi'), /authentication/i);
     const inside = await hostExec(port, gatewayKey, 'echo hi');
     assert.deepEqual(inside, { code: 0, stdout: 'hi\n', stderr: '' });

@@ -8,6 +8,7 @@ import { duplexPair } from 'node:stream';
 import { describe, it } from 'node:test';
 import ssh2 from 'ssh2';
 import { deferredPair } from '../../../src/protocols/ssh/in-process.js';
+import { generateEd25519KeyPair } from '../../../src/protocols/ssh/keygen.js';
 
 describe('the SSH in-process stream pair', () => {
   it('delivers every byte in order, never inside the write() that sent it', async () => {
@@ -75,7 +76,7 @@ describe('the SSH in-process stream pair', () => {
   });
 
   it('carries a real SSH handshake and exec, which node:stream duplexPair does not', async () => {
-    const key = ssh2.utils.generateKeyPairSync('ed25519');
+    const key = generateEd25519KeyPair('in-process pair test');
     const exec = (pair: [import('node:stream').Duplex, import('node:stream').Duplex]) =>
       new Promise<string>((resolve) => {
         const server = new ssh2.Server({ hostKeys: [key.private] }, (conn) => {
