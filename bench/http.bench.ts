@@ -6,8 +6,8 @@
 // req/s swing with the other load, CPU per request much less). Then a 200 MB JSON array streamed through Warden with
 // masking, with the gateway process's peak RSS (goal < 200 MB). The targets run in a child
 // process (bench/http-targets.ts), so the load generator does not share their event loop.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,8 +18,15 @@ import { compileBenchChild } from './pg/compile.js';
 
 const SECONDS = Number(process.env.HTTP_BENCH_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.HTTP_BENCH_CONCURRENCY ?? 16);
+const WARMUP_SECONDS = Number(process.env.HTTP_BENCH_WARMUP ?? 1);
 /** HTTP_BENCH_ROUNDS=N: the three loads N times against the same processes. */
 const ROUNDS = Number(process.env.HTTP_BENCH_ROUNDS ?? 1);
+/**
+ * HTTP_BENCH_COMPARE=REV: a second gateway built from that revision's sources runs next to this
+ * checkout's, loaded right after it in every round: on a shared machine only such same-run,
+ * interleaved figures tell a change from the other load.
+ */
+const COMPARE = process.env.HTTP_BENCH_COMPARE;
 
 /** CPU time (user + system) a process used so far, in µs (/proc/<pid>/stat, clock ticks). */
 function cpuMicros(pid: number): number {
@@ -36,25 +43,28 @@ async function load(port: number, path: string, headers: Record<string, string>,
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY, pipelining: 1 });
   const latencies: number[] = [];
   let errors = 0;
-  // Warm-up.
-  for (let i = 0; i < 200; i++) await (await pool.request({ path, method: 'GET', headers })).body.text();
-  const cpu0 = cpuMicros(pid);
-  const deadline = performance.now() + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < deadline) {
-        const t = performance.now();
-        try {
-          const r = await pool.request({ path, method: 'GET', headers });
-          await r.body.text();
-          if (r.statusCode !== 200) errors++;
-        } catch {
-          errors++;
+  const run = (seconds: number, record: boolean) => {
+    const deadline = performance.now() + seconds * 1000;
+    return Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < deadline) {
+          const t = performance.now();
+          try {
+            const r = await pool.request({ path, method: 'GET', headers });
+            await r.body.text();
+            if (r.statusCode !== 200 && record) errors++;
+          } catch {
+            if (record) errors++;
+          }
+          if (record) latencies.push(performance.now() - t);
         }
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
+      }),
+    );
+  };
+  // Warm-up under the same load (the JIT settles; not measured).
+  await run(WARMUP_SECONDS, false);
+  const cpu0 = cpuMicros(pid);
+  await run(SECONDS, true);
   const cpuPerRequest = (cpuMicros(pid) - cpu0) / latencies.length;
   await pool.close();
   latencies.sort((a, b) => a - b);
@@ -88,6 +98,20 @@ function child(args: string[], compiledScript?: string) {
   return { proc, ready };
 }
 
+/** The bench child's .js path, built from revision `rev`'s sources (src/, bench/, test/helpers/). */
+async function compileRevision(rev: string, into: string): Promise<string> {
+  const tree = join(into, 'tree');
+  const root = fileURLToPath(new URL('../', import.meta.url));
+  execFileSync('mkdir', ['-p', tree]);
+  execFileSync('sh', [
+    '-c',
+    `git -C '${root}' archive '${rev}' src bench test/helpers package.json | tar -x -C '${tree}'`,
+  ]);
+  symlinkSync(join(root, 'node_modules'), join(tree, 'node_modules'), 'dir');
+  const compile = (await import(join(tree, 'bench/pg/compile.ts'))) as typeof import('./pg/compile.js');
+  return compile.compileBenchChild(join(into, 'js'), 'bench/http-targets.ts');
+}
+
 async function main(): Promise<void> {
   const compiled = await mkdtemp(join(tmpdir(), 'warden-bench-http-js-'));
   // The relay and the gateway run as plain JavaScript alike (WARDEN_BENCH_TSX=1: both under tsx).
@@ -100,6 +124,13 @@ async function main(): Promise<void> {
   const { relay: relayPort } = JSON.parse(await relayChild.ready) as { relay: number };
   const { warden: wardenPort, token } = JSON.parse(await gateway.ready) as { warden: number; token: string };
   const kids = [targets.proc, relayChild.proc, gateway.proc];
+  let other: { proc: ReturnType<typeof child>['proc']; port: number; token: string } | null = null;
+  if (COMPARE) {
+    const g = child(['gateway', String(upstream)], await compileRevision(COMPARE, join(compiled, 'compare')));
+    const { warden: port, token: t } = JSON.parse(await g.ready) as { warden: number; token: string };
+    other = { proc: g.proc, port, token: t };
+    kids.push(g.proc);
+  }
   const auth = { authorization: `Bearer ${token}` };
   try {
     console.log(`GET small JSON, ${CONCURRENCY} concurrent, ${SECONDS} s each (keep-alive)`);
@@ -118,6 +149,18 @@ async function main(): Promise<void> {
         `Warden / relay: ${ratio.toFixed(2)}× req/s (goal ≥ 0.80×: ${ratio >= 0.8 ? 'met' : 'NOT met'}), ` +
           `${(warden.cpuPerRequest / relay.cpuPerRequest).toFixed(2)}× CPU per request; p99 added vs direct: ${(warden.p99 - direct.p99).toFixed(2)} ms`,
       );
+      if (other) {
+        const then = await load(
+          other.port,
+          '/api/customers',
+          { authorization: `Bearer ${other.token}` },
+          other.proc.pid!,
+        );
+        console.log(row(`Warden at ${COMPARE}`.slice(0, 30), then));
+        console.log(
+          `this checkout / ${COMPARE}: ${(warden.rps / then.rps).toFixed(2)}× req/s, ${(warden.cpuPerRequest / then.cpuPerRequest).toFixed(2)}× CPU per request`,
+        );
+      }
     }
 
     // HTTP_BENCH_STREAM=0: requests only (quick A/B runs).

@@ -59,6 +59,8 @@ interface ClientState {
   whenIdle: (() => void) | null;
   /** Requests and relays still running: the sessions end after them, so their results are recorded. */
   inFlight: Set<Promise<void>>;
+  /** The last bearer token seen on this connection and its session key (not hashed again per request). */
+  lastToken: { token: string; hash: string } | null;
 }
 
 class HttpFrontDoor implements EngineInstance {
@@ -176,6 +178,7 @@ class HttpFrontDoor implements EngineInstance {
       active: 0,
       whenIdle: null,
       inFlight: new Set(),
+      lastToken: null,
     };
     this.clients.set(stream, st);
     stream.once('close', () => {
@@ -198,7 +201,11 @@ class HttpFrontDoor implements EngineInstance {
     st.seenRequest = true;
     st.admission.handshakeDone();
     st.active++;
+    // Set once the request is being decided: a client gone before its answer is finished aborts
+    // a review hold or the upstream request.
+    let abort: AbortController | null = null;
     res.once('close', () => {
+      if (abort && !res.writableFinished) abort.abort();
       st.active--;
       if (st.active === 0 && st.whenIdle) {
         const idle = st.whenIdle;
@@ -229,7 +236,12 @@ class HttpFrontDoor implements EngineInstance {
     const declared = Number(req.headers['content-length']);
     const decideFirst = expectContinue && Number.isSafeInteger(declared) && declared > MAX_JSON_BODY;
     if (expectContinue && !decideFirst) res.writeContinue();
-    const body = decideFirst ? unreadBody() : await readHead(req, MAX_JSON_BODY).catch(() => null);
+    let body: BodyHead | null;
+    if (decideFirst) body = unreadBody();
+    else {
+      const head = readHead(req, MAX_JSON_BODY);
+      body = head instanceof Promise ? await head.catch(() => null) : head;
+    }
     if (!body) {
       res.destroy();
       return;
@@ -245,10 +257,7 @@ class HttpFrontDoor implements EngineInstance {
     const requestTarget = target.rawQuery ? `${target.path}?${target.rawQuery}` : target.path;
     const text = operationText(method, requestTarget, body, facts, textMasker);
 
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
+    abort = new AbortController();
     const started = performance.now();
     // pipelineAudit: a GET/HEAD without a body is forwarded while its audit entry commits (its
     // response is held until the entry is committed: `auditHold`).
@@ -592,7 +601,12 @@ class HttpFrontDoor implements EngineInstance {
     const token = bearerToken(req.headers.authorization);
     if (!token)
       throw new WardenError('WARDEN_TOKEN_INVALID', 'send the identity token as Authorization: Bearer <token>');
-    const key = `${connection}\0${createHash('sha256').update(token).digest('base64')}`;
+    let hash = st.lastToken?.token === token ? st.lastToken.hash : null;
+    if (hash === null) {
+      hash = createHash('sha256').update(token).digest('base64');
+      st.lastToken = { token, hash };
+    }
+    const key = `${connection}\0${hash}`;
     const existing = st.sessions.get(key);
     if (existing) {
       // The same token (by hash) whose signature this session verified: expiry and revocation

@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { GatewaySession, OperationResult } from '../../gateway/index.js';
 import type { Masker } from '../../masking/index.js';
+import { injectedNames } from './request.js';
 import type { HttpConnectionConfig } from './upstream.js';
 
 /** Bytes of each body kept in the recording. */
@@ -20,7 +21,7 @@ const NEVER_RECORDED = new Set([
 ]);
 
 export function safeHeaders(headers: IncomingHttpHeaders, conn: HttpConnectionConfig): Record<string, string> {
-  const injected = new Set(Object.keys(conn.headers ?? {}).map((k) => k.toLowerCase()));
+  const injected = injectedNames(conn);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined || NEVER_RECORDED.has(k) || injected.has(k)) continue;

@@ -20,7 +20,16 @@ export interface BodyHead {
   rest: AsyncIterator<Buffer> | null;
 }
 
-export async function readHead(req: IncomingMessage, limit: number): Promise<BodyHead> {
+export function readHead(req: IncomingMessage, limit: number): BodyHead | Promise<BodyHead> {
+  // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): nothing
+  // to wait for. (Node leaves the empty stream to be drained once the response is finished.)
+  const h = req.headers;
+  if (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0'))
+    return { chunks: [], bytes: 0, ended: true, rest: null };
+  return readBody(req, limit);
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<BodyHead> {
   const it = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
   let bytes = 0;
@@ -129,8 +138,36 @@ export function upstreamHeaders(
   }
   // A masked response must arrive uncompressed (a compressed one is decompressed, or refused).
   if (masking) out['accept-encoding'] = 'identity';
-  for (const [k, v] of Object.entries(conn.headers ?? {})) out[k.toLowerCase()] = v;
+  for (const [k, v] of injectedHeaders(conn)) out[k] = v;
   return out;
+}
+
+interface Injected {
+  /** Names lower-cased. */
+  headers: [string, string][];
+  names: ReadonlySet<string>;
+}
+
+const injected = new WeakMap<HttpConnectionConfig, Injected>();
+
+/** The connection's own headers, names lower-cased (worked out once per connection config). */
+function injectedOf(conn: HttpConnectionConfig): Injected {
+  let i = injected.get(conn);
+  if (!i) {
+    const headers = Object.entries(conn.headers ?? {}).map(([k, v]): [string, string] => [k.toLowerCase(), v]);
+    i = { headers, names: new Set(headers.map(([k]) => k)) };
+    injected.set(conn, i);
+  }
+  return i;
+}
+
+function injectedHeaders(conn: HttpConnectionConfig): [string, string][] {
+  return injectedOf(conn).headers;
+}
+
+/** The (lower-case) names of the headers the connection injects: never recorded. */
+export function injectedNames(conn: HttpConnectionConfig): ReadonlySet<string> {
+  return injectedOf(conn).names;
 }
 
 /** What a request passes before its decision (engine.ts `admit`): its target, method and session, or a problem. */

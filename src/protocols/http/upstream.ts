@@ -9,7 +9,7 @@ import type { httpConnectionSchema } from './connection.js';
 export type HttpConnectionConfig = z.infer<typeof httpConnectionSchema>;
 
 /** Headers that describe one hop (RFC 9110 §7.6.1), never forwarded either way. */
-const HOP_BY_HOP = new Set([
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -23,12 +23,22 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-/** Header names (lower-case) that must not be passed on: hop-by-hop ones and those named in Connection. */
-export function hopHeaders(connectionHeader: string | string[] | undefined): Set<string> {
-  const names = new Set(HOP_BY_HOP);
-  const values = Array.isArray(connectionHeader) ? connectionHeader : connectionHeader ? [connectionHeader] : [];
-  for (const v of values) for (const n of v.split(',')) if (n.trim()) names.add(n.trim().toLowerCase());
-  return names;
+/**
+ * Header names (lower-case) that must not be passed on: hop-by-hop ones and those named in
+ * Connection. Without a Connection header naming others (most messages): the shared set.
+ */
+export function hopHeaders(connectionHeader: string | string[] | undefined): ReadonlySet<string> {
+  if (connectionHeader === undefined) return HOP_BY_HOP;
+  const values = Array.isArray(connectionHeader) ? connectionHeader : [connectionHeader];
+  let names: Set<string> | null = null;
+  for (const v of values)
+    for (const part of v.split(',')) {
+      const n = part.trim().toLowerCase();
+      if (n === '' || HOP_BY_HOP.has(n)) continue;
+      names ??= new Set(HOP_BY_HOP);
+      names.add(n);
+    }
+  return names ?? HOP_BY_HOP;
 }
 
 export interface Upstream {
