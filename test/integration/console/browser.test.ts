@@ -134,7 +134,12 @@ describe('reviewer console in Chromium', () => {
       await dba.getByLabel('Comment').fill('stale orders, checked');
       await dba.getByRole('button', { name: 'Approve' }).click();
       await dba.getByTestId('acted').filter({ hasText: 'approved' }).waitFor();
-      assert.equal(await dba.getByTestId('state').textContent(), 'approved');
+      // The state line is refreshed after the acknowledgement: wait for it rather than read it at
+      // once (read at once it was still 'pending' on a CI run).
+      await dba
+        .getByTestId('state')
+        .filter({ hasText: /^approved$/ })
+        .waitFor({ timeout: 10_000 });
       assert.match(await dba.getByTestId('approvals').innerText(), /dana.*stale orders, checked/);
 
       const done = await agent.query(DELETE);
