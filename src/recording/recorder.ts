@@ -20,7 +20,13 @@ import { type Clock, systemClock } from '../core/clock.js';
 import type { Database, Store } from '../store/index.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { FileSink, type RecordingSink, StoreSink } from './sinks.js';
-import { openRecording, type RecordingStoreKind, recordingName, storeRecordingPath } from './source.js';
+import {
+  openRecording,
+  type RecordingStoreKind,
+  recordingFileName,
+  recordingName,
+  storeRecordingPath,
+} from './source.js';
 import type { AsciicastEvent, AsciicastHeader, RecordingMeta } from './types.js';
 
 /** A buffer is flushed this long after its first line… */
@@ -141,10 +147,6 @@ export class SessionRecording {
     return this.format_ ?? 'deferred';
   }
 
-  get begun(): boolean {
-    return this.format_ !== undefined;
-  }
-
   /**
    * Opens the file in `format` and creates the session row; times stay relative to when the
    * session opened. Only the first call counts (a later channel of an SSH session keeps it).
@@ -159,7 +161,7 @@ export class SessionRecording {
       this.sink = new StoreSink(this.ctx.chunks, meta.session);
     } else {
       mkdirSync(this.ctx.dir, { recursive: true, mode: 0o700 });
-      path = join(this.ctx.dir, `${meta.session}.${format === 'jsonl' ? 'jsonl' : 'cast'}`);
+      path = join(this.ctx.dir, recordingFileName(meta.session, format));
       this.sink = new FileSink(path);
     }
     this.path_ = path;
@@ -220,8 +222,7 @@ export class SessionRecording {
    */
   event(e: Record<string, unknown>): void {
     if (this.done) return;
-    // Something to record before the adapter chose a format: JSON lines, so nothing is dropped.
-    if (this.format_ === undefined) this.begin('jsonl');
+    this.beginIfDeferred();
     // Secret-named keys are dropped at any depth (stripSecrets); the copy is made only when
     // there is one, since events are recorded for every statement and result.
     let rest: Record<string, unknown> = hasSecretKey(e) ? stripSecrets(e) : e;
@@ -256,7 +257,7 @@ export class SessionRecording {
 
   resize(width: number, height: number): void {
     if (this.done) return;
-    if (this.format_ === undefined) this.begin('jsonl');
+    this.beginIfDeferred();
     if (this.format === 'asciicast') this.writeCast([this.offset(this.clock.now()), 'r', `${width}x${height}`]);
     else this.event({ type: 'resize', width, height });
   }
@@ -275,8 +276,8 @@ export class SessionRecording {
   async end(reason?: string): Promise<void> {
     if (this.done) return;
     // A session that ended before its format was known (an SSH login without a channel) still
-    // gets its row and a JSON-lines file with its start and end.
-    if (this.format_ === undefined) this.begin('jsonl');
+    // gets its row and a JSON-lines recording with its start and end.
+    this.beginIfDeferred();
     const at = this.clock.now();
     if (this.format === 'jsonl')
       this.event({ type: 'session.end', reason: reason ?? null, operations: this.operations });
@@ -298,9 +299,14 @@ export class SessionRecording {
       );
   }
 
+  /** Something to record before the adapter chose a format: JSON lines, so nothing is dropped. */
+  private beginIfDeferred(): void {
+    if (this.format_ === undefined) this.begin('jsonl');
+  }
+
   private stream(code: 'o' | 'i', data: string): void {
     if (this.done || data === '') return;
-    if (this.format_ === undefined) this.begin('jsonl');
+    this.beginIfDeferred();
     const at = this.clock.now();
     if (this.format === 'asciicast') this.writeCast([this.offset(at), code, data]);
     else this.event({ type: code === 'o' ? 'output' : 'input', data });

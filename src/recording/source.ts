@@ -16,9 +16,14 @@ export const STORE_RECORDING_PREFIX = 'store:';
 /** Where recordings are written: a file per session, or chunks in the store. */
 export type RecordingStoreKind = 'files' | 'database';
 
+/** A recording's name: `<session>.jsonl` or `<session>.cast` (asciicast). */
+export function recordingFileName(session: string, format: 'jsonl' | 'asciicast'): string {
+  return `${session}.${format === 'jsonl' ? 'jsonl' : 'cast'}`;
+}
+
 /** The recording path a store-kept recording of `session` gets. */
 export function storeRecordingPath(session: string, format: 'jsonl' | 'asciicast'): string {
-  return `${STORE_RECORDING_PREFIX}${session}.${format === 'jsonl' ? 'jsonl' : 'cast'}`;
+  return `${STORE_RECORDING_PREFIX}${recordingFileName(session, format)}`;
 }
 
 export function isStoreRecording(path: string): boolean {

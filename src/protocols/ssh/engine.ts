@@ -286,9 +286,7 @@ class ClientConnection {
   /** A refusal after the identity checked out: SSH_MSG_DISCONNECT with the reason (./disconnect.ts). */
   private refuse(conn: Connection, err: unknown): void {
     const why =
-      err instanceof Error && (err instanceof WardenError || err instanceof UpstreamError)
-        ? err.message
-        : 'the session could not be opened';
+      err instanceof WardenError || err instanceof UpstreamError ? err.message : 'the session could not be opened';
     const code =
       err instanceof UpstreamError
         ? DISCONNECT.SERVICE_NOT_AVAILABLE
