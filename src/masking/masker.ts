@@ -4,6 +4,7 @@ import { DETECTOR_NAMES, type Detector, detectorsFor } from './detectors/index.j
 import { type JsonMaskContext, maskJsonTextWith, maskJsonValue } from './json.js';
 import { MatchSet } from './matches.js';
 import { MASKED_NON_TEXT, redactWhole } from './redact.js';
+import { redactWholeInto } from './redact-bytes.js';
 import { scanBytes, scanString } from './scan.js';
 
 export interface MaskJsonOptions {
@@ -108,6 +109,14 @@ export class Masker {
    */
   redactColumnValue(value: string): string {
     return redactWhole(value);
+  }
+
+  /**
+   * redactColumnValue of the UTF-8 bytes `src[start, start + n)`, written at `dst[o]` (room for
+   * n + 3 bytes): its length, or -1 when the value needs redactColumnValue (see redact-bytes.ts).
+   */
+  redactColumnInto(src: Uint8Array, start: number, n: number, dst: Uint8Array, o: number): number {
+    return redactWholeInto(src, start, n, dst, o);
   }
 
   /** redactColumnValue over UTF-8 bytes. */

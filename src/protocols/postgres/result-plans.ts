@@ -68,12 +68,11 @@ export class ResultPlanner {
       ctx.setFields(fields, planned);
       return undefined;
     }
-    const frame = m.frame();
-    const { buffer: buf, start, length } = m;
+    const { buffer: buf, frameStart, start, length } = m;
     const later = planned ?? this.shapes.plan(fields, masker).then((p) => this.withLineage(ctx, fields, p, masker));
     return later.then((p) => {
       ctx.setFields(fields, p);
-      ctx.dataRow(out, frame, buf, start, length);
+      ctx.dataRow(out, buf, frameStart, start, length);
     });
   }
 

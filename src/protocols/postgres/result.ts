@@ -43,22 +43,24 @@ export class ResultContext {
   }
 
   /**
-   * Appends the DataRow to send to `out`: the original bytes when nothing needs masking, else
-   * the row with its cells masked, built in place (no per-row or per-cell Buffers).
+   * Appends the DataRow `buf[frameStart, start + length)` (payload from `start`) to send to
+   * `out`: the original bytes when nothing needs masking, else the row with its cells masked,
+   * built in place (no per-row or per-cell Buffers; a view only for a row the recording keeps).
    */
-  dataRow(out: OutBuffer, frame: Buffer, buf: Buffer, start: number, length: number): void {
+  dataRow(out: OutBuffer, buf: Buffer, frameStart: number, start: number, length: number): void {
     this.rowCount++;
     const masker = this.masker;
     const plan = this.plan;
     // Rows with no known description: every cell goes through the content detectors.
     const modes = masker === null ? null : plan === null ? DETECT_ALL : plan.active ? plan.modes : null;
     if (modes === null) {
-      out.push(frame);
-      if (this.rows.length < this.keepRows) this.rows.push(decodeRow(frame, 5, frame.length - 5, this.fields));
+      out.pushFrom(buf, frameStart, start + length);
+      if (this.rows.length < this.keepRows) this.rows.push(decodeRow(buf, start, length, this.fields));
       return;
     }
-    const row = writeMaskedRow(out, masker!, modes, buf, start, length);
-    if (this.rows.length < this.keepRows) this.rows.push(decodeRow(row, 5, row.length - 5, this.fields));
+    const rowStart = writeMaskedRow(out, masker!, modes, buf, start, length);
+    if (this.rows.length < this.keepRows)
+      this.rows.push(decodeRow(out.buf, rowStart + 5, out.off - rowStart - 5, this.fields));
   }
 
   /** CopyDone of a masked COPY: its (masked) rows go to the recording like a result's. */
@@ -103,7 +105,7 @@ const DETECT_ALL: readonly CellMode[] = [];
 
 /**
  * Writes the DataRow `buf[start, start + length)` (payload coordinates) to `out` with each cell
- * passed through its mode; returns a view of the written message.
+ * passed through its mode; returns where the written message starts in `out.buf` (it ends at `out.off`).
  */
 function writeMaskedRow(
   out: OutBuffer,
@@ -112,7 +114,7 @@ function writeMaskedRow(
   buf: Buffer,
   start: number,
   length: number,
-): Buffer {
+): number {
   if (start < 5 || length < 2 || start + length > buf.length)
     throw new ProtocolError('malformed-message', 'DataRow is truncated');
   const end = start + length;
@@ -135,7 +137,21 @@ function writeMaskedRow(
       p += 4;
       if (n < -1 || (n > 0 && p + n > end))
         throw new ProtocolError('malformed-message', 'DataRow cell overruns the message');
-      const r = n < 0 ? undefined : maskCell(masker, modes[i] ?? CellMode.DetectText, buf, p, n);
+      const mode = modes[i] ?? CellMode.DetectText;
+      if (mode === CellMode.RedactText && n >= 0) {
+        // A column masked by name (every row of a bulk read): redacted byte to byte when it can be.
+        rowStart += out.ensure(rowStart, 4 + n + 3);
+        dst = out.buf;
+        o = out.off;
+        const written = masker.redactColumnInto(buf, p, n, dst, o + 4);
+        if (written >= 0) {
+          putInt32(dst, o, written);
+          out.off = o + 4 + written;
+          p += n;
+          continue;
+        }
+      }
+      const r = n < 0 ? undefined : maskCell(masker, mode, buf, p, n);
       if (r === undefined) {
         // Unchanged (or NULL): the original cell bytes.
         const size = Math.max(n, 0);
@@ -172,7 +188,7 @@ function writeMaskedRow(
     throw err;
   }
   putInt32(out.buf, rowStart + 1, out.off - rowStart - 1);
-  return out.buf.subarray(rowStart, out.off);
+  return rowStart;
 }
 
 // Byte helpers for the per-cell path: Buffer's methods validate their arguments on every call,

@@ -82,7 +82,7 @@ export class ServerPump extends Pump<MessageReader> {
           const wait = this.planner.execute(ctx, head.portal, m, this.toClient);
           if (wait) return wait;
         }
-        ctx.dataRow(this.toClient, m.frame(), buf, start, length);
+        ctx.dataRow(this.toClient, buf, m.frameStart, start, length);
         return undefined;
       }
       case BackendCode.RowDescription:
