@@ -24,6 +24,8 @@ export interface RevocationEntry {
 export class RevocationCache {
   private tokenIds = new Set<string>();
   private subjects = new Set<string>();
+  /** Identities are built once per token and not changed after: their lookup keys, made on first ask. */
+  private readonly keysOf = new WeakMap<Identity, LookupKeys>();
   private timer: NodeJS.Timeout | null = null;
   /** Entries added locally since the refresh now running began: a refresh must not drop them. */
   private pending: RevocationEntry[] = [];
@@ -80,19 +82,35 @@ export class RevocationCache {
     this.pending.push(entry);
   }
 
+  /** Asked on every operation: nothing to look up while nothing is revoked, and each identity's keys are built once. */
   isRevoked(identity: Identity): boolean {
-    const issuer = issuerLookupKey(identity.issuer);
-    if (identity.tokenId !== undefined) {
-      const tokenId = identity.tokenId;
-      if (
-        this.tokenIds.has(principalKey({ issuer, sub: tokenId })) ||
-        this.tokenIds.has(principalKey({ issuer: ANY, sub: tokenId }))
-      )
-        return true;
+    if (this.tokenIds.size === 0 && this.subjects.size === 0) return false;
+    let keys = this.keysOf.get(identity);
+    if (keys === undefined) {
+      keys = lookupKeys(identity);
+      this.keysOf.set(identity, keys);
     }
-    const sub = identity.sub;
-    return this.subjects.has(principalKey({ issuer, sub })) || this.subjects.has(principalKey({ issuer: ANY, sub }));
+    if (keys.token !== null && (this.tokenIds.has(keys.token) || this.tokenIds.has(keys.anyToken!))) return true;
+    return this.subjects.has(keys.sub) || this.subjects.has(keys.anySub);
   }
+}
+
+interface LookupKeys {
+  token: string | null;
+  anyToken: string | null;
+  sub: string;
+  anySub: string;
+}
+
+function lookupKeys(identity: Identity): LookupKeys {
+  const issuer = issuerLookupKey(identity.issuer);
+  const tokenId = identity.tokenId;
+  return {
+    token: tokenId === undefined ? null : principalKey({ issuer, sub: tokenId }),
+    anyToken: tokenId === undefined ? null : principalKey({ issuer: ANY, sub: tokenId }),
+    sub: principalKey({ issuer, sub: identity.sub }),
+    anySub: principalKey({ issuer: ANY, sub: identity.sub }),
+  };
 }
 
 /** The principal key with the issuer in its lookup spelling (a revocation may be typed in another). */
