@@ -37,6 +37,19 @@ export interface EngineHost {
   readonly tls: SecureContextOptions | null;
   /** The gateway's own state directory (keys it generates, such as an SSH host key). */
   readonly dataDir: string;
+  /** The other worker processes of this gateway (`warden start --workers`); null in a single process. */
+  readonly peers: PeerBus | null;
+}
+
+/**
+ * Messages between one protocol's engines in the workers of one gateway, for what cannot go
+ * through the store (a PostgreSQL CancelRequest landing on another worker than its session).
+ */
+export interface PeerBus {
+  /** To the `protocol` engine of every other worker. */
+  send(protocol: string, message: unknown): void;
+  /** What the other workers' `protocol` engines send (one handler per protocol). */
+  on(protocol: string, handler: (message: unknown) => void): void;
 }
 
 /** A session served over an in-memory stream for an identity the caller already verified. */

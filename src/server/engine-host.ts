@@ -3,9 +3,9 @@
 import type { SecureContextOptions } from 'node:tls';
 import { WardenError } from '../core/errors.js';
 import type { Gateway } from '../gateway/gateway.js';
-import type { EngineHost } from '../protocols/engine.js';
+import type { EngineHost, PeerBus } from '../protocols/engine.js';
 
-export function engineHost(gw: Gateway, tls: SecureContextOptions | null): EngineHost {
+export function engineHost(gw: Gateway, tls: SecureContextOptions | null, peers: PeerBus | null = null): EngineHost {
   return {
     connection: (name) => gw.connectionConfig(name),
     openSession: (req) => gw.openSession(req),
@@ -22,5 +22,6 @@ export function engineHost(gw: Gateway, tls: SecureContextOptions | null): Engin
     clock: gw.clock,
     tls,
     dataDir: gw.config.dataDir,
+    peers,
   };
 }

@@ -1,8 +1,9 @@
 // Crash recovery: sessions a crashed gateway process left "open" are closed at the next start
 // with reason `gateway restarted`, and each closing is audited. Each process has an instance id;
 // the previous one of this dataDir is kept in a file, so a restart knows which sessions were its
-// own. With SQLite (one process per store) every open session is an orphan; with a PostgreSQL
-// store other instances' sessions are left alone.
+// own. With SQLite (one gateway per store) every open session is an orphan, except that a worker
+// of `warden start --workers` started again closes only its predecessor's (the other workers are
+// live); with a PostgreSQL store other instances' sessions are left alone.
 //
 // An operation held for review (`hold`) when the process died waited in one of those sessions:
 // its client is gone, so its review is expired (reason `gateway restarted while the operation
@@ -22,8 +23,11 @@ export const HOLD_LOST_REASON = 'gateway restarted while the operation was held'
 const ID_CHUNK = 500;
 
 /** This process's instance id, and the previous one of the same dataDir (if any). */
-export async function claimInstance(dataDir: string): Promise<{ id: string; previous: string | null }> {
-  const file = join(dataDir, 'instance-id');
+export async function claimInstance(
+  dataDir: string,
+  fileName = 'instance-id',
+): Promise<{ id: string; previous: string | null }> {
+  const file = join(dataDir, fileName);
   const previous = (await readFile(file, 'utf8').catch(() => '')).trim() || null;
   const id = randomUUID();
   await writeFile(file, `${id}\n`, { mode: 0o600 });
@@ -33,11 +37,17 @@ export async function claimInstance(dataDir: string): Promise<{ id: string; prev
 export async function closeOrphanedSessions(
   store: Store,
   audit: AuditLog,
-  opts: { previous: string | null; clock: Clock; logger: Logger },
+  opts: {
+    previous: string | null;
+    clock: Clock;
+    logger: Logger;
+    /** Only the previous instance's sessions, even on SQLite (a worker started again: the others are live). */
+    onlyPrevious?: boolean;
+  },
 ): Promise<number> {
   const closed = await store.closeOrphans({
     instances: opts.previous ? [opts.previous] : [],
-    all: store.dialect === 'sqlite',
+    all: store.dialect === 'sqlite' && opts.onlyPrevious !== true,
     at: opts.clock.now(),
     reason: RESTART_REASON,
   });

@@ -18,7 +18,7 @@ import { RevocationCache } from '../gateway/revocations.js';
 import { loadTlsMaterial } from '../gateway/tls.js';
 import { DevIssuer, IdentityVerifier } from '../identity/index.js';
 import { Policy } from '../policy/index.js';
-import type { EngineInstance, ProtocolServer } from '../protocols/engine.js';
+import type { EngineInstance, PeerBus, ProtocolServer } from '../protocols/engine.js';
 import { ConnectionLimiter } from '../protocols/limits.js';
 import { listenFor } from '../protocols/listener.js';
 import { protocols } from '../protocols/registry.js';
@@ -27,12 +27,15 @@ import { openStore } from '../store/index.js';
 import { engineHost } from './engine-host.js';
 import { postgresImpactPreviewer } from './impact-postgres.js';
 import { claimInstance, closeOrphanedSessions } from './recovery.js';
+import type { WorkerPlace } from './workers.js';
 
 export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
   apiPlugins?: ApiOptions['plugins'];
   defaultMetrics?: boolean;
+  /** One of the workers of `warden start --workers` (workers.ts): its place and its peers. */
+  worker?: { place: WorkerPlace; peers: PeerBus };
 }
 
 export interface RunningGateway {
@@ -66,8 +69,16 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
 
   const store = await openStore(config.store);
   const audit = new AuditLog(store, { clock });
-  const instance = await claimInstance(config.dataDir);
-  await closeOrphanedSessions(store, audit, { previous: instance.previous, clock, logger });
+  // A worker is an instance of its own (its sessions are its own to close after a crash); the
+  // other workers' live sessions are not orphans, so only the group's first start closes all.
+  const worker = opts.worker?.place;
+  const instance = await claimInstance(config.dataDir, worker ? `instance-id.w${worker.index}` : undefined);
+  await closeOrphanedSessions(store, audit, {
+    previous: instance.previous,
+    clock,
+    logger,
+    ...(worker && !worker.first ? { onlyPrevious: true } : {}),
+  });
   const checkpointer = new Checkpointer({
     db: store.db,
     signer: await CheckpointSigner.load(config.dataDir),
@@ -127,7 +138,7 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
   const servers: ProtocolServer[] = [];
   /** Engines without a listener of their own (in-process only); a listener closes its engine. */
   const unlistened: EngineInstance[] = [];
-  const host = engineHost(gateway, await loadTlsMaterial(config));
+  const host = engineHost(gateway, await loadTlsMaterial(config), opts.worker?.peers ?? null);
   // Every front door counts against the same accept limits.
   const limiter = ConnectionLimiter.fromConfig(config.limits);
   for (const spec of protocols()) {
@@ -150,7 +161,8 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
     'warden started',
   );
   await audit.append({ type: 'gateway.start', data: { ports, dev: !!devIssuer } });
-  checkpointer.start();
+  // One checkpointer per gateway: with workers, worker 0's (it counts its own commits).
+  if (!worker || worker.index === 0) checkpointer.start();
 
   let closed = false;
   return {

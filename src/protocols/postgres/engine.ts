@@ -78,7 +78,13 @@ class PostgresFrontDoor implements EngineInstance {
   /** Upstream connections held per target, for connections.<name>.maxUpstream. */
   private readonly slots = new UpstreamSlots();
 
-  constructor(private readonly host: EngineHost) {}
+  constructor(private readonly host: EngineHost) {
+    // A CancelRequest another worker received for a session of this one.
+    host.peers?.on('postgres', (m) => {
+      const key = (m as { cancel?: unknown } | null)?.cancel;
+      if (typeof key === 'string') void this.proxies.get(key)?.cancel();
+    });
+  }
 
   refusal(message: string): Buffer {
     // libpq reads a FATAL even in answer to its SSLRequest.
@@ -124,7 +130,13 @@ class PostgresFrontDoor implements EngineInstance {
     admission.handshakeDone();
     if (hs.kind === 'cancel') {
       raw.end();
-      if (!inProcess) await this.proxies.get(`${hs.pid}:${hs.secret}`)?.cancel();
+      if (!inProcess) {
+        const key = `${hs.pid}:${hs.secret}`;
+        const proxy = this.proxies.get(key);
+        // Not a session of this process: with workers, it may be another worker's.
+        if (proxy) await proxy.cancel();
+        else this.host.peers?.send('postgres', { cancel: key });
+      }
       return;
     }
     const client = hs.socket;
