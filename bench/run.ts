@@ -8,6 +8,7 @@
 //   npm run bench -- --seconds 20 --rows 2000000   override pgbench -T and bulk rows
 //   npm run bench -- --cpu-prof DIR               write a .cpuprofile of the gateway child to DIR
 //   npm run bench -- --rounds 5                   the pgbench matrix 5 times, interleaved; medians
+//   npm run bench -- --workers 3                  the `warden start --workers` column with 3 workers (default 2; 1: none)
 //   npm run bench -- --compare HEAD~3             also a gateway built from that revision (or a directory
 //                                                 holding a src/ tree), in the same run
 //
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     rounds: { type: 'string' },
     compare: { type: 'string' },
+    workers: { type: 'string' },
   },
 });
 
@@ -82,6 +84,7 @@ if (!args['micro-only'] && !sshOnly) {
     bulkRows: Number(args.rows ?? (args.quick ? 200_000 : 1_000_000)),
     clients: [1, 8],
     rounds: Number(args.rounds ?? 1),
+    workers: Number(args.workers ?? 2),
     ...(args.compare ? { compareRev: args.compare } : {}),
     ...(args['cpu-prof'] ? { cpuProfDir: args['cpu-prof'] } : {}),
   });

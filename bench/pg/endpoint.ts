@@ -8,6 +8,8 @@ export interface Endpoint {
   password: string;
   /** Process to measure (CPU, RSS) while this endpoint is in use; none for direct. */
   pid?: number;
+  /** Processes whose CPU is the endpoint's, when not `pid` alone (the workers of a group). */
+  pids?: number[];
 }
 
 export function libpqArgs(e: Endpoint): string[] {

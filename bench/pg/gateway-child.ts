@@ -3,13 +3,16 @@
 // WARDEN_BENCH_SPEC; prints one JSON line {pgPort, token} when ready; on "stop" from stdin (or
 // stdin closing) it closes the gateway, prints {auditEntries, recordings} and exits.
 // It runs transpiled to plain JavaScript (bench/pg/compile.ts), so it imports nothing from test/:
-// the policy comes in the spec.
+// the policy comes in the spec. With `workers` > 1 it is the primary of a `warden start
+// --workers` group (src/server/workers.ts) and prints the workers' pids too.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/gateway/index.js';
+import { DevIssuer } from '../../src/identity/index.js';
 import { startGateway } from '../../src/server/index.js';
+import { clusterPeers, reportReady, runWorkers, workerListen, workerPlace } from '../../src/server/workers.js';
 
 export interface GatewayChildSpec {
   dir: string;
@@ -17,6 +20,8 @@ export interface GatewayChildSpec {
   connection: string;
   /** The `access`/`rules`/`masking` part of warden.yaml. */
   policy: string;
+  /** More than 1: `warden start --workers` as a group (this process the primary, forking workers). */
+  workers?: number;
 }
 
 const spec = JSON.parse(process.env.WARDEN_BENCH_SPEC ?? '') as GatewayChildSpec;
@@ -44,21 +49,45 @@ connections:
     tls: disable
 ${spec.policy.replaceAll('[shop]', `[${spec.connection}]`)}
 `;
+let closeGateway: () => Promise<void>;
 const { config } = parseConfig(yaml, {
   baseDir: spec.dir,
   env: { ...process.env, BENCH_TARGET_PASSWORD: spec.target.password },
 });
-const running = await startGateway(config, {
-  logger: createLogger({ level: process.env.WARDEN_BENCH_LOG ?? 'silent' }),
-});
-const token = await running.devIssuer!.mint({ sub: 'bench-agent', groups: ['agents'], ttlMs: 60 * 60_000 });
-process.stdout.write(`${JSON.stringify({ pgPort: running.ports.postgres, token })}\n`);
+const place = workerPlace();
+if ((spec.workers ?? 1) > 1 && !place) {
+  // The primary: supervises the workers (workers.ts), mints the token with the shared dev issuer.
+  const group = await runWorkers({
+    count: spec.workers!,
+    listen: config.listen,
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
+  const issuer = await DevIssuer.load(config.dataDir, `${group.ready.apiUrl}/dev`);
+  const token = await issuer.mint({ sub: 'bench-agent', groups: ['agents'], ttlMs: 60 * 60_000 });
+  process.stdout.write(`${JSON.stringify({ pgPort: group.ready.ports.postgres, token, pids: group.pids() })}\n`);
+  closeGateway = () => group.stop();
+} else {
+  const listen = workerListen();
+  if (listen) Object.assign(config.listen, listen);
+  const running = await startGateway(config, {
+    logger: createLogger({ level: process.env.WARDEN_BENCH_LOG ?? 'silent' }),
+    ...(place ? { worker: { place, peers: clusterPeers() } } : {}),
+  });
+  closeGateway = () => running.close();
+  if (place) {
+    reportReady({ ports: running.ports, apiUrl: running.apiUrl });
+    process.once('SIGTERM', () => void running.close().finally(() => process.exit(0)));
+  } else {
+    const token = await running.devIssuer!.mint({ sub: 'bench-agent', groups: ['agents'], ttlMs: 60 * 60_000 });
+    process.stdout.write(`${JSON.stringify({ pgPort: running.ports.postgres, token })}\n`);
+  }
+}
 
 let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  await running.close();
+  await closeGateway();
   // Count what the data path wrote, to show audit and recording were on during the run.
   const { openStore } = await import('../../src/store/index.js');
   const store = await openStore(config.store);
@@ -68,14 +97,16 @@ async function stop(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ auditEntries: Number(row.rows[0]?.n ?? 0), recordings })}\n`);
   process.exit(0);
 }
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (d: string) => {
-  // "mem": one JSON line of process.memoryUsage() (to tell V8 heap from native memory).
-  // With --expose-gc (WARDEN_BENCH_GATEWAY_NODE_ARGS): after a full GC, i.e. what is retained.
-  if (d.includes('mem')) {
-    (globalThis as { gc?: () => void }).gc?.();
-    process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
-  }
-  if (d.includes('stop')) void stop();
-});
-process.stdin.on('end', () => void stop());
+if (!place) {
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (d: string) => {
+    // "mem": one JSON line of process.memoryUsage() (to tell V8 heap from native memory).
+    // With --expose-gc (WARDEN_BENCH_GATEWAY_NODE_ARGS): after a full GC, i.e. what is retained.
+    if (d.includes('mem')) {
+      (globalThis as { gc?: () => void }).gc?.();
+      process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
+    }
+    if (d.includes('stop')) void stop();
+  });
+  process.stdin.on('end', () => void stop());
+}

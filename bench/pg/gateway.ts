@@ -25,7 +25,7 @@ export interface RunningGatewayChild {
 
 export async function startGatewayChild(
   target: Endpoint,
-  opts: { connection: string; cpuProfDir?: string; name?: string; srcRoot?: string },
+  opts: { connection: string; cpuProfDir?: string; name?: string; srcRoot?: string; workers?: number },
 ): Promise<RunningGatewayChild> {
   const dir = await mkdtemp(join(tmpdir(), 'warden-bench-gw-'));
   const spec: GatewayChildSpec = {
@@ -33,6 +33,7 @@ export async function startGatewayChild(
     connection: opts.connection,
     target: { port: target.port, database: target.database, user: target.user, password: target.password },
     policy: TEST_POLICY,
+    ...(opts.workers && opts.workers > 1 ? { workers: opts.workers } : {}),
   };
   const fromSource = process.env.WARDEN_BENCH_TSX === '1';
   const childPath = fromSource && !opts.srcRoot ? CHILD : compileGatewayChild(join(dir, 'js'), opts.srcRoot);
@@ -56,7 +57,7 @@ export async function startGatewayChild(
         resolve(l);
       });
     });
-  const ready = JSON.parse(await next()) as { pgPort: number; token: string };
+  const ready = JSON.parse(await next()) as { pgPort: number; token: string; pids?: number[] };
   return {
     pid: child.pid!,
     endpoint: {
@@ -66,6 +67,8 @@ export async function startGatewayChild(
       database: opts.connection,
       password: ready.token,
       pid: child.pid!,
+      // A workers group: its CPU is the workers'.
+      ...(ready.pids ? { pids: ready.pids } : {}),
     },
     async memoryUsage() {
       const line = next();

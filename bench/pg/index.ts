@@ -25,6 +25,8 @@ export interface PgBenchOptions {
   /** A git revision: a second gateway built from that revision's src/, in the same run. */
   compareRev?: string;
   cpuProfDir?: string;
+  /** More than 1: also a `warden start --workers` group of that many workers, in the same run. */
+  workers?: number;
   log?: (line: string) => void;
 }
 
@@ -69,6 +71,13 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
       base = await startGatewayChild(direct, { connection: CONNECTION, name: 'base', srcRoot });
       cleanups.unshift(() => base!.stop());
     }
+    const workerCount = opts.workers ?? 1;
+    let group: Awaited<ReturnType<typeof startGatewayChild>> | undefined;
+    if (workerCount > 1) {
+      SHORT.workers = `W×${workerCount}`;
+      group = await startGatewayChild(direct, { connection: CONNECTION, name: 'workers', workers: workerCount });
+      cleanups.unshift(() => group!.stop());
+    }
     const gw = await startGatewayChild(direct, {
       connection: CONNECTION,
       ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}),
@@ -89,6 +98,7 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
       ...(bouncer ? [bouncer.endpoint] : []),
       relay.endpoint,
       gw.endpoint,
+      ...(group ? [group.endpoint] : []),
       ...(base ? [base.endpoint] : []),
     ];
 
@@ -109,6 +119,7 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
       runs.push(these);
     }
     if (base) await base.stop();
+    if (group) await group.stop();
     const gwAfterPgbench = memoryMb(gw.pid);
 
     progress(`bulk table: ${opts.bulkRows.toLocaleString('en')} rows`);
@@ -128,6 +139,10 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
     log(
       `Warden: guardrail rules + masking (email, phone, ssn, card_number + detectors) + jsonl recording + SQLite audit`,
     );
+    if (group)
+      log(
+        `W×${workerCount} = the same gateway as \`warden start --workers ${workerCount}\` (one store, one audit chain); its µs/st and loop µs/st add up its workers`,
+      );
     if (base) log(`base = the same gateway built from ${opts.compareRev} (src/ only), in the same run`);
     if (!bouncer) log(`pgbouncer not installed — column skipped. Install with: ${PGBOUNCER_INSTALL}`);
     log('');
@@ -187,6 +202,7 @@ function median(xs: number[]): number {
 }
 
 const SHORT: Record<string, string> = {
+  workers: 'W×N',
   pgbouncer: 'bouncer',
   direct: 'direct',
   relay: 'relay',
@@ -207,7 +223,9 @@ function pgbenchTable(rounds: PgbenchRun[][], clients: number[], names: string[]
   const ratio = (a: string, b: string, m: string, c: number) =>
     median(rounds.map((round) => (get(round, a, m, c)?.tps ?? Number.NaN) / (get(round, b, m, c)?.tps ?? Number.NaN)));
   const processes = names.filter((n) => n !== 'direct');
-  const loops = ['warden', 'base'].filter((n) => names.includes(n));
+  const loops = ['warden', 'workers', 'base'].filter((n) => names.includes(n));
+  // The workers group against pgbouncer and against the single process.
+  const groupRatios = names.includes('workers') ? ['pgbouncer', 'warden'].filter((n) => names.includes(n)) : [];
   const others = ['pgbouncer', 'relay', 'direct', 'base'].filter((n) => names.includes(n));
   const head = [
     'mode',
@@ -217,6 +235,7 @@ function pgbenchTable(rounds: PgbenchRun[][], clients: number[], names: string[]
     ...processes.map((n) => `${SHORT[n] ?? n} µs/st`),
     ...loops.map((n) => `${SHORT[n] ?? n} loop µs/st`),
     ...others.map((n) => `W/${SHORT[n] ?? n}`),
+    ...groupRatios.map((n) => `${SHORT.workers}/${SHORT[n] ?? n}`),
   ];
   const rows: string[][] = [head];
   const errors: string[] = [];
@@ -248,6 +267,7 @@ function pgbenchTable(rounds: PgbenchRun[][], clients: number[], names: string[]
           ),
         ),
         ...others.map((n) => `${fmt(ratio('warden', n, m, c), 2)}×`),
+        ...groupRatios.map((n) => `${fmt(ratio('workers', n, m, c), 2)}×`),
       ]);
     }
   }

@@ -49,8 +49,11 @@ export async function pgbenchSelect(
     ...libpqArgs(e),
     e.database,
   ];
-  const cpu0 = e.pid ? cpuSeconds(e.pid) : 0;
-  const loop0 = e.pid ? mainThreadCpuSeconds(e.pid) : 0;
+  const measured = e.pids ?? (e.pid ? [e.pid] : []);
+  const cpu = () => measured.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const loop = () => measured.reduce((sum, pid) => sum + mainThreadCpuSeconds(pid), 0);
+  const cpu0 = cpu();
+  const loop0 = loop();
   const started = performance.now();
   const base = { endpoint: e.name, mode, clients };
   try {
@@ -60,14 +63,14 @@ export async function pgbenchSelect(
     const latencyMs = Number(/^latency average = ([\d.]+) ms/m.exec(r.stdout)?.[1]);
     const failedTx = Number(/number of failed transactions: (\d+)/.exec(r.stdout)?.[1] ?? 0);
     const txs = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1]);
-    const cpuUsed = e.pid ? cpuSeconds(e.pid) - cpu0 : 0;
-    const loopUsed = e.pid ? mainThreadCpuSeconds(e.pid) - loop0 : 0;
+    const cpuUsed = cpu() - cpu0;
+    const loopUsed = loop() - loop0;
     return {
       ...base,
       tps,
       latencyMs,
       failed: !Number.isFinite(tps) || failedTx > 0,
-      ...(e.pid
+      ...(measured.length > 0
         ? {
             cpu: cpuUsed / wall,
             loopCpu: loopUsed / wall,
