@@ -31,7 +31,16 @@ export function redactWholeInto(src: Uint8Array, start: number, n: number, dst: 
   if (n === 0) return 0;
   let s = start;
   let e = start + n;
-  for (let i = s; i < e; i++) if (src[i]! >= 0x80) return -1;
+  // One pass for what every shape needs: ASCII only, the '@', the digits (whitespace trimmed
+  // below holds neither).
+  let at = -1;
+  let digits = 0;
+  for (let i = s; i < e; i++) {
+    const c = src[i]!;
+    if (c >= 0x80) return -1;
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 64 && at < 0) at = i;
+  }
   if (n <= 64) {
     while (s < e && (CLASS[src[s]!]! & SPACE) !== 0) s++;
     while (e > s && (CLASS[src[e - 1]!]! & SPACE) !== 0) e--;
@@ -39,17 +48,16 @@ export function redactWholeInto(src: Uint8Array, start: number, n: number, dst: 
   if (e - s > 64) return writeRedacted(dst, o);
   if (e === s) return writeRedacted(dst, o);
   const c0 = src[s]!;
-  const at = indexOfAt(src, s, e);
   if (at >= 0) {
     const w = emailInto(src, s, at, e, dst, o);
     if (w >= 0) return w;
   }
   const digit0 = c0 >= 48 && c0 <= 57;
-  if (digit0 && (isSsn(src, s, e) || isCard(src, s, e))) return digitsInto(src, s, e, 4, dst, o);
+  if (digit0 && (isSsn(src, s, e) || isCard(src, s, e, digits))) return digitsInto(src, s, e, digits - 4, dst, o);
   if (c0 >= 65 && c0 <= 90) return -1; // maybe an IBAN: redactWhole
   if (digit0 || c0 === 43 || c0 === 40 || c0 === 41 || c0 === 46 || c0 === 45) {
-    const digits = phoneDigits(src, s, e);
-    if (digits >= 7 && digits <= 15) return digitsInto(src, s, e, digits >= 10 ? 4 : 2, dst, o);
+    if (digits >= 7 && digits <= 15 && isPhone(src, s, e))
+      return digitsInto(src, s, e, digits - (digits >= 10 ? 4 : 2), dst, o);
   }
   return writeRedacted(dst, o);
 }
@@ -57,11 +65,6 @@ export function redactWholeInto(src: Uint8Array, start: number, n: number, dst: 
 function writeRedacted(dst: Uint8Array, o: number): number {
   for (let i = 0; i < REDACTED.length; i++) dst[o + i] = REDACTED.charCodeAt(i);
   return REDACTED.length;
-}
-
-function indexOfAt(src: Uint8Array, s: number, e: number): number {
-  for (let i = s; i < e; i++) if (src[i] === 64) return i;
-  return -1;
 }
 
 /** WHOLE_EMAIL: `local@domain.tld`; writes `l***@domain.tld` (`***@…` for a one-character local part). */
@@ -102,37 +105,27 @@ function isSsn(src: Uint8Array, s: number, e: number): boolean {
   return true;
 }
 
-/** WHOLE_CARD: 13–19 digits, a single space or dash allowed between two digits. */
-function isCard(src: Uint8Array, s: number, e: number): boolean {
-  if (!isDigit(src[e - 1]!)) return false;
-  let digits = 0;
+/** WHOLE_CARD: 13–19 digits (counted by the caller), a single space or dash allowed between two digits. */
+function isCard(src: Uint8Array, s: number, e: number, digits: number): boolean {
+  if (digits < 13 || digits > 19 || !isDigit(src[e - 1]!)) return false;
   for (let i = s; i < e; i++) {
     const c = src[i]!;
-    if (isDigit(c)) digits++;
-    else if ((c !== 32 && c !== 45) || !isDigit(src[i + 1] ?? 0)) return false;
+    if (!isDigit(c) && ((c !== 32 && c !== 45) || !isDigit(src[i + 1] ?? 0))) return false;
   }
-  return digits >= 13 && digits <= 19;
+  return true;
 }
 
-/** WHOLE_PHONE (`+?[\d ().-]{7,24}`): its digit count, or -1 when the value is not that shape. */
-function phoneDigits(src: Uint8Array, s: number, e: number): number {
+/** WHOLE_PHONE: `+?[\d ().-]{7,24}`. */
+function isPhone(src: Uint8Array, s: number, e: number): boolean {
   const body = src[s] === 43 ? s + 1 : s;
   const n = e - body;
-  if (n < 7 || n > 24) return -1;
-  let digits = 0;
-  for (let i = body; i < e; i++) {
-    const c = src[i]!;
-    if ((CLASS[c]! & PHONE) === 0) return -1;
-    if (isDigit(c)) digits++;
-  }
-  return digits;
+  if (n < 7 || n > 24) return false;
+  for (let i = body; i < e; i++) if ((CLASS[src[i]!]! & PHONE) === 0) return false;
+  return true;
 }
 
-/** redactDigits: every digit but the last `keep` becomes `*`. */
-function digitsInto(src: Uint8Array, s: number, e: number, keep: number, dst: Uint8Array, o: number): number {
-  let digits = 0;
-  for (let i = s; i < e; i++) if (isDigit(src[i]!)) digits++;
-  let hide = digits - keep;
+/** redactDigits: the first `hide` digits become `*`. */
+function digitsInto(src: Uint8Array, s: number, e: number, hide: number, dst: Uint8Array, o: number): number {
   let w = o;
   for (let i = s; i < e; i++) {
     const c = src[i]!;
