@@ -123,7 +123,11 @@ export async function runWorkers(opts: {
       if (stopping) return;
       opts.log(`warden: worker ${index} (pid ${worker.process.pid}) exited (${signal ?? code}); starting it again`);
       setTimeout(() => {
-        if (!stopping) start(index, false).catch((e: unknown) => opts.log(`warden: worker ${index}: ${String(e)}`));
+        if (stopping) return;
+        start(index, false).then(
+          () => opts.log(`warden: worker ${index} (pid ${workers[index]?.process.pid}) serving again`),
+          (e: unknown) => opts.log(`warden: worker ${index}: ${String(e)}`),
+        );
       }, RESTART_DELAY_MS).unref();
     });
     return new Promise<WorkerReady>((resolve, reject) => {
