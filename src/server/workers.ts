@@ -27,6 +27,9 @@ const ENV_COUNT = 'WARDEN_WORKERS';
 const ENV_FIRST = 'WARDEN_WORKER_FIRST';
 const ENV_LISTEN = 'WARDEN_WORKER_LISTEN';
 const RESTART_DELAY_MS = 500;
+/** A worker that dies within this of its start is restarted ever later (doubling, up to MAX). */
+const QUICK_DEATH_MS = 10_000;
+const MAX_RESTART_DELAY_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** This process's place when it is a worker of `warden start --workers`; null otherwise. */
@@ -106,7 +109,9 @@ export async function runWorkers(opts: {
   const workers: (Worker | undefined)[] = new Array(opts.count).fill(undefined);
   let stopping = false;
 
+  const delays: number[] = new Array(opts.count).fill(RESTART_DELAY_MS);
   const start = (index: number, first: boolean): Promise<WorkerReady> => {
+    const startedAt = Date.now();
     const worker = cluster.fork({
       [ENV_INDEX]: String(index),
       [ENV_COUNT]: String(opts.count),
@@ -121,6 +126,10 @@ export async function runWorkers(opts: {
     worker.once('exit', (code, signal) => {
       if (workers[index] === worker) workers[index] = undefined;
       if (stopping) return;
+      // One that keeps dying at start (a broken target, a full disk) is not restarted in a tight loop.
+      const quick = Date.now() - startedAt < QUICK_DEATH_MS;
+      const delay = quick ? delays[index]! : RESTART_DELAY_MS;
+      delays[index] = quick ? Math.min(delay * 2, MAX_RESTART_DELAY_MS) : RESTART_DELAY_MS;
       opts.log(`warden: worker ${index} (pid ${worker.process.pid}) exited (${signal ?? code}); starting it again`);
       setTimeout(() => {
         if (stopping) return;
@@ -128,7 +137,7 @@ export async function runWorkers(opts: {
           () => opts.log(`warden: worker ${index} (pid ${workers[index]?.process.pid}) serving again`),
           (e: unknown) => opts.log(`warden: worker ${index}: ${String(e)}`),
         );
-      }, RESTART_DELAY_MS).unref();
+      }, delay).unref();
     });
     return new Promise<WorkerReady>((resolve, reject) => {
       const onExit = (code: number | null, signal: string | null) =>
