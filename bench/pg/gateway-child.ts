@@ -12,7 +12,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/gateway/index.js';
 import { DevIssuer } from '../../src/identity/index.js';
 import { startGateway } from '../../src/server/index.js';
-import { clusterPeers, reportReady, runWorkers, workerListen, workerPlace } from '../../src/server/workers.js';
+import { joinWorkerGroup, reportReady, runWorkers } from '../../src/server/workers.js';
 
 export interface GatewayChildSpec {
   dir: string;
@@ -54,8 +54,8 @@ const { config } = parseConfig(yaml, {
   baseDir: spec.dir,
   env: { ...process.env, BENCH_TARGET_PASSWORD: spec.target.password },
 });
-const place = workerPlace();
-if ((spec.workers ?? 1) > 1 && !place) {
+const worker = joinWorkerGroup(config);
+if ((spec.workers ?? 1) > 1 && !worker) {
   // The primary: supervises the workers (workers.ts), mints the token with the shared dev issuer.
   const group = await runWorkers({
     count: spec.workers!,
@@ -67,14 +67,12 @@ if ((spec.workers ?? 1) > 1 && !place) {
   process.stdout.write(`${JSON.stringify({ pgPort: group.ready.ports.postgres, token, pids: group.pids() })}\n`);
   closeGateway = () => group.stop();
 } else {
-  const listen = workerListen();
-  if (listen) Object.assign(config.listen, listen);
   const running = await startGateway(config, {
     logger: createLogger({ level: process.env.WARDEN_BENCH_LOG ?? 'silent' }),
-    ...(place ? { worker: { place, peers: clusterPeers() } } : {}),
+    ...(worker ? { worker } : {}),
   });
   closeGateway = () => running.close();
-  if (place) {
+  if (worker) {
     reportReady({ ports: running.ports, apiUrl: running.apiUrl });
     process.once('SIGTERM', () => void running.close().finally(() => process.exit(0)));
   } else {
@@ -97,7 +95,7 @@ async function stop(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ auditEntries: Number(row.rows[0]?.n ?? 0), recordings })}\n`);
   process.exit(0);
 }
-if (!place) {
+if (!worker) {
   process.stdin.setEncoding('utf8');
   process.stdin.on('data', (d: string) => {
     // "mem": one JSON line of process.memoryUsage() (to tell V8 heap from native memory).

@@ -17,13 +17,11 @@ import { splitHostPort } from './start.js';
 /** A worker's place in the group (set by the primary in its environment). */
 export interface WorkerPlace {
   index: number;
-  count: number;
   /** The group's first start of worker 0: nothing else of this gateway runs yet. */
   first: boolean;
 }
 
 const ENV_INDEX = 'WARDEN_WORKER_INDEX';
-const ENV_COUNT = 'WARDEN_WORKERS';
 const ENV_FIRST = 'WARDEN_WORKER_FIRST';
 const ENV_LISTEN = 'WARDEN_WORKER_LISTEN';
 const RESTART_DELAY_MS = 500;
@@ -33,16 +31,25 @@ const MAX_RESTART_DELAY_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** This process's place when it is a worker of `warden start --workers`; null otherwise. */
-export function workerPlace(): WorkerPlace | null {
+function workerPlace(): WorkerPlace | null {
   const index = process.env[ENV_INDEX];
   if (!cluster.isWorker || index === undefined) return null;
-  return { index: Number(index), count: Number(process.env[ENV_COUNT]), first: process.env[ENV_FIRST] === '1' };
+  return { index: Number(index), first: process.env[ENV_FIRST] === '1' };
 }
 
-/** The listen addresses the primary resolved, for a worker to use instead of its config's. */
-export function workerListen(): Record<string, string> | null {
-  const raw = process.env[ENV_LISTEN];
-  return cluster.isWorker && raw ? (JSON.parse(raw) as Record<string, string>) : null;
+/**
+ * In a worker of `warden start --workers`: takes the listen addresses the primary resolved into
+ * `config` and returns what startGateway needs to run as that worker (StartOptions.worker);
+ * undefined in any other process.
+ */
+export function joinWorkerGroup(config: {
+  listen: Record<string, string | undefined>;
+}): { place: WorkerPlace; peers: PeerBus } | undefined {
+  const place = workerPlace();
+  if (!place) return undefined;
+  const listen = process.env[ENV_LISTEN];
+  if (listen) Object.assign(config.listen, JSON.parse(listen) as Record<string, string>);
+  return { place, peers: clusterPeers() };
 }
 
 /** What a worker tells the primary once it serves. */
@@ -62,7 +69,7 @@ function isPeerEnvelope(m: unknown): m is PeerEnvelope {
 }
 
 /** In a worker: messages to the same protocol's engine in every other worker, through the primary. */
-export function clusterPeers(): PeerBus {
+function clusterPeers(): PeerBus {
   const handlers = new Map<string, (message: unknown) => void>();
   process.on('message', (m: unknown) => {
     if (isPeerEnvelope(m)) handlers.get(m.protocol)?.(m.message);
@@ -114,7 +121,6 @@ export async function runWorkers(opts: {
     const startedAt = Date.now();
     const worker = cluster.fork({
       [ENV_INDEX]: String(index),
-      [ENV_COUNT]: String(opts.count),
       [ENV_FIRST]: first ? '1' : '0',
       [ENV_LISTEN]: JSON.stringify(listen),
     });

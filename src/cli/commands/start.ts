@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/index.js';
 import { startGateway } from '../../server/index.js';
-import { clusterPeers, reportReady, runWorkers, workerListen, workerPlace } from '../../server/workers.js';
+import { joinWorkerGroup, reportReady, runWorkers } from '../../server/workers.js';
 import { withConfig } from '../options.js';
 
 export function registerStart(program: Command): void {
@@ -27,21 +27,16 @@ export function registerStart(program: Command): void {
         // The cluster's listening handles live in the primary: they do not let it exit by themselves.
         process.exit(0);
       }
-      const place = workerPlace();
-      const listen = workerListen();
-      if (listen) Object.assign(config.listen, listen);
-      const running = await startGateway(config, {
-        defaultMetrics: true,
-        ...(place ? { worker: { place, peers: clusterPeers() } } : {}),
-      });
-      if (place) {
+      const worker = joinWorkerGroup(config);
+      const running = await startGateway(config, { defaultMetrics: true, ...(worker ? { worker } : {}) });
+      if (worker) {
         reportReady({ ports: running.ports, apiUrl: running.apiUrl });
         // The primary gone (killed): nothing supervises this worker any more.
         process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
       } else process.stderr.write(`warden: listening ${listening(running.ports)} (api ${running.apiUrl})\n`);
       await waitForSignal();
       await running.close();
-      if (place) process.exit(0);
+      if (worker) process.exit(0);
     });
 }
 

@@ -45,7 +45,7 @@ export class ResultContext {
   /**
    * Appends the DataRow `buf[frameStart, start + length)` (payload from `start`) to send to
    * `out`: the original bytes when nothing needs masking, else the row with its cells masked,
-   * built in place (no per-row or per-cell Buffers; a view only for a row the recording keeps).
+   * built in place (no per-row or per-cell Buffers, not even a view of the frame).
    */
   dataRow(out: OutBuffer, buf: Buffer, frameStart: number, start: number, length: number): void {
     this.rowCount++;
