@@ -5,6 +5,11 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+
+// Start-up may not grow V8's young generation (why: src/core/young-generation.ts, which lets it
+// grow again once the gateway listens).
+setFlagsFromString('--semi-space-growth-factor=1');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

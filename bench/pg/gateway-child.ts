@@ -72,6 +72,11 @@ if ((spec.workers ?? 1) > 1 && !worker) {
     ...(worker ? { worker } : {}),
   });
   closeGateway = () => running.close();
+  // As `warden start` does; a `--compare` revision older than the module simply keeps it held.
+  await import('../../src/core/young-generation.js').then(
+    (m) => m.releaseYoungGeneration(),
+    () => undefined,
+  );
   if (worker) {
     reportReady({ ports: running.ports, apiUrl: running.apiUrl });
     process.once('SIGTERM', () => void running.close().finally(() => process.exit(0)));

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/index.js';
+import { releaseYoungGeneration } from '../../core/young-generation.js';
 import { startGateway } from '../../server/index.js';
 import { joinWorkerGroup, reportReady, runWorkers } from '../../server/workers.js';
 import { withConfig } from '../options.js';
@@ -29,6 +30,7 @@ export function registerStart(program: Command): void {
       }
       const worker = joinWorkerGroup(config);
       const running = await startGateway(config, { defaultMetrics: true, ...(worker ? { worker } : {}) });
+      releaseYoungGeneration();
       if (worker) {
         reportReady({ ports: running.ports, apiUrl: running.apiUrl });
         // The primary gone (killed): nothing supervises this worker any more.
