@@ -2,6 +2,7 @@
 // text column through the content detectors), read by psql into /dev/null.
 import { type Endpoint, libpqArgs, libpqEnv } from './endpoint.js';
 import { mustExec } from './exec.js';
+import { cpuSeconds } from './proc.js';
 
 export const BULK_TABLE = 'bench_customers';
 const PSQL = '/usr/bin/psql';
@@ -12,6 +13,8 @@ export interface BulkRun {
   seconds: number;
   rowsPerSecond: number;
   mbPerSecond: number;
+  /** CPU seconds the endpoint's process (a gateway) used during the read. */
+  cpuSeconds?: number;
 }
 
 function psqlArgs(e: Endpoint, sql: string): string[] {
@@ -40,12 +43,20 @@ ANALYZE ${BULK_TABLE};`;
 }
 
 export async function readBulk(e: Endpoint, rows: number, bytes: number): Promise<BulkRun> {
+  const cpuBefore = e.pid ? cpuSeconds(e.pid) : 0;
   const r = await mustExec(PSQL, ['-o', '/dev/null', ...psqlArgs(e, `SELECT * FROM ${BULK_TABLE}`)], {
     env: libpqEnv(e),
     timeoutMs: 600_000,
   });
   const seconds = r.ms / 1000;
-  return { endpoint: e.name, rows, seconds, rowsPerSecond: rows / seconds, mbPerSecond: bytes / 1e6 / seconds };
+  return {
+    endpoint: e.name,
+    rows,
+    seconds,
+    rowsPerSecond: rows / seconds,
+    mbPerSecond: bytes / 1e6 / seconds,
+    ...(e.pid ? { cpuSeconds: cpuSeconds(e.pid) - cpuBefore } : {}),
+  };
 }
 
 /** One masked value as the client sees it (proves masking was on for the bulk read). */

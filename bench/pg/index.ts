@@ -118,7 +118,6 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
       }
       runs.push(these);
     }
-    if (base) await base.stop();
     if (group) await group.stop();
     const gwAfterPgbench = memoryMb(gw.pid);
 
@@ -126,11 +125,20 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
     const bytes = await createBulkTable(direct, opts.bulkRows);
     const masked = await sampleEmail(gw.endpoint);
     const peakResettable = resetPeak(gw.pid);
-    progress('bulk read → direct');
-    const bulkDirect = await readBulk(direct, opts.bulkRows, bytes);
-    progress('bulk read → warden');
-    const bulkWarden = await readBulk(gw.endpoint, opts.bulkRows, bytes);
+    // Interleaved like the pgbench rounds (the machine's speed drifts); the base gateway too, so
+    // `--compare` A/Bs the bulk path in the same run.
+    const bulkEndpoints = [direct, gw.endpoint, ...(base ? [base.endpoint] : [])];
+    const bulkRuns: BulkRun[][] = [];
+    for (let round = 0; round < rounds; round++) {
+      const these: BulkRun[] = [];
+      for (const e of bulkEndpoints) {
+        progress(`round ${round + 1}/${rounds}: bulk read → ${e.name}`);
+        these.push(await readBulk(e, opts.bulkRows, bytes));
+      }
+      bulkRuns.push(these);
+    }
     const gwMem = memoryMb(gw.pid);
+    if (base) await base.stop();
     await stopGateway();
 
     log(
@@ -157,10 +165,11 @@ export async function runPostgresBench(opts: PgBenchOptions): Promise<void> {
     log(
       `Bulk: SELECT * FROM ${BULK_TABLE} (${opts.bulkRows.toLocaleString('en')} rows, ${(bytes / 1e6).toFixed(1)} MB text; email/phone masked, all text columns scanned) via psql → /dev/null`,
     );
-    log(bulkLine(bulkDirect));
-    log(bulkLine(bulkWarden));
+    for (const e of bulkEndpoints) log(bulkLine(bulkRuns, e.name, opts.bulkRows));
+    const bulkRatio = (a: string, b: string) =>
+      median(bulkRuns.map((round) => bulkOf(round, b).seconds / bulkOf(round, a).seconds)).toFixed(2);
     log(
-      `  ratio warden/direct  ${(bulkWarden.rowsPerSecond / bulkDirect.rowsPerSecond).toFixed(2)}×   (goal ≥ 0.50×)   sample email through Warden: ${masked}`,
+      `  ratio warden/direct  ${bulkRatio('warden', 'direct')}×   (goal ≥ 0.50×)${base ? `   warden/base ${bulkRatio('warden', 'base')}×` : ''}   sample email through Warden: ${masked}`,
     );
     const stats = gwStats as { auditEntries: number; recordings: number } | null;
     if (stats)
@@ -295,6 +304,16 @@ function pgbenchTable(rounds: PgbenchRun[][], clients: number[], names: string[]
   return [...lines, ...notes, ...errors].join('\n');
 }
 
-function bulkLine(r: BulkRun): string {
-  return `  ${r.endpoint.padEnd(8)} ${r.seconds.toFixed(2).padStart(7)} s  ${fmt(r.rowsPerSecond).padStart(10)} rows/s  ${r.mbPerSecond.toFixed(1).padStart(7)} MB/s`;
+function bulkOf(round: BulkRun[], endpoint: string): BulkRun {
+  return round.find((r) => r.endpoint === endpoint)!;
+}
+
+/** An endpoint's median over the rounds: time, rows/s, MB/s and, for a gateway, its CPU per row. */
+function bulkLine(rounds: BulkRun[][], endpoint: string, rows: number): string {
+  const runs = rounds.map((round) => bulkOf(round, endpoint));
+  const seconds = median(runs.map((r) => r.seconds));
+  const mb = median(runs.map((r) => r.mbPerSecond));
+  const cpu = median(runs.map((r) => r.cpuSeconds ?? Number.NaN));
+  const cpuText = Number.isFinite(cpu) ? `  ${((cpu * 1e9) / rows).toFixed(0).padStart(5)} ns CPU/row` : '';
+  return `  ${endpoint.padEnd(8)} ${seconds.toFixed(2).padStart(7)} s  ${fmt(rows / seconds).padStart(10)} rows/s  ${mb.toFixed(1).padStart(7)} MB/s${cpuText}`;
 }

@@ -12,9 +12,17 @@ export const H_PEM = 32; // '-----'
 export const H_TOKEN = 64; // eyJ, AKIA/ASIA, gh?_, pat_, xox?-, (b)earer
 export const H_KV = 128; // a secret-ish keyword (pass, pwd, secret, token, key, basic) and '=' or ':'
 const H_ASSIGN = 256;
-const H_KEYWORD = 512;
 export const H_BARE15 = 1024; // >= 15 digits with nothing between them (a card glued to digits)
 export const H_WIDE_GROUP = 2048; // a group of >= 5 digits and another group in one run (a grouped card glued to digits)
+
+/**
+ * A number as PostgreSQL writes it (int, float, numeric text: digits, `-`, `.`, `e+`, NaN,
+ * Infinity) shorter than this cannot pass any detector's guard: H_PHONE needs 8 digits, H_DIGITS9
+ * 9, H_DIGITS13 13, and the other guards need characters such a number never has (`@`, `=`, `:`,
+ * upper-case letters before digits, `-----`, token prefixes). Callers that know a value is such a
+ * number skip the scan below it (bulk reads of ids and amounts). Tested in test/unit/masking.
+ */
+export const SHORTEST_DETECTABLE_NUMBER = 8;
 
 /** Flags for a JS string. */
 export function scanString(s: string): number {
@@ -80,7 +88,8 @@ export function scanString(s: string): number {
     p1 = c;
   }
   if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
-  return finish(flags, maxRun, maxDashRun);
+  flags = finish(flags, maxRun, maxDashRun);
+  return (flags & H_ASSIGN) !== 0 && keywordInString(s) ? flags | H_KV : flags;
 }
 
 /** Flags for UTF-8 bytes `buf[start, end)`; equal to scanString of the decoded text. */
@@ -99,7 +108,7 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
   let p3 = 0;
   for (let i = start; i < end; i++) {
     const c = buf[i]!;
-    const k = c < 128 ? CLASS[c]! : 0;
+    const k = BYTE_CLASS[c]!;
     if (k !== 0) {
       if (k === DIGIT) {
         if (run === 0) {
@@ -147,14 +156,68 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
     p1 = c;
   }
   if (group === 4 && prevGroup === 3 && run >= 10) flags |= H_PHONE;
-  return finish(flags, maxRun, maxDashRun);
+  flags = finish(flags, maxRun, maxDashRun);
+  return (flags & H_ASSIGN) !== 0 && keywordInBytes(buf, start, end) ? flags | H_KV : flags;
 }
 
 function finish(flags: number, maxRun: number, maxDashRun: number): number {
   if (maxRun >= 13) flags |= H_DIGITS13;
   if (maxDashRun >= 9) flags |= H_DIGITS9;
-  if ((flags & (H_ASSIGN | H_KEYWORD)) === (H_ASSIGN | H_KEYWORD)) flags |= H_KV;
   return flags;
+}
+
+// H_KV needs a secret-ish keyword as well as '=' or ':'. The keyword letters (s, d, t, n, y, c)
+// are a quarter of English text, so they are looked for only in a cell that has an '=' or ':'
+// (a second pass over that cell), not on every letter of every cell.
+function keywordInString(s: string): boolean {
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (keywordEndsAt(c, p1, p2, p3)) return true;
+    p3 = p2;
+    p2 = p1;
+    p1 = c;
+  }
+  return false;
+}
+
+function keywordInBytes(buf: Uint8Array, start: number, end: number): boolean {
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (keywordEndsAt(c, p1, p2, p3)) return true;
+    p3 = p2;
+    p2 = p1;
+    p1 = c;
+  }
+  return false;
+}
+
+/** Whether `c` ends pass, pwd, (se)cret, (t)oken, key or (b)asic (any case) after p3 p2 p1. */
+function keywordEndsAt(c: number, p1: number, p2: number, p3: number): boolean {
+  // `x | 0x20` maps only letters onto a-z.
+  const l1 = p1 | 0x20;
+  const l2 = p2 | 0x20;
+  const l3 = p3 | 0x20;
+  switch (c | 0x20) {
+    case 115: // s: pass
+      return l1 === 115 && l2 === 97 && l3 === 112;
+    case 100: // d: pwd
+      return l1 === 119 && l2 === 112;
+    case 116: // t: (se)cret
+      return l1 === 101 && l2 === 114 && l3 === 99;
+    case 110: // n: (t)oken
+      return l1 === 101 && l2 === 107 && l3 === 111;
+    case 121: // y: key
+      return l1 === 101 && l2 === 107;
+    case 99: // c: (b)asic
+      return l1 === 105 && l2 === 115 && l3 === 97;
+  }
+  return false;
 }
 
 // Character classes for ASCII; everything else (letters without a role, bytes >= 0x80) is 0
@@ -165,7 +228,10 @@ const TRIGGER = 4; // may end a trigger sequence (see triggerFlags)
 const CLASS = new Uint8Array(128);
 for (let c = 48; c <= 57; c++) CLASS[c] = DIGIT;
 for (const ch of ' ()+-./') CLASS[ch.charCodeAt(0)]! |= SOFT;
-for (const ch of '@=:J_-ARrSsDdTtNnYyCc') CLASS[ch.charCodeAt(0)]! |= TRIGGER;
+for (const ch of '@=:J_-ARr') CLASS[ch.charCodeAt(0)]! |= TRIGGER;
+// The same for a byte (>= 0x80: 0), so the byte loop needs no range check.
+const BYTE_CLASS = new Uint8Array(256);
+BYTE_CLASS.set(CLASS);
 
 function triggerFlags(c: number, p1: number, p2: number, p3: number): number {
   switch (c) {
@@ -189,25 +255,7 @@ function triggerFlags(c: number, p1: number, p2: number, p3: number): number {
       if (p1 === 73 && (p2 === 75 || p2 === 83) && p3 === 65) return H_TOKEN;
       break;
   }
-  // Case-insensitive keyword endings; `x | 0x20` maps only letters onto a-z.
-  const l1 = p1 | 0x20;
-  const l2 = p2 | 0x20;
-  const l3 = p3 | 0x20;
-  switch (c | 0x20) {
-    case 114: // r: (b)earer
-      return l1 === 101 && l2 === 114 && l3 === 97 ? H_TOKEN : 0;
-    case 115: // s: pass
-      return l1 === 115 && l2 === 97 && l3 === 112 ? H_KEYWORD : 0;
-    case 100: // d: pwd
-      return l1 === 119 && l2 === 112 ? H_KEYWORD : 0;
-    case 116: // t: (se)cret
-      return l1 === 101 && l2 === 114 && l3 === 99 ? H_KEYWORD : 0;
-    case 110: // n: (t)oken
-      return l1 === 101 && l2 === 107 && l3 === 111 ? H_KEYWORD : 0;
-    case 121: // y: key
-      return l1 === 101 && l2 === 107 ? H_KEYWORD : 0;
-    case 99: // c: (b)asic
-      return l1 === 105 && l2 === 115 && l3 === 97 ? H_KEYWORD : 0;
-  }
+  // r or R of (b)earer, any case; `x | 0x20` maps only letters onto a-z.
+  if ((c | 0x20) === 114) return (p1 | 0x20) === 101 && (p2 | 0x20) === 114 && (p3 | 0x20) === 97 ? H_TOKEN : 0;
   return 0;
 }

@@ -31,6 +31,9 @@ export const CellMode = {
   /** Text computed from a masked column (column lineage): `***`, never a partial form, which
    * would show part of whatever the expression built (`substr(email, 2, 1) || '@x.com'`). */
   RedactAll: 11,
+  /** int, float or numeric in text format: as DetectOrNull, but a value shorter than
+   * SHORTEST_DETECTABLE_NUMBER cannot match and is not scanned. */
+  NumberOrNull: 12,
 } as const;
 export type CellMode = (typeof CellMode)[keyof typeof CellMode];
 
@@ -70,12 +73,18 @@ export function buildColumnPlan(fields: FieldDescription[], masker: Masker, sour
     else if (isText) mode = CellMode.DetectText;
     else if (isJson) mode = CellMode.DetectJson;
     else if (OPAQUE.has(f.typeOID)) mode = CellMode.Pass;
-    else if (f.format === 0) mode = f.typeOID === BYTEA ? CellMode.HexOrNull : CellMode.DetectOrNull;
+    else if (f.format === 0) mode = textMode(f.typeOID);
     else mode = binaryMode(f.typeOID);
     modes[i] = mode;
     if (mode !== CellMode.Pass) active = true;
   }
   return { fields, modes, active };
+}
+
+function textMode(typeOID: number): CellMode {
+  if (typeOID === BYTEA) return CellMode.HexOrNull;
+  if (INT_TYPES.has(typeOID) || FLOAT_TYPES.has(typeOID) || typeOID === NUMERIC) return CellMode.NumberOrNull;
+  return CellMode.DetectOrNull;
 }
 
 function binaryMode(typeOID: number): CellMode {

@@ -2,7 +2,7 @@
 // CopyData and error texts on the way through, and collects what the recording keeps.
 
 import type { GatewaySession } from '../../gateway/index.js';
-import { type Masker, REDACTED } from '../../masking/index.js';
+import { type Masker, REDACTED, SHORTEST_DETECTABLE_NUMBER } from '../../masking/index.js';
 import type { OutBuffer } from '../relay/index.js';
 import { binaryFloatText, binaryIntText, binaryNumericText, byteaHexBytes } from './binary-text.js';
 import { CellMode, type ColumnPlan } from './column-plan.js';
@@ -201,8 +201,9 @@ function putInt32(dst: Buffer, o: number, v: number): void {
   dst[o + 3] = v;
 }
 
+// Measured here: Buffer#copy costs ~110 ns whatever the size, the byte loop ~1.4 ns a byte.
 function copyBytes(src: Buffer, s: number, dst: Buffer, o: number, n: number): void {
-  if (n > 32) {
+  if (n > 80) {
     src.copy(dst, o, s, s + n);
     return;
   }
@@ -237,6 +238,9 @@ function maskCell(
       return undefined;
     case CellMode.DetectText:
       return masker.maskTextOf(buf, s, s + n) ?? undefined;
+    case CellMode.NumberOrNull:
+      if (n < SHORTEST_DETECTABLE_NUMBER) return undefined;
+      return masker.maskTextOf(buf, s, s + n) !== null ? NULL_CELL : undefined;
     case CellMode.DetectOrNull:
       return masker.maskTextOf(buf, s, s + n) !== null ? NULL_CELL : undefined;
     case CellMode.DetectJson: {

@@ -133,6 +133,24 @@ describe('postgres front door: masking', () => {
     assertNoOriginals(r.stdout + r2.stdout, 'COPY output');
   });
 
+  it('numbers through psql: short ones pass unscanned, long ones that hold a card, SSN or phone are NULL', async () => {
+    // Short int/float/numeric cells skip the detector scan (SHORTEST_DETECTABLE_NUMBER); the
+    // long ones below must still be caught, in every numeric type.
+    const r = await psql(
+      gw,
+      agent,
+      {
+        command:
+          "SELECT 42::int2, 1234567::int4, -1234567::int8, 1498.5::numeric, 0.125::float8, 'NaN'::numeric, " +
+          "5555555555554444::int8, 378282246310005::numeric, 4111111111111111::int8::numeric, '01234567890'::numeric, " +
+          'id, id::numeric * 1000000007 FROM customers WHERE id = 1',
+      },
+      { extraArgs: ['-F', ','] },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '42,1234567,-1234567,1498.5,0.125,NaN,,,,1234567890,1,1000000007');
+  });
+
   it('binary result format: text values redacted, masked non-text values NULL (node-postgres binary)', async () => {
     const bin = new pg.Client({ connectionString: gw.url(agent), binary: true } as pg.ClientConfig);
     await bin.connect();

@@ -35,6 +35,7 @@ export function maskTextField(
       const masked = masker.maskJsonText(v);
       return masked === v ? KEEP : masked;
     }
+    case CellMode.NumberOrNull:
     case CellMode.DetectOrNull:
       return detects(masker, text, buf, s, e) ? null : KEEP;
     case CellMode.HexOrNull: {
