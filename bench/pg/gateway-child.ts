@@ -7,6 +7,7 @@
 // --workers` group (src/server/workers.ts) and prints the workers' pids too.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { sql } from 'kysely';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/gateway/index.js';
@@ -107,7 +108,8 @@ if (!worker) {
     // With --expose-gc (WARDEN_BENCH_GATEWAY_NODE_ARGS): after a full GC, i.e. what is retained.
     if (d.includes('mem')) {
       (globalThis as { gc?: () => void }).gc?.();
-      process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
+      const spaces = Object.fromEntries(getHeapSpaceStatistics().map((x) => [x.space_name, x.space_size]));
+      process.stdout.write(`${JSON.stringify({ ...process.memoryUsage(), spaces })}\n`);
     }
     if (d.includes('stop')) void stop();
   });

@@ -38,8 +38,12 @@ export async function startGatewayChild(
   const fromSource = process.env.WARDEN_BENCH_TSX === '1';
   const childPath = fromSource && !opts.srcRoot ? CHILD : compileGatewayChild(join(dir, 'js'), opts.srcRoot);
   const nodeArgs = fromSource && !opts.srcRoot ? ['--import', 'tsx'] : [];
-  // As bin/warden.js does for `warden start` (src/core/young-generation.ts).
-  nodeArgs.push('--semi-space-growth-factor=1');
+  // As bin/warden.js does for `warden start` (src/core/young-generation.ts); set at run time, as
+  // bin does: the same flag on node's command line has no effect (measured).
+  nodeArgs.push(
+    '--import',
+    'data:text/javascript,import { setFlagsFromString } from "node:v8"; setFlagsFromString("--semi-space-growth-factor=1");',
+  );
   if (opts.cpuProfDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir);
   // Experiments with the gateway's V8 settings (e.g. --max-semi-space-size=4, --expose-gc); the
   // `--compare` gateway takes WARDEN_BENCH_BASE_NODE_ARGS when set, so `--compare HEAD` A/Bs a flag.

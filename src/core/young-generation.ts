@@ -3,7 +3,7 @@
 // parser. The idle gateway then keeps ~30 MB of young generation it never fills again (measured:
 // `warden start` idle 140–148 → 114–115 MB RSS when start-up cannot grow it). Serving traffic may
 // grow it: held at its initial size for good, the gateway lost 2–15% TPS (bench, same run).
-// bin/warden.js (and the bench's gateway child, by its node flags) holds it before loading
+// bin/warden.js (and the bench's gateway child, by an --import) holds it before loading
 // anything; bin cannot import this file, it picks dist/ or src/ first. `warden start` lets it grow
 // once it listens.
 import { setFlagsFromString } from 'node:v8';

@@ -122,17 +122,20 @@ function writeMaskedRow(
   if (count < 0) throw new ProtocolError('malformed-message', 'negative column count');
   let rowStart = out.off;
   rowStart += out.ensure(rowStart, 7 + length);
-  let o = rowStart;
-  let dst = out.buf;
-  dst[o] = 0x44; // D
-  dst[o + 5] = count >>> 8;
-  dst[o + 6] = count;
-  o += 7;
-  out.off = o;
+  const head = out.buf;
+  head[rowStart] = 0x44; // D
+  head[rowStart + 5] = count >>> 8;
+  head[rowStart + 6] = count;
+  out.off = rowStart + 7;
   try {
     let p = start + 2;
+    // Unchanged cells (and NULLs) are not written one by one: their bytes, headers included, are
+    // the same in the output, so a run of them is copied in one go when a changed cell or the
+    // row's end is reached. `runFrom` is where the pending run starts in `buf`.
+    let runFrom = p;
     for (let i = 0; i < count; i++) {
       if (p + 4 > end) throw new ProtocolError('malformed-message', 'DataRow is truncated');
+      const cellAt = p;
       const n = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
       p += 4;
       if (n < -1 || (n > 0 && p + n > end))
@@ -140,48 +143,47 @@ function writeMaskedRow(
       const mode = modes[i] ?? CellMode.DetectText;
       if (mode === CellMode.RedactText && n >= 0) {
         // A column masked by name (every row of a bulk read): redacted byte to byte when it can be.
+        rowStart += flushRun(out, rowStart, buf, runFrom, cellAt);
+        runFrom = cellAt;
         rowStart += out.ensure(rowStart, 4 + n + 3);
-        dst = out.buf;
-        o = out.off;
+        const dst = out.buf;
+        const o = out.off;
         const written = masker.redactColumnInto(buf, p, n, dst, o + 4);
         if (written >= 0) {
           putInt32(dst, o, written);
           out.off = o + 4 + written;
           p += n;
+          runFrom = p;
           continue;
         }
       }
       const r = n < 0 ? undefined : maskCell(masker, mode, buf, p, n);
-      if (r === undefined) {
-        // Unchanged (or NULL): the original cell bytes.
-        const size = Math.max(n, 0);
-        if (out.off + 4 + size > out.buf.length) rowStart += out.ensure(rowStart, 4 + size);
-        dst = out.buf;
-        o = out.off;
-        putInt32(dst, o, n);
-        copyBytes(buf, p, dst, o + 4, size);
-        out.off = o + 4 + size;
-      } else if (r === null) {
+      if (n > 0) p += n;
+      // Unchanged (or NULL): part of the pending run.
+      if (r === undefined) continue;
+      rowStart += flushRun(out, rowStart, buf, runFrom, cellAt);
+      runFrom = p;
+      if (r === null) {
         rowStart += out.ensure(rowStart, 4);
         putInt32(out.buf, out.off, -1);
         out.off += 4;
       } else if (typeof r === 'string') {
         rowStart += out.ensure(rowStart, 4 + r.length * 3);
-        dst = out.buf;
-        o = out.off;
+        const dst = out.buf;
+        const o = out.off;
         const written = putUtf8(dst, o + 4, r);
         putInt32(dst, o, written);
         out.off = o + 4 + written;
       } else {
         rowStart += out.ensure(rowStart, 4 + r.length);
-        dst = out.buf;
-        o = out.off;
+        const dst = out.buf;
+        const o = out.off;
         putInt32(dst, o, r.length);
         copyBytes(r, 0, dst, o + 4, r.length);
         out.off = o + 4 + r.length;
       }
-      if (n > 0) p += n;
     }
+    rowStart += flushRun(out, rowStart, buf, runFrom, p);
     if (p !== end) throw new ProtocolError('malformed-message', 'DataRow has trailing bytes');
   } catch (err) {
     out.off = rowStart; // drop the partial row
@@ -189,6 +191,16 @@ function writeMaskedRow(
   }
   putInt32(out.buf, rowStart + 1, out.off - rowStart - 1);
   return rowStart;
+}
+
+/** Copies the unchanged cells `buf[from, to)` to `out`; returns how far `rowStart` moved (see ensure). */
+function flushRun(out: OutBuffer, rowStart: number, buf: Buffer, from: number, to: number): number {
+  const size = to - from;
+  if (size === 0) return 0;
+  const moved = out.ensure(rowStart, size);
+  copyBytes(buf, from, out.buf, out.off, size);
+  out.off += size;
+  return moved;
 }
 
 // Byte helpers for the per-cell path: Buffer's methods validate their arguments on every call,
