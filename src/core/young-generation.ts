@@ -4,8 +4,8 @@
 // `warden start` idle 140–148 → 114–115 MB RSS when start-up cannot grow it). Serving traffic may
 // grow it: held at its initial size for good, the gateway lost 2–15% TPS (bench, same run).
 // bin/warden.js (and the bench's gateway child, by an --import) holds it before loading
-// anything; bin cannot import this file, it picks dist/ or src/ first. `warden start` lets it grow
-// once it listens.
+// anything; bin cannot import this file, it picks dist/ or src/ first. `warden start` (and
+// `warden demo`) let it grow once the gateway listens.
 import { setFlagsFromString } from 'node:v8';
 
 /** V8's own default growth factor (node 20 / V8 11.3). */

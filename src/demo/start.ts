@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import ssh2 from 'ssh2';
 import { parseConfig } from '../config/index.js';
 import { WardenError } from '../core/errors.js';
+import { releaseYoungGeneration } from '../core/young-generation.js';
 import { createLogger } from '../gateway/index.js';
 import { gatewayHostKey } from '../protocols/ssh/host-key.js';
 import { type RunningGateway, startGateway } from '../server/index.js';
@@ -133,6 +134,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       logger: opts.logger ?? createLogger({ level: process.env.WARDEN_LOG_LEVEL ?? 'warn' }),
     });
     cleanups.push(() => gateway.close());
+    // As `warden start`: bin/warden.js held it for start-up (core/young-generation.ts).
+    releaseYoungGeneration();
     progress('gateway', true, Date.now() - t);
     const sshDoor = gateway.ports.ssh ?? sshPort;
     // The printed ssh lines pin the gateway's host key (the one its SSH door uses, from dataDir).
