@@ -7,6 +7,7 @@
 // "close" drains what is queued, closes the database and ends the thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
+import { applySqliteSettings } from '../store/sqlite-settings.js';
 import { FIELDS, type FlatRows, SqliteAppender } from './sqlite-append.js';
 
 export interface WriterThreadData {
@@ -23,13 +24,9 @@ const port = parentPort;
 if (!port) throw new Error('writer-thread.ts runs as a worker thread');
 const { path, maxBatch } = workerData as WriterThreadData;
 
-// The same settings as the store's own connection (store/open.ts): WAL, so readers never wait for
-// this writer; synchronous=NORMAL, so a commit survives a crash of the process (kill -9); a busy
-// timeout for the moments another connection holds the write lock.
+// The same settings as the store's own connection.
 const database = new SqliteDatabase(path, { fileMustExist: true });
-database.pragma('journal_mode = WAL');
-database.pragma('synchronous = NORMAL');
-database.pragma('busy_timeout = 5000');
+applySqliteSettings(database);
 let appender: SqliteAppender | undefined;
 
 let queue: FlatRows[] = [];

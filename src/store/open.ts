@@ -14,6 +14,7 @@ import { type ReviewRepository, reviewRepository } from './reviews.js';
 import { type RevocationRepository, revocationRepository } from './revocations.js';
 import type { Database } from './schema.js';
 import { type SessionRepository, sessionRepository } from './sessions.js';
+import { applySqliteSettings } from './sqlite-settings.js';
 import type { StoreDialect } from './types.js';
 
 export interface Store extends SessionRepository, ReviewRepository, AccessRequestRepository, RevocationRepository {
@@ -46,9 +47,7 @@ function advisoryKey(lock: string): string {
 function sqliteKysely(path: string): { db: Kysely<Database>; database: SqliteDatabase.Database } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = NORMAL');
-  database.pragma('busy_timeout = 5000');
+  applySqliteSettings(database);
   return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), database };
 }
 
