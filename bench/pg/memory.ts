@@ -64,6 +64,7 @@ export function memoryTable(r: MemoryReport): string {
   const rows: [string, string, string, string][] = [
     ['gateway RSS', 'MB', 'goal', ''],
     ['idle after start', idle.idleRss.toFixed(0), '< 100 MB', ok(idle.idleRss < 100)],
+    ['after one session (first-use loads: SQL parser, caches)', idle.warmRss.toFixed(0), '', ''],
     [
       `with ${idle.sessions.toLocaleString('en')} idle sessions`,
       idle.withSessionsRss.toFixed(0),
@@ -84,7 +85,7 @@ export function memoryTable(r: MemoryReport): string {
   );
   const h = idle.heap;
   lines.push(
-    `idle process.memoryUsage(): V8 heap ${mb(h.heapUsed).toFixed(0)} MB used of ${mb(h.heapTotal).toFixed(0)} MB, external ${mb(h.external).toFixed(0)} MB (mostly libpg-query's reserved WebAssembly memory, not resident), array buffers ${mb(h.arrayBuffers).toFixed(1)} MB`,
+    `idle process.memoryUsage(): V8 heap ${mb(h.heapUsed).toFixed(0)} MB used of ${mb(h.heapTotal).toFixed(0)} MB, external ${mb(h.external).toFixed(0)} MB, array buffers ${mb(h.arrayBuffers).toFixed(1)} MB`,
   );
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@ export {
   type StatementLineage,
   UNTRACED,
 } from './lineage.js';
-export { initAnalysis, onParserFailure, type ParserFailure, parserReloads } from './pg-parser.js';
+export { analysisReady, initAnalysis, onParserFailure, type ParserFailure, parserReloads } from './pg-parser.js';
 export { changesLexerSettings, LEXER_SETTINGS } from './pinned-settings.js';
 export {
   analyzePostgres,

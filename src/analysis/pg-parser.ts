@@ -157,6 +157,11 @@ function discardInstance(): void {
   prepareSpares();
 }
 
+/** True once initAnalysis() has loaded the parser. */
+export function analysisReady(): boolean {
+  return canaryTree !== '';
+}
+
 function assertReady(): void {
   if (canaryTree === '') throw new TypeError('SQL analysis is not initialized: await initAnalysis() first');
 }

@@ -12,6 +12,7 @@ import type { Effect, Identity, Reason } from '../core/types.js';
 import type { IdentityVerifier } from '../identity/index.js';
 import type { Policy } from '../policy/index.js';
 import type { InProcessRequest } from '../protocols/engine.js';
+import { loadAnalysis } from '../protocols/registry.js';
 import type { Recorder } from '../recording/index.js';
 import type { Store } from '../store/index.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -147,6 +148,17 @@ export class Gateway {
       if (!access.granted) {
         throw new WardenError('WARDEN_ACCESS_DENIED', access.reason.message);
       }
+      // The first session of a type loads its analysis (libpg-query for postgres), only for an
+      // identity with access; a load that fails refuses the session (audited below) rather than
+      // let operations reach an unready parser.
+      await loadAnalysis(connection.type).catch((cause: unknown) => {
+        this.logger.error({ err: cause, connectionType: connection.type }, 'operation analysis failed to load');
+        throw new WardenError(
+          'WARDEN_POLICY_ERROR',
+          `the operation analysis for ${connection.type} connections could not be loaded`,
+          { cause },
+        );
+      });
       const limit = this.config.limits.sessionsPerIdentity;
       if ((this.openPerPrincipal.get(principalKey(identity)) ?? 0) >= limit) {
         throw new WardenError(

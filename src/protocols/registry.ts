@@ -24,6 +24,12 @@ export interface ProtocolSpec {
   readonly policyInput?: (text: string) => OperationInput;
   /** Its engine; absent: connections of this type are accepted in the config, not served yet. */
   readonly engine?: () => Promise<ProtocolEngine>;
+  /**
+   * Loads, once, what buildOperation needs to analyse this protocol's operations (postgres:
+   * libpg-query's WebAssembly parser, ~10 MB resident). Awaited before a session of this type
+   * opens and before `policy test`, so a gateway that has not served one holds none of it.
+   */
+  readonly analysis?: () => Promise<void>;
 }
 
 const BUILTIN = [
@@ -33,6 +39,7 @@ const BUILTIN = [
     connection: postgresConnectionSchema,
     policyInput: (text) => ({ kind: 'sql', text }),
     engine: async () => (await import('./postgres/index.js')).postgresEngine,
+    analysis: async () => (await import('../analysis/pg-parser.js')).initAnalysis(),
   },
   { name: 'mysql', listen: 'mysql', connection: mysqlConnectionSchema },
   {
@@ -67,6 +74,11 @@ export function registerProtocol(spec: ProtocolSpec): void {
 
 export function protocolSpec(name: string): ProtocolSpec | undefined {
   return specs.get(name);
+}
+
+/** Loads the analysis operations of this connection type need (see ProtocolSpec.analysis); idempotent. */
+export async function loadAnalysis(type: string): Promise<void> {
+  await specs.get(type)?.analysis?.();
 }
 
 export function protocols(): readonly ProtocolSpec[] {

@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { initAnalysis, onParserFailure, setBoundedWriteRows } from '../analysis/index.js';
+import { onParserFailure, setBoundedWriteRows } from '../analysis/index.js';
 import { type ApiOptions, buildApi } from '../api/server.js';
 import { Approvals } from '../approvals/index.js';
 import { AuditLog, Checkpointer, CheckpointSigner } from '../audit/index.js';
@@ -58,7 +58,7 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
   const logger = opts.logger ?? createLogger();
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   await mkdir(config.recordings, { recursive: true, mode: 0o700 });
-  await initAnalysis();
+  // libpg-query is loaded by the first PostgreSQL session (ProtocolSpec.analysis), not here.
   setBoundedWriteRows(config.limits.boundedWriteRows);
   // Never the SQL text: only what kind of failure, why, and how long the text was.
   onParserFailure((f) =>

@@ -3,6 +3,7 @@ import { WardenError } from '../../core/errors.js';
 import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import { policyTest, unknownConnection } from '../../gateway/policy-test.js';
+import { loadAnalysis } from '../../protocols/registry.js';
 import { isAdmin } from '../auth.js';
 import { responses } from '../schemas.js';
 import { canSee } from '../visibility.js';
@@ -58,6 +59,8 @@ export function registerPolicyRoutes(app: FastifyInstance, gw: Gateway): void {
       const identity = admin ? (as ? testIdentity(as, me) : me) : ownIdentity(me, as);
       const visible = admin ? gw.connectionConfig(connection) !== undefined : canSee(gw, me, connection);
       if (!visible) throw unknownConnection(connection);
+      const type = gw.connectionConfig(connection)?.type;
+      if (type) await loadAnalysis(type);
       return policyTest(gw.config, gw.policy, identity, connection, input, gw.approvals.activeGrants(identity));
     },
   );

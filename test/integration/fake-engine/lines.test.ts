@@ -7,18 +7,27 @@ import { createServer, connect as netConnect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { analysisReady } from '../../../src/analysis/index.js';
 import { parseConfig } from '../../../src/config/index.js';
 import { createLogger } from '../../../src/gateway/index.js';
 import { registerProtocol } from '../../../src/protocols/index.js';
 import { type RunningGateway, startGateway } from '../../../src/server/index.js';
 import { linesConnectionSchema, linesEngine } from './lines-engine.js';
 
-// The registry line.
+// The registry line, with an analysis hook the tests count and can make fail.
+const analysis = { loads: 0, failNext: false };
 registerProtocol({
   name: 'lines',
   listen: 'lines',
   connection: linesConnectionSchema,
   engine: async () => linesEngine,
+  analysis: async () => {
+    analysis.loads++;
+    if (analysis.failNext) {
+      analysis.failNext = false;
+      throw new Error('analysis module missing');
+    }
+  },
 });
 
 /** A client of the line protocol: send a line, read one line back. */
@@ -115,6 +124,41 @@ masking:
         ['whoami', 'mask'],
       ],
     );
+  });
+
+  it('loads a protocol analysis at its first session, not at start; a failed load refuses the session', async () => {
+    // Nothing in this gateway speaks SQL: starting it loaded no libpg-query (~10 MB resident).
+    assert.equal(analysisReady(), false, 'startGateway did not load the SQL parser');
+    const before = analysis.loads;
+    const bad = await linesClient(running.ports.lines!);
+    try {
+      assert.match(await bad.send('box not-a-token'), /^ERR /);
+    } finally {
+      bad.close();
+    }
+    assert.equal(analysis.loads, before, 'an unauthenticated client does not make the gateway load anything');
+    const token = await running.devIssuer!.mint({ sub: 'loader', groups: ['agents'], ttlMs: 60_000 });
+    analysis.failNext = true;
+    const refused = await linesClient(running.ports.lines!);
+    try {
+      assert.equal(
+        await refused.send(`box ${token}`),
+        'ERR the operation analysis for lines connections could not be loaded',
+      );
+    } finally {
+      refused.close();
+    }
+    const c = await linesClient(running.ports.lines!);
+    try {
+      assert.equal(await c.send(`box ${token}`), 'OK', 'the next session loads it and is served');
+      assert.match(await c.send('uptime'), /^ran uptime/);
+    } finally {
+      c.close();
+    }
+    await running.gateway.audit.flush();
+    const denied = (await running.gateway.audit.list({ type: 'session.denied' })).filter((e) => e.actor === 'loader');
+    assert.equal(denied.length, 1, 'the refused session is audited');
+    assert.equal(denied[0]!.data.code, 'WARDEN_POLICY_ERROR');
   });
 
   it('refuses a bad token in its own protocol', async () => {
