@@ -57,10 +57,10 @@ export function registerPolicyRoutes(app: FastifyInstance, gw: Gateway): void {
       const { as, connection, input } = req.body;
       const admin = isAdmin(gw, me);
       const identity = admin ? (as ? testIdentity(as, me) : me) : ownIdentity(me, as);
-      const visible = admin ? gw.connectionConfig(connection) !== undefined : canSee(gw, me, connection);
-      if (!visible) throw unknownConnection(connection);
-      const type = gw.connectionConfig(connection)?.type;
-      if (type) await loadAnalysis(type);
+      const conn = gw.connectionConfig(connection);
+      const visible = admin ? conn !== undefined : canSee(gw, me, connection);
+      if (!visible || !conn) throw unknownConnection(connection);
+      await loadAnalysis(conn.type);
       return policyTest(gw.config, gw.policy, identity, connection, input, gw.approvals.activeGrants(identity));
     },
   );
