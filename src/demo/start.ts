@@ -11,6 +11,7 @@ import { createLogger } from '../gateway/index.js';
 import { gatewayHostKey } from '../protocols/ssh/host-key.js';
 import { type RunningGateway, startGateway } from '../server/index.js';
 import { demoConfigYaml } from './config.js';
+import { DEMO_DEFAULTS } from './defaults.js';
 import { claimFolder, PASSWORD_FILE, targetPassword } from './folder.js';
 import { DEMO_HTTP_PORT, httpDoorPort, startDemoHttpTarget } from './http-target.js';
 import { type PgliteServer, servePglite } from './pglite-server.js';
@@ -18,7 +19,8 @@ import { ensureShopSample, openPglite } from './pglite-target.js';
 import { claimPort } from './ports.js';
 import { startDemoSshTarget } from './ssh-target.js';
 
-export const DEMO_DEFAULTS = { dir: './warden-demo', host: '127.0.0.1', apiPort: 8080, pgPort: 15432 } as const;
+export { DEMO_DEFAULTS };
+
 const TOKEN_TTL_MS = 8 * 3600_000;
 /** The SSH front door's preferred port (any free port when taken, or when apiPort is 0). */
 export const DEMO_SSH_PORT = 2222;

@@ -6,10 +6,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
 import { WardenError } from '../core/errors.js';
 import { type AccessRequestRepository, accessRequestRepository } from './access-requests.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, WardenMigrations } from './migrations.js';
+import { pgDriver } from './pg-driver.js';
 import { type ReviewRepository, reviewRepository } from './reviews.js';
 import { type RevocationRepository, revocationRepository } from './revocations.js';
 import type { Database } from './schema.js';
@@ -52,6 +52,7 @@ function sqliteKysely(path: string): { db: Kysely<Database>; database: SqliteDat
 }
 
 function postgresKysely(url: string, opts: { readOnly?: boolean } = {}): Kysely<Database> {
+  const pg = pgDriver();
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,

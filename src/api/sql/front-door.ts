@@ -2,11 +2,12 @@
 // for the identity the API already verified. REST `exec` and MCP `query` use it, so their SQL
 // takes exactly the adapter's path (analysis, decision, review, masking, recording, audit), and
 // each Verdict the session enforces comes back as data: what they report is what was enforced.
-import pg from 'pg';
+import type pg from 'pg';
 import { isWardenError, WardenError } from '../../core/errors.js';
 import type { Identity } from '../../core/types.js';
 import type { Gateway } from '../../gateway/index.js';
 import type { VerdictReport } from '../../gateway/verdict.js';
+import { pgDriver } from '../../store/pg-driver.js';
 import { canSee } from '../visibility.js';
 
 // OIDs whose pg parsers give faithful JSON values; everything else stays as the text the gateway
@@ -17,7 +18,7 @@ const INT8_OID = 20;
 const wireTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8_OID) return (v: string) => (Number.isSafeInteger(Number(v)) ? Number(v) : v);
-    if (PARSED_OIDS.has(oid)) return pg.types.getTypeParser(oid, format ?? 'text');
+    if (PARSED_OIDS.has(oid)) return pgDriver().types.getTypeParser(oid, format ?? 'text');
     return (v: string) => v;
   },
 } as unknown as pg.CustomTypesConfig;
@@ -105,7 +106,7 @@ export async function connectFrontDoor(
     ref: () => stream,
     unref: () => stream,
   });
-  const client = new pg.Client({
+  const client = new (pgDriver().Client)({
     stream: () => duplex as never,
     user: `warden-${caller}`,
     // Not a credential: the identity is the one given to the engine above.

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { isWardenError } from '../../core/errors.js';
-import { DEMO_DEFAULTS, type DemoStep, demoInstructions, startDemo } from '../../demo/index.js';
+import { DEMO_DEFAULTS } from '../../demo/defaults.js';
+import type { DemoStep, RunningDemo } from '../../demo/index.js';
 import { CliExit } from '../exit.js';
 import { waitForSignal } from './start.js';
 
@@ -22,8 +23,10 @@ export function registerDemo(program: Command): void {
     .option('--reset', 'start over: empty the demo folder first')
     .action(async (opts: { dir: string; apiPort: number; pgPort: number; reset?: boolean }) => {
       const err = process.stderr;
-      let demo: Awaited<ReturnType<typeof startDemo>>;
+      let demo: RunningDemo;
       let lineOpen = false;
+      // Loaded here, not at start-up: PGlite and the demo's targets are for this command only.
+      const { startDemo, demoInstructions } = await import('../../demo/index.js');
       try {
         demo = await startDemo({
           dir: opts.dir,

@@ -5,10 +5,10 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { decodeJwt } from 'jose';
-import ssh2 from 'ssh2';
 import type { IssuedCertificate } from '../../protocols/ssh/ca.js';
 import { decodeCertificate, ed25519FromBlob, parseCertificateLine } from '../../protocols/ssh/certificate.js';
 import { generateEd25519KeyPair } from '../../protocols/ssh/keygen.js';
+import { ssh2 } from '../../protocols/ssh/ssh2-module.js';
 import type { ApiClient } from '../client.js';
 import { CliExit } from '../exit.js';
 import { wardenHome } from '../stored-token.js';
@@ -70,7 +70,7 @@ export async function mintCertificate(api: ApiClient, files: SshFiles, ttl: stri
 export async function certificateUsable(files: SshFiles, token: string, now: number): Promise<boolean> {
   try {
     const cert = decodeCertificate(parseCertificateLine(await readFile(files.cert, 'utf8')));
-    const key = ssh2.utils.parseKey(await readFile(files.key, 'utf8'));
+    const key = ssh2().utils.parseKey(await readFile(files.key, 'utf8'));
     if (key instanceof Error || Array.isArray(key)) return false;
     if (!ed25519FromBlob(key.getPublicSSH()).equals(cert.publicKey)) return false;
     const sub = decodeJwt(token).sub;
