@@ -5,12 +5,36 @@
 // grow it: held at its initial size for good, the gateway lost 2–15% TPS (bench, same run).
 // bin/warden.js (and the bench's gateway child, by an --import) holds it before loading
 // anything; bin cannot import this file, it picks dist/ or src/ first. `warden start` (and
-// `warden demo`) let it grow once the gateway listens.
-import { setFlagsFromString } from 'node:v8';
+// `warden demo`) let it grow once the gateway listens — to 2 × 8 MB, not 2 × 16: opening many
+// sessions at once looks like start-up too (everything survives), and took it to the full 32 MB
+// (1,000 idle sessions: +56 MB RSS, ~30 of it young generation). V8 reads its maximum only when
+// the heap is made, so the cap is kept here: after every garbage collection, growth is allowed
+// while the young generation is under the cap and held once it reaches it.
+import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /** V8's own default growth factor (node 20 / V8 11.3). */
 const DEFAULT_GROWTH = 2;
+/** Both semi-spaces together. */
+const YOUNG_GENERATION_CAP = 2 * 8 * 1048576;
+
+let observer: PerformanceObserver | undefined;
+let growing = false;
+
+function allowGrowth(grow: boolean): void {
+  if (grow === growing) return;
+  growing = grow;
+  setFlagsFromString(`--semi-space-growth-factor=${grow ? DEFAULT_GROWTH : 1}`);
+}
+
+function youngGenerationSize(): number {
+  for (const space of getHeapSpaceStatistics()) if (space.space_name === 'new_space') return space.space_size;
+  return 0;
+}
 
 export function releaseYoungGeneration(): void {
-  setFlagsFromString(`--semi-space-growth-factor=${DEFAULT_GROWTH}`);
+  allowGrowth(youngGenerationSize() < YOUNG_GENERATION_CAP);
+  if (observer) return;
+  observer = new PerformanceObserver(() => allowGrowth(youngGenerationSize() < YOUNG_GENERATION_CAP));
+  observer.observe({ entryTypes: ['gc'] });
 }
