@@ -9,7 +9,9 @@
 // sessions at once looks like start-up too (everything survives), and took it to the full 32 MB
 // (1,000 idle sessions: +56 MB RSS, ~30 of it young generation). V8 reads its maximum only when
 // the heap is made, so the cap is kept here: after every garbage collection, growth is allowed
-// while the young generation is under the cap and held once it reaches it.
+// while the young generation is under the cap and held once it reaches it. Measured A/B: 2 × 8 MB
+// costs no TPS against 2 × 16 (1.00–1.06×) nor bulk CPU; 2 × 4 MB saved 8 MB more but cost the
+// masked bulk read ~45% more CPU per row (3,100 → 4,500 ns).
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
