@@ -1,0 +1,23 @@
+import Database from 'better-sqlite3';
+import { rmSync } from 'node:fs';
+const variant = process.argv[2] ?? 'base';
+const path = '/tmp/commit-test.db';
+for (const s of ['', '-wal', '-shm']) rmSync(path + s, { force: true });
+const db = new Database(path);
+db.pragma('journal_mode = WAL'); db.pragma('synchronous = ' + (variant === 'syncoff' ? 'OFF' : 'NORMAL')); db.pragma('cache_size = -2048');
+if (variant === 'nockpt') db.pragma('wal_autocheckpoint = 0');
+if (variant === 'ckpt10k') db.pragma('wal_autocheckpoint = 10000');
+if (variant === 'exclusive') db.pragma('locking_mode = EXCLUSIVE');
+db.exec('create table audit_log (seq integer primary key, id text not null, at bigint not null, type text not null, actor text, session text, connection text, data text not null, prev_hash text not null, hash text not null)');
+if (variant !== 'noindex') db.exec('create index audit_log_at on audit_log(at)');
+const last = db.prepare('select seq, hash from audit_log order by seq desc limit 1');
+const ins = db.prepare('insert into audit_log values (?,?,?,?,?,?,?,?,?,?)');
+const data = JSON.stringify({ statement: 'SELECT abalance FROM pgbench_accounts WHERE aid = 12345;', decision: 'allow', facts: { kind: 'read', tables: ['pgbench_accounts'] }, pad: 'x'.repeat(300) });
+const body = () => { const l = last.get(); const s = (l?.seq ?? 0) + 1; ins.run(s, 'au_' + s, Date.now(), 'operation.decided', 'agent', 'se_1', 'shop', data, l?.hash ?? '0', 'h'.repeat(64)); };
+const tx = db.transaction(body);
+const one = variant === 'notx' ? body : variant === 'deferred' ? () => tx() : () => tx.immediate();
+function run(n) { const t = process.hrtime.bigint(); for (let i = 0; i < n; i++) one(); return Number(process.hrtime.bigint() - t) / n / 1000; }
+run(2000);
+const bb = run(10000);
+const ru = process.resourceUsage();
+console.log(variant.padEnd(10), 'back-to-back µs/commit', bb.toFixed(1), 'user', (ru.userCPUTime/12000).toFixed(1), 'sys', (ru.systemCPUTime/12000).toFixed(1));
