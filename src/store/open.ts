@@ -15,8 +15,8 @@ import { type RevocationRepository, revocationRepository } from './revocations.j
 import type { Database } from './schema.js';
 import { type SessionRepository, sessionRepository } from './sessions.js';
 import { applySqliteSettings } from './sqlite-settings.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
 import type { StoreDialect } from './types.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface Store extends SessionRepository, ReviewRepository, AccessRequestRepository, RevocationRepository {
   readonly db: Kysely<Database>;
