@@ -175,7 +175,6 @@ export class AuditLog {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
         const rows = this.writeSync(batch) ?? (await this.store.exclusive(LOCK, (db) => writeBatch(db, batch)));
-        this.store.walCheckpointer?.committed();
         this.committed.batches++;
         this.committed.entries += rows.length;
         for (let i = 0; i < batch.length; i++) batch[i]!.resolve(lazyRecordFromRow(rows[i]!));

@@ -7,9 +7,8 @@
 //
 // The thread is unref'd while nothing is outstanding, so an idle log never keeps a process alive,
 // and ref'd while an entry waits, so a pending append is never cut off by the process exiting.
-import type { Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { WardenError } from '../core/errors.js';
-import { startModuleThread } from '../core/module-thread.js';
 import type { AuditRecord } from './record.js';
 import { type ChainedBatch, FIELDS, type FlatRows, type NewAuditRow } from './sqlite-append.js';
 import type { WriterReply, WriterThreadData } from './writer-thread.js';
@@ -215,6 +214,17 @@ function appendedRecord(row: NewAuditRow, seq: number, prevHash: string, hash: s
   };
 }
 
+/**
+ * Starts writer-thread as a worker. From the compiled tree (dist/) that is its .js file; from the
+ * TypeScript sources (tests, `WARDEN_FROM_SOURCE`) the thread has no loader of its own — a
+ * worker inherits neither `--import tsx` nor a programmatic register() — so a two-line bootstrap
+ * registers tsx in the thread before importing the file.
+ */
 function startWriterThread(data: WriterThreadData): Worker {
-  return startModuleThread(import.meta.url, 'writer-thread', { workerData: data });
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) return new Worker(new URL('./writer-thread.js', self), { workerData: data });
+  const file = new URL('./writer-thread.ts', self).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(file)}); });`;
+  return new Worker(boot, { eval: true, workerData: data });
 }

@@ -16,7 +16,6 @@ import type { Database } from './schema.js';
 import { type SessionRepository, sessionRepository } from './sessions.js';
 import { applySqliteSettings } from './sqlite-settings.js';
 import type { StoreDialect } from './types.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface Store extends SessionRepository, ReviewRepository, AccessRequestRepository, RevocationRepository {
   readonly db: Kysely<Database>;
@@ -26,8 +25,6 @@ export interface Store extends SessionRepository, ReviewRepository, AccessReques
    * append). It is the same connection kysely uses, so only use it when `inTransaction` is false.
    */
   readonly sqlite?: SqliteDatabase.Database;
-  /** SQLite file stores: checkpoints the WAL off the event loop; commits on `sqlite` report to it. */
-  readonly walCheckpointer?: WalCheckpointer;
   /**
    * Runs `fn` in a write transaction that excludes every other writer taking the same lock, in
    * this process and in other gateway processes (SQLite: BEGIN IMMEDIATE; PostgreSQL:
@@ -165,18 +162,12 @@ export async function openStore(url: string): Promise<Store> {
       { cause: e },
     );
   }
-  const sqlitePath = url.slice('sqlite:'.length);
-  const walCheckpointer = sqlite && !sqlite.memory ? new WalCheckpointer(sqlite, sqlitePath) : undefined;
   return {
     db,
     dialect,
     ...(sqlite ? { sqlite } : {}),
-    ...(walCheckpointer ? { walCheckpointer } : {}),
     exclusive: makeExclusive(db, dialect),
-    close: async () => {
-      await walCheckpointer?.close();
-      await db.destroy();
-    },
+    close: () => db.destroy(),
     ...sessionRepository(db),
     ...reviewRepository(db),
     ...accessRequestRepository(db),
