@@ -3,14 +3,11 @@
 // fresh gateway each (default 3) — for changes that touch memory, where the full bench takes ten
 // minutes. DIR: a tree holding another src/ to measure instead (an A/B run one after the other).
 import { startGatewayChild } from './gateway.js';
-import { openIdleSessions } from './idle.js';
-import { IDLE_SESSIONS } from './memory.js';
+import { IDLE_SESSIONS, measureIdleMemory } from './memory.js';
 import { startBenchPostgres } from './postgres.js';
-import { memoryMb } from './proc.js';
 
 const n = Number(process.argv[2] ?? 3);
 const srcRoot = process.argv[3];
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (b: number) => (b / 1048576).toFixed(1);
 
 const pg = await startBenchPostgres({ database: 'shop', user: 'app', maxConnections: IDLE_SESSIONS + 50 });
@@ -18,23 +15,15 @@ try {
   for (let i = 0; i < n; i++) {
     const gw = await startGatewayChild(pg.direct, { connection: 'shop', ...(srcRoot ? { srcRoot } : {}) });
     try {
-      await settle(2000);
-      const idle = memoryMb(gw.pid).rss;
-      await (await openIdleSessions(gw.endpoint, 1)).close();
-      await settle(1000);
-      const warm = memoryMb(gw.pid).rss;
-      const many = await openIdleSessions(gw.endpoint, IDLE_SESSIONS);
-      await settle(2000);
-      const withSessions = memoryMb(gw.pid).rss;
-      const heap = (await gw.memoryUsage()) as NodeJS.MemoryUsage & { spaces: Record<string, number> };
-      await many.close();
-      const perSession = ((withSessions - warm) * 1024) / many.count;
-      const spaces = Object.entries(heap.spaces)
+      const m = await measureIdleMemory(gw, gw.endpoint);
+      const heap = m.withSessionsHeap;
+      const perSession = ((m.withSessionsRss - m.warmRss) * 1024) / m.sessions;
+      const spaces = Object.entries(heap.spaces ?? {})
         .filter(([, size]) => size > 1048576)
         .map(([name, size]) => `${name.replace('_space', '')} ${mb(size)}`)
         .join(', ');
       console.log(
-        `idle ${idle.toFixed(1)} MB, one session ${warm.toFixed(1)}, ${many.count} sessions ${withSessions.toFixed(1)} (+${(withSessions - idle).toFixed(1)} MB, ${perSession.toFixed(1)} KB/session after the first); then heap ${mb(heap.heapUsed)} used of ${mb(heap.heapTotal)} (${spaces}), external ${mb(heap.external)}`,
+        `idle ${m.idleRss.toFixed(1)} MB, one session ${m.warmRss.toFixed(1)}, ${m.sessions} sessions ${m.withSessionsRss.toFixed(1)} (+${(m.withSessionsRss - m.idleRss).toFixed(1)} MB, ${perSession.toFixed(1)} KB/session after the first); then heap ${mb(heap.heapUsed)} used of ${mb(heap.heapTotal)} (${spaces}), external ${mb(heap.external)}`,
       );
     } finally {
       await gw.stop();

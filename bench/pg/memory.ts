@@ -17,7 +17,11 @@ export interface IdleMemory {
   withSessionsRss: number;
   sessions: number;
   heap: NodeJS.MemoryUsage;
+  /** process.memoryUsage() and V8's heap space sizes (bytes) while the sessions are open. */
+  withSessionsHeap: HeapReport;
 }
+
+export type HeapReport = NodeJS.MemoryUsage & { spaces?: Record<string, number> };
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,7 +41,9 @@ export async function measureIdleMemory(
   const many = await openIdleSessions(endpoint, n);
   try {
     await settle(2000);
-    return { idleRss, warmRss, withSessionsRss: memoryMb(gw.pid).rss, sessions: many.count, heap };
+    const withSessionsRss = memoryMb(gw.pid).rss;
+    const withSessionsHeap: HeapReport = await gw.memoryUsage();
+    return { idleRss, warmRss, withSessionsRss, sessions: many.count, heap, withSessionsHeap };
   } finally {
     await many.close();
   }

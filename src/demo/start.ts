@@ -19,8 +19,6 @@ import { ensureShopSample, openPglite } from './pglite-target.js';
 import { claimPort } from './ports.js';
 import { startDemoSshTarget } from './ssh-target.js';
 
-export { DEMO_DEFAULTS };
-
 const TOKEN_TTL_MS = 8 * 3600_000;
 /** The SSH front door's preferred port (any free port when taken, or when apiPort is 0). */
 export const DEMO_SSH_PORT = 2222;
