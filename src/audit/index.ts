@@ -16,5 +16,6 @@ export type { AuditEntry, AuditRecord } from './record.js';
 export type { DigestEntry, RecordingCheck, RecordingDigest } from './recording-digest.js';
 export { checkRecordings, digestFile, digestStream, RECORDING_DIGEST_TYPE } from './recording-digest.js';
 export { isSecretKey, stripSecrets } from './redact.js';
+export { seqLowerBound } from './time-index.js';
 export type { CheckpointReport, VerifyFailure, VerifyOptions, VerifyResult } from './verify.js';
 export { storedCheckpoints, verifyChain } from './verify.js';

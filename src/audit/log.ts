@@ -18,7 +18,8 @@ import type { AuditLogTable, Database, Store } from '../store/index.js';
 import { canonicalJsonWithoutSecrets } from './canonical.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
 import { type AuditEntry, type AuditRecord, lazyRecordFromRow, recordFromRow } from './record.js';
-import { type NewAuditRow, SqliteAppender } from './sqlite-append.js';
+import { type ChainedBatch, flatten, type PendingRow, resolveChained, SqliteAppender } from './sqlite-append.js';
+import { bucketOf, newBuckets, seqLowerBound } from './time-index.js';
 import { type VerifyResult, verifyChain } from './verify.js';
 import { AuditWriter } from './writer.js';
 
@@ -28,15 +29,9 @@ const MAX_BATCH = 1000;
 const ROWS_PER_INSERT = 100;
 const LOCK = 'audit_log';
 
-interface Pending {
-  row: NewAuditRow;
-  resolve(r: AuditRecord): void;
-  reject(e: unknown): void;
-}
-
 export class AuditLog {
   private readonly clock: Clock;
-  private queue: Pending[] = [];
+  private queue: PendingRow[] = [];
   private running: Promise<void> | undefined;
   /** Prepared on first use (the table may not exist before migrations in odd setups). */
   private sqliteAppender: SqliteAppender | undefined;
@@ -44,6 +39,8 @@ export class AuditLog {
   /** SQLite file stores: the writer thread, started on the first append. */
   private writer: AuditWriter | undefined;
   private writerChosen = false;
+  /** The async (kysely) path's largest audit_log_times bucket known committed. */
+  private knownBucket = -Infinity;
 
   constructor(
     private readonly store: Store,
@@ -120,10 +117,16 @@ export class AuditLog {
 
   /** Entries in seq order. `since` is epoch ms (inclusive); `afterSeq` pages on. */
   async list(q: { since?: number; afterSeq?: number; limit?: number; type?: string } = {}): Promise<AuditRecord[]> {
+    let since: { at: number; fromSeq: number } | undefined;
+    if (q.since !== undefined) {
+      const fromSeq = await seqLowerBound(this.store.db, q.since);
+      if (fromSeq === undefined) return [];
+      since = { at: q.since, fromSeq };
+    }
     const rows = await this.store.db
       .selectFrom('audit_log')
       .selectAll()
-      .$if(q.since !== undefined, (qb) => qb.where('at', '>=', q.since as number))
+      .$if(since !== undefined, (qb) => qb.where('seq', '>=', since!.fromSeq).where('at', '>=', since!.at))
       .$if(q.afterSeq !== undefined, (qb) => qb.where('seq', '>', q.afterSeq as number))
       .$if(q.type !== undefined, (qb) => qb.where('type', '=', q.type as string))
       .orderBy('seq', 'asc')
@@ -152,11 +155,11 @@ export class AuditLog {
   }
 
   /** SQLite: the batch written synchronously; undefined when the async path must be taken. */
-  private writeSync(batch: Pending[]): AuditLogTable[] | undefined {
+  private writeSync(batch: PendingRow[]): ChainedBatch | undefined {
     const database = this.store.sqlite;
     if (!database) return undefined;
     this.sqliteAppender ??= new SqliteAppender(database);
-    return this.sqliteAppender.tryWrite(batch.map((p) => p.row));
+    return this.sqliteAppender.tryWriteFlat(flatten(batch, 0, batch.length));
   }
 
   private schedule(): void {
@@ -174,10 +177,15 @@ export class AuditLog {
       }
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
-        const rows = this.writeSync(batch) ?? (await this.store.exclusive(LOCK, (db) => writeBatch(db, batch)));
+        const chained = this.writeSync(batch);
+        if (chained) resolveChained(batch, 0, batch.length, chained);
+        else {
+          const rows = await this.store.exclusive(LOCK, (db) => writeBatch(db, batch, this.knownBucket));
+          this.knownBucket = rows.bucketMax;
+          for (let i = 0; i < batch.length; i++) batch[i]!.resolve(lazyRecordFromRow(rows[i]!));
+        }
         this.committed.batches++;
-        this.committed.entries += rows.length;
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(lazyRecordFromRow(rows[i]!));
+        this.committed.entries += batch.length;
       } catch (e) {
         const err = new WardenError('WARDEN_AUDIT_WRITE_FAILED', undefined, { cause: e });
         for (const p of batch) p.reject(err);
@@ -186,7 +194,11 @@ export class AuditLog {
   }
 }
 
-async function writeBatch(db: Kysely<Database>, batch: Pending[]): Promise<AuditLogTable[]> {
+async function writeBatch(
+  db: Kysely<Database>,
+  batch: PendingRow[],
+  knownBucket: number,
+): Promise<AuditLogTable[] & { bucketMax: number }> {
   const last = await db
     .selectFrom('audit_log')
     .select(['seq', 'hash'])
@@ -207,7 +219,23 @@ async function writeBatch(db: Kysely<Database>, batch: Pending[]): Promise<Audit
       .values(rows.slice(i, i + ROWS_PER_INSERT))
       .execute();
   }
-  return rows;
+  let known = knownBucket;
+  if (rows.some((r) => bucketOf(r.at) > known)) {
+    // Past what this process knew: read how far the table is, under the lock.
+    const top = await db
+      .selectFrom('audit_log_times')
+      .select((eb) => eb.fn.max('bucket').as('bucket'))
+      .executeTakeFirst();
+    known = Math.max(known, top?.bucket == null ? -Infinity : Number(top.bucket));
+  }
+  const buckets = newBuckets(
+    known,
+    rows.length,
+    (i) => rows[i]!.at,
+    (i) => rows[i]!.seq,
+  );
+  if (buckets.rows.length > 0) await db.insertInto('audit_log_times').values(buckets.rows).execute();
+  return Object.assign(rows, { bucketMax: buckets.max });
 }
 
 function drained(out: Writable): Promise<void> {

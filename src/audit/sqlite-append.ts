@@ -10,6 +10,8 @@
 import type SqliteDatabase from 'better-sqlite3';
 import type { AuditLogTable } from '../store/index.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
+import { type AuditRecord, appendedRecord } from './record.js';
+import { bucketOf } from './time-index.js';
 
 export type NewAuditRow = Omit<AuditLogTable, 'seq' | 'prev_hash' | 'hash'>;
 
@@ -35,40 +37,41 @@ export interface ChainedBatch {
   hashes: string;
 }
 
+/** An entry waiting for its commit: the row to write and how to settle its append. */
+export interface PendingRow {
+  row: NewAuditRow;
+  resolve(r: AuditRecord): void;
+  reject(e: unknown): void;
+}
+
 export class SqliteAppender {
   private readonly last: SqliteDatabase.Statement<[], { seq: number; hash: string }>;
   private readonly insert: SqliteDatabase.Statement<
     [number, string, number, string, string | null, string | null, string | null, string, string, string]
   >;
-  private readonly writeAll: SqliteDatabase.Transaction<(rows: NewAuditRow[]) => AuditLogTable[]>;
+  private readonly maxBucket: SqliteDatabase.Statement<[], { bucket: number | null }>;
+  private readonly insertBucket: SqliteDatabase.Statement<[number, number]>;
   private readonly writeFlatRows: SqliteDatabase.Transaction<(flat: FlatRows) => ChainedBatch>;
+  /** The largest audit_log_times bucket known committed (the table's only grows). */
+  private knownBucket = -Infinity;
+  /** The largest bucket once the running transaction commits. */
+  private txBucket = -Infinity;
 
   constructor(private readonly database: SqliteDatabase.Database) {
     this.last = database.prepare('select seq, hash from audit_log order by seq desc limit 1');
     this.insert = database.prepare(
       'insert into audit_log (seq, id, at, type, actor, session, connection, data, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.writeAll = database.transaction((rows: NewAuditRow[]) => {
-      const last = this.last.get();
-      let seq = last ? Number(last.seq) : 0;
-      let prev = last?.hash ?? GENESIS_HASH;
-      const out: AuditLogTable[] = new Array(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i]!;
-        const hash = chainHash(prev, r, r.data);
-        seq++;
-        this.insert.run(seq, r.id, r.at, r.type, r.actor, r.session, r.connection, r.data, prev, hash);
-        out[i] = { ...r, seq, prev_hash: prev, hash };
-        prev = hash;
-      }
-      return out;
-    });
+    this.maxBucket = database.prepare('select max(bucket) as bucket from audit_log_times');
+    this.insertBucket = database.prepare('insert into audit_log_times (bucket, first_seq) values (?, ?)');
     this.writeFlatRows = database.transaction((flat: FlatRows) => {
       const last = this.last.get();
       let seq = last ? Number(last.seq) : 0;
       const first = { firstSeq: seq + 1, prevHash: last?.hash ?? GENESIS_HASH };
       let prev = first.prevHash;
       let hashes = '';
+      let bucketMax = this.knownBucket;
+      let tableRead = false;
       for (let i = 0; i < flat.length; i += FIELDS) {
         const row: NewAuditRow = {
           id: flat[i + F_ID] as string,
@@ -82,25 +85,78 @@ export class SqliteAppender {
         const hash = chainHash(prev, row, row.data);
         seq++;
         this.insert.run(seq, row.id, row.at, row.type, row.actor, row.session, row.connection, row.data, prev, hash);
+        const bucket = bucketOf(row.at);
+        if (bucket > bucketMax) {
+          // Past what this writer knew: another process may have gone further (read once, under the lock).
+          if (!tableRead) {
+            tableRead = true;
+            bucketMax = Math.max(bucketMax, Number(this.maxBucket.get()?.bucket ?? -Infinity));
+          }
+          if (bucket > bucketMax) {
+            this.insertBucket.run(bucket, seq);
+            bucketMax = bucket;
+          }
+        }
         hashes += hash;
         prev = hash;
       }
+      this.txBucket = bucketMax;
       return { ...first, hashes };
     });
   }
 
   /**
-   * Writes the rows in one transaction and returns them as stored; undefined when the shared
-   * connection is inside someone else's (kysely) transaction, where a nested write would join
-   * — and could be rolled back with — that transaction: the caller takes the async path then.
+   * Writes the flat batch in one transaction; undefined when the shared connection is inside
+   * someone else's (kysely) transaction, where a nested write would join — and could be rolled
+   * back with — that transaction: the caller takes the async path then.
    */
-  tryWrite(rows: NewAuditRow[]): AuditLogTable[] | undefined {
+  tryWriteFlat(flat: FlatRows): ChainedBatch | undefined {
     if (this.database.inTransaction) return undefined;
-    return this.writeAll.immediate(rows);
+    return this.writeFlat(flat);
   }
 
   /** Writes a flat batch (FIELDS values per row) in one BEGIN IMMEDIATE transaction. */
   writeFlat(flat: FlatRows): ChainedBatch {
-    return this.writeFlatRows.immediate(flat);
+    const chained = this.writeFlatRows.immediate(flat);
+    // Only once committed: a rolled-back batch's buckets were never written.
+    this.knownBucket = this.txBucket;
+    return chained;
+  }
+}
+
+/** Entries [start, end) as one flat array (FIELDS values each). */
+export function flatten(entries: readonly PendingRow[], start: number, end: number): FlatRows {
+  const flat: FlatRows = new Array((end - start) * FIELDS);
+  let k = 0;
+  for (let j = start; j < end; j++) {
+    const r = entries[j]!.row;
+    flat[k++] = r.id;
+    flat[k++] = r.at;
+    flat[k++] = r.type;
+    flat[k++] = r.actor;
+    flat[k++] = r.session;
+    flat[k++] = r.connection;
+    flat[k++] = r.data;
+  }
+  return flat;
+}
+
+const HASH_HEX = 64;
+
+/** Resolves entries [start, end), committed as `chained`, with their records. */
+export function resolveChained(
+  entries: readonly PendingRow[],
+  start: number,
+  end: number,
+  chained: ChainedBatch,
+): void {
+  const { firstSeq, hashes } = chained;
+  let prev = chained.prevHash;
+  for (let i = start; i < end; i++) {
+    const k = i - start;
+    const hash = hashes.slice(k * HASH_HEX, (k + 1) * HASH_HEX);
+    const p = entries[i]!;
+    p.resolve(appendedRecord(p.row, firstSeq + k, prev, hash));
+    prev = hash;
   }
 }

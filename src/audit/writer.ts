@@ -9,27 +9,18 @@
 // and ref'd while an entry waits, so a pending append is never cut off by the process exiting.
 import { Worker } from 'node:worker_threads';
 import { WardenError } from '../core/errors.js';
-import type { AuditRecord } from './record.js';
-import { type ChainedBatch, FIELDS, type FlatRows, type NewAuditRow } from './sqlite-append.js';
+import { flatten, type PendingRow, resolveChained } from './sqlite-append.js';
 import type { WriterReply, WriterThreadData } from './writer-thread.js';
-
-export interface PendingEntry {
-  row: NewAuditRow;
-  resolve(r: AuditRecord): void;
-  reject(e: unknown): void;
-}
-
-const HASH_HEX = 64;
 
 export class AuditWriter {
   private worker: Worker | undefined;
   private workerExited: Promise<void> | undefined;
   private refed = false;
   /** This turn's entries, not posted yet. */
-  private outgoing: PendingEntry[] = [];
+  private outgoing: PendingRow[] = [];
   private scheduled = false;
   /** Posted and not yet acknowledged, in order; `head` is the next to settle. */
-  private inflight: PendingEntry[] = [];
+  private inflight: PendingRow[] = [];
   private head = 0;
   private appended = 0;
   private settled = 0;
@@ -41,7 +32,7 @@ export class AuditWriter {
     private readonly onCommit: (entries: number) => void,
   ) {}
 
-  enqueue(entry: PendingEntry): void {
+  enqueue(entry: PendingRow): void {
     this.outgoing.push(entry);
     this.appended++;
     if (!this.scheduled) {
@@ -121,7 +112,7 @@ export class AuditWriter {
       for (let i = start; i < end; i++) this.inflight[i]!.reject(err);
     } else {
       this.onCommit(end - start);
-      resolveAll(this.inflight, start, end, reply);
+      resolveChained(this.inflight, start, end, reply);
     }
     this.advance(end - start);
   }
@@ -158,60 +149,6 @@ export class AuditWriter {
       this.refed = false;
     }
   }
-}
-
-/** Entries [start, end) as one flat array (FIELDS values each). */
-function flatten(entries: PendingEntry[], start: number, end: number): FlatRows {
-  const flat: FlatRows = new Array((end - start) * FIELDS);
-  let k = 0;
-  for (let j = start; j < end; j++) {
-    const r = entries[j]!.row;
-    flat[k++] = r.id;
-    flat[k++] = r.at;
-    flat[k++] = r.type;
-    flat[k++] = r.actor;
-    flat[k++] = r.session;
-    flat[k++] = r.connection;
-    flat[k++] = r.data;
-  }
-  return flat;
-}
-
-/** Resolves entries [start, end), committed as `chained`, with their records. */
-function resolveAll(entries: PendingEntry[], start: number, end: number, chained: ChainedBatch): void {
-  const { firstSeq, hashes } = chained;
-  let prev = chained.prevHash;
-  for (let i = start; i < end; i++) {
-    const k = i - start;
-    const hash = hashes.slice(k * HASH_HEX, (k + 1) * HASH_HEX);
-    const p = entries[i]!;
-    p.resolve(appendedRecord(p.row, firstSeq + k, prev, hash));
-    prev = hash;
-  }
-}
-
-/**
- * The record an append resolves with: one object literal (one shape for every entry), `data`
- * parsed on first read — in the data path nearly every caller ignores the record.
- */
-function appendedRecord(row: NewAuditRow, seq: number, prevHash: string, hash: string): AuditRecord {
-  let data: Record<string, unknown> | undefined;
-  const text = row.data;
-  return {
-    seq,
-    id: row.id,
-    at: row.at,
-    type: row.type,
-    actor: row.actor,
-    session: row.session,
-    connection: row.connection,
-    get data(): Record<string, unknown> {
-      data ??= JSON.parse(text) as Record<string, unknown>;
-      return data;
-    },
-    prevHash,
-    hash,
-  };
 }
 
 /**

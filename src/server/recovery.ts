@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AuditLog } from '../audit/index.js';
+import { type AuditLog, seqLowerBound } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { auditRecordingDigest } from '../recording/recorder.js';
 import type { Session, Store } from '../store/index.js';
@@ -78,6 +78,9 @@ export async function closeOrphanedSessions(
 export async function expireLostHolds(store: Store, audit: AuditLog, closed: Session[], clock: Clock): Promise<number> {
   if (closed.length === 0) return 0;
   const since = Math.min(...closed.map((s) => s.startedAt));
+  // Found by seq from where the log reached `since` (no index on `at`, see audit/time-index.ts).
+  const fromSeq = await seqLowerBound(store.db, since);
+  if (fromSeq === undefined) return 0;
   const created = new Map<string, { review: string; session: string }>();
   const answered = new Set<string>();
   for (let i = 0; i < closed.length; i += ID_CHUNK) {
@@ -85,6 +88,7 @@ export async function expireLostHolds(store: Store, audit: AuditLog, closed: Ses
     const rows = await store.db
       .selectFrom('audit_log')
       .select(['type', 'session', 'data'])
+      .where('seq', '>=', fromSeq)
       .where('at', '>=', since)
       .where('type', 'in', ['review.created', 'operation'])
       .where('session', 'in', ids)

@@ -16,6 +16,12 @@ export interface AuditLogTable {
   hash: string;
 }
 
+/** Where the audit log reaches each 10-second bucket of `at` (see audit/time-index.ts). */
+export interface AuditLogTimesTable {
+  bucket: number;
+  first_seq: number;
+}
+
 export interface SessionsTable {
   id: string;
   connection: string;
@@ -109,6 +115,7 @@ export interface RecordingChunksTable {
 
 export interface Database {
   audit_log: AuditLogTable;
+  audit_log_times: AuditLogTimesTable;
   audit_checkpoints: AuditCheckpointsTable;
   sessions: SessionsTable;
   reviews: ReviewsTable;
