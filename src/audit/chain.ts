@@ -1,6 +1,6 @@
 // The hash chain: hash = sha256(prev_hash + canonical(entry fields)). `seq` is not hashed:
 // order is carried by the links, and gaps in seq reveal deleted rows.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -23,7 +23,9 @@ export function chainBody(f: ChainFields, dataText: string): string {
 }
 
 export function chainHash(prevHash: string, f: ChainFields, dataText: string): string {
-  return createHash('sha256').update(prevHash).update(chainBody(f, dataText)).digest('hex');
+  // One-shot (node >= 20.12): half the cost of a Hash object for an entry this size; the bytes
+  // hashed are the same (prevHash then the body, UTF-8).
+  return hash('sha256', prevHash + chainBody(f, dataText), 'hex');
 }
 
 function str(v: string | null): string {

@@ -1,11 +1,13 @@
 import type { AuditLogTable } from '../store/index.js';
+import type { RawJson } from './canonical.js';
 
 export interface AuditEntry {
   type: string;
   actor?: string;
   session?: string;
   connection?: string;
-  data: Record<string, unknown>;
+  /** An object (written as canonical JSON, secret-named keys dropped), or already-canonical text. */
+  data: Record<string, unknown> | RawJson;
 }
 
 export interface AuditRecord {

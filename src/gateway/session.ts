@@ -10,6 +10,7 @@ import { compileMasker, type Masker } from '../masking/index.js';
 import type { SessionRecording } from '../recording/index.js';
 import type { Gateway } from './gateway.js';
 import { buildOperation, type OperationInput } from './operation.js';
+import { operationEntryData } from './operation-entry.js';
 import { sessionGuardProblem } from './session-guard.js';
 import {
   PendingAudit,
@@ -154,17 +155,17 @@ export class GatewaySession {
   private appendAudit(op: Operation, decision: Decision, reviewId: string | undefined): Promise<unknown> {
     const reasons = new Array<string>(decision.reasons.length);
     for (let i = 0; i < reasons.length; i++) reasons[i] = decision.reasons[i]!.code;
-    const data: Record<string, unknown> = {
+    const data = operationEntryData({
       op: op.id,
       kind: op.kind,
       text: auditText(op),
       effect: decision.effect,
       rules: decision.rules,
       reasons,
-    };
-    if (reviewId) data.review = reviewId;
-    // The actor stays the `sub` (readable, and old rows hash as they were); its issuer is in data.
-    data.issuer = this.identity.issuer;
+      review: reviewId,
+      // The actor stays the `sub` (readable, and old rows hash as they were); its issuer is in data.
+      issuer: this.identity.issuer,
+    });
     return this.gw.audit.append({
       type: 'operation',
       actor: this.identity.sub,
