@@ -101,6 +101,41 @@ describe('warden CLI against a running gateway', () => {
     assert.doesNotMatch(replay.stdout, /ada@example\.com/, 'the recording holds masked values only');
   });
 
+  it('warden audit --since lists exactly the entries from that time on', async () => {
+    // The log has no index on `at`: the API starts from audit_log_times and filters (audit/time-index.ts).
+    const entries = async (args: string[]) => {
+      const r = await client(['audit', '--json', '--limit', '1000', ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { seq: number; at: number; type: string; data: { text?: string } });
+    };
+    await gw.running.gateway.audit.flush();
+    await new Promise((r) => setTimeout(r, 15));
+    const cut = Date.now();
+    await new Promise((r) => setTimeout(r, 15));
+    const c = new pg.Client({ connectionString: gw.url(await gw.token('since-agent', ['agents'])) });
+    await c.connect();
+    await c.query('SELECT count(*) FROM orders');
+    await c.end();
+    await gw.running.gateway.audit.flush();
+
+    const all = await entries([]);
+    const since = await entries(['--since', new Date(cut).toISOString()]);
+    assert.deepEqual(
+      since.map((e) => e.seq),
+      all.filter((e) => e.at >= cut).map((e) => e.seq),
+    );
+    assert.ok(
+      since.some((e) => e.type === 'operation' && /orders/.test(e.data.text ?? '')),
+      'the new statement is listed',
+    );
+    assert.ok(since.length < all.length, 'older entries are left out');
+    assert.deepEqual(await entries(['--since', new Date(Date.now() + 3_600_000).toISOString()]), []);
+    assert.deepEqual((await entries(['--since', '1h'])).length, all.length);
+  });
+
   it('warden audit lists decisions and --verify detects tampering', async () => {
     const list = await client(['audit', '--limit', '500']);
     assert.equal(list.code, 0, list.stderr);
