@@ -23,7 +23,7 @@ try {
         .map(([name, size]) => `${name.replace('_space', '')} ${mb(size)}`)
         .join(', ');
       console.log(
-        `idle ${m.idleRss.toFixed(1)} MB, one session ${m.warmRss.toFixed(1)}, ${m.sessions} sessions just opened ${m.justOpenedRss.toFixed(1)}, idle ${m.withSessionsRss.toFixed(1)} (+${(m.withSessionsRss - m.idleRss).toFixed(1)} MB, ${perSession.toFixed(1)} KB/session after the first); then heap ${mb(heap.heapUsed)} used of ${mb(heap.heapTotal)} (${spaces}), external ${mb(heap.external)}`,
+        `idle ${m.idleRss.toFixed(1)} MB, one session ${m.warmRss.toFixed(1)}, ${m.sessions} sessions ${m.withSessionsRss.toFixed(1)} (+${(m.withSessionsRss - m.idleRss).toFixed(1)} MB, ${perSession.toFixed(1)} KB/session after the first); then heap ${mb(heap.heapUsed)} used of ${mb(heap.heapTotal)} (${spaces}), external ${mb(heap.external)}`,
       );
     } finally {
       await gw.stop();

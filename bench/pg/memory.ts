@@ -13,10 +13,8 @@ export interface IdleMemory {
   idleRss: number;
   /** RSS (MB) after one session came and went (first-use loads and caches are in). */
   warmRss: number;
-  /** RSS (MB) with `sessions` idle sessions open, once they have sat idle SETTLED_MS (the goal's figure). */
+  /** RSS (MB) with `sessions` idle sessions open. */
   withSessionsRss: number;
-  /** RSS (MB) 2 s after they opened, before the quiet gateway's collection (core/young-generation.ts). */
-  justOpenedRss: number;
   sessions: number;
   heap: NodeJS.MemoryUsage;
   /** process.memoryUsage() and V8's heap space sizes (bytes) while the sessions are open. */
@@ -26,13 +24,6 @@ export interface IdleMemory {
 export type HeapReport = NodeJS.MemoryUsage & { spaces?: Record<string, number> };
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * How long the sessions sit idle before the goal's figure is read: long enough for the quiet
- * gateway's collection to give back the young generation the burst of opening grew (10 s
- * without a collection, then an incremental one).
- */
-export const SETTLED_MS = 20_000;
 
 /** Measures the gateway idle, then with `n` idle sessions (closed again before returning). */
 export async function measureIdleMemory(
@@ -50,11 +41,9 @@ export async function measureIdleMemory(
   const many = await openIdleSessions(endpoint, n);
   try {
     await settle(2000);
-    const justOpenedRss = memoryMb(gw.pid).rss;
-    await settle(SETTLED_MS - 2000);
     const withSessionsRss = memoryMb(gw.pid).rss;
     const withSessionsHeap: HeapReport = await gw.memoryUsage();
-    return { idleRss, warmRss, withSessionsRss, justOpenedRss, sessions: many.count, heap, withSessionsHeap };
+    return { idleRss, warmRss, withSessionsRss, sessions: many.count, heap, withSessionsHeap };
   } finally {
     await many.close();
   }
@@ -83,13 +72,7 @@ export function memoryTable(r: MemoryReport): string {
     ['idle after start', idle.idleRss.toFixed(0), '< 100 MB', ok(idle.idleRss < 100)],
     ['after one session (first-use loads: SQL parser, caches)', idle.warmRss.toFixed(0), '', ''],
     [
-      `with ${idle.sessions.toLocaleString('en')} sessions, 2 s after they opened`,
-      idle.justOpenedRss.toFixed(0),
-      '',
-      `+${(idle.justOpenedRss - idle.idleRss).toFixed(1)} MB over idle (young generation grown by the burst of opening)`,
-    ],
-    [
-      `with ${idle.sessions.toLocaleString('en')} idle sessions (${SETTLED_MS / 1000} s idle)`,
+      `with ${idle.sessions.toLocaleString('en')} idle sessions`,
       idle.withSessionsRss.toFixed(0),
       '< +40 MB',
       `${ok(added < 40)}: +${added.toFixed(1)} MB over idle; ${perSessionKb.toFixed(1)} KB/session after the first (goal < 40 KB)`,
