@@ -19,7 +19,7 @@ import { canonicalJsonWithoutSecrets } from './canonical.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
 import { type AuditEntry, type AuditRecord, lazyRecordFromRow, recordFromRow } from './record.js';
 import { type ChainedBatch, flatten, type PendingRow, resolveChained, SqliteAppender } from './sqlite-append.js';
-import { bucketOf, newBuckets, seqLowerBound } from './time-index.js';
+import { newBuckets, reachesPast, seqLowerBound } from './time-index.js';
 import { type VerifyResult, verifyChain } from './verify.js';
 import { AuditWriter } from './writer.js';
 
@@ -180,8 +180,8 @@ export class AuditLog {
         const chained = this.writeSync(batch);
         if (chained) resolveChained(batch, 0, batch.length, chained);
         else {
-          const rows = await this.store.exclusive(LOCK, (db) => writeBatch(db, batch, this.knownBucket));
-          this.knownBucket = rows.bucketMax;
+          const { rows, bucketMax } = await this.store.exclusive(LOCK, (db) => writeBatch(db, batch, this.knownBucket));
+          this.knownBucket = bucketMax;
           for (let i = 0; i < batch.length; i++) batch[i]!.resolve(lazyRecordFromRow(rows[i]!));
         }
         this.committed.batches++;
@@ -198,7 +198,7 @@ async function writeBatch(
   db: Kysely<Database>,
   batch: PendingRow[],
   knownBucket: number,
-): Promise<AuditLogTable[] & { bucketMax: number }> {
+): Promise<{ rows: AuditLogTable[]; bucketMax: number }> {
   const last = await db
     .selectFrom('audit_log')
     .select(['seq', 'hash'])
@@ -220,7 +220,7 @@ async function writeBatch(
       .execute();
   }
   let known = knownBucket;
-  if (rows.some((r) => bucketOf(r.at) > known)) {
+  if (reachesPast(known, rows.length, (i) => rows[i]!.at)) {
     // Past what this process knew: read how far the table is, under the lock.
     const top = await db
       .selectFrom('audit_log_times')
@@ -235,7 +235,7 @@ async function writeBatch(
     (i) => rows[i]!.seq,
   );
   if (buckets.rows.length > 0) await db.insertInto('audit_log_times').values(buckets.rows).execute();
-  return Object.assign(rows, { bucketMax: buckets.max });
+  return { rows, bucketMax: buckets.max };
 }
 
 function drained(out: Writable): Promise<void> {

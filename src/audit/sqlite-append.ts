@@ -11,7 +11,7 @@ import type SqliteDatabase from 'better-sqlite3';
 import type { AuditLogTable } from '../store/index.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
 import { type AuditRecord, appendedRecord } from './record.js';
-import { bucketOf } from './time-index.js';
+import { newBuckets, reachesPast } from './time-index.js';
 
 export type NewAuditRow = Omit<AuditLogTable, 'seq' | 'prev_hash' | 'hash'>;
 
@@ -70,8 +70,6 @@ export class SqliteAppender {
       const first = { firstSeq: seq + 1, prevHash: last?.hash ?? GENESIS_HASH };
       let prev = first.prevHash;
       let hashes = '';
-      let bucketMax = this.knownBucket;
-      let tableRead = false;
       for (let i = 0; i < flat.length; i += FIELDS) {
         const row: NewAuditRow = {
           id: flat[i + F_ID] as string,
@@ -85,22 +83,17 @@ export class SqliteAppender {
         const hash = chainHash(prev, row, row.data);
         seq++;
         this.insert.run(seq, row.id, row.at, row.type, row.actor, row.session, row.connection, row.data, prev, hash);
-        const bucket = bucketOf(row.at);
-        if (bucket > bucketMax) {
-          // Past what this writer knew: another process may have gone further (read once, under the lock).
-          if (!tableRead) {
-            tableRead = true;
-            bucketMax = Math.max(bucketMax, Number(this.maxBucket.get()?.bucket ?? -Infinity));
-          }
-          if (bucket > bucketMax) {
-            this.insertBucket.run(bucket, seq);
-            bucketMax = bucket;
-          }
-        }
         hashes += hash;
         prev = hash;
       }
-      this.txBucket = bucketMax;
+      const n = flat.length / FIELDS;
+      const atOf = (k: number) => flat[k * FIELDS + F_AT] as number;
+      let known = this.knownBucket;
+      // Past what this writer knew: another process may have gone further (read under the lock).
+      if (reachesPast(known, n, atOf)) known = Math.max(known, Number(this.maxBucket.get()?.bucket ?? -Infinity));
+      const buckets = newBuckets(known, n, atOf, (k) => first.firstSeq + k);
+      for (const b of buckets.rows) this.insertBucket.run(b.bucket, b.first_seq);
+      this.txBucket = buckets.max;
       return { ...first, hashes };
     });
   }

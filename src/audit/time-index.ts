@@ -34,6 +34,12 @@ export async function seqLowerBound(db: Kysely<Database>, since: number): Promis
   return row ? Number(row.first_seq) : undefined;
 }
 
+/** Whether any of the n entries is in a later bucket than `known` (the writer must then read the table's). */
+export function reachesPast(known: number, n: number, atOf: (i: number) => number): boolean {
+  for (let i = 0; i < n; i++) if (bucketOf(atOf(i)) > known) return true;
+  return false;
+}
+
 export interface BucketRow {
   bucket: number;
   first_seq: number;
