@@ -32,14 +32,32 @@ export function redactWholeInto(src: Uint8Array, start: number, n: number, dst: 
   let s = start;
   let e = start + n;
   // One pass for what every shape needs: ASCII only, the '@', the digits (whitespace trimmed
-  // below holds neither).
+  // below holds neither), and the character classes the email and phone shapes check, ANDed
+  // over their parts (before the first '@', after it, after the last dot after it; all but the
+  // first byte), so a value without surrounding whitespace is not walked again to check them.
   let at = -1;
+  let dot = -1;
   let digits = 0;
+  let local = 0xff;
+  let domain = 0xff;
+  let tld = 0xff;
+  let rest = 0xff;
   for (let i = s; i < e; i++) {
     const c = src[i]!;
     if (c >= 0x80) return -1;
+    const k = CLASS[c]!;
+    if (i !== s) rest &= k;
     if (c >= 48 && c <= 57) digits++;
-    else if (c === 64 && at < 0) at = i;
+    if (at < 0) {
+      if (c === 64) at = i;
+      else local &= k;
+    } else {
+      domain &= k;
+      if (c === 46) {
+        dot = i;
+        tld = 0xff;
+      } else tld &= k;
+    }
   }
   if (n <= 64) {
     while (s < e && (CLASS[src[s]!]! & SPACE) !== 0) s++;
@@ -47,16 +65,20 @@ export function redactWholeInto(src: Uint8Array, start: number, n: number, dst: 
   }
   if (e - s > 64) return writeRedacted(dst, o);
   if (e === s) return writeRedacted(dst, o);
+  // The classes were collected over the untrimmed value: good only when nothing was trimmed.
+  const whole = s === start && e === start + n;
   const c0 = src[s]!;
   if (at >= 0) {
-    const w = emailInto(src, s, at, e, dst, o);
+    const w = whole
+      ? emailShapeInto(src, s, at, dot, e, local & LOCAL, domain & DOMAIN, tld & LETTER, dst, o)
+      : emailInto(src, s, at, e, dst, o);
     if (w >= 0) return w;
   }
   const digit0 = c0 >= 48 && c0 <= 57;
   if (digit0 && (isSsn(src, s, e) || isCard(src, s, e, digits))) return digitsInto(src, s, e, digits - 4, dst, o);
   if (c0 >= 65 && c0 <= 90) return -1; // maybe an IBAN: redactWhole
   if (digit0 || c0 === 43 || c0 === 40 || c0 === 41 || c0 === 46 || c0 === 45) {
-    if (digits >= 7 && digits <= 15 && isPhone(src, s, e))
+    if (digits >= 7 && digits <= 15 && (whole ? wholeIsPhone(c0, e - s, rest) : isPhone(src, s, e)))
       return digitsInto(src, s, e, digits - (digits >= 10 ? 4 : 2), dst, o);
   }
   return writeRedacted(dst, o);
@@ -69,19 +91,43 @@ function writeRedacted(dst: Uint8Array, o: number): number {
 
 /** WHOLE_EMAIL: `local@domain.tld`; writes `l***@domain.tld` (`***@…` for a one-character local part). */
 function emailInto(src: Uint8Array, s: number, at: number, e: number, dst: Uint8Array, o: number): number {
-  const local = at - s;
-  if (local < 1 || local > 64) return -1;
-  for (let i = s; i < at; i++) if ((CLASS[src[i]!]! & LOCAL) === 0) return -1;
+  let local = 0xff;
+  for (let i = s; i < at; i++) local &= CLASS[src[i]!]!;
+  let domain = 0xff;
+  let tld = 0xff;
   let dot = -1;
   for (let i = at + 1; i < e; i++) {
     const c = src[i]!;
-    if ((CLASS[c]! & DOMAIN) === 0) return -1;
-    if (c === 46) dot = i;
+    domain &= CLASS[c]!;
+    if (c === 46) {
+      dot = i;
+      tld = 0xff;
+    } else tld &= CLASS[c]!;
   }
+  return emailShapeInto(src, s, at, dot, e, local & LOCAL, domain & DOMAIN, tld & LETTER, dst, o);
+}
+
+/**
+ * emailInto once the classes are known: `localOk` (every byte before `at` is LOCAL), `domainOk`
+ * (every byte after it is DOMAIN), `tldOk` (every byte after the last dot `dot` is a letter).
+ */
+function emailShapeInto(
+  src: Uint8Array,
+  s: number,
+  at: number,
+  dot: number,
+  e: number,
+  localOk: number,
+  domainOk: number,
+  tldOk: number,
+  dst: Uint8Array,
+  o: number,
+): number {
+  const local = at - s;
+  if (local < 1 || local > 64 || localOk === 0 || domainOk === 0) return -1;
   // At least one character between '@' and the last dot, then 2–63 letters to the end.
   const tld = e - dot - 1;
-  if (dot < at + 2 || tld < 2 || tld > 63) return -1;
-  for (let i = dot + 1; i < e; i++) if ((CLASS[src[i]!]! & LETTER) === 0) return -1;
+  if (dot < at + 2 || tld < 2 || tld > 63 || tldOk === 0) return -1;
   let w = o;
   if (local > 1) dst[w++] = src[s]!;
   dst[w++] = 42;
@@ -122,6 +168,13 @@ function isPhone(src: Uint8Array, s: number, e: number): boolean {
   if (n < 7 || n > 24) return false;
   for (let i = body; i < e; i++) if ((CLASS[src[i]!]! & PHONE) === 0) return false;
   return true;
+}
+
+/** isPhone of an untrimmed value of `len` bytes from its first byte and the AND of the others' classes. */
+function wholeIsPhone(c0: number, len: number, rest: number): boolean {
+  const plus = c0 === 43 ? 1 : 0;
+  const body = len - plus;
+  return body >= 7 && body <= 24 && (rest & PHONE) !== 0 && (plus === 1 || (CLASS[c0]! & PHONE) !== 0);
 }
 
 /** redactDigits: the first `hide` digits become `*`. */

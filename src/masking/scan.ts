@@ -38,7 +38,20 @@ export function scanString(s: string): number {
   let p1 = 0;
   let p2 = 0;
   let p3 = 0;
-  for (let i = 0; i < s.length; i++) {
+  const end = s.length;
+  for (let i = 0; i < end; i++) {
+    // Outside a digit run (run === 0; then group, dashRun and dashes are 0 too), a character
+    // without a role or a soft separator other than '-' changes nothing but the last three
+    // characters: most of a text cell is skipped in this tight loop, and those three are read
+    // back after it.
+    if (run === 0 && idleSkips(s.charCodeAt(i))) {
+      do i++;
+      while (i < end && idleSkips(s.charCodeAt(i)));
+      if (i === end) break;
+      p1 = s.charCodeAt(i - 1);
+      p2 = i >= 2 ? s.charCodeAt(i - 2) : 0;
+      p3 = i >= 3 ? s.charCodeAt(i - 3) : 0;
+    }
     const c = s.charCodeAt(i);
     const k = c < 128 ? CLASS[c]! : 0;
     if (k !== 0) {
@@ -59,7 +72,8 @@ export function scanString(s: string): number {
         } else if (group === 1 && prevGroup >= 5) flags |= H_WIDE_GROUP;
         if (lead >= 0 && ++lead >= 8) flags |= H_PHONE;
         if (++dashRun > maxDashRun) maxDashRun = dashRun;
-        if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
+        // Two letters then two digits: the second digit of a group (a letter ends a group).
+        if (group === 2 && p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
         dashes = 0;
       } else {
         if (c === 45) {
@@ -107,6 +121,15 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
   let p2 = 0;
   let p3 = 0;
   for (let i = start; i < end; i++) {
+    // As in scanString: outside a digit run, the bytes that change nothing are skipped.
+    if (run === 0 && BYTE_IDLE_SKIPS[buf[i]!] === 1) {
+      do i++;
+      while (i < end && BYTE_IDLE_SKIPS[buf[i]!] === 1);
+      if (i === end) break;
+      p1 = buf[i - 1]!;
+      p2 = i - 2 >= start ? buf[i - 2]! : 0;
+      p3 = i - 3 >= start ? buf[i - 3]! : 0;
+    }
     const c = buf[i]!;
     const k = BYTE_CLASS[c]!;
     if (k !== 0) {
@@ -127,7 +150,8 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
         } else if (group === 1 && prevGroup >= 5) flags |= H_WIDE_GROUP;
         if (lead >= 0 && ++lead >= 8) flags |= H_PHONE;
         if (++dashRun > maxDashRun) maxDashRun = dashRun;
-        if (p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
+        // Two letters then two digits: the second digit of a group (a letter ends a group).
+        if (group === 2 && p1 >= 48 && p1 <= 57 && p2 >= 65 && p2 <= 90 && p3 >= 65 && p3 <= 90) flags |= H_IBAN;
         dashes = 0;
       } else {
         if (c === 45) {
@@ -232,6 +256,11 @@ for (const ch of '@=:J_-ARr') CLASS[ch.charCodeAt(0)]! |= TRIGGER;
 // The same for a byte (>= 0x80: 0), so the byte loop needs no range check.
 const BYTE_CLASS = new Uint8Array(256);
 BYTE_CLASS.set(CLASS);
+// 1 for what changes nothing outside a digit run: no role, or only SOFT (not '-', which is a
+// trigger and counts PEM dashes).
+const BYTE_IDLE_SKIPS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) BYTE_IDLE_SKIPS[c] = BYTE_CLASS[c] === 0 || BYTE_CLASS[c] === SOFT ? 1 : 0;
+const idleSkips = (c: number) => c >= 128 || BYTE_IDLE_SKIPS[c] === 1;
 
 function triggerFlags(c: number, p1: number, p2: number, p3: number): number {
   switch (c) {

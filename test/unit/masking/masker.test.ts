@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { DetectorName } from '../../../src/core/types.js';
 import { detectorsFor } from '../../../src/masking/detectors/index.js';
 import { compileMasker, DETECTOR_NAMES, MASKED_NON_TEXT, Masker } from '../../../src/masking/index.js';
@@ -160,5 +161,32 @@ describe('maskTextMaybe (UTF-8 bytes)', () => {
       assert.equal(out === null ? text : out.toString('utf8'), masked, JSON.stringify(text));
       assert.equal(masked, maskUnguarded(text), `the pre-check hid a match in ${JSON.stringify(text)}`);
     }
+  });
+  it('the byte scan sees only its cell: bytes before and after it change no flag', () => {
+    // The scan reads the characters before a digit or a trigger back from the buffer (after
+    // skipping the ones that change nothing): a cell's first bytes must not see the row's
+    // bytes before it (`DE` + `89…` is an IBAN start only inside one cell, `bea` + `rer`, `ey`
+    // + `J…` a token prefix only inside one).
+    const parts = [...'aé日 -.+()@:=410DExyJeKIA_rR'];
+    const around = ['DE8', 'bea', 'ey', 'gh', 'AKI', '+', '(', '0', '12345', 'pat', '-----', 'xox', ''];
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...parts), { maxLength: 40 }),
+        fc.constantFrom(...around),
+        fc.constantFrom(...around),
+        (chars, before, after) => {
+          const text = chars.join('');
+          const cell = Buffer.from(text);
+          const row = Buffer.concat([Buffer.from(before), cell, Buffer.from(after)]);
+          const start = Buffer.byteLength(before);
+          assert.equal(
+            scanBytes(row, start, start + cell.length),
+            scanString(text),
+            JSON.stringify([before, text, after]),
+          );
+        },
+      ),
+      { seed: 0x5eed_0021, numRuns: 20_000 },
+    );
   });
 });
