@@ -13,11 +13,17 @@ const CACHE_BYTES = 4096;
 export class RowShapes {
   private readonly shapes = new Map<string, FieldDescription[]>();
   private readonly plans = new WeakMap<FieldDescription[], Map<Masker, ColumnPlan>>();
+  /** The last shape seen, by its bytes: a session mostly repeats one statement's shape, and
+   * comparing bytes costs less than making the map's string key. */
+  private lastBytes: Buffer | null = null;
+  private lastFields: FieldDescription[] = [];
 
   constructor(readonly sources: ColumnSources) {}
 
   fields(buf: Buffer, start: number, length: number): FieldDescription[] {
     if (length > CACHE_BYTES) return parseRowDescription(buf, start, length);
+    const last = this.lastBytes;
+    if (last !== null && last.length === length && sameBytes(buf, start, last, length)) return this.lastFields;
     const key = buf.toString('latin1', start, start + length);
     let fields = this.shapes.get(key);
     if (fields === undefined) {
@@ -25,6 +31,8 @@ export class RowShapes {
       if (this.shapes.size >= CACHE_SIZE) this.shapes.delete(this.shapes.keys().next().value!);
       this.shapes.set(key, fields);
     }
+    this.lastBytes = Buffer.from(buf.subarray(start, start + length));
+    this.lastFields = fields;
     return fields;
   }
 
@@ -48,4 +56,9 @@ export class RowShapes {
   async plan(fields: FieldDescription[], masker: Masker): Promise<ColumnPlan> {
     return buildColumnPlan(fields, masker, await this.sources.resolve(fields));
   }
+}
+
+function sameBytes(buf: Buffer, start: number, other: Buffer, n: number): boolean {
+  for (let i = 0; i < n; i++) if (buf[start + i] !== other[i]) return false;
+  return true;
 }
