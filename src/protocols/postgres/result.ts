@@ -213,21 +213,13 @@ function putInt32(dst: Buffer, o: number, v: number): void {
   dst[o + 3] = v;
 }
 
-// Measured here: Buffer#copy costs ~200 ns whatever the size (it makes a Uint8Array view per
-// call), a byte loop unrolled by four ~0.6 ns a byte (half the plain loop's).
+// Measured here: Buffer#copy costs ~110 ns whatever the size, the byte loop ~1.4 ns a byte.
 function copyBytes(src: Buffer, s: number, dst: Buffer, o: number, n: number): void {
-  if (n > 256) {
+  if (n > 80) {
     src.copy(dst, o, s, s + n);
     return;
   }
-  let i = 0;
-  for (const n4 = n - 3; i < n4; i += 4) {
-    dst[o + i] = src[s + i]!;
-    dst[o + i + 1] = src[s + i + 1]!;
-    dst[o + i + 2] = src[s + i + 2]!;
-    dst[o + i + 3] = src[s + i + 3]!;
-  }
-  for (; i < n; i++) dst[o + i] = src[s + i]!;
+  for (let i = 0; i < n; i++) dst[o + i] = src[s + i]!;
 }
 
 /** UTF-8 of `text` at `dst[o]` (room for text.length * 3 bytes is ensured); returns its length. */
