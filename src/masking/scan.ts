@@ -40,14 +40,15 @@ export function scanString(s: string): number {
   let p3 = 0;
   const end = s.length;
   for (let i = 0; i < end; i++) {
-    // Outside a digit run (run === 0; then group, dashRun and dashes are 0 too), a character
-    // without a role or a soft separator other than '-' changes nothing but the last three
-    // characters: most of a text cell is skipped in this tight loop, and those three are read
-    // back after it.
+    // Outside a digit run (run === 0; then group and dashRun are 0 too), a character without
+    // a role or a soft separator other than '-' changes nothing but the dash count (reset) and
+    // the last three characters: most of a text cell is skipped in this tight loop, and those
+    // are set after it.
     if (run === 0 && idleSkips(s.charCodeAt(i))) {
       do i++;
       while (i < end && idleSkips(s.charCodeAt(i)));
       if (i === end) break;
+      dashes = 0;
       p1 = s.charCodeAt(i - 1);
       p2 = i >= 2 ? s.charCodeAt(i - 2) : 0;
       p3 = i >= 3 ? s.charCodeAt(i - 3) : 0;
@@ -126,6 +127,7 @@ export function scanBytes(buf: Uint8Array, start: number, end: number): number {
       do i++;
       while (i < end && BYTE_IDLE_SKIPS[buf[i]!] === 1);
       if (i === end) break;
+      dashes = 0;
       p1 = buf[i - 1]!;
       p2 = i - 2 >= start ? buf[i - 2]! : 0;
       p3 = i - 3 >= start ? buf[i - 3]! : 0;

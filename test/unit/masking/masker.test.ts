@@ -5,7 +5,7 @@ import type { DetectorName } from '../../../src/core/types.js';
 import { detectorsFor } from '../../../src/masking/detectors/index.js';
 import { compileMasker, DETECTOR_NAMES, MASKED_NON_TEXT, Masker } from '../../../src/masking/index.js';
 import { MatchSet } from '../../../src/masking/matches.js';
-import { scanBytes, scanString } from '../../../src/masking/scan.js';
+import { H_PEM, scanBytes, scanString } from '../../../src/masking/scan.js';
 
 /** Every detector run on the text, without the scan's pre-check. */
 function maskUnguarded(text: string): string {
@@ -161,6 +161,20 @@ describe('maskTextMaybe (UTF-8 bytes)', () => {
       assert.equal(out === null ? text : out.toString('utf8'), masked, JSON.stringify(text));
       assert.equal(masked, maskUnguarded(text), `the pre-check hid a match in ${JSON.stringify(text)}`);
     }
+  });
+  it('the dash flag means five dashes in a row, whatever the characters skipped between runs', () => {
+    // The scan skips characters that change nothing outside a digit run; a dash count carried
+    // over them would flag `-- ---` (a needless PEM regex run on every such cell).
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...'-- -a)(.é1+'.split('')), { maxLength: 30 }), (chars) => {
+        const text = chars.join('');
+        const expected = text.includes('-----');
+        assert.equal((scanString(text) & H_PEM) !== 0, expected, JSON.stringify(text));
+        const bytes = Buffer.from(text);
+        assert.equal((scanBytes(bytes, 0, bytes.length) & H_PEM) !== 0, expected, JSON.stringify(text));
+      }),
+      { seed: 0x5eed_0022, numRuns: 20_000 },
+    );
   });
   it('the byte scan sees only its cell: bytes before and after it change no flag', () => {
     // The scan reads the characters before a digit or a trigger back from the buffer (after
