@@ -31,10 +31,15 @@ export function redactWholeInto(src: Uint8Array, start: number, n: number, dst: 
   if (n === 0) return 0;
   let s = start;
   let e = start + n;
-  // One pass for what every shape needs: ASCII only, the '@', the digits (whitespace trimmed
-  // below holds neither), and the character classes the email and phone shapes check, ANDed
-  // over their parts (before the first '@', after it, after the last dot after it; all but the
-  // first byte), so a value without surrounding whitespace is not walked again to check them.
+  // Trimmed first (what trim() removes is ASCII whitespace: a byte >= 0x80 stops it, its CLASS
+  // entry being undefined), then one pass over the rest for what every shape needs: ASCII only,
+  // the '@', the digits, and the character classes the email and phone shapes check, ANDed over
+  // their parts (before the first '@', after it, after the last dot after it; all but the first
+  // byte), so no shape walks the value again to check them.
+  if (n <= 64) {
+    while (s < e && (CLASS[src[s]!]! & SPACE) !== 0) s++;
+    while (e > s && (CLASS[src[e - 1]!]! & SPACE) !== 0) e--;
+  }
   let at = -1;
   let dot = -1;
   let digits = 0;
@@ -59,26 +64,18 @@ export function redactWholeInto(src: Uint8Array, start: number, n: number, dst: 
       } else tld &= k;
     }
   }
-  if (n <= 64) {
-    while (s < e && (CLASS[src[s]!]! & SPACE) !== 0) s++;
-    while (e > s && (CLASS[src[e - 1]!]! & SPACE) !== 0) e--;
-  }
   if (e - s > 64) return writeRedacted(dst, o);
   if (e === s) return writeRedacted(dst, o);
-  // The classes were collected over the untrimmed value: good only when nothing was trimmed.
-  const whole = s === start && e === start + n;
   const c0 = src[s]!;
   if (at >= 0) {
-    const w = whole
-      ? emailShapeInto(src, s, at, dot, e, local & LOCAL, domain & DOMAIN, tld & LETTER, dst, o)
-      : emailInto(src, s, at, e, dst, o);
+    const w = emailInto(src, s, at, dot, e, local & LOCAL, domain & DOMAIN, tld & LETTER, dst, o);
     if (w >= 0) return w;
   }
   const digit0 = c0 >= 48 && c0 <= 57;
   if (digit0 && (isSsn(src, s, e) || isCard(src, s, e, digits))) return digitsInto(src, s, e, digits - 4, dst, o);
   if (c0 >= 65 && c0 <= 90) return -1; // maybe an IBAN: redactWhole
   if (digit0 || c0 === 43 || c0 === 40 || c0 === 41 || c0 === 46 || c0 === 45) {
-    if (digits >= 7 && digits <= 15 && (whole ? wholeIsPhone(c0, e - s, rest) : isPhone(src, s, e)))
+    if (digits >= 7 && digits <= 15 && isPhone(c0, e - s, rest))
       return digitsInto(src, s, e, digits - (digits >= 10 ? 4 : 2), dst, o);
   }
   return writeRedacted(dst, o);
@@ -89,29 +86,12 @@ function writeRedacted(dst: Uint8Array, o: number): number {
   return REDACTED.length;
 }
 
-/** WHOLE_EMAIL: `local@domain.tld`; writes `l***@domain.tld` (`***@…` for a one-character local part). */
-function emailInto(src: Uint8Array, s: number, at: number, e: number, dst: Uint8Array, o: number): number {
-  let local = 0xff;
-  for (let i = s; i < at; i++) local &= CLASS[src[i]!]!;
-  let domain = 0xff;
-  let tld = 0xff;
-  let dot = -1;
-  for (let i = at + 1; i < e; i++) {
-    const c = src[i]!;
-    domain &= CLASS[c]!;
-    if (c === 46) {
-      dot = i;
-      tld = 0xff;
-    } else tld &= CLASS[c]!;
-  }
-  return emailShapeInto(src, s, at, dot, e, local & LOCAL, domain & DOMAIN, tld & LETTER, dst, o);
-}
-
 /**
- * emailInto once the classes are known: `localOk` (every byte before `at` is LOCAL), `domainOk`
- * (every byte after it is DOMAIN), `tldOk` (every byte after the last dot `dot` is a letter).
+ * WHOLE_EMAIL: `local@domain.tld`; writes `l***@domain.tld` (`***@…` for a one-character local
+ * part). `localOk`: every byte before `at` is LOCAL; `domainOk`: every byte after it is DOMAIN;
+ * `tldOk`: every byte after the last dot `dot` is a letter.
  */
-function emailShapeInto(
+function emailInto(
   src: Uint8Array,
   s: number,
   at: number,
@@ -161,17 +141,8 @@ function isCard(src: Uint8Array, s: number, e: number, digits: number): boolean 
   return true;
 }
 
-/** WHOLE_PHONE: `+?[\d ().-]{7,24}`. */
-function isPhone(src: Uint8Array, s: number, e: number): boolean {
-  const body = src[s] === 43 ? s + 1 : s;
-  const n = e - body;
-  if (n < 7 || n > 24) return false;
-  for (let i = body; i < e; i++) if ((CLASS[src[i]!]! & PHONE) === 0) return false;
-  return true;
-}
-
-/** isPhone of an untrimmed value of `len` bytes from its first byte and the AND of the others' classes. */
-function wholeIsPhone(c0: number, len: number, rest: number): boolean {
+/** WHOLE_PHONE: `+?[\d ().-]{7,24}`, from the value's first byte, its length and the AND of the others' classes. */
+function isPhone(c0: number, len: number, rest: number): boolean {
   const plus = c0 === 43 ? 1 : 0;
   const body = len - plus;
   return body >= 7 && body <= 24 && (rest & PHONE) !== 0 && (plus === 1 || (CLASS[c0]! & PHONE) !== 0);
