@@ -13,17 +13,17 @@ const CACHE_BYTES = 4096;
 export class RowShapes {
   private readonly shapes = new Map<string, FieldDescription[]>();
   private readonly plans = new WeakMap<FieldDescription[], Map<Masker, ColumnPlan>>();
-  /** The last shape seen, by its bytes: a session mostly repeats one statement's shape, and
-   * comparing bytes costs less than making the map's string key. */
-  private lastBytes: Buffer | null = null;
+  /** The last shape seen and its map key: a session mostly repeats one statement's shape, and
+   * comparing the bytes with that key costs less than making a new key. */
+  private lastKey = '';
   private lastFields: FieldDescription[] = [];
 
   constructor(readonly sources: ColumnSources) {}
 
   fields(buf: Buffer, start: number, length: number): FieldDescription[] {
     if (length > CACHE_BYTES) return parseRowDescription(buf, start, length);
-    const last = this.lastBytes;
-    if (last !== null && last.length === length && sameBytes(buf, start, last, length)) return this.lastFields;
+    const last = this.lastKey;
+    if (last.length === length && length > 0 && sameLatin1(buf, start, last)) return this.lastFields;
     const key = buf.toString('latin1', start, start + length);
     let fields = this.shapes.get(key);
     if (fields === undefined) {
@@ -31,7 +31,7 @@ export class RowShapes {
       if (this.shapes.size >= CACHE_SIZE) this.shapes.delete(this.shapes.keys().next().value!);
       this.shapes.set(key, fields);
     }
-    this.lastBytes = Buffer.from(buf.subarray(start, start + length));
+    this.lastKey = key;
     this.lastFields = fields;
     return fields;
   }
@@ -58,7 +58,8 @@ export class RowShapes {
   }
 }
 
-function sameBytes(buf: Buffer, start: number, other: Buffer, n: number): boolean {
-  for (let i = 0; i < n; i++) if (buf[start + i] !== other[i]) return false;
+/** Whether `buf` from `start` holds the bytes of the latin1 string `key` (one char per byte). */
+function sameLatin1(buf: Buffer, start: number, key: string): boolean {
+  for (let i = 0; i < key.length; i++) if (buf[start + i] !== key.charCodeAt(i)) return false;
   return true;
 }
