@@ -8,7 +8,10 @@
 // SQLite is written synchronously on this thread with prepared statements (sqlite-append.ts), or,
 // for a file store with `writerThread` (WARDEN_AUDIT_THREAD=1), by a writer thread with its own
 // connection (writer.ts, writer-thread.ts): hashing, the chain and the commit then run off the
-// event loop, which only enqueues. kysely remains the path for PostgreSQL.
+// event loop, which only enqueues. Under `warden start` a SQLite file store takes the journal
+// (useJournal, journal.ts): entries are durable once written to this process's journal file and
+// reach audit_log in large transactions, before any read of the log here. kysely remains the
+// path for PostgreSQL.
 import type { Writable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -17,6 +20,7 @@ import { newId } from '../core/ids.js';
 import type { AuditLogTable, Database, Store } from '../store/index.js';
 import { canonicalJsonWithoutSecrets } from './canonical.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
+import { AuditJournal, journalFolder, type Moved, type Recovered, recoverJournals } from './journal.js';
 import { type AuditEntry, type AuditRecord, lazyRecordFromRow, recordFromRow } from './record.js';
 import { type ChainedBatch, flatten, type PendingRow, resolveChained, SqliteAppender } from './sqlite-append.js';
 import { newBuckets, reachesPast, seqLowerBound } from './time-index.js';
@@ -28,6 +32,11 @@ const MAX_BATCH = 1000;
 /** Rows per INSERT statement (10 parameters each). */
 const ROWS_PER_INSERT = 100;
 const LOCK = 'audit_log';
+/** Journal: entries pending beyond which they are moved in at once, and the longest they wait. */
+const INGEST_ROWS = 512;
+const INGEST_MS = 10;
+/** Journal: the wait before trying again after audit_log could not be written. */
+const RETRY_MS = 250;
 
 export class AuditLog {
   private readonly clock: Clock;
@@ -41,6 +50,9 @@ export class AuditLog {
   private writerChosen = false;
   /** The async (kysely) path's largest audit_log_times bucket known committed. */
   private knownBucket = -Infinity;
+  private journal: AuditJournal | undefined;
+  private journalTimer: NodeJS.Timeout | undefined;
+  private onJournalError: ((err: unknown) => void) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -65,6 +77,45 @@ export class AuditLog {
    * when it is not, so the caller can refuse the operation (fail closed).
    */
   append(entry: AuditEntry): Promise<AuditRecord> {
+    return this.enqueue(entry, true) as Promise<AuditRecord>;
+  }
+
+  /**
+   * Appends one entry; resolves, with nothing, once it is durable (with the journal: written to
+   * it; else committed). The data path's appends: nothing waits for a record, so none is made.
+   */
+  appendDurable(entry: AuditEntry): Promise<void> {
+    return this.enqueue(entry, false) as Promise<void>;
+  }
+
+  /**
+   * Takes the journal (a writable SQLite file store; not with the writer thread) for this
+   * gateway instance, after moving in the journals that outlived their process: `'all'` but this
+   * instance's (the store's only gateway starting), or those of the instances listed (a worker
+   * started again: its predecessor). Returns what was recovered; undefined when the store has no
+   * journal.
+   */
+  useJournal(
+    instance: string,
+    orphans: 'all' | readonly string[],
+    onError?: (err: unknown) => void,
+  ): Recovered | undefined {
+    const database = this.store.sqlite;
+    if (!database || database.memory || database.readonly || this.writer || !this.writerChosen) return undefined;
+    if (this.journal) throw new Error('the audit journal is already in use');
+    if (!/^[\w-]+$/.test(instance)) throw new Error(`not an instance id: ${instance}`);
+    this.sqliteAppender ??= new SqliteAppender(database);
+    const folder = journalFolder(database.name);
+    const recovered = recoverJournals(database, this.sqliteAppender, folder, (name) =>
+      orphans === 'all' ? name !== instance : orphans.includes(name),
+    );
+    this.committed.entries += recovered.entries;
+    this.journal = new AuditJournal(database, this.sqliteAppender, folder, instance);
+    this.onJournalError = onError;
+    return recovered;
+  }
+
+  private enqueue(entry: AuditEntry, record: boolean): Promise<AuditRecord | undefined> {
     if (typeof entry?.type !== 'string' || entry.type === '') throw new TypeError('audit entry needs a type');
     const at = this.clock.now();
     const row = {
@@ -77,8 +128,8 @@ export class AuditLog {
       data: canonicalJsonWithoutSecrets(entry.data ?? {}),
     };
     const writer = this.writerChosen ? this.writer : this.startWriter();
-    return new Promise<AuditRecord>((resolve, reject) => {
-      const pending = { row, resolve, reject };
+    return new Promise<AuditRecord | undefined>((resolve, reject) => {
+      const pending: PendingRow = { row, record, resolve, reject };
       if (writer) writer.enqueue(pending);
       else {
         this.queue.push(pending);
@@ -91,6 +142,12 @@ export class AuditLog {
   async close(): Promise<void> {
     await this.flush();
     await this.writer?.close();
+    const journal = this.journal;
+    if (journal) {
+      this.journal = undefined;
+      clearTimeout(this.journalTimer);
+      journal.close(this.settleMoved);
+    }
   }
 
   private startWriter(): AuditWriter | undefined {
@@ -113,10 +170,14 @@ export class AuditLog {
   async flush(): Promise<void> {
     while (this.running) await this.running;
     await this.writer?.flush();
+    // Inside someone's transaction on the shared connection the journal waits its turn.
+    while (this.journal && this.journal.pendingRows > 0 && !this.ingestJournal())
+      await new Promise((r) => setTimeout(r, 1));
   }
 
   /** Entries in seq order. `since` is epoch ms (inclusive); `afterSeq` pages on. */
   async list(q: { since?: number; afterSeq?: number; limit?: number; type?: string } = {}): Promise<AuditRecord[]> {
+    await this.journalIn();
     let since: { at: number; fromSeq: number } | undefined;
     if (q.since !== undefined) {
       const fromSeq = await seqLowerBound(this.store.db, q.since);
@@ -135,7 +196,8 @@ export class AuditLog {
     return rows.map(recordFromRow);
   }
 
-  verify(): Promise<VerifyResult> {
+  async verify(): Promise<VerifyResult> {
+    await this.journalIn();
     return verifyChain(this.store.db);
   }
 
@@ -176,6 +238,10 @@ export class AuditLog {
         return;
       }
       const batch = this.queue.splice(0, MAX_BATCH);
+      if (this.journal) {
+        this.toJournal(this.journal, batch);
+        continue;
+      }
       try {
         const chained = this.writeSync(batch);
         if (chained) resolveChained(batch, 0, batch.length, chained);
@@ -192,6 +258,66 @@ export class AuditLog {
       }
     }
   }
+
+  /** Journal: the batch written (settling what needs no record), moved in now or soon. */
+  private toJournal(journal: AuditJournal, batch: PendingRow[]): void {
+    try {
+      journal.write(batch);
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError('WARDEN_AUDIT_WRITE_FAILED', undefined, { cause: e });
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    let records = false;
+    for (const p of batch) {
+      if (p.record) records = true;
+      else p.resolve(undefined);
+    }
+    if (records || journal.pendingRows >= INGEST_ROWS) this.ingestJournal();
+    if (journal.pendingRows > 0) this.scheduleIngest(INGEST_MS);
+  }
+
+  /** Readers in this process see every entry appended before they asked. */
+  private async journalIn(): Promise<void> {
+    if (this.journal) await this.flush();
+  }
+
+  private scheduleIngest(ms: number): void {
+    if (this.journalTimer) return;
+    this.journalTimer = setTimeout(() => {
+      this.journalTimer = undefined;
+      if (!this.ingestJournal()) this.scheduleIngest(RETRY_MS);
+      else if (this.journal && this.journal.pendingRows > 0) this.scheduleIngest(INGEST_MS);
+    }, ms);
+    // The journal holds what waits: an idle process is not kept alive for it (close() moves it in).
+    this.journalTimer.unref();
+  }
+
+  /**
+   * Moves the journal's pending entries into audit_log. False when it cannot now: the shared
+   * connection is inside another transaction (a write would join it), or the write failed (the
+   * entries stay in the journal; those waiting for their record are refused).
+   */
+  private ingestJournal(): boolean {
+    const journal = this.journal;
+    if (!journal || journal.pendingRows === 0) return true;
+    if (this.store.sqlite?.inTransaction) return false;
+    try {
+      journal.ingest(this.settleMoved);
+    } catch (e) {
+      const err = new WardenError('WARDEN_AUDIT_WRITE_FAILED', undefined, { cause: e });
+      for (const p of journal.waiting) if (p.record) p.reject(err);
+      this.onJournalError?.(e);
+      return false;
+    }
+    return true;
+  }
+
+  private readonly settleMoved = (m: Moved): void => {
+    resolveChained(m.rows, 0, m.rows.length, m.chained);
+    this.committed.batches++;
+    this.committed.entries += m.rows.length;
+  };
 }
 
 async function writeBatch(

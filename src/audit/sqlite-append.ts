@@ -40,7 +40,9 @@ export interface ChainedBatch {
 /** An entry waiting for its commit: the row to write and how to settle its append. */
 export interface PendingRow {
   row: NewAuditRow;
-  resolve(r: AuditRecord): void;
+  /** Whether the append resolves with its record (false: with nothing, once durable). */
+  record: boolean;
+  resolve(r: AuditRecord | undefined): void;
   reject(e: unknown): void;
 }
 
@@ -64,38 +66,49 @@ export class SqliteAppender {
     );
     this.maxBucket = database.prepare('select max(bucket) as bucket from audit_log_times');
     this.insertBucket = database.prepare('insert into audit_log_times (bucket, first_seq) values (?, ?)');
-    this.writeFlatRows = database.transaction((flat: FlatRows) => {
-      const last = this.last.get();
-      let seq = last ? Number(last.seq) : 0;
-      const first = { firstSeq: seq + 1, prevHash: last?.hash ?? GENESIS_HASH };
-      let prev = first.prevHash;
-      let hashes = '';
-      for (let i = 0; i < flat.length; i += FIELDS) {
-        const row: NewAuditRow = {
-          id: flat[i + F_ID] as string,
-          at: flat[i + F_AT] as number,
-          type: flat[i + F_TYPE] as string,
-          actor: flat[i + F_ACTOR] as string | null,
-          session: flat[i + F_SESSION] as string | null,
-          connection: flat[i + F_CONNECTION] as string | null,
-          data: flat[i + F_DATA] as string,
-        };
-        const hash = chainHash(prev, row, row.data);
-        seq++;
-        this.insert.run(seq, row.id, row.at, row.type, row.actor, row.session, row.connection, row.data, prev, hash);
-        hashes += hash;
-        prev = hash;
-      }
-      const n = flat.length / FIELDS;
-      const atOf = (k: number) => flat[k * FIELDS + F_AT] as number;
-      let known = this.knownBucket;
-      // Past what this writer knew: another process may have gone further (read under the lock).
-      if (reachesPast(known, n, atOf)) known = Math.max(known, Number(this.maxBucket.get()?.bucket ?? -Infinity));
-      const buckets = newBuckets(known, n, atOf, (k) => first.firstSeq + k);
-      for (const b of buckets.rows) this.insertBucket.run(b.bucket, b.first_seq);
-      this.txBucket = buckets.max;
-      return { ...first, hashes };
-    });
+    this.writeFlatRows = database.transaction((flat: FlatRows) => this.appendRows(flat));
+  }
+
+  /**
+   * Chains and inserts a flat batch; the caller's transaction (BEGIN IMMEDIATE: the last hash is
+   * read under the write lock) must be open, and committed() called once it has committed.
+   */
+  appendRows(flat: FlatRows): ChainedBatch {
+    const last = this.last.get();
+    let seq = last ? Number(last.seq) : 0;
+    const first = { firstSeq: seq + 1, prevHash: last?.hash ?? GENESIS_HASH };
+    let prev = first.prevHash;
+    let hashes = '';
+    for (let i = 0; i < flat.length; i += FIELDS) {
+      const row: NewAuditRow = {
+        id: flat[i + F_ID] as string,
+        at: flat[i + F_AT] as number,
+        type: flat[i + F_TYPE] as string,
+        actor: flat[i + F_ACTOR] as string | null,
+        session: flat[i + F_SESSION] as string | null,
+        connection: flat[i + F_CONNECTION] as string | null,
+        data: flat[i + F_DATA] as string,
+      };
+      const hash = chainHash(prev, row, row.data);
+      seq++;
+      this.insert.run(seq, row.id, row.at, row.type, row.actor, row.session, row.connection, row.data, prev, hash);
+      hashes += hash;
+      prev = hash;
+    }
+    const n = flat.length / FIELDS;
+    const atOf = (k: number) => flat[k * FIELDS + F_AT] as number;
+    let known = this.knownBucket;
+    // Past what this writer knew: another process may have gone further (read under the lock).
+    if (reachesPast(known, n, atOf)) known = Math.max(known, Number(this.maxBucket.get()?.bucket ?? -Infinity));
+    const buckets = newBuckets(known, n, atOf, (k) => first.firstSeq + k);
+    for (const b of buckets.rows) this.insertBucket.run(b.bucket, b.first_seq);
+    this.txBucket = buckets.max;
+    return { ...first, hashes };
+  }
+
+  /** The transaction that ran appendRows committed (a rolled-back batch's buckets were never written). */
+  committed(): void {
+    this.knownBucket = this.txBucket;
   }
 
   /**
@@ -111,8 +124,7 @@ export class SqliteAppender {
   /** Writes a flat batch (FIELDS values per row) in one BEGIN IMMEDIATE transaction. */
   writeFlat(flat: FlatRows): ChainedBatch {
     const chained = this.writeFlatRows.immediate(flat);
-    // Only once committed: a rolled-back batch's buckets were never written.
-    this.knownBucket = this.txBucket;
+    this.committed();
     return chained;
   }
 }
@@ -136,7 +148,7 @@ export function flatten(entries: readonly PendingRow[], start: number, end: numb
 
 const HASH_HEX = 64;
 
-/** Resolves entries [start, end), committed as `chained`, with their records. */
+/** Resolves entries [start, end), committed as `chained`: with their records, where they want them. */
 export function resolveChained(
   entries: readonly PendingRow[],
   start: number,
@@ -144,12 +156,14 @@ export function resolveChained(
   chained: ChainedBatch,
 ): void {
   const { firstSeq, hashes } = chained;
-  let prev = chained.prevHash;
   for (let i = start; i < end; i++) {
-    const k = i - start;
-    const hash = hashes.slice(k * HASH_HEX, (k + 1) * HASH_HEX);
     const p = entries[i]!;
-    p.resolve(appendedRecord(p.row, firstSeq + k, prev, hash));
-    prev = hash;
+    if (!p.record) {
+      p.resolve(undefined);
+      continue;
+    }
+    const k = i - start;
+    const prev = k === 0 ? chained.prevHash : hashes.slice((k - 1) * HASH_HEX, k * HASH_HEX);
+    p.resolve(appendedRecord(p.row, firstSeq + k, prev, hashes.slice(k * HASH_HEX, (k + 1) * HASH_HEX)));
   }
 }

@@ -166,7 +166,7 @@ export class GatewaySession {
       // The actor stays the `sub` (readable, and old rows hash as they were); its issuer is in data.
       issuer: this.identity.issuer,
     });
-    return this.gw.audit.append({
+    return this.gw.audit.appendDurable({
       type: 'operation',
       actor: this.identity.sub,
       session: this.id,

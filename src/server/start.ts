@@ -73,6 +73,15 @@ export async function startGateway(config: WardenConfig, opts: StartOptions = {}
   // other workers' live sessions are not orphans, so only the group's first start closes all.
   const worker = opts.worker?.place;
   const instance = await claimInstance(config.dataDir, worker ? `instance-id.w${worker.index}` : undefined);
+  // Before sessions are closed: what a crashed process's journal holds is in audit_log first.
+  const journal = audit.useJournal(
+    instance.id,
+    worker && !worker.first ? (instance.previous ? [instance.previous] : []) : 'all',
+    (err) => logger.error({ err }, 'audit journal could not be moved into the store; retrying'),
+  );
+  if (journal && journal.entries > 0) logger.warn(journal, 'moved in audit entries a previous process journaled');
+  if (journal && journal.corrupt.length > 0)
+    logger.error(journal, 'audit journal with a damaged line kept as .corrupt');
   await closeOrphanedSessions(store, audit, {
     previous: instance.previous,
     clock,

@@ -326,6 +326,22 @@ function auditLogTimes(): Migration {
   };
 }
 
+/** Progress of the SQLite audit journals (audit/journal.ts); unused, but harmless, on PostgreSQL. */
+function auditJournals(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('audit_journals')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('bytes', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('audit_journals').ifExists().execute();
+    },
+  };
+}
+
 export class WardenMigrations implements MigrationProvider {
   constructor(private readonly dialect: StoreDialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
@@ -338,6 +354,7 @@ export class WardenMigrations implements MigrationProvider {
       '0006_audit_checkpoints': auditCheckpoints(),
       '0007_recording_chunks': recordingChunks(this.dialect),
       '0008_audit_log_times': auditLogTimes(),
+      '0009_audit_journals': auditJournals(),
     };
   }
 }

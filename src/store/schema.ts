@@ -22,6 +22,17 @@ export interface AuditLogTimesTable {
   first_seq: number;
 }
 
+/**
+ * How far each audit journal (a SQLite file store's per-process append file, audit/journal.ts)
+ * has been moved into audit_log (0009): updated in the same transaction as the rows it covers.
+ */
+export interface AuditJournalsTable {
+  /** The journal file's name in the store's `<file>.audit` folder. */
+  name: string;
+  /** Bytes of the file already in audit_log. */
+  bytes: number;
+}
+
 export interface SessionsTable {
   id: string;
   connection: string;
@@ -116,6 +127,7 @@ export interface RecordingChunksTable {
 export interface Database {
   audit_log: AuditLogTable;
   audit_log_times: AuditLogTimesTable;
+  audit_journals: AuditJournalsTable;
   audit_checkpoints: AuditCheckpointsTable;
   sessions: SessionsTable;
   reviews: ReviewsTable;

@@ -124,9 +124,10 @@ describe('audit writer thread (SQLite file store)', () => {
     let committed = 0;
     const writer = new AuditWriter(path, 1000, (k) => (committed += k));
     const pend = (i: number) =>
-      new Promise<AuditRecord>((resolve, reject) =>
+      new Promise<AuditRecord | undefined>((resolve, reject) =>
         writer.enqueue({
           row: { id: `au_${i}`, at: 1, type: 't', actor: null, session: null, connection: null, data: '{}' },
+          record: true,
           resolve,
           reject,
         }),
@@ -143,7 +144,7 @@ describe('audit writer thread (SQLite file store)', () => {
     const store = await openStore(`sqlite:${path}`);
     stores.push(store);
     const rec = await pend(4);
-    assert.equal(rec.seq, 1);
+    assert.equal(rec?.seq, 1);
     assert.equal(committed, 1);
     await writer.close();
     assert.ok(existsSync(path));
