@@ -193,6 +193,12 @@ export class AuditJournal {
     this.retire();
   }
 
+  /** Stops writing, leaving the file for the next start to move in. */
+  abandon(): void {
+    closeSync(this.fd);
+    this.broken = true;
+  }
+
   private open(): void {
     this.generation++;
     this.name = `${this.instance}.${this.generation}.jsonl`;

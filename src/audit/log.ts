@@ -146,7 +146,13 @@ export class AuditLog {
     if (journal) {
       this.journal = undefined;
       clearTimeout(this.journalTimer);
-      journal.close(this.settleMoved);
+      try {
+        journal.close(this.settleMoved);
+      } catch (e) {
+        // The file stays, with what could not be moved in: the next start moves it in.
+        this.failWaiting(journal, e);
+        journal.abandon();
+      }
     }
   }
 
@@ -170,9 +176,9 @@ export class AuditLog {
   async flush(): Promise<void> {
     while (this.running) await this.running;
     await this.writer?.flush();
-    // Inside someone's transaction on the shared connection the journal waits its turn.
-    while (this.journal && this.journal.pendingRows > 0 && !this.ingestJournal())
-      await new Promise((r) => setTimeout(r, 1));
+    // Inside someone's transaction on the shared connection the journal waits its turn; when
+    // audit_log cannot be written what waits stays in the journal (the timer tries again).
+    while (this.ingestJournal() === 'busy') await new Promise((r) => setTimeout(r, 1));
   }
 
   /** Entries in seq order. `since` is epoch ms (inclusive); `afterSeq` pages on. */
@@ -273,8 +279,8 @@ export class AuditLog {
       if (p.record) records = true;
       else p.resolve(undefined);
     }
-    if (records || journal.pendingRows >= INGEST_ROWS) this.ingestJournal();
-    if (journal.pendingRows > 0) this.scheduleIngest(INGEST_MS);
+    const moved = records || journal.pendingRows >= INGEST_ROWS ? this.ingestJournal() : 'busy';
+    if (moved !== 'done') this.scheduleIngest(moved === 'failed' ? RETRY_MS : INGEST_MS);
   }
 
   /** Readers in this process see every entry appended before they asked. */
@@ -286,31 +292,35 @@ export class AuditLog {
     if (this.journalTimer) return;
     this.journalTimer = setTimeout(() => {
       this.journalTimer = undefined;
-      if (!this.ingestJournal()) this.scheduleIngest(RETRY_MS);
-      else if (this.journal && this.journal.pendingRows > 0) this.scheduleIngest(INGEST_MS);
+      const moved = this.ingestJournal();
+      if (moved !== 'done') this.scheduleIngest(moved === 'failed' ? RETRY_MS : 1);
     }, ms);
     // The journal holds what waits: an idle process is not kept alive for it (close() moves it in).
     this.journalTimer.unref();
   }
 
   /**
-   * Moves the journal's pending entries into audit_log. False when it cannot now: the shared
-   * connection is inside another transaction (a write would join it), or the write failed (the
-   * entries stay in the journal; those waiting for their record are refused).
+   * Moves the journal's pending entries into audit_log: `busy` when it cannot now (the shared
+   * connection is inside another transaction, which a write would join), `failed` when the write
+   * failed (the entries stay in the journal; those waiting for their record are refused).
    */
-  private ingestJournal(): boolean {
+  private ingestJournal(): 'done' | 'busy' | 'failed' {
     const journal = this.journal;
-    if (!journal || journal.pendingRows === 0) return true;
-    if (this.store.sqlite?.inTransaction) return false;
+    if (!journal || journal.pendingRows === 0) return 'done';
+    if (this.store.sqlite?.inTransaction) return 'busy';
     try {
       journal.ingest(this.settleMoved);
     } catch (e) {
-      const err = new WardenError('WARDEN_AUDIT_WRITE_FAILED', undefined, { cause: e });
-      for (const p of journal.waiting) if (p.record) p.reject(err);
-      this.onJournalError?.(e);
-      return false;
+      this.failWaiting(journal, e);
+      return 'failed';
     }
-    return true;
+    return 'done';
+  }
+
+  private failWaiting(journal: AuditJournal, e: unknown): void {
+    const err = new WardenError('WARDEN_AUDIT_WRITE_FAILED', undefined, { cause: e });
+    for (const p of journal.waiting) if (p.record) p.reject(err);
+    this.onJournalError?.(e);
   }
 
   private readonly settleMoved = (m: Moved): void => {

@@ -237,6 +237,35 @@ describe('audit journal (SQLite file store)', () => {
     assert.equal((await log.verify()).checked, 141);
   });
 
+  test('audit_log refusing writes: journaled entries wait and land later; a record is refused; close keeps the file', async () => {
+    const { url, file, store } = await fresh();
+    const log = new AuditLog(store);
+    const errors: unknown[] = [];
+    log.useJournal('refused', 'all', (e) => errors.push(e));
+    store.sqlite!.exec(`create trigger refuse before insert on audit_log begin select raise(abort, 'refused'); end`);
+    await log.appendDurable({ type: 'op', data: { i: 0 } });
+    await assert.rejects(log.append({ type: 'with-record', data: { i: 1 } }), /WARDEN_AUDIT_WRITE_FAILED|audit/i);
+    assert.ok(errors.length > 0);
+    assert.equal(tableRows(store).length, 0);
+    // The store takes writes again: the timer's next try moves both in, in call order.
+    store.sqlite!.exec('drop trigger refuse');
+    for (let i = 0; i < 200 && tableRows(store).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(
+      tableRows(store).map((r) => r.type),
+      ['op', 'with-record'],
+    );
+    // Refused again at close: the journal stays for the next start, which moves it in.
+    store.sqlite!.exec(`create trigger refuse before insert on audit_log begin select raise(abort, 'refused'); end`);
+    void log.appendDurable({ type: 'op', data: { i: 2 } });
+    await log.close();
+    assert.deepEqual(journals(file), ['refused.1.jsonl']);
+    store.sqlite!.exec('drop trigger refuse');
+    const next = logOf(await storeOf(url));
+    assert.equal(next.useJournal('after-refused', 'all')?.entries, 1);
+    assert.equal(tableRows(store).length, 3);
+    assert.equal((await next.verify()).ok, true);
+  });
+
   test('journal lines: parseLine gives back the fields and the data text exactly as written', () => {
     const text = fc.string({ unit: 'grapheme' });
     fc.assert(
