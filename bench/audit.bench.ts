@@ -1,7 +1,8 @@
 // The audit append as the data path sees it: 8 "sessions" in one process, each appending an
 // operation-shaped entry and awaiting its commit before the next (as a write statement does),
-// on a SQLite file store. Commits on the event loop (the old path, `writerThread: false`) vs the
-// writer thread, interleaved rounds, medians. Reported per append: CPU of the main thread (what
+// on a SQLite file store. Commits on the event loop (`writerThread: false`), the writer thread,
+// and the journal of `warden start` (appendDurable: durable once journaled; entries per commit
+// is then per move into audit_log), interleaved rounds, medians. Reported per append: CPU of the main thread (what
 // the event loop pays), of the whole process (all threads), and entries per commit.
 //   npx tsx bench/audit.bench.ts [--seconds 2] [--rounds 3] [--sessions 8]
 import { readFileSync, rmSync } from 'node:fs';
@@ -38,7 +39,7 @@ interface Run {
   perCommit: number;
 }
 
-async function run(log: AuditLog): Promise<Run> {
+async function run(log: AuditLog, journal: boolean): Promise<Run> {
   const before = log.commits;
   const m0 = mainCpu();
   const a0 = allCpu();
@@ -47,7 +48,7 @@ async function run(log: AuditLog): Promise<Run> {
   let appends = 0;
   const session = async (s: number) => {
     for (let i = 0; performance.now() < deadline; i++) {
-      await log.append({
+      const entry = {
         type: 'operation',
         actor: 'bench-agent',
         session: `s_${s}`,
@@ -61,11 +62,13 @@ async function run(log: AuditLog): Promise<Run> {
           reasons: [],
           issuer: 'http://127.0.0.1:8080',
         },
-      });
+      };
+      await (journal ? log.appendDurable(entry) : log.append(entry));
       appends++;
     }
   };
   await Promise.all(Array.from({ length: SESSIONS }, (_, s) => session(s)));
+  if (journal) await log.flush(); // its moves into audit_log are part of the cost
   const wall = (performance.now() - started) / 1000;
   const after = log.commits;
   return {
@@ -85,15 +88,21 @@ function median(xs: number[]): number {
 const dir = await mkdtemp(join(tmpdir(), 'warden-audit-bench-'));
 try {
   const modes = [
-    { name: 'event loop (writerThread: false)', writerThread: false },
-    { name: 'writer thread', writerThread: true },
+    { name: 'event loop (writerThread: false)', writerThread: false, journal: false },
+    { name: 'writer thread', writerThread: true, journal: false },
+    { name: 'journal (warden start)', writerThread: false, journal: true },
   ];
   const logs = await Promise.all(
-    modes.map(async (m, i) => new AuditLog(await openStore(`sqlite:${join(dir, `a${i}.db`)}`), m)),
+    modes.map(async (m, i) => {
+      const log = new AuditLog(await openStore(`sqlite:${join(dir, `a${i}.db`)}`), m);
+      if (m.journal) log.useJournal('bench', 'all');
+      return log;
+    }),
   );
-  for (const log of logs) await run(log); // warm-up (the thread starts, statements prepare)
+  for (let i = 0; i < modes.length; i++) await run(logs[i]!, modes[i]!.journal); // warm-up
   const results: Run[][] = modes.map(() => []);
-  for (let r = 0; r < ROUNDS; r++) for (let i = 0; i < modes.length; i++) results[i]!.push(await run(logs[i]!));
+  for (let r = 0; r < ROUNDS; r++)
+    for (let i = 0; i < modes.length; i++) results[i]!.push(await run(logs[i]!, modes[i]!.journal));
   console.log(
     `Audit append, SQLite file store, ${SESSIONS} sessions each awaiting its commit, ${ROUNDS}×${SECONDS}s interleaved, medians`,
   );

@@ -145,10 +145,11 @@ export function assertNoLeak(values: readonly (string | null | undefined)[], sec
 
 /** Make every operation's audit write fail (other entries still written) until the returned function runs. */
 export function failOperationAudits(audit: AuditLog): () => void {
-  const original = audit.append.bind(audit);
-  audit.append = (entry) =>
+  // The data path appends through appendDurable (no record wanted).
+  const original = audit.appendDurable.bind(audit);
+  audit.appendDurable = (entry) =>
     entry.type === 'operation' ? Promise.reject(new Error('audit store unavailable')) : original(entry);
   return () => {
-    audit.append = original;
+    audit.appendDurable = original;
   };
 }

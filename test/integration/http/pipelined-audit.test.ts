@@ -115,10 +115,10 @@ masking:
 
   it('the answer is held until the entry is committed, then sent', async () => {
     const audit = gw.running.gateway.audit;
-    const append = audit.append.bind(audit);
+    const append = audit.appendDurable.bind(audit);
     let release: () => void = () => {};
     const released = new Promise<void>((r) => (release = r));
-    audit.append = (entry: AuditEntry) =>
+    audit.appendDurable = (entry: AuditEntry) =>
       entry.type === 'operation' ? released.then(() => append(entry)) : append(entry);
     const seen = up.seen.length;
     const s = connect(gw.httpPort, '127.0.0.1');
@@ -136,7 +136,7 @@ masking:
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(got, '', 'an answer reached the client before its audit entry was committed');
     } finally {
-      audit.append = append;
+      audit.appendDurable = append;
       release();
     }
     // …and the client gets it once the entry is committed.

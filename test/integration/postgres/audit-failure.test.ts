@@ -12,12 +12,14 @@ describe('audit write failures', () => {
 
   async function withBrokenAudit<T>(fn: () => Promise<T>): Promise<T> {
     const audit = suite.gw.running.gateway.audit;
-    const original = audit.append.bind(audit);
-    audit.append = (entry) => (entry.type === 'operation' ? Promise.reject(new Error('disk full')) : original(entry));
+    // The data path appends through appendDurable (no record wanted).
+    const original = audit.appendDurable.bind(audit);
+    audit.appendDurable = (entry) =>
+      entry.type === 'operation' ? Promise.reject(new Error('disk full')) : original(entry);
     try {
       return await fn();
     } finally {
-      audit.append = original;
+      audit.appendDurable = original;
     }
   }
 
