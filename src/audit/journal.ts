@@ -40,6 +40,7 @@ import {
   F_TYPE,
   FIELDS,
   type FlatRows,
+  flatten,
   type PendingRow,
   type SqliteAppender,
 } from './sqlite-append.js';
@@ -117,7 +118,7 @@ export class AuditJournal {
       while (from < rows.length && ends[from]! <= already) from++;
       if (from === rows.length) return undefined;
       const moved = from === 0 ? rows : rows.slice(from);
-      const chained = this.appender.appendRows(flatRows(moved));
+      const chained = this.appender.appendRows(flatten(moved, 0, moved.length));
       this.progress.set(this.name, ends[ends.length - 1]!);
       return { rows: moved, chained };
     });
@@ -230,22 +231,6 @@ function journalLine(p: PendingRow): string {
   const r = p.row;
   const head = JSON.stringify([r.id, r.at, r.type, r.actor, r.session, r.connection]);
   return `${head.slice(0, -1)},${r.data}]\n`;
-}
-
-function flatRows(rows: readonly PendingRow[]): FlatRows {
-  const flat: FlatRows = new Array(rows.length * FIELDS);
-  let k = 0;
-  for (const { row: r } of rows) {
-    flat[k + F_ID] = r.id;
-    flat[k + F_AT] = r.at;
-    flat[k + F_TYPE] = r.type;
-    flat[k + F_ACTOR] = r.actor;
-    flat[k + F_SESSION] = r.session;
-    flat[k + F_CONNECTION] = r.connection;
-    flat[k + F_DATA] = r.data;
-    k += FIELDS;
-  }
-  return flat;
 }
 
 /** What recoverJournals did. */
