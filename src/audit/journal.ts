@@ -184,6 +184,11 @@ export class AuditJournal {
       this.pending.splice(0, n);
       this.ends.splice(0, n);
       if (m) moved(m);
+      // Moved in by a process that took this journal for an orphan: no record to give.
+      const skipped = n - (m?.rows.length ?? 0);
+      for (let i = 0; i < skipped; i++)
+        if (rows[i]!.record)
+          rows[i]!.reject(new WardenError('WARDEN_AUDIT_WRITE_FAILED', 'moved into the audit log by another process'));
     }
     if (this.written >= ROTATE_BYTES) this.rotate();
   }
