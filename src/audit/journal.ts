@@ -21,7 +21,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
+  readSync,
   renameSync,
   unlinkSync,
   writeSync,
@@ -51,6 +51,8 @@ const ROTATE_BYTES = 8 * 1024 * 1024;
 const INGEST_BATCH = 1000;
 /** Entries waiting to be moved in beyond which appends are refused (audit_log cannot be written). */
 const MAX_PENDING = 100_000;
+/** Bytes read at a time when recovering a journal. */
+const READ_CHUNK = 1024 * 1024;
 
 /** The folder of a SQLite store file's journals. */
 export function journalFolder(databaseFile: string): string {
@@ -134,6 +136,7 @@ export class AuditJournal {
   write(batch: readonly PendingRow[]): void {
     if (this.pending.length + batch.length > MAX_PENDING)
       throw new WardenError('WARDEN_AUDIT_WRITE_FAILED', 'the audit log cannot be written; entries are waiting');
+    if (this.broken) throw new WardenError('WARDEN_AUDIT_WRITE_FAILED', 'the audit journal cannot be written');
     const ends: number[] = [];
     let text = '';
     let at = this.written;
@@ -144,7 +147,6 @@ export class AuditJournal {
       ends.push(at);
       text += line;
     }
-    if (this.broken) throw new WardenError('WARDEN_AUDIT_WRITE_FAILED', 'the audit journal cannot be written');
     const bytes = Buffer.from(text);
     let off = 0;
     try {
@@ -276,12 +278,10 @@ export function recoverJournals(
   for (const name of names) {
     if (!orphan(name.slice(0, name.indexOf('.')))) continue;
     const path = join(folder, name);
-    const text = readFileSync(path);
     out.journals++;
     let at = progress.bytes(name);
     let flat: FlatRows = [];
     let end = at;
-    let bad = false;
     const flush = () => {
       if (flat.length === 0) return;
       if (move.immediate(name, at, flat, end)) {
@@ -291,19 +291,14 @@ export function recoverJournals(
       at = end;
       flat = [];
     };
-    for (let start = at; start < text.length; ) {
-      const nl = text.indexOf(10, start);
-      if (nl < 0) break; // a torn last line: never acknowledged
-      const fields = parseLine(text.toString('utf8', start, nl));
-      if (!fields) {
-        bad = true;
-        break;
-      }
-      flat.push(...fields);
-      start = nl + 1;
-      end = start;
+    const bad = !forEachLine(path, at, (line, after) => {
+      const fields = parseLine(line);
+      if (!fields) return false;
+      for (const f of fields) flat.push(f);
+      end = after;
       if (flat.length >= INGEST_BATCH * FIELDS) flush();
-    }
+      return true;
+    });
     flush();
     if (bad) {
       renameSync(path, `${path}.corrupt`);
@@ -314,6 +309,34 @@ export function recoverJournals(
     progress.set(name, at);
   }
   return out;
+}
+
+/**
+ * Calls `line` with each whole line of the file from byte `from` on and the offset after it, read
+ * READ_CHUNK bytes at a time (a journal that grew while audit_log refused writes can be tens of
+ * MB); stops at a torn last line (never acknowledged) or when `line` returns false (then false).
+ */
+function forEachLine(path: string, from: number, line: (text: string, after: number) => boolean): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    let carry = Buffer.alloc(0);
+    let base = from; // file offset of carry[0]
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(READ_CHUNK);
+      const n = readSync(fd, chunk, 0, READ_CHUNK, base + carry.length);
+      if (n === 0) return true;
+      const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      let start = 0;
+      for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
+        if (!line(buf.toString('utf8', start, nl), base + nl + 1)) return false;
+        start = nl + 1;
+      }
+      carry = Buffer.from(buf.subarray(start));
+      base += start;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The FIELDS values of one journal line, or undefined when it is not one. */

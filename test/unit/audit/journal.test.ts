@@ -5,7 +5,16 @@
 // journal kept aside, files rotated and deleted once moved in.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -263,6 +272,33 @@ describe('audit journal (SQLite file store)', () => {
     const next = logOf(await storeOf(url));
     assert.equal(next.useJournal('after-refused', 'all')?.entries, 1);
     assert.equal(tableRows(store).length, 3);
+    assert.equal((await next.verify()).ok, true);
+  });
+
+  test('a journal of several MB is recovered in chunks: lines across chunk ends, multi-byte text, resumed mid-file', async () => {
+    const { url, file, store } = await fresh();
+    const log = new AuditLog(store);
+    log.useJournal('grown', 'all', () => undefined);
+    // The first 10 land; then audit_log refuses, and the journal grows past several read chunks.
+    for (let i = 0; i < 10; i++) await log.appendDurable({ type: 'op', data: { i, text: 'é' } });
+    await log.flush();
+    store.sqlite!.exec(`create trigger refuse before insert on audit_log begin select raise(abort, 'refused'); end`);
+    // 3-byte characters in lines of odd lengths, so chunk ends fall inside lines and characters.
+    const wide = '€'.repeat(7001);
+    for (let i = 10; i < 400; i++)
+      void log.appendDurable({ type: 'op', data: { i, wide: wide.slice(0, 7001 - (i % 97)) } });
+    await log.close();
+    assert.deepEqual(journals(file), ['grown.1.jsonl']);
+    assert.ok(statSync(join(journalFolder(file), 'grown.1.jsonl')).size > 3 * 1024 * 1024);
+    store.sqlite!.exec('drop trigger refuse');
+    const next = logOf(await storeOf(url));
+    assert.equal(next.useJournal('after-grown', 'all')?.entries, 390);
+    assert.deepEqual(
+      storedIs(store, 'op'),
+      Array.from({ length: 400 }, (_, i) => i),
+    );
+    const last = JSON.parse(tableRows(store).at(-1)!.data) as { wide: string };
+    assert.equal(last.wide, wide.slice(0, 7001 - (399 % 97)));
     assert.equal((await next.verify()).ok, true);
   });
 
