@@ -319,10 +319,11 @@ export function recoverJournals(
 function forEachLine(path: string, from: number, line: (text: string, after: number) => boolean): boolean {
   const fd = openSync(path, 'r');
   try {
+    // One read buffer for the whole file: what a read leaves unfinished is copied out (carry).
+    const chunk = Buffer.allocUnsafe(READ_CHUNK);
     let carry = Buffer.alloc(0);
     let base = from; // file offset of carry[0]
     for (;;) {
-      const chunk = Buffer.allocUnsafe(READ_CHUNK);
       const n = readSync(fd, chunk, 0, READ_CHUNK, base + carry.length);
       if (n === 0) return true;
       const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
