@@ -1,6 +1,7 @@
 // Canonical JSON: object keys sorted, no whitespace, so one value always hashes the same way.
 // Otherwise JSON.stringify's rules (undefined/functions dropped in objects, null in arrays,
 // toJSON honoured, non-finite numbers as null).
+import { jsonString } from '../core/json-string.js';
 import { isPlainObject, isSecretKey, stripSecrets } from './redact.js';
 
 /** Already-canonical JSON text, embedded verbatim (the stored `data` column, hashed byte for byte). */
@@ -31,8 +32,9 @@ function encode(value: unknown, stack: Set<object>, strip: boolean): string | un
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
+      return jsonString(value);
     case 'boolean':
-      return JSON.stringify(value);
+      return value ? 'true' : 'false';
     case 'number':
       return Number.isFinite(value) ? JSON.stringify(value) : 'null';
     case 'bigint':
@@ -64,7 +66,7 @@ function encode(value: unknown, stack: Set<object>, strip: boolean): string | un
       if (strip && isSecretKey(key)) continue;
       const v = encode((obj as Record<string, unknown>)[key], stack, strip);
       if (v === undefined) continue;
-      out += `${first ? '' : ','}${JSON.stringify(key)}:${v}`;
+      out += `${first ? '' : ','}${jsonString(key)}:${v}`;
       first = false;
     }
     return `${out}}`;

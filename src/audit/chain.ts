@@ -1,6 +1,7 @@
 // The hash chain: hash = sha256(prev_hash + canonical(entry fields)). `seq` is not hashed:
 // order is carried by the links, and gaps in seq reveal deleted rows.
 import { hash } from 'node:crypto';
+import { jsonString } from '../core/json-string.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -19,7 +20,7 @@ export interface ChainFields {
  * building and sorting one per append (the audit append is on every operation's path).
  */
 export function chainBody(f: ChainFields, dataText: string): string {
-  return `{"actor":${str(f.actor)},"at":${Number.isFinite(f.at) ? JSON.stringify(f.at) : 'null'},"connection":${str(f.connection)},"data":${dataText},"id":${JSON.stringify(f.id)},"session":${str(f.session)},"type":${JSON.stringify(f.type)}}`;
+  return `{"actor":${str(f.actor)},"at":${Number.isFinite(f.at) ? JSON.stringify(f.at) : 'null'},"connection":${str(f.connection)},"data":${dataText},"id":${jsonString(f.id)},"session":${str(f.session)},"type":${jsonString(f.type)}}`;
 }
 
 export function chainHash(prevHash: string, f: ChainFields, dataText: string): string {
@@ -29,5 +30,5 @@ export function chainHash(prevHash: string, f: ChainFields, dataText: string): s
 }
 
 function str(v: string | null): string {
-  return v === null ? 'null' : JSON.stringify(v);
+  return v === null ? 'null' : jsonString(v);
 }

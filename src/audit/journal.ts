@@ -29,6 +29,7 @@ import {
 import { join } from 'node:path';
 import type SqliteDatabase from 'better-sqlite3';
 import { WardenError } from '../core/errors.js';
+import { jsonString } from '../core/json-string.js';
 import {
   type ChainedBatch,
   F_ACTOR,
@@ -137,17 +138,26 @@ export class AuditJournal {
     if (this.pending.length + batch.length > MAX_PENDING)
       throw new WardenError('WARDEN_AUDIT_WRITE_FAILED', 'the audit log cannot be written; entries are waiting');
     if (this.broken) throw new WardenError('WARDEN_AUDIT_WRITE_FAILED', 'the audit journal cannot be written');
-    const ends: number[] = [];
+    const ends: number[] = new Array(batch.length);
     let text = '';
-    let at = this.written;
-    for (const p of batch) {
-      const line = journalLine(p);
-      // Byte offsets: entries are ASCII but for their strings' non-ASCII characters.
-      at += Buffer.byteLength(line);
-      ends.push(at);
-      text += line;
+    for (let i = 0; i < batch.length; i++) {
+      text += journalLine(batch[i]!);
+      ends[i] = text.length;
     }
     const bytes = Buffer.from(text);
+    // Byte offsets: the characters' counts when the text is all ASCII (as many bytes as
+    // characters), else each line's UTF-8 length.
+    if (bytes.length === text.length) for (let i = 0; i < ends.length; i++) ends[i]! += this.written;
+    else {
+      let end = this.written;
+      let from = 0;
+      for (let i = 0; i < ends.length; i++) {
+        end += Buffer.byteLength(text.slice(from, ends[i]));
+        from = ends[i]!;
+        ends[i] = end;
+      }
+    }
+    const at = this.written + bytes.length;
     let off = 0;
     try {
       while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off, this.written + off);
@@ -236,8 +246,16 @@ export class AuditJournal {
 /** One journal line, as written. */
 function journalLine(p: PendingRow): string {
   const r = p.row;
-  const head = JSON.stringify([r.id, r.at, r.type, r.actor, r.session, r.connection]);
-  return `${head.slice(0, -1)},${r.data}]\n`;
+  // JSON.stringify([id, at, type, actor, session, connection]) and the data, written out by hand.
+  return `[${jsonString(r.id)},${jsonNumber(r.at)},${jsonString(r.type)},${jsonOrNull(r.actor)},${jsonOrNull(r.session)},${jsonOrNull(r.connection)},${r.data}]\n`;
+}
+
+function jsonOrNull(v: string | null): string {
+  return v === null ? 'null' : jsonString(v);
+}
+
+function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
 }
 
 /** What recoverJournals did. */

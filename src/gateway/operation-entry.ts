@@ -4,6 +4,7 @@
 // for the same object (test/unit/gateway/operation-entry.test.ts checks it); none of these keys
 // is secret-named, so nothing is stripped.
 import { RawJson } from '../audit/index.js';
+import { jsonString } from '../core/json-string.js';
 
 export interface OperationEntryFields {
   op: string;
@@ -18,14 +19,14 @@ export interface OperationEntryFields {
 
 export function operationEntryData(f: OperationEntryFields): RawJson {
   // Keys in sorted order: effect, issuer, kind, op, reasons, review, rules, text.
-  let out = `{"effect":${JSON.stringify(f.effect)},"issuer":${JSON.stringify(f.issuer)},"kind":${JSON.stringify(f.kind)},"op":${JSON.stringify(f.op)},"reasons":${stringArray(f.reasons)}`;
-  if (f.review) out += `,"review":${JSON.stringify(f.review)}`;
-  return new RawJson(`${out},"rules":${stringArray(f.rules)},"text":${JSON.stringify(f.text)}}`);
+  let out = `{"effect":${jsonString(f.effect)},"issuer":${jsonString(f.issuer)},"kind":${jsonString(f.kind)},"op":${jsonString(f.op)},"reasons":${stringArray(f.reasons)}`;
+  if (f.review) out += `,"review":${jsonString(f.review)}`;
+  return new RawJson(`${out},"rules":${stringArray(f.rules)},"text":${jsonString(f.text)}}`);
 }
 
 function stringArray(a: readonly string[]): string {
   if (a.length === 0) return '[]';
-  let out = `[${JSON.stringify(a[0])}`;
-  for (let i = 1; i < a.length; i++) out += `,${JSON.stringify(a[i])}`;
+  let out = `[${jsonString(a[0]!)}`;
+  for (let i = 1; i < a.length; i++) out += `,${jsonString(a[i]!)}`;
   return `${out}]`;
 }

@@ -120,6 +120,8 @@ export class SessionRecording {
   private sink: RecordingSink | undefined;
   /** Lines not flushed yet (whole lines only). */
   private buffer = '';
+  /** Events not written as lines yet: event, time, event, time… */
+  private events: unknown[] = [];
   private timer: NodeJS.Timeout | undefined;
   private done = false;
   private operations = 0;
@@ -222,11 +224,35 @@ export class SessionRecording {
 
   /**
    * A structured event (jsonl: one line with `t` and `at` added; asciicast: a marker). An event
-   * with an `effect` (a decided operation) counts as an operation. Ignored after end().
+   * with an `effect` (a decided operation) counts as an operation. Ignored after end(). The event
+   * is the recording's from here on (not to be changed): it is timed now and turned into its line
+   * after this turn's writes (see queueSerialize).
    */
   event(e: Record<string, unknown>): void {
     if (this.done) return;
     this.beginIfDeferred();
+    if ('effect' in e) this.operations++;
+    if (this.events.length === 0) queueSerialize(this);
+    this.events.push(e, this.clock.now());
+  }
+
+  /** Writes the events recorded so far as lines (in order, before anything written after them). */
+  serializeEvents(): void {
+    const events = this.events;
+    if (events.length === 0) return;
+    this.events = [];
+    for (let i = 0; i < events.length; i += 2) {
+      const at = events[i + 1] as number;
+      try {
+        this.writeEvent(events[i] as Record<string, unknown>, at);
+      } catch {
+        // Not representable as JSON (a cycle, a BigInt): the recording says so rather than dropping it silently.
+        this.writeEvent({ type: 'unrecordable', of: String((events[i] as { type?: unknown }).type) }, at);
+      }
+    }
+  }
+
+  private writeEvent(e: Record<string, unknown>, at: number): void {
     // Secret-named keys are dropped at any depth (stripSecrets); the copy is made only when
     // there is one, since events are recorded for every statement and result.
     let rest: Record<string, unknown> = hasSecretKey(e) ? stripSecrets(e) : e;
@@ -234,8 +260,6 @@ export class SessionRecording {
       const { t: _t, at: _at, ...others } = rest;
       rest = others;
     }
-    if ('effect' in rest) this.operations++;
-    const at = this.clock.now();
     const t = this.offset(at);
     if (this.format === 'jsonl') {
       // Same line as JSON.stringify({ t, at, ...rest }), without building that object.
@@ -262,7 +286,7 @@ export class SessionRecording {
   resize(width: number, height: number): void {
     if (this.done) return;
     this.beginIfDeferred();
-    if (this.format === 'asciicast') this.writeCast([this.offset(this.clock.now()), 'r', `${width}x${height}`]);
+    if (this.format === 'asciicast') this.writeCastNow([this.offset(this.clock.now()), 'r', `${width}x${height}`]);
     else this.event({ type: 'resize', width, height });
   }
 
@@ -312,7 +336,7 @@ export class SessionRecording {
     if (this.done || data === '') return;
     this.beginIfDeferred();
     const at = this.clock.now();
-    if (this.format === 'asciicast') this.writeCast([this.offset(at), code, data]);
+    if (this.format === 'asciicast') this.writeCastNow([this.offset(at), code, data]);
     else this.event({ type: code === 'o' ? 'output' : 'input', data });
   }
 
@@ -324,10 +348,16 @@ export class SessionRecording {
     this.writeLine(JSON.stringify(e));
   }
 
+  /** A line written at once (terminal output, a resize): the events before it go first. */
+  private writeCastNow(e: AsciicastEvent): void {
+    this.serializeEvents();
+    this.writeCast(e);
+  }
+
   private writeLine(line: string): void {
     if (this.sink === undefined) return;
     this.buffer += `${line}\n`;
-    if (this.buffer.length >= FLUSH_BYTES) this.flush();
+    if (this.buffer.length >= FLUSH_BYTES) this.flushBuffer();
     else if (this.timer === undefined) {
       this.timer = setTimeout(this.onTimer, FLUSH_MS);
       // An idle process is not kept alive by a pending flush (end() flushes what is left).
@@ -340,8 +370,13 @@ export class SessionRecording {
     this.flush();
   };
 
-  /** Hands the buffered lines to the sink (a file: written now; the store: one chunk). */
+  /** Hands what was recorded so far to the sink (a file: written now; the store: one chunk). */
   private flush(): void {
+    this.serializeEvents();
+    this.flushBuffer();
+  }
+
+  private flushBuffer(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -376,6 +411,25 @@ export async function auditRecordingDigest(
       ...(opts.recovered ? { recovered: true } : {}),
     },
   });
+}
+
+/**
+ * Recordings with events to serialize: their lines are made in one setImmediate after this turn of
+ * the event loop, after the writes it made. A statement's events are off its critical path that
+ * way: the gateway makes them while the server runs the statement or the client reads the result
+ * (at c=1, ~5 µs each that were on every round trip), and the time `t` is taken when it happened.
+ */
+let serializeQueue: SessionRecording[] = [];
+
+function queueSerialize(recording: SessionRecording): void {
+  if (serializeQueue.length === 0) setImmediate(serializeQueued);
+  serializeQueue.push(recording);
+}
+
+function serializeQueued(): void {
+  const queue = serializeQueue;
+  serializeQueue = [];
+  for (const r of queue) r.serializeEvents();
 }
 
 /** True when stripSecrets would drop something from `value` (same walk: arrays, plain objects). */

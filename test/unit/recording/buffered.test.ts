@@ -87,10 +87,12 @@ test('file: events wait in the buffer during the turn, are written within the fl
   await until(() => fileText(rec.path).includes('select 99'), 'the timer flush');
   assert.equal(fileText(rec.path).trimEnd().split('\n').length, 101, 'session.start and 100 events');
 
-  // A line that fills the buffer is written at once.
+  // A line that fills the buffer is written as soon as this turn's events are made into lines,
+  // not at the flush timer.
   const big = 'x'.repeat(FLUSH_BYTES);
   rec.event({ type: 'sql', effect: 'allow', text: big });
-  assert.ok(fileText(rec.path).includes(big), 'a full buffer is flushed synchronously');
+  await new Promise((r) => setImmediate(r));
+  assert.ok(fileText(rec.path).includes(big), 'a full buffer is flushed after the turn');
 
   rec.event({ type: 'sql', effect: 'allow', text: 'the last one' });
   await rec.end('done');
@@ -100,6 +102,52 @@ test('file: events wait in the buffer during the turn, are written within the fl
     read.slice(-2).map((e) => e.text ?? e.type),
     ['the last one', 'session.end'],
   );
+});
+
+test('events become lines after the turn, timed when they happened, in order with terminal output; an unrepresentable one is marked', async () => {
+  const clock = new ManualClock();
+  const rec = new Recorder(join(dir, 'later'), store, { clock }).start({ ...meta, session: 's_later' });
+  clock.advance(1500);
+  rec.event({ type: 'sql', effect: 'allow', text: 'first' });
+  clock.advance(250);
+  rec.event({ type: 'bad', effect: 'allow', n: 10n });
+  rec.event({ type: 'sql', effect: 'allow', text: 'third' });
+  clock.advance(5000);
+  await rec.end('done');
+  const events = await jsonlEvents(rec.path);
+  assert.deepEqual(
+    events.map((e) => [e.type, e.t, e.text ?? e.of ?? null]),
+    [
+      ['session.start', 0, null],
+      ['sql', 1.5, 'first'],
+      ['unrecordable', 1.75, 'bad'],
+      ['sql', 1.75, 'third'],
+      ['session.end', 6.75, null],
+    ],
+  );
+  assert.equal(events.at(-1)?.operations, 3, 'all three counted as operations');
+
+  // asciicast: a marker recorded before some output stays before it in the file.
+  const cast = new Recorder(join(dir, 'later'), store, { clock }).start({
+    ...meta,
+    session: 's_later_cast',
+    format: 'asciicast',
+  });
+  cast.event({ type: 'command', effect: 'allow', text: 'ls' });
+  cast.output('file-a\r\n');
+  cast.event({ type: 'command', effect: 'block', text: 'rm -rf /' });
+  cast.resize(100, 30);
+  await cast.end('done');
+  const lines = fileText(cast.path)
+    .trimEnd()
+    .split('\n')
+    .slice(1)
+    .map((l) => JSON.parse(l) as unknown[]);
+  assert.deepEqual(
+    lines.map((l) => l[1]),
+    ['m', 'o', 'm', 'r'],
+  );
+  assert.match(String(lines[2]![2]), /rm -rf/);
 });
 
 test('database: one chunk row per flush, read back, digested and masked exactly as the file', async () => {
