@@ -331,9 +331,17 @@ function strictestReview(current: ReviewRequirement | null, rule: CompiledRule):
   };
 }
 
+/** Plans are frozen and cached per identity's groups, so each one's text is made once (it is in
+ * every masked decision's reasons). */
+const maskingTexts = new WeakMap<MaskPlan, string>();
+
 function describeMasking(plan: MaskPlan): string {
+  let text = maskingTexts.get(plan);
+  if (text !== undefined) return text;
   const parts: string[] = [];
   if (plan.columns.length > 0) parts.push(`columns ${plan.columns.join(', ')}`);
   if (plan.detect.length > 0) parts.push(`detectors ${plan.detect.join(', ')}`);
-  return parts.join('; ');
+  text = parts.join('; ');
+  if (Object.isFrozen(plan)) maskingTexts.set(plan, text);
+  return text;
 }
