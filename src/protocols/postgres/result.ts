@@ -1,7 +1,7 @@
 // One result stream the client is receiving (a simple Query or one Execute): masks DataRows,
 // CopyData and error texts on the way through, and collects what the recording keeps.
 
-import type { GatewaySession } from '../../gateway/index.js';
+import type { GatewaySession, OperationResult } from '../../gateway/index.js';
 import { type Masker, REDACTED, SHORTEST_DETECTABLE_NUMBER } from '../../masking/index.js';
 import type { OutBuffer } from '../relay/index.js';
 import { binaryFloatText, binaryIntText, binaryNumericText, byteaHexBytes } from './binary-text.js';
@@ -72,12 +72,11 @@ export class ResultContext {
 
   /** CommandComplete: hand the statement's result to the recording and start afresh. */
   complete(command: string): void {
-    this.session.recordResult(this.opId, {
-      command,
-      ...(this.fields ? { columns: this.fields.map((f) => f.name) } : {}),
-      ...(this.rows.length ? { rows: this.rows } : {}),
-      rowCount: this.rowCount,
-    });
+    const result: OperationResult = { command };
+    if (this.fields) result.columns = columnNames(this.fields);
+    if (this.rows.length) result.rows = this.rows;
+    result.rowCount = this.rowCount;
+    this.session.recordResult(this.opId, result);
     this.rows = [];
     this.rowCount = 0;
     this.statement++;
@@ -98,6 +97,18 @@ export class ResultContext {
       this.rows.push([(masked ?? buf.subarray(start, start + length)).toString('utf8')]);
     return out;
   }
+}
+
+/** A row shape's column names, made once per shape (RowShapes shares a shape's fields). */
+const namesOfFields = new WeakMap<FieldDescription[], readonly string[]>();
+
+function columnNames(fields: FieldDescription[]): string[] {
+  let names = namesOfFields.get(fields);
+  if (names === undefined) {
+    names = Object.freeze(fields.map((f) => f.name));
+    namesOfFields.set(fields, names);
+  }
+  return names as string[];
 }
 
 /** Cell modes when the row shape is unknown: detectors on every cell (see CellMode). */
