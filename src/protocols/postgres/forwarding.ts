@@ -26,6 +26,10 @@ const NAME_KINDS: ReadonlySet<SqlKind> = new Set<SqlKind>([
 
 type Bind = ReturnType<typeof parseBind>;
 
+/** Describe of the unnamed portal, the one most clients execute (`D`, length 6, `P`, ""): copied
+ * into the outbound buffer, never written to. */
+const DESCRIBE_UNNAMED_PORTAL = Buffer.from([0x44, 0, 0, 0, 6, 0x50, 0]);
+
 // Each handler decides synchronously when it can (pipelined read-only statements) and returns a
 // promise only when the decision must be waited for.
 export class Forwarder {
@@ -167,7 +171,9 @@ export class Forwarder {
     if (ctx.masker && !portal.fields) {
       // Masking needs the shape of the rows this Execute sends: ask the server now, in stream
       // order, and swallow its answer.
-      link.toServer.push(writeDescribe(link.w, 'P', portal.name).flush());
+      link.toServer.push(
+        portal.name === '' ? DESCRIBE_UNNAMED_PORTAL : writeDescribe(link.w, 'P', portal.name).flush(),
+      );
       link.replies.expect({ t: 'describe', portal, internal: true });
     }
     link.toServer.push(frame);
