@@ -4,7 +4,9 @@
 // Terminals are asciicast v2; queries and requests are JSON lines. Callers hand in what the
 // client sent and received after masking.
 //
-// Writes are buffered per recording: lines are appended to a string that is flushed FLUSH_MS
+// Writes are buffered per recording: an event is timed when it is recorded and made into its line
+// in one setImmediate after that turn of the event loop (queueSerialize, below: off the round trip
+// of the statement it records); lines are appended to a string that is flushed FLUSH_MS
 // after its first line, at once when it reaches FLUSH_BYTES, and synchronously at end(). A file
 // flush is one writeSync; a store flush is one chunk row, which the Recorder's ChunkWriter
 // inserts with the other recordings' chunks of the same moment (one INSERT), and end() waits for
