@@ -111,6 +111,9 @@ test('events become lines after the turn, timed when they happened, in order wit
   rec.event({ type: 'sql', effect: 'allow', text: 'first' });
   clock.advance(250);
   rec.event({ type: 'bad', effect: 'allow', n: 10n });
+  const cyclic: Record<string, unknown> = { type: 'cyclic' };
+  cyclic.self = { back: cyclic };
+  rec.event(cyclic);
   rec.event({ type: 'sql', effect: 'allow', text: 'third' });
   clock.advance(5000);
   await rec.end('done');
@@ -121,6 +124,7 @@ test('events become lines after the turn, timed when they happened, in order wit
       ['session.start', 0, null],
       ['sql', 1.5, 'first'],
       ['unrecordable', 1.75, 'bad'],
+      ['unrecordable', 1.75, 'cyclic'],
       ['sql', 1.75, 'third'],
       ['session.end', 6.75, null],
     ],
