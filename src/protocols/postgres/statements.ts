@@ -107,7 +107,9 @@ export class SessionNames {
 
   /** The transaction ended (ReadyForQuery 'I'): its portals are gone. */
   transactionEnded(): void {
-    this.portals.clear();
+    // Map#clear allocates a new table even when empty (~0.3 µs here), and this runs at every
+    // ReadyForQuery of an idle session.
+    if (this.portals.size > 0) this.portals.clear();
   }
 
   sqlSent(): void {
