@@ -18,7 +18,7 @@ import {
   BackendCode,
   type FieldDescription,
   type MessageReader,
-  parseCommandComplete,
+  parseCommandCompleteAgain,
   parseErrorResponse,
   parseReadyForQuery,
 } from './wire/index.js';
@@ -30,6 +30,8 @@ const READ_AHEAD_LIMIT = 1024 * 1024;
 
 export class ServerPump extends Pump<MessageReader> {
   private rowsSinceIdentityCheck = 0;
+  /** The last ASCII command tag (see parseCommandCompleteAgain). */
+  private lastTag = '';
   private readonly toClient: OutBuffer;
   private readonly replies: ReplyQueue;
   private readonly names: SessionNames;
@@ -104,7 +106,9 @@ export class ServerPump extends Pump<MessageReader> {
         return undefined;
       case BackendCode.CommandComplete: {
         const ctx = contextOf(head);
-        const tag = parseCommandComplete(buf, start, length);
+        const tag = parseCommandCompleteAgain(buf, start, length, this.lastTag);
+        // One byte per character and the NUL: ASCII, so comparing bytes can recognise it next time.
+        if (tag.length + 1 === length) this.lastTag = tag;
         ctx?.complete(tag);
         if (head?.t === 'simple' || head?.t === 'execute') this.names.commandComplete(head.names, tag);
         this.toClient.pushFrom(m.buffer, m.frameStart, m.start + m.length);

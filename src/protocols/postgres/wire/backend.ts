@@ -171,6 +171,21 @@ export function parseCommandComplete(buf: Buffer, start: number, length: number)
   return tag;
 }
 
+/**
+ * parseCommandComplete when the tag may be `last` again (a session repeats a few tags): `last`
+ * itself when the payload is its bytes and the NUL, compared without decoding. `last` must be a
+ * tag that was ASCII (as many bytes as characters), so equal bytes are equal text.
+ */
+export function parseCommandCompleteAgain(buf: Buffer, start: number, length: number, last: string): string {
+  const n = last.length;
+  if (length === n + 1 && buf[start + n] === 0) {
+    let i = 0;
+    while (i < n && buf[start + i] === last.charCodeAt(i)) i++;
+    if (i === n) return last;
+  }
+  return parseCommandComplete(buf, start, length);
+}
+
 /** Split a command tag: `INSERT 0 5` → { command: 'INSERT', rows: 5 }; rows null when the tag has none. */
 export function parseCommandTag(tag: string): { command: string; rows: number | null } {
   const lastSpace = tag.lastIndexOf(' ');
