@@ -1,7 +1,7 @@
 // Canonical JSON: object keys sorted, no whitespace, so one value always hashes the same way.
 // Otherwise JSON.stringify's rules (undefined/functions dropped in objects, null in arrays,
 // toJSON honoured, non-finite numbers as null).
-import { jsonString } from '../core/json-string.js';
+import { jsonNumber, jsonString } from '../core/json-string.js';
 import { isPlainObject, isSecretKey, stripSecrets } from './redact.js';
 
 /** Already-canonical JSON text, embedded verbatim (the stored `data` column, hashed byte for byte). */
@@ -36,7 +36,7 @@ function encode(value: unknown, stack: Set<object>, strip: boolean): string | un
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+      return jsonNumber(value);
     case 'bigint':
       return value.toString();
     case 'undefined':

@@ -29,7 +29,7 @@ import {
 import { join } from 'node:path';
 import type SqliteDatabase from 'better-sqlite3';
 import { WardenError } from '../core/errors.js';
-import { jsonString } from '../core/json-string.js';
+import { jsonNumber, jsonString, jsonStringOrNull } from '../core/json-string.js';
 import {
   type ChainedBatch,
   F_ACTOR,
@@ -247,15 +247,7 @@ export class AuditJournal {
 function journalLine(p: PendingRow): string {
   const r = p.row;
   // JSON.stringify([id, at, type, actor, session, connection]) and the data, written out by hand.
-  return `[${jsonString(r.id)},${jsonNumber(r.at)},${jsonString(r.type)},${jsonOrNull(r.actor)},${jsonOrNull(r.session)},${jsonOrNull(r.connection)},${r.data}]\n`;
-}
-
-function jsonOrNull(v: string | null): string {
-  return v === null ? 'null' : jsonString(v);
-}
-
-function jsonNumber(n: number): string {
-  return Number.isFinite(n) ? String(n) : 'null';
+  return `[${jsonString(r.id)},${jsonNumber(r.at)},${jsonString(r.type)},${jsonStringOrNull(r.actor)},${jsonStringOrNull(r.session)},${jsonStringOrNull(r.connection)},${r.data}]\n`;
 }
 
 /** What recoverJournals did. */

@@ -8,3 +8,13 @@ const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u007f-\uffff]/;
 export function jsonString(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
+
+/** jsonString, or `null` for null. */
+export function jsonStringOrNull(s: string | null): string {
+  return s === null ? 'null' : jsonString(s);
+}
+
+/** JSON text of a number, as JSON.stringify gives it (non-finite numbers are null). */
+export function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
