@@ -4,7 +4,7 @@
 import type { Masker } from '../../masking/index.js';
 import { buildColumnPlan, type ColumnPlan } from './column-plan.js';
 import type { ColumnSources } from './column-sources.js';
-import { type FieldDescription, parseRowDescription } from './wire/index.js';
+import { type FieldDescription, parseRowDescription, sameLatin1 } from './wire/index.js';
 
 /** RowDescriptions kept parsed per session, and the largest one kept. */
 const CACHE_SIZE = 64;
@@ -56,10 +56,4 @@ export class RowShapes {
   async plan(fields: FieldDescription[], masker: Masker): Promise<ColumnPlan> {
     return buildColumnPlan(fields, masker, await this.sources.resolve(fields));
   }
-}
-
-/** Whether `buf` from `start` holds the bytes of the latin1 string `key` (one char per byte). */
-function sameLatin1(buf: Buffer, start: number, key: string): boolean {
-  for (let i = 0; i < key.length; i++) if (buf[start + i] !== key.charCodeAt(i)) return false;
-  return true;
 }

@@ -16,9 +16,9 @@ import { SQLSTATE_AUTH, SQLSTATE_PINNED, SQLSTATE_SYSTEM } from './sqlstate.js';
 import type { SessionNames } from './statements.js';
 import {
   BackendCode,
+  CommandTags,
   type FieldDescription,
   type MessageReader,
-  parseCommandCompleteAgain,
   parseErrorResponse,
   parseReadyForQuery,
 } from './wire/index.js';
@@ -30,8 +30,7 @@ const READ_AHEAD_LIMIT = 1024 * 1024;
 
 export class ServerPump extends Pump<MessageReader> {
   private rowsSinceIdentityCheck = 0;
-  /** The last ASCII command tag (see parseCommandCompleteAgain). */
-  private lastTag = '';
+  private readonly tags = new CommandTags();
   private readonly toClient: OutBuffer;
   private readonly replies: ReplyQueue;
   private readonly names: SessionNames;
@@ -106,9 +105,7 @@ export class ServerPump extends Pump<MessageReader> {
         return undefined;
       case BackendCode.CommandComplete: {
         const ctx = contextOf(head);
-        const tag = parseCommandCompleteAgain(buf, start, length, this.lastTag);
-        // One byte per character and the NUL: ASCII, so comparing bytes can recognise it next time.
-        if (tag.length + 1 === length) this.lastTag = tag;
+        const tag = this.tags.read(buf, start, length);
         ctx?.complete(tag);
         if (head?.t === 'simple' || head?.t === 'execute') this.names.commandComplete(head.names, tag);
         this.toClient.pushFrom(m.buffer, m.frameStart, m.start + m.length);

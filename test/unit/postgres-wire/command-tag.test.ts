@@ -1,10 +1,9 @@
-// parseCommandCompleteAgain (src/protocols/postgres/wire/backend.ts) gives exactly what
-// parseCommandComplete gives — the same text, or the same refusal — whatever the previous tag was,
-// when that previous tag is kept under the server pump's rule (only tags of one byte per character).
+// CommandTags (src/protocols/postgres/wire/backend.ts) gives exactly what parseCommandComplete
+// gives — the same text, or the same refusal — whatever tags came before it in the session.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseCommandComplete, parseCommandCompleteAgain } from '../../../src/protocols/postgres/wire/index.js';
+import { CommandTags, parseCommandComplete } from '../../../src/protocols/postgres/wire/index.js';
 
 function parse(f: (b: Buffer, s: number, n: number) => string, payload: Buffer): string | Error {
   // Framed as in a stream: a header before the payload, other bytes after it.
@@ -27,30 +26,29 @@ const tagBytes = fc.oneof(
 test('the same tag text (or the same refusal) as parseCommandComplete, after any kept tag', () => {
   fc.assert(
     fc.property(fc.array(tagBytes, { minLength: 1, maxLength: 12 }), (payloads) => {
-      let last = '';
+      const tags = new CommandTags();
       for (const p of payloads) {
         const expected = parse(parseCommandComplete, p);
-        const got = parse((b, s, n) => parseCommandCompleteAgain(b, s, n, last), p);
+        const got = parse((b, s, n) => tags.read(b, s, n), p);
         if (expected instanceof Error) {
           assert.ok(got instanceof Error, `refused as the plain parse refuses (${p.toString('hex')})`);
           assert.equal(got.message, expected.message);
           continue;
         }
         assert.equal(got, expected);
-        if (got.length + 1 === p.length) last = got;
       }
     }),
     { numRuns: 2000 },
   );
-  // A kept tag is returned itself; a byte that decodes to U+FFFD never matches it.
-  const kept = parse(parseCommandComplete, Buffer.from('SELECT \xff\0', 'latin1')) as string;
+  // A repeated ASCII tag is the kept string itself; one with a byte that decodes to U+FFFD is
+  // decoded again each time, and a different tag after it is not mistaken for it.
+  const tags = new CommandTags();
+  const read = (p: Buffer) => parse((b, s, n) => tags.read(b, s, n), p);
+  const first = read(Buffer.from('SELECT 1\0'));
+  assert.equal(first, 'SELECT 1');
+  assert.equal(read(Buffer.from('SELECT 1\0')), first);
+  const kept = read(Buffer.from('SELECT \xff\0', 'latin1'));
   assert.equal(kept, 'SELECT \ufffd');
-  assert.equal(
-    parse((b, s, n) => parseCommandCompleteAgain(b, s, n, kept), Buffer.from('SELECT \xff\0', 'latin1')),
-    kept,
-  );
-  assert.equal(
-    parse((b, s, n) => parseCommandCompleteAgain(b, s, n, 'SELECT 1'), Buffer.from('SELECT 1\0')),
-    'SELECT 1',
-  );
+  assert.equal(read(Buffer.from('SELECT \xff\0', 'latin1')), kept);
+  assert.equal(read(Buffer.from('SELECT 2\0')), 'SELECT 2');
 });

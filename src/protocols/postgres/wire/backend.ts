@@ -171,19 +171,29 @@ export function parseCommandComplete(buf: Buffer, start: number, length: number)
   return tag;
 }
 
+/** Whether `buf` from `start` holds the bytes of `s`, one byte per character (latin1). */
+export function sameLatin1(buf: Buffer, start: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (buf[start + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
 /**
- * parseCommandComplete when the tag may be `last` again (a session repeats a few tags): `last`
- * itself when the payload is its bytes and the NUL, compared without decoding. `last` must be a
- * tag that was ASCII (as many bytes as characters), so equal bytes are equal text.
+ * One session's CommandComplete tags (a session repeats a few): a tag whose bytes are the last
+ * kept tag's is that string, compared without decoding. Only a tag of one byte per character is
+ * kept (ASCII; a byte decoded to U+FFFD can never equal that character), so equal bytes are
+ * equal text.
  */
-export function parseCommandCompleteAgain(buf: Buffer, start: number, length: number, last: string): string {
-  const n = last.length;
-  if (length === n + 1 && buf[start + n] === 0) {
-    let i = 0;
-    while (i < n && buf[start + i] === last.charCodeAt(i)) i++;
-    if (i === n) return last;
+export class CommandTags {
+  private last = '';
+
+  /** parseCommandComplete's result for this CommandComplete payload. */
+  read(buf: Buffer, start: number, length: number): string {
+    const last = this.last;
+    if (length === last.length + 1 && buf[start + last.length] === 0 && sameLatin1(buf, start, last)) return last;
+    const tag = parseCommandComplete(buf, start, length);
+    if (tag.length + 1 === length) this.last = tag;
+    return tag;
   }
-  return parseCommandComplete(buf, start, length);
 }
 
 /** Split a command tag: `INSERT 0 5` → { command: 'INSERT', rows: 5 }; rows null when the tag has none. */
