@@ -25,7 +25,7 @@ import {
 /** What an adapter reports after an operation ran (already masked). */
 export interface OperationResult {
   command?: string;
-  columns?: string[];
+  columns?: readonly string[];
   rows?: unknown[][];
   /** True number of rows, even when `rows` was capped. */
   rowCount?: number;

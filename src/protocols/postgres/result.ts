@@ -102,13 +102,13 @@ export class ResultContext {
 /** A row shape's column names, made once per shape (RowShapes shares a shape's fields). */
 const namesOfFields = new WeakMap<FieldDescription[], readonly string[]>();
 
-function columnNames(fields: FieldDescription[]): string[] {
+function columnNames(fields: FieldDescription[]): readonly string[] {
   let names = namesOfFields.get(fields);
   if (names === undefined) {
     names = Object.freeze(fields.map((f) => f.name));
     namesOfFields.set(fields, names);
   }
-  return names as string[];
+  return names;
 }
 
 /** Cell modes when the row shape is unknown: detectors on every cell (see CellMode). */
