@@ -1,6 +1,6 @@
 // Starts bench/pg/gateway-child.ts as a child process, transpiled to plain JavaScript like
 // `warden` from dist/ (see compile.ts; WARDEN_BENCH_TSX=1 runs it under tsx instead), optionally
-// with --cpu-prof.
+// with --cpu-prof, or with V8's perf(1) support (--perf-prof, for bench/pg/perf.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,15 @@ export interface RunningGatewayChild {
 
 export async function startGatewayChild(
   target: Endpoint,
-  opts: { connection: string; cpuProfDir?: string; name?: string; srcRoot?: string; workers?: number },
+  opts: {
+    connection: string;
+    cpuProfDir?: string;
+    /** Run with --perf-prof in this folder (V8 writes its jit-<pid>.dump to the working directory). */
+    perfProfDir?: string;
+    name?: string;
+    srcRoot?: string;
+    workers?: number;
+  },
 ): Promise<RunningGatewayChild> {
   const dir = await mkdtemp(join(tmpdir(), 'warden-bench-gw-'));
   const spec: GatewayChildSpec = {
@@ -45,6 +53,7 @@ export async function startGatewayChild(
     'data:text/javascript,import { setFlagsFromString } from "node:v8"; setFlagsFromString("--semi-space-growth-factor=1");',
   );
   if (opts.cpuProfDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir);
+  if (opts.perfProfDir) nodeArgs.push('--perf-prof', '--interpreted-frames-native-stack');
   // Experiments with the gateway's V8 settings (e.g. --max-semi-space-size=4, --expose-gc); the
   // `--compare` gateway takes WARDEN_BENCH_BASE_NODE_ARGS when set, so `--compare HEAD` A/Bs a flag.
   const baseArgs = opts.name === 'base' ? process.env.WARDEN_BENCH_BASE_NODE_ARGS : undefined;
@@ -52,6 +61,7 @@ export async function startGatewayChild(
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, childPath], {
     env: { ...process.env, WARDEN_BENCH_SPEC: JSON.stringify(spec) },
     stdio: ['pipe', 'pipe', 'inherit'],
+    ...(opts.perfProfDir ? { cwd: opts.perfProfDir } : {}),
   });
   const lines = createInterface({ input: child.stdout! });
   const next = () =>

@@ -1,0 +1,85 @@
+// Reading `perf script -F tid,ip,sym` output of the gateway (after `perf inject --jit`, so JIT
+// frames are named `JS:*fn file:line`) into where its CPU goes. Two views of the same samples:
+// - by kind: what the sampled instruction was (kernel network / file / other, JIT code, V8's
+//   builtins and runtime, JSON.stringify, GC, malloc, SQLite, other threads);
+// - by owner: the nearest JavaScript frame's module, natives and kernel time under it included
+//   (so a socket write's kernel time counts for the code that wrote).
+
+export interface Sample {
+  tid: number;
+  /** Leaf first. */
+  frames: string[];
+}
+
+export function parsePerfScript(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const block of text.split('\n\n')) {
+    const lines = block.split('\n').filter((l) => l.trim() !== '');
+    if (lines.length < 2) continue;
+    const tid = Number(lines[0]!.trim().split(/\s+/)[0]);
+    // "\t  7fd597eec59c JS:~tryReadStart node:net:701:22": address, then the symbol.
+    const frames = lines.slice(1).map((l) => l.trim().replace(/^[0-9a-f]+ /, ''));
+    samples.push({ tid, frames });
+  }
+  return samples;
+}
+
+/** The thread with the most samples: the event loop. */
+export function mainThread(samples: readonly Sample[]): number {
+  const counts = new Map<number, number>();
+  for (const s of samples) counts.set(s.tid, (counts.get(s.tid) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? -1;
+}
+
+const isJs = (f: string) => f.startsWith('JS:') || f.startsWith('RegExp:');
+const KERNEL_NET = /tcp_|sock_|inet_|ip_(?:output|rcv|queue|local|finish)|net_rx|__dev_queue|skb_/;
+const KERNEL_FILE = /ext4_|filemap|folio|generic_perform_write|__x64_sys_pwrite|fsync/;
+
+export function kindOf(s: Sample, main: number): string {
+  if (s.tid !== main) return 'other threads (GC, compiler)';
+  const leaf = s.frames[0] ?? '';
+  const js = s.frames.findIndex(isJs);
+  // The native frames between the sample and the JavaScript that led to it.
+  const above = s.frames.slice(0, js < 0 ? s.frames.length : js).join(' ');
+  if (isJs(leaf)) return 'JIT-compiled JavaScript';
+  if (/Scavenge|MarkCompact|Heap::Collect|Sweeper/.test(above)) return 'GC (main thread)';
+  if (above.includes('JsonStringif')) return 'JSON.stringify';
+  if (/sqlite3|better_sqlite|Statement::|Binder::|Data::Bind/.test(above) && !KERNEL_FILE.test(above)) return 'SQLite';
+  if (/^(?:__libc_)?(?:malloc|calloc|realloc|free|cfree|_int_|unlink_chunk|malloc_consolidate)/.test(leaf))
+    return 'malloc/free';
+  if (KERNEL_NET.test(above)) return 'kernel: sockets';
+  if (KERNEL_FILE.test(above)) return 'kernel: files';
+  if (/epoll|do_syscall|entry_SYSCALL|syscall_exit|__schedule|finish_task_switch|futex/.test(above))
+    return 'kernel: syscalls, scheduling';
+  if (leaf.startsWith('Builtins_') || leaf.startsWith('Builtin:')) return 'V8 builtins (ICs, calls, strings…)';
+  if (leaf.startsWith('v8::')) return 'V8 runtime (strings, objects…)';
+  if (/^(?:node::|uv_|uv__)/.test(leaf)) return 'Node.js C++, libuv';
+  return 'other native';
+}
+
+/** The module that owns a sample: its nearest JavaScript frame's file, shortened. */
+export function ownerOf(s: Sample, main: number): string {
+  if (s.tid !== main) return 'other threads';
+  const js = s.frames.find(isJs);
+  if (!js)
+    return s.frames.some((f) => f.includes('uv__io_poll'))
+      ? 'event loop: reads, epoll (no JS frame)'
+      : 'native (no JS frame)';
+  if (js.startsWith('RegExp:')) return 'regular expressions';
+  const pkg = js.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+  if (pkg) return pkg[1]!;
+  const src = js.match(/\/src\/([a-z-]+\/(?:[a-z-]+\/)?)/);
+  if (src) return `src/${src[1]!.replace(/\/$/, '')}`;
+  const core = js.match(/node:(?:internal\/)?([a-z_]+)/);
+  return core ? `node: ${core[1]}` : 'other JavaScript';
+}
+
+/** Shares (0–1) of the samples per key, largest first. */
+export function shares(samples: readonly Sample[], keyOf: (s: Sample) => string): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const s of samples) {
+    const k = keyOf(s);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return [...counts].map(([k, c]): [string, number] => [k, c / samples.length]).sort((a, b) => b[1] - a[1]);
+}

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { kindOf, mainThread, ownerOf, parsePerfScript, shares } from '../../../bench/pg/perf-samples.js';
+
+// Shaped like `perf script -F tid,ip,sym` after `perf inject --jit` (leaf first, blank line between samples).
+const SCRIPT = `27035 
+\t    ffffffff81a2 _raw_spin_unlock_irqrestore
+\t    ffffffff81a3 tcp_sendmsg_locked
+\t    ffffffff81a4 sock_write_iter
+\t          14cd40 __GI___libc_write
+\t    7fd598083793 JS:*writeOrBuffer node:internal/streams/writable:548:23
+\t    7fd598083800 JS:*flush file:///tmp/warden-bench-gw-x/js/src/protocols/relay/outbound.js:16:10
+
+27035 
+\t    7fd598083901 JS:*decide file:///tmp/warden-bench-gw-x/js/src/policy/policy.js:124:11
+
+27035 
+\t          a1b2c3 v8::internal::JsonStringifier::SerializeString
+\t          a1b2c4 v8::internal::JsonStringify
+\t    7fd598083a00 JS:*writeEvent file:///tmp/warden-bench-gw-x/js/src/recording/recorder.js:214:15
+
+27035 
+\t          b1b2c3 sqlite3VdbeExec
+\t          b1b2c4 Statement::JS_run
+\t    7fd598083b00 JS:*appendRows file:///tmp/warden-bench-gw-x/js/src/audit/sqlite-append.js:35:15
+\t    7fd598083b01 JS:^sqliteTransaction /work/main/node_modules/better-sqlite3/lib/methods/transaction.js:52:131
+
+27040 
+\t          c1b2c3 v8::internal::Scavenger::ScavengeObject
+`;
+
+test('perf samples: parsed leaf first, the busiest thread is the event loop', () => {
+  const samples = parsePerfScript(SCRIPT);
+  assert.equal(samples.length, 5);
+  assert.deepEqual(samples[1]!.frames, ['JS:*decide file:///tmp/warden-bench-gw-x/js/src/policy/policy.js:124:11']);
+  assert.equal(mainThread(samples), 27035);
+});
+
+test('perf samples: kinds and owners', () => {
+  const samples = parsePerfScript(SCRIPT);
+  const main = mainThread(samples);
+  assert.deepEqual(
+    samples.map((s) => kindOf(s, main)),
+    ['kernel: sockets', 'JIT-compiled JavaScript', 'JSON.stringify', 'SQLite', 'other threads (GC, compiler)'],
+  );
+  // The nearest JavaScript frame owns what ran under it (a socket write's kernel time included).
+  assert.deepEqual(
+    samples.map((s) => ownerOf(s, main)),
+    ['node: streams', 'src/policy', 'src/recording', 'src/audit', 'other threads'],
+  );
+  const byOwner = shares(samples, (s) => ownerOf(s, main));
+  assert.equal(byOwner.length, 5);
+  assert.ok(byOwner.every(([, share]) => share === 0.2));
+});
