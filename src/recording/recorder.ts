@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
 import { type AuditEntry, digestStream, isSecretKey, RECORDING_DIGEST_TYPE, stripSecrets } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import { jsonNumber } from '../core/json-string.js';
 import type { Database, Store } from '../store/index.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { FileSink, type RecordingSink, StoreSink } from './sinks.js';
@@ -267,7 +268,7 @@ export class SessionRecording {
       // Same line as JSON.stringify({ t, at, ...rest }), without building that object.
       const body = JSON.stringify(rest);
       this.writeLine(
-        `{"t":${JSON.stringify(t)},"at":${JSON.stringify(at)}${body === '{}' ? '}' : `,${body.slice(1)}`}`,
+        `{"t":${jsonNumber(t)},"at":${jsonNumber(at)}${body === '{}' ? '}' : `,${body.slice(1)}`}`,
       );
     } else this.writeCast([t, 'm', JSON.stringify(rest)]);
   }
