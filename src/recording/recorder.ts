@@ -267,9 +267,7 @@ export class SessionRecording {
     if (this.format === 'jsonl') {
       // Same line as JSON.stringify({ t, at, ...rest }), without building that object.
       const body = JSON.stringify(rest);
-      this.writeLine(
-        `{"t":${jsonNumber(t)},"at":${jsonNumber(at)}${body === '{}' ? '}' : `,${body.slice(1)}`}`,
-      );
+      this.writeLine(`{"t":${jsonNumber(t)},"at":${jsonNumber(at)}${body === '{}' ? '}' : `,${body.slice(1)}`}`);
     } else this.writeCast([t, 'm', JSON.stringify(rest)]);
   }
 
