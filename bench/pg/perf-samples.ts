@@ -38,10 +38,10 @@ const KERNEL_FILE = /ext4_|filemap|folio|generic_perform_write|__x64_sys_pwrite|
 export function kindOf(s: Sample, main: number): string {
   if (s.tid !== main) return 'other threads (GC, compiler)';
   const leaf = s.frames[0] ?? '';
+  if (isJs(leaf)) return 'JIT-compiled JavaScript';
   const js = s.frames.findIndex(isJs);
   // The native frames between the sample and the JavaScript that led to it.
   const above = s.frames.slice(0, js < 0 ? s.frames.length : js).join(' ');
-  if (isJs(leaf)) return 'JIT-compiled JavaScript';
   if (/Scavenge|MarkCompact|Heap::Collect|Sweeper/.test(above)) return 'GC (main thread)';
   if (above.includes('JsonStringif')) return 'JSON.stringify';
   if (/sqlite3|better_sqlite|Statement::|Binder::|Data::Bind/.test(above) && !KERNEL_FILE.test(above)) return 'SQLite';
