@@ -75,6 +75,18 @@ export function ownerOf(s: Sample, main: number): string {
 }
 
 /** Shares (0–1) of the samples per key, largest first. */
+/** The function that owns a sample: its nearest JavaScript frame, path shortened to `src/…`. */
+export function functionOf(s: Sample, main: number): string {
+  if (s.tid !== main) return 'other threads';
+  const js = s.frames.find(isJs);
+  if (!js) return '(no JavaScript frame)';
+  // "JS:*writeEvent file:///tmp/warden-bench-gw-x/js/src/recording/recorder.js:215:15"
+  return js
+    .replace(/^JS:[*~^]?/, '')
+    .replace(/file:\/\/\S*?\/(src|node_modules)\//, '$1/')
+    .replace(/:\d+$/, '');
+}
+
 export function shares(samples: readonly Sample[], keyOf: (s: Sample) => string): [string, number][] {
   const counts = new Map<string, number>();
   for (const s of samples) {

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startGatewayChild } from './gateway.js';
-import { kindOf, mainThread, ownerOf, parsePerfScript, type Sample, shares } from './perf-samples.js';
+import { functionOf, kindOf, mainThread, ownerOf, parsePerfScript, type Sample, shares } from './perf-samples.js';
 import { type PgbenchRun, pgbenchInit, pgbenchSelect } from './pgbench.js';
 import { startBenchPostgres } from './postgres.js';
 
@@ -79,4 +79,5 @@ table(
   'by owner (nearest JavaScript frame)',
   shares(samples, (s) => ownerOf(s, main)),
 );
+table('by function (nearest JavaScript frame), top 30', shares(samples, (s) => functionOf(s, main)).slice(0, 30));
 console.log(`\n${Math.round(statements)} statements; perf data in ${dir}/perf.jit.data (perf report -i …)`);

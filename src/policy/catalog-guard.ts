@@ -39,6 +39,25 @@ const STATISTICS_FUNCTIONS: ReadonlySet<string> = new Set(['pg_mcv_list_items'])
  * `INSERT INTO t SELECT reverse(email) …`), which would then read back in clear.
  */
 export function maskedCatalogProblem(text: string, sql: SqlFacts, plan: MaskPlan | null = null): string | null {
+  // The answer is the facts' and the plan's (both shared, frozen objects) unless the statement
+  // reads a SQL-text view, where its own text is parsed: remembered per pair, as the facts are
+  // per statement shape (~1 µs a statement otherwise).
+  if (plan === null || readsSqlTextView(sql)) return catalogProblem(text, sql, plan);
+  let byPlan = problemsByFacts.get(sql);
+  const known = byPlan?.get(plan);
+  if (known !== undefined) return known;
+  const problem = catalogProblem(text, sql, plan);
+  if (byPlan === undefined) {
+    byPlan = new WeakMap();
+    problemsByFacts.set(sql, byPlan);
+  }
+  byPlan.set(plan, problem);
+  return problem;
+}
+
+const problemsByFacts = new WeakMap<SqlFacts, WeakMap<MaskPlan, string | null>>();
+
+function catalogProblem(text: string, sql: SqlFacts, plan: MaskPlan | null): string | null {
   const copy = plan === null ? null : maskedCopyProblem(sql, compileMasker(plan));
   if (copy !== null) return copy;
   for (const t of sql.tables) {
@@ -107,6 +126,11 @@ const SQL_TEXT_FUNCTIONS: ReadonlySet<string> = new Set([
   'pg_stat_statements',
 ]);
 
+function readsSqlTextView(sql: { tables: readonly string[] }): boolean {
+  for (const t of sql.tables) if (SQL_TEXT_VIEWS.has(t.slice(t.lastIndexOf('.') + 1))) return true;
+  return false;
+}
+
 const HINT = 'select query from pg_stat_activity directly (it is masked for you)';
 
 /** Why a masked identity may not run this statement, or null. `tables`/`functions` as in op.sql. */
@@ -118,7 +142,7 @@ export function otherSessionsSqlProblem(
     if (SQL_TEXT_FUNCTIONS.has(f))
       return `${f}() returns other sessions' SQL text, which masking cannot follow; ${HINT}`;
   }
-  if (!sql.tables.some((t) => SQL_TEXT_VIEWS.has(t.slice(t.lastIndexOf('.') + 1)))) return null;
+  if (!readsSqlTextView(sql)) return null;
   const what = sql.parsed ? unmaskableUse(text) : 'the statement could not be analyzed';
   return what === null
     ? null

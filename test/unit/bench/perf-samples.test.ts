@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { kindOf, mainThread, ownerOf, parsePerfScript, shares } from '../../../bench/pg/perf-samples.js';
+import { functionOf, kindOf, mainThread, ownerOf, parsePerfScript, shares } from '../../../bench/pg/perf-samples.js';
 
 // Shaped like `perf script -F tid,ip,sym` after `perf inject --jit` (leaf first, blank line between samples).
 const SCRIPT = `27035 
@@ -47,6 +47,17 @@ test('perf samples: kinds and owners', () => {
   assert.deepEqual(
     samples.map((s) => ownerOf(s, main)),
     ['node: streams', 'src/policy', 'src/recording', 'src/audit', 'other threads'],
+  );
+  // By function: the nearest JavaScript frame, its path shortened to the tree's own folders.
+  assert.deepEqual(
+    samples.map((s) => functionOf(s, main)),
+    [
+      'writeOrBuffer node:internal/streams/writable:548',
+      'decide src/policy/policy.js:124',
+      'writeEvent src/recording/recorder.js:214',
+      'appendRows src/audit/sqlite-append.js:35',
+      'other threads',
+    ],
   );
   const byOwner = shares(samples, (s) => ownerOf(s, main));
   assert.equal(byOwner.length, 5);
