@@ -17,13 +17,14 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
-import { type AuditEntry, digestStream, isSecretKey, RECORDING_DIGEST_TYPE, stripSecrets } from '../audit/index.js';
+import { type AuditEntry, digestFile, digestStream, isSecretKey, RECORDING_DIGEST_TYPE, stripSecrets } from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { jsonNumber } from '../core/json-string.js';
 import type { Database, Store } from '../store/index.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { FileSink, type RecordingSink, StoreSink } from './sinks.js';
 import {
+  isStoreRecording,
   openRecording,
   type RecordingStoreKind,
   recordingFileName,
@@ -398,7 +399,9 @@ export async function auditRecordingDigest(
   s: { id: string; sub: string; connection: string; recordingPath: string },
   opts: { recovered?: boolean; db?: Kysely<Database> } = {},
 ): Promise<void> {
-  const d = await digestStream(openRecording(s.recordingPath, { db: opts.db }));
+  const d = isStoreRecording(s.recordingPath)
+    ? await digestStream(openRecording(s.recordingPath, { db: opts.db }))
+    : await digestFile(s.recordingPath);
   await audit.append({
     type: RECORDING_DIGEST_TYPE,
     actor: s.sub,

@@ -2,8 +2,11 @@
 // into a pooled slab and go out as one Buffer per flush rather than one socket write each (a
 // write costs far more than copying a 100-byte row). Masked rows are built straight into the slab.
 //
-// Slab rule (as MessageWriter's): bytes handed out by take() are never written over again; later
-// frames go after them or into a fresh slab, so a flushed view stays valid while the socket holds it.
+// Slab rule (as MessageWriter's): bytes handed out by take() are never written over again while
+// the socket may hold them; later frames go after them or into a fresh slab. Once the socket has
+// written everything it was given (the usual case: a write completes at once), recycle() starts
+// the slab again from its beginning, so a steady session reuses one slab instead of allocating
+// (and leaving garbage for the GC) every 64 KB of output.
 //
 // Memory: no slab until the first frame (an idle connection holds none), and slabs sized to the
 // traffic's rate: a slab used up within BUSY_MS is followed by a large one (a busy session
@@ -79,6 +82,17 @@ export class OutBuffer {
     const out = this.parts;
     this.parts = [];
     return out;
+  }
+
+  /**
+   * Everything taken so far is gone (the socket wrote it all: nothing holds a view of it any
+   * more): the slab is filled from its start again instead of being used up and replaced.
+   */
+  recycle(): void {
+    if (this.parts.length === 0 && this.mark === this.off) {
+      this.mark = 0;
+      this.off = 0;
+    }
   }
 
   private cut(): void {

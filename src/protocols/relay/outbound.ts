@@ -23,6 +23,9 @@ export class Outbound extends OutBuffer {
   flush(): void {
     if (this.empty || this.closed) return;
     if (!writeAll(this.dest, this.take())) this.feeder.pause(PAUSE_BACKPRESSURE);
+    // Nothing left queued in the stream: the write completed at once and released the slab's
+    // bytes (a queued write, TLS's included, keeps its views until it completes).
+    else if (this.dest.writableLength === 0) this.recycle();
   }
 
   /** The relay ended: nothing more goes out through here. */

@@ -23,7 +23,7 @@ test('catalog guard: the same facts and plan give the same answer, remembered or
     assert.match(maskedCatalogProblem('UPDATE customers SET name = email', copy, PLAN) ?? '', /would unmask it/);
   }
   // Another plan is another answer: nothing is masked by name, so the copy is harmless.
-  const other: MaskPlan = Object.freeze({ columns: [], detect: ['email'] });
+  const other: MaskPlan = Object.freeze({ columns: [], detect: ['email' as const] });
   assert.equal(maskedCatalogProblem('UPDATE customers SET name = email', copy, other), null);
 });
 
