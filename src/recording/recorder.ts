@@ -17,7 +17,14 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
-import { type AuditEntry, digestFile, digestStream, isSecretKey, RECORDING_DIGEST_TYPE, stripSecrets } from '../audit/index.js';
+import {
+  type AuditEntry,
+  digestFile,
+  digestStream,
+  isSecretKey,
+  RECORDING_DIGEST_TYPE,
+  stripSecrets,
+} from '../audit/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { jsonNumber } from '../core/json-string.js';
 import type { Database, Store } from '../store/index.js';

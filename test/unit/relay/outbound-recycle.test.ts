@@ -4,7 +4,7 @@
 // intact — a queued write's views are never written over.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type Socket, connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { Flow } from '../../../src/protocols/relay/flow.js';
