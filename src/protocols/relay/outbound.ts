@@ -24,7 +24,8 @@ export class Outbound extends OutBuffer {
     if (this.empty || this.closed) return;
     if (!writeAll(this.dest, this.take())) this.feeder.pause(PAUSE_BACKPRESSURE);
     // Nothing left queued in the stream: the write completed at once and released the slab's
-    // bytes (a queued write, TLS's included, keeps its views until it completes).
+    // bytes (a queued write keeps its views until it completes; TLS completes every write
+    // asynchronously, so a TLS session's slabs are used up and replaced as before).
     else if (this.dest.writableLength === 0) this.recycle();
   }
 
