@@ -3,10 +3,11 @@
 // write costs far more than copying a 100-byte row). Masked rows are built straight into the slab.
 //
 // Slab rule (as MessageWriter's): bytes handed out by take() are never written over again while
-// the socket may hold them; later frames go after them or into a fresh slab. Once the socket has
-// written everything it was given (the usual case: a write completes at once), recycle() starts
-// the slab again from its beginning, so a steady session reuses one slab instead of allocating
-// (and leaving garbage for the GC) every 64 KB of output.
+// the socket may hold them; later frames go after them or into a fresh slab. When the first frame
+// after a take finds that the destination has written everything it was given (`released`: a
+// plain TCP write usually completes at once, a TLS write by the next turn), the slab is filled
+// from its start again, so a steady session reuses one slab instead of allocating (and leaving
+// garbage for the GC) every 64 KB of output.
 //
 // Memory: no slab until the first frame (an idle connection holds none), and slabs sized to the
 // traffic's rate: a slab used up within BUSY_MS is followed by a large one (a busy session
@@ -41,6 +42,7 @@ export class OutBuffer {
       this.parts.push(frame);
       return;
     }
+    if (this.off === this.mark) this.reuse();
     if (this.off + n > this.buf.length) this.renew(this.off, n);
     const dst = this.buf;
     const o = this.off;
@@ -58,6 +60,7 @@ export class OutBuffer {
       this.parts.push(src.subarray(start, end));
       return;
     }
+    if (this.off === this.mark) this.reuse();
     if (this.off + n > this.buf.length) this.renew(this.off, n);
     const dst = this.buf;
     const o = this.off;
@@ -72,8 +75,13 @@ export class OutBuffer {
    * offsets into it (0 when nothing moved).
    */
   ensure(from: number, n: number): number {
-    if (this.off + n <= this.buf.length) return 0;
-    return this.renew(from, n);
+    let shift = 0;
+    if (from === this.off && from === this.mark) {
+      this.reuse();
+      shift = this.off - from;
+    }
+    if (this.off + n <= this.buf.length) return shift;
+    return shift + this.renew(from + shift, n);
   }
 
   /** Everything pushed since the last take, in order (empty array when nothing). */
@@ -85,11 +93,16 @@ export class OutBuffer {
   }
 
   /**
-   * Everything taken so far is gone (the socket wrote it all: nothing holds a view of it any
-   * more): the slab is filled from its start again instead of being used up and replaced.
+   * Whether the destination has let go of every byte taken so far (written them all). Only then
+   * may the slab be filled from its start again; a plain OutBuffer never knows, so never does.
    */
-  recycle(): void {
-    if (this.parts.length === 0 && this.mark === this.off) {
+  protected released(): boolean {
+    return false;
+  }
+
+  /** At the first frame since everything was taken: start the slab over when it is released. */
+  private reuse(): void {
+    if (this.off !== 0 && this.parts.length === 0 && this.released()) {
       this.mark = 0;
       this.off = 0;
     }

@@ -23,10 +23,11 @@ export class Outbound extends OutBuffer {
   flush(): void {
     if (this.empty || this.closed) return;
     if (!writeAll(this.dest, this.take())) this.feeder.pause(PAUSE_BACKPRESSURE);
-    // Nothing left queued in the stream: the write completed at once and released the slab's
-    // bytes (a queued write keeps its views until it completes; TLS completes every write
-    // asynchronously, so a TLS session's slabs are used up and replaced as before).
-    else if (this.dest.writableLength === 0) this.recycle();
+  }
+
+  /** Nothing queued in the stream: every write completed and let go of its views of the slab. */
+  protected override released(): boolean {
+    return this.dest.writableLength === 0;
   }
 
   /** The relay ended: nothing more goes out through here. */
