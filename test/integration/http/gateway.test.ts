@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curl, type HttpGateway, makeTestCa, startHttpGateway, startUpstream, type Upstream } from './support.js';
+import { makeTestCa } from '../../helpers/test-ca.js';
+import { curl, type HttpGateway, startHttpGateway, startUpstream, type Upstream } from './support.js';
 
 const CUSTOMERS = [
   {

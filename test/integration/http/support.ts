@@ -1,6 +1,6 @@
 // The HTTP front door's test fixture: a real upstream (node:http or node:https with a test CA
 // made by openssl), the gateway on free loopback ports with `listen.http`, and real curl.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
@@ -27,66 +27,6 @@ export interface Upstream {
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
-
-/** A test CA and a server certificate for 127.0.0.1 signed by it (PEM texts). */
-export function makeTestCa(dir: string): { ca: string; cert: string; key: string; caPath: string } {
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=warden test CA',
-  ]);
-  run([
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    'srv.key',
-    '-out',
-    'srv.csr',
-    '-subj',
-    '/CN=127.0.0.1',
-  ]);
-  writeFileSyncText(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run([
-    'x509',
-    '-req',
-    '-in',
-    'srv.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'srv.pem',
-    '-days',
-    '2',
-    '-extfile',
-    'ext.cnf',
-  ]);
-  const read = (f: string) => execFileSync('cat', [join(dir, f)]).toString();
-  return { ca: read('ca.pem'), cert: read('srv.pem'), key: read('srv.key'), caPath: join(dir, 'ca.pem') };
-}
-
-function writeFileSyncText(path: string, text: string): void {
-  execFileSync('sh', ['-c', `cat > '${path}'`], { input: text });
-}
 
 export async function startUpstream(
   handler: Handler,

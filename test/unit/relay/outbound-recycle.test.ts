@@ -4,17 +4,17 @@
 // intact — a queued write's views are never written over. The same over TLS (as with psql's
 // sslmode=require), whose writes complete asynchronously: the slab is reused at a later turn.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Duplex, PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { type TLSSocket, connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls';
+import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls';
 import { Flow } from '../../../src/protocols/relay/flow.js';
 import { Outbound } from '../../../src/protocols/relay/outbound.js';
+import { makeTestCa } from '../../helpers/test-ca.js';
 
 const frame = (i: number, size: number) => {
   const b = Buffer.alloc(size, i % 251);
@@ -28,14 +28,20 @@ interface Pair {
   close(): void;
 }
 
-async function pair(): Promise<Pair> {
-  const server = createServer();
+/**
+ * A connected pair on loopback: the server's side writes (as the gateway writes to its client),
+ * the client's side reads. Both ends are awaited at once: either event may come first.
+ */
+async function socketPair(
+  server: Server,
+  connectClient: (port: number) => Duplex,
+  serverEvent: string,
+  clientEvent: string,
+): Promise<Pair> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  const writer = connect(port, '127.0.0.1');
-  // Both ends at once: either event may come first.
-  const [[reader]] = (await Promise.all([once(server, 'connection'), once(writer, 'connect')])) as [[Socket], unknown];
+  const reader = connectClient((server.address() as { port: number }).port);
+  const [[writer]] = (await Promise.all([once(server, serverEvent), once(reader, clientEvent)])) as [[Duplex], unknown];
   return {
     writer,
     reader,
@@ -47,56 +53,27 @@ async function pair(): Promise<Pair> {
   };
 }
 
-/** The gateway's side of a TLS session writes (as to a psql with sslmode=require), the client reads. */
-async function tlsPair(): Promise<Pair> {
+const tcpPair = () => socketPair(createServer(), (port) => connect(port, '127.0.0.1'), 'connection', 'connect');
+
+/** TLS as with a psql with sslmode=require, the certificate made by the test CA. */
+function tlsPair(): Promise<Pair> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-    ],
-    { stdio: 'ignore' },
+  let pem: ReturnType<typeof makeTestCa>;
+  try {
+    pem = makeTestCa(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return socketPair(
+    tlsCreateServer({ key: pem.key, cert: pem.cert }),
+    (port) => tlsConnect({ port, host: '127.0.0.1', ca: pem.ca }),
+    'secureConnection',
+    'secureConnect',
   );
-  const server = tlsCreateServer({
-    key: readFileSync(join(dir, 'key.pem')),
-    cert: readFileSync(join(dir, 'cert.pem')),
-  });
-  rmSync(dir, { recursive: true, force: true });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  const reader = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false });
-  const [[writer]] = (await Promise.all([once(server, 'secureConnection'), once(reader, 'secureConnect')])) as [
-    [TLSSocket],
-    unknown,
-  ];
-  return {
-    writer,
-    reader,
-    close: () => {
-      writer.destroy();
-      reader.destroy();
-      server.close();
-    },
-  };
 }
 
 for (const [transport, open] of [
-  ['tcp', pair],
+  ['tcp', tcpPair],
   ['tls', tlsPair],
 ] as const) {
   test(`outbound (${transport}): a reader that keeps up is served from one reused slab`, async (t) => {
