@@ -9,6 +9,10 @@ export interface Sample {
   tid: number;
   /** Leaf first. */
   frames: string[];
+  /** With `-F tid,time,event,trace,…`: when (s), which event, and a tracepoint's fields. */
+  at?: number;
+  event?: string;
+  trace?: string;
 }
 
 export function parsePerfScript(text: string): Sample[] {
@@ -16,12 +20,48 @@ export function parsePerfScript(text: string): Sample[] {
   for (const block of text.split('\n\n')) {
     const lines = block.split('\n').filter((l) => l.trim() !== '');
     if (lines.length < 2) continue;
-    const tid = Number(lines[0]!.trim().split(/\s+/)[0]);
+    // "27727  9484.129428: sched:sched_waking: comm=postgres pid=…", or just "27727".
+    const head = /^\s*(\d+)(?:\s+([\d.]+):\s+(\S+):(?:\s+(.*))?)?\s*$/.exec(lines[0]!);
+    if (!head) continue;
     // "\t  7fd597eec59c JS:~tryReadStart node:net:701:22": address, then the symbol.
     const frames = lines.slice(1).map((l) => l.trim().replace(/^[0-9a-f]+ /, ''));
-    samples.push({ tid, frames });
+    const sample: Sample = { tid: Number(head[1]), frames };
+    if (head[2] !== undefined) {
+      sample.at = Number(head[2]);
+      sample.event = head[3]!;
+      sample.trace = head[4] ?? '';
+    }
+    samples.push(sample);
   }
   return samples;
+}
+
+/**
+ * The main thread's CPU samples split by where they fall in their run slice (from one switch-in
+ * to the next switch-out, with `sched:sched_waking` and `sched:sched_switch` recorded beside
+ * `cpu-clock`): before the slice's first wake-up of another process (a write that wakes
+ * PostgreSQL or the client — the samples on the request's path), or after it (work that
+ * overlaps the other processes' own). Tracepoint records are dropped from the result.
+ */
+export function slicePhases(
+  samples: readonly Sample[],
+  main: number,
+  wakes: (trace: string) => boolean,
+): { before: Sample[]; after: Sample[]; other: Sample[] } {
+  const before: Sample[] = [];
+  const after: Sample[] = [];
+  const other: Sample[] = [];
+  let woke = false;
+  for (const s of [...samples].sort((a, b) => (a.at ?? 0) - (b.at ?? 0))) {
+    if (s.tid !== main) {
+      if (!s.event?.startsWith('sched:')) other.push(s);
+      continue;
+    }
+    if (s.event === 'sched:sched_switch') woke = false;
+    else if (s.event === 'sched:sched_waking') woke ||= wakes(s.trace ?? '');
+    else (woke ? after : before).push(s);
+  }
+  return { before, after, other };
 }
 
 /** The thread with the most samples: the event loop. */

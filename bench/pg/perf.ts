@@ -5,15 +5,32 @@
 // A --cpu-prof profile (profile.ts) sees JavaScript only, counts a socket write's kernel time as
 // its caller's and inflates small functions; this view does neither. Needs `perf` (Debian:
 // linux-perf) and permission to profile (root, or kernel.perf_event_paranoid ≤ 1).
+//
+// With `--path`, scheduler events are recorded too and the event loop's samples are split by
+// where they fall in their run slice: before the slice's first wake-up of PostgreSQL or pgbench
+// (on the statement's path: what delays the answer at low concurrency) or after it (overlapped
+// with the other processes' work); the on-path samples get their own tables.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startGatewayChild } from './gateway.js';
-import { functionOf, kindOf, mainThread, ownerOf, parsePerfScript, type Sample, shares } from './perf-samples.js';
+import {
+  functionOf,
+  kindOf,
+  mainThread,
+  ownerOf,
+  parsePerfScript,
+  type Sample,
+  shares,
+  slicePhases,
+} from './perf-samples.js';
 import { type PgbenchRun, pgbenchInit, pgbenchSelect } from './pgbench.js';
 import { startBenchPostgres } from './postgres.js';
 
-const [mode = 'simple', clients = '8', seconds = '8', dir = '/tmp/warden-perf'] = process.argv.slice(2);
+const onPath = process.argv.includes('--path');
+const [mode = 'simple', clients = '8', seconds = '8', dir = '/tmp/warden-perf'] = process.argv
+  .slice(2)
+  .filter((a) => a !== '--path');
 if (mode !== 'simple' && mode !== 'prepared') throw new Error('mode: simple or prepared');
 if (spawnSync('perf', ['--version']).status !== 0) {
   console.error('perf is missing; install it with: apt-get install -y linux-perf');
@@ -32,10 +49,15 @@ try {
     // the compiler busy through the next c=8 run).
     await pgbenchSelect(gw.endpoint, mode, 1, 1);
     await pgbenchSelect(gw.endpoint, mode, Number(clients), 5);
-    const rec = spawn('perf', ['record', '-F', '2999', '-g', '-k', 'mono', '-o', 'perf.data', '-p', String(gw.pid)], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const events = onPath ? ['-e', 'cpu-clock', '-e', 'sched:sched_waking', '-e', 'sched:sched_switch'] : [];
+    const rec = spawn(
+      'perf',
+      ['record', ...events, '-F', '2999', '-g', '-k', 'mono', '-o', 'perf.data', '-p', String(gw.pid)],
+      {
+        cwd: dir,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
     await new Promise((r) => setTimeout(r, 300));
     measured = await pgbenchSelect(gw.endpoint, mode, Number(clients), Number(seconds));
     rec.kill('SIGINT');
@@ -55,7 +77,9 @@ const step = (args: string[]) => {
   return r.stdout;
 };
 step(['inject', '--jit', '-i', 'perf.data', '-o', 'perf.jit.data']);
-const samples: Sample[] = parsePerfScript(step(['script', '-i', 'perf.jit.data', '-F', 'tid,ip,sym']));
+const fields = onPath ? 'tid,time,event,trace,ip,sym' : 'tid,ip,sym';
+const records: Sample[] = parsePerfScript(step(['script', '-i', 'perf.jit.data', '-F', fields]));
+const samples = records.filter((s) => !s.event?.startsWith('sched:'));
 await rm(join(dir, 'perf.data'), { force: true });
 const main = mainThread(samples);
 
@@ -80,4 +104,25 @@ table(
   shares(samples, (s) => ownerOf(s, main)),
 );
 table('by function (nearest JavaScript frame), top 30', shares(samples, (s) => functionOf(s, main)).slice(0, 30));
+if (onPath) {
+  const phases = slicePhases(records, main, (trace) => /\bcomm=(?:postgres|pgbench)\b/.test(trace));
+  const loopSamples = phases.before.length + phases.after.length;
+  const loopUs = run.loopUsPerTx ?? Number.NaN;
+  const us = (n: number) => ((n / loopSamples) * loopUs).toFixed(1);
+  console.log(
+    `\nevent loop per statement: ${loopUs.toFixed(0)} µs, of which ${us(phases.before.length)} before a wake-up of PostgreSQL or pgbench in the same run slice (on the path) and ${us(phases.after.length)} after it`,
+  );
+  const phaseTable = (title: string, phase: Sample[], keyOf: (s: Sample) => string, top: number) => {
+    console.log(`\n${title}`.padEnd(44) + 'share   µs/statement');
+    for (const [k, share] of shares(phase, keyOf)
+      .slice(0, top)
+      .filter(([, v]) => v >= 0.003))
+      console.log(
+        `  ${k.padEnd(40)} ${(100 * share).toFixed(1).padStart(5)}%   ${(((share * phase.length) / loopSamples) * loopUs).toFixed(1).padStart(6)}`,
+      );
+  };
+  phaseTable('on the path, by kind', phases.before, (s) => kindOf(s, main), 20);
+  phaseTable('on the path, by function, top 25', phases.before, (s) => functionOf(s, main), 25);
+  phaseTable('after the wake-up, by function, top 15', phases.after, (s) => functionOf(s, main), 15);
+}
 console.log(`\n${Math.round(statements)} statements; perf data in ${dir}/perf.jit.data (perf report -i …)`);

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { functionOf, kindOf, mainThread, ownerOf, parsePerfScript, shares } from '../../../bench/pg/perf-samples.js';
+import {
+  functionOf,
+  kindOf,
+  mainThread,
+  ownerOf,
+  parsePerfScript,
+  shares,
+  slicePhases,
+} from '../../../bench/pg/perf-samples.js';
 
 // Shaped like `perf script -F tid,ip,sym` after `perf inject --jit` (leaf first, blank line between samples).
 const SCRIPT = `27035 
@@ -62,4 +70,58 @@ test('perf samples: kinds and owners', () => {
   const byOwner = shares(samples, (s) => ownerOf(s, main));
   assert.equal(byOwner.length, 5);
   assert.ok(byOwner.every(([, share]) => share === 0.2));
+});
+
+// Shaped like `perf script -F tid,time,event,trace,ip,sym` with scheduler tracepoints recorded.
+const TIMED = `700  10.000100: sched:sched_switch: prev_comm=node prev_pid=700 prev_prio=120 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120
+\t    ffffffff8224 __schedule
+
+700  10.000300:          cpu-clock:ppp: 
+\t    7fd598083901 JS:*decide file:///tmp/warden-bench-gw-x/js/src/policy/policy.js:124:11
+
+700  10.000350: sched:sched_waking: comm=node pid=702 prio=120 target_cpu=001
+\t    ffffffff8225 try_to_wake_up
+
+700  10.000400:          cpu-clock:ppp: 
+\t    7fd598083902 JS:*query file:///tmp/warden-bench-gw-x/js/src/protocols/postgres/forwarding.js:32:8
+
+700  10.000500: sched:sched_waking: comm=postgres pid=900 prio=120 target_cpu=000
+\t    ffffffff8225 try_to_wake_up
+
+700  10.000600:          cpu-clock:ppp: 
+\t    7fd598083a00 JS:*writeEvent file:///tmp/warden-bench-gw-x/js/src/recording/recorder.js:214:15
+
+701  10.000650:          cpu-clock:ppp: 
+\t          c1b2c3 v8::internal::Scavenger::ScavengeObject
+
+700  10.000700: sched:sched_switch: prev_comm=node prev_pid=700 prev_prio=120 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120
+\t    ffffffff8224 __schedule
+
+700  10.000900:          cpu-clock:ppp: 
+\t    7fd598083b00 JS:*handle file:///tmp/warden-bench-gw-x/js/src/protocols/postgres/server-pump.js:41:11
+`;
+
+test('perf samples: timed records keep their event and fields; phases split at the first wake-up of another process', () => {
+  const records = parsePerfScript(TIMED);
+  assert.equal(records.length, 9);
+  assert.equal(records[2]!.event, 'sched:sched_waking');
+  assert.equal(records[2]!.at, 10.00035);
+  assert.match(records[2]!.trace!, /^comm=node pid=702/);
+  assert.equal(records[1]!.event, 'cpu-clock:ppp');
+  const phases = slicePhases(records, 700, (trace) => /\bcomm=(?:postgres|pgbench)\b/.test(trace));
+  // The wake-up of one of the gateway's own threads does not end the path; PostgreSQL's does,
+  // until the thread sleeps again.
+  assert.deepEqual(
+    phases.before.map((s) => functionOf(s, 700)),
+    [
+      'decide src/policy/policy.js:124',
+      'query src/protocols/postgres/forwarding.js:32',
+      'handle src/protocols/postgres/server-pump.js:41',
+    ],
+  );
+  assert.deepEqual(
+    phases.after.map((s) => functionOf(s, 700)),
+    ['writeEvent src/recording/recorder.js:214'],
+  );
+  assert.equal(phases.other.length, 1);
 });
