@@ -40,28 +40,43 @@ export function parsePerfScript(text: string): Sample[] {
  * The main thread's CPU samples split by where they fall in their run slice (from one switch-in
  * to the next switch-out, with `sched:sched_waking` and `sched:sched_switch` recorded beside
  * `cpu-clock`): before the slice's first wake-up of another process (a write that wakes
- * PostgreSQL or the client — the samples on the request's path), or after it (work that
- * overlaps the other processes' own). Tracepoint records are dropped from the result.
+ * PostgreSQL or the client — the samples on the request's path), after it (work that overlaps
+ * the other processes' own), or in a slice that woke no one (the peer was awake already, or the
+ * slice ran timers only: on the path or not, the trace cannot tell). Tracepoint records are
+ * dropped from the result; `other` holds the other threads' samples.
  */
 export function slicePhases(
   samples: readonly Sample[],
   main: number,
   wakes: (trace: string) => boolean,
-): { before: Sample[]; after: Sample[]; other: Sample[] } {
+): { before: Sample[]; after: Sample[]; unwoken: Sample[]; other: Sample[] } {
   const before: Sample[] = [];
   const after: Sample[] = [];
+  const unwoken: Sample[] = [];
   const other: Sample[] = [];
-  let woke = false;
+  let slice: Sample[] = [];
+  let wokeAt = -1;
+  const endSlice = () => {
+    if (wokeAt < 0) unwoken.push(...slice);
+    else {
+      before.push(...slice.slice(0, wokeAt));
+      after.push(...slice.slice(wokeAt));
+    }
+    slice = [];
+    wokeAt = -1;
+  };
   for (const s of [...samples].sort((a, b) => (a.at ?? 0) - (b.at ?? 0))) {
     if (s.tid !== main) {
       if (!s.event?.startsWith('sched:')) other.push(s);
       continue;
     }
-    if (s.event === 'sched:sched_switch') woke = false;
-    else if (s.event === 'sched:sched_waking') woke ||= wakes(s.trace ?? '');
-    else (woke ? after : before).push(s);
+    if (s.event === 'sched:sched_switch') endSlice();
+    else if (s.event === 'sched:sched_waking') {
+      if (wokeAt < 0 && wakes(s.trace ?? '')) wokeAt = slice.length;
+    } else slice.push(s);
   }
-  return { before, after, other };
+  endSlice();
+  return { before, after, unwoken, other };
 }
 
 /** The thread with the most samples: the event loop. */

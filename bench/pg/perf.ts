@@ -106,11 +106,11 @@ table(
 table('by function (nearest JavaScript frame), top 30', shares(samples, (s) => functionOf(s, main)).slice(0, 30));
 if (onPath) {
   const phases = slicePhases(records, main, (trace) => /\bcomm=(?:postgres|pgbench)\b/.test(trace));
-  const loopSamples = phases.before.length + phases.after.length;
+  const loopSamples = phases.before.length + phases.after.length + phases.unwoken.length;
   const loopUs = run.loopUsPerTx ?? Number.NaN;
   const us = (n: number) => ((n / loopSamples) * loopUs).toFixed(1);
   console.log(
-    `\nevent loop per statement: ${loopUs.toFixed(0)} µs, of which ${us(phases.before.length)} before a wake-up of PostgreSQL or pgbench in the same run slice (on the path) and ${us(phases.after.length)} after it`,
+    `\nevent loop per statement: ${loopUs.toFixed(0)} µs: ${us(phases.before.length)} before a wake-up of PostgreSQL or pgbench in the same run slice (on the path), ${us(phases.after.length)} after it, ${us(phases.unwoken.length)} in slices that woke neither`,
   );
   const phaseTable = (title: string, phase: Sample[], keyOf: (s: Sample) => string, top: number) => {
     console.log(`\n${title}`.padEnd(44) + 'share   µs/statement');
@@ -124,5 +124,6 @@ if (onPath) {
   phaseTable('on the path, by kind', phases.before, (s) => kindOf(s, main), 20);
   phaseTable('on the path, by function, top 25', phases.before, (s) => functionOf(s, main), 25);
   phaseTable('after the wake-up, by function, top 15', phases.after, (s) => functionOf(s, main), 15);
+  phaseTable('in slices that woke neither, by function, top 15', phases.unwoken, (s) => functionOf(s, main), 15);
 }
 console.log(`\n${Math.round(statements)} statements; perf data in ${dir}/perf.jit.data (perf report -i …)`);

@@ -99,11 +99,20 @@ const TIMED = `700  10.000100: sched:sched_switch: prev_comm=node prev_pid=700 p
 
 700  10.000900:          cpu-clock:ppp: 
 \t    7fd598083b00 JS:*handle file:///tmp/warden-bench-gw-x/js/src/protocols/postgres/server-pump.js:41:11
+
+700  10.000950: sched:sched_waking: comm=pgbench pid=800 prio=120 target_cpu=001
+\t    ffffffff8225 try_to_wake_up
+
+700  10.001000: sched:sched_switch: prev_comm=node prev_pid=700 prev_prio=120 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120
+\t    ffffffff8224 __schedule
+
+700  10.002000:          cpu-clock:ppp: 
+\t    7fd598083b01 JS:*ingest file:///tmp/warden-bench-gw-x/js/src/audit/journal.js:152:11
 `;
 
 test('perf samples: timed records keep their event and fields; phases split at the first wake-up of another process', () => {
   const records = parsePerfScript(TIMED);
-  assert.equal(records.length, 9);
+  assert.equal(records.length, 12);
   assert.equal(records[2]!.event, 'sched:sched_waking');
   assert.equal(records[2]!.at, 10.00035);
   assert.match(records[2]!.trace!, /^comm=node pid=702/);
@@ -124,4 +133,9 @@ test('perf samples: timed records keep their event and fields; phases split at t
     ['writeEvent src/recording/recorder.js:214'],
   );
   assert.equal(phases.other.length, 1);
+  // The last slice woke no one: neither on the path nor after a wake-up.
+  assert.deepEqual(
+    phases.unwoken.map((s) => functionOf(s, 700)),
+    ['ingest src/audit/journal.js:152'],
+  );
 });
