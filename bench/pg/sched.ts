@@ -81,8 +81,9 @@ try {
         (wakes / statements).toFixed(1),
         (cross / statements).toFixed(1),
         per(crossDelay + sameDelay),
-        cross > 0 ? ((crossDelay * 1000) / cross).toFixed(0) : '-',
-        wakes > cross ? ((sameDelay * 1000) / (wakes - cross)).toFixed(0) : '-',
+        // A mean over a handful of wake-ups (under one in twenty statements) says nothing.
+        cross > statements / 20 ? ((crossDelay * 1000) / cross).toFixed(0) : '-',
+        wakes - cross > statements / 20 ? ((sameDelay * 1000) / (wakes - cross)).toFixed(0) : '-',
       ]);
     }
   } finally {
