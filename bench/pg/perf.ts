@@ -7,9 +7,10 @@
 // linux-perf) and permission to profile (root, or kernel.perf_event_paranoid ≤ 1).
 //
 // With `--path`, scheduler events are recorded too and the event loop's samples are split by
-// where they fall in their run slice: before the slice's first wake-up of PostgreSQL or pgbench
-// (on the statement's path: what delays the answer at low concurrency) or after it (overlapped
-// with the other processes' work); the on-path samples get their own tables.
+// where they fall in their run slice (perf-samples.ts, slicePhases): before the slice's first
+// wake-up of PostgreSQL or pgbench (on the statement's path: what delays the answer at low
+// concurrency), after it (overlapped with the other processes' work), or in a slice that woke
+// neither; each part gets its own tables.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -88,11 +89,12 @@ const usPerTx = run.usPerTx ?? Number.NaN;
 console.log(
   `pgbench -S ${mode} c=${clients}: ${Math.round(run.tps)} TPS; gateway ${usPerTx.toFixed(0)} µs of CPU per statement (all threads); ${samples.length} samples, ${((100 * samples.filter((s) => s.tid === main).length) / samples.length).toFixed(0)}% on the event loop`,
 );
-const table = (title: string, rows: [string, number][]) => {
+/** Rows of (key, share of the table's samples); `usPerShare`: µs per statement of a share of 1. */
+const table = (title: string, rows: [string, number][], usPerShare = usPerTx) => {
   console.log(`\n${title}`.padEnd(44) + 'share   µs/statement');
   for (const [k, share] of rows.filter(([, v]) => v >= 0.003))
     console.log(
-      `  ${k.padEnd(40)} ${(100 * share).toFixed(1).padStart(5)}%   ${(share * usPerTx).toFixed(1).padStart(6)}`,
+      `  ${k.padEnd(40)} ${(100 * share).toFixed(1).padStart(5)}%   ${(share * usPerShare).toFixed(1).padStart(6)}`,
     );
 };
 table(
@@ -112,15 +114,8 @@ if (onPath) {
   console.log(
     `\nevent loop per statement: ${loopUs.toFixed(0)} µs: ${us(phases.before.length)} before a wake-up of PostgreSQL or pgbench in the same run slice (on the path), ${us(phases.after.length)} after it, ${us(phases.unwoken.length)} in slices that woke neither`,
   );
-  const phaseTable = (title: string, phase: Sample[], keyOf: (s: Sample) => string, top: number) => {
-    console.log(`\n${title}`.padEnd(44) + 'share   µs/statement');
-    for (const [k, share] of shares(phase, keyOf)
-      .slice(0, top)
-      .filter(([, v]) => v >= 0.003))
-      console.log(
-        `  ${k.padEnd(40)} ${(100 * share).toFixed(1).padStart(5)}%   ${(((share * phase.length) / loopSamples) * loopUs).toFixed(1).padStart(6)}`,
-      );
-  };
+  const phaseTable = (title: string, phase: Sample[], keyOf: (s: Sample) => string, top: number) =>
+    table(title, shares(phase, keyOf).slice(0, top), (phase.length / loopSamples) * loopUs);
   phaseTable('on the path, by kind', phases.before, (s) => kindOf(s, main), 20);
   phaseTable('on the path, by function, top 25', phases.before, (s) => functionOf(s, main), 25);
   phaseTable('after the wake-up, by function, top 15', phases.after, (s) => functionOf(s, main), 15);

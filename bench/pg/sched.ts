@@ -57,12 +57,7 @@ try {
   const relay = await startRelay(pg.direct);
   const gw = await startGatewayChild(pg.direct, { connection: 'shop' });
   try {
-    const endpoints: Endpoint[] = [
-      pg.direct,
-      ...(bouncer ? [bouncer.endpoint] : []),
-      relay.endpoint,
-      { ...gw.endpoint, pid: gw.pid },
-    ];
+    const endpoints: Endpoint[] = [pg.direct, ...(bouncer ? [bouncer.endpoint] : []), relay.endpoint, gw.endpoint];
     for (const e of endpoints) {
       const { run, sched } = await traced(e);
       const statements = run.tps * sched.seconds;
