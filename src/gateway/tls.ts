@@ -10,6 +10,15 @@ import type { WardenConfig } from '../config/schema.js';
 
 const run = promisify(execFile);
 
+/** `openssl req` arguments for a new, unencrypted P-256 key (the gateway's pair; tests' CA and server). */
+export const OPENSSL_EC_KEY: readonly string[] = [
+  '-newkey',
+  'ec',
+  '-pkeyopt',
+  'ec_paramgen_curve:prime256v1',
+  '-nodes',
+];
+
 export async function loadTlsMaterial(config: WardenConfig): Promise<SecureContextOptions | null> {
   if (config.tls) {
     return { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key) };
@@ -21,11 +30,7 @@ export async function loadTlsMaterial(config: WardenConfig): Promise<SecureConte
       await run('openssl', [
         'req',
         '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
+        ...OPENSSL_EC_KEY,
         '-keyout',
         key,
         '-out',

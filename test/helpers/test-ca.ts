@@ -1,7 +1,9 @@
 // A test CA and a server certificate for 127.0.0.1 signed by it, made by openssl: for TLS servers
 // started by tests (an HTTPS upstream, the gateway side of a TLS socket pair).
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { OPENSSL_EC_KEY } from '../../src/gateway/tls.js';
 
 /** A test CA and a server certificate for 127.0.0.1 signed by it (PEM texts). */
 export function makeTestCa(dir: string): { ca: string; cert: string; key: string; caPath: string } {
@@ -9,11 +11,7 @@ export function makeTestCa(dir: string): { ca: string; cert: string; key: string
   run([
     'req',
     '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
+    ...OPENSSL_EC_KEY,
     '-keyout',
     'ca.key',
     '-out',
@@ -23,21 +21,8 @@ export function makeTestCa(dir: string): { ca: string; cert: string; key: string
     '-subj',
     '/CN=warden test CA',
   ]);
-  run([
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    'srv.key',
-    '-out',
-    'srv.csr',
-    '-subj',
-    '/CN=127.0.0.1',
-  ]);
-  writeFileSyncText(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run(['req', ...OPENSSL_EC_KEY, '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']);
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   run([
     'x509',
     '-req',
@@ -55,10 +40,6 @@ export function makeTestCa(dir: string): { ca: string; cert: string; key: string
     '-extfile',
     'ext.cnf',
   ]);
-  const read = (f: string) => execFileSync('cat', [join(dir, f)]).toString();
+  const read = (f: string) => readFileSync(join(dir, f), 'utf8');
   return { ca: read('ca.pem'), cert: read('srv.pem'), key: read('srv.key'), caPath: join(dir, 'ca.pem') };
-}
-
-function writeFileSyncText(path: string, text: string): void {
-  execFileSync('sh', ['-c', `cat > '${path}'`], { input: text });
 }
