@@ -84,14 +84,20 @@ export class ApprovalWorkflow<T extends Decidable, S extends string, P extends D
     private readonly kind: WorkflowKind<T, S, P, E>,
   ) {}
 
-  /** Stores a new pending item, audits and notifies it. `strict`: a failed audit write is thrown. */
+  /**
+   * Audits a new pending item, then stores and notifies it. `strict`: a failed audit write is
+   * thrown (and nothing is stored). Audited first: a process killed between the two leaves an
+   * entry for an item never stored (crash recovery then finds nothing to expire), never a stored
+   * pending item without its entry — which recovery, reading the log, could not see, so a review
+   * held when the process died stayed pending (approvable for a client long gone).
+   */
   async create(item: T, entry: { actor: string; session?: string; data: AuditData }, strict: boolean): Promise<T> {
-    await this.kind.store.insert(item);
     await audit(
       this.ctx,
       { type: this.kind.events.created, connection: item.connection, ...entry, data: entry.data },
       strict,
     );
+    await this.kind.store.insert(item);
     this.kind.notify(this.kind.events.created, item);
     return item;
   }
